@@ -1,0 +1,17 @@
+# plab_add_test(NAME name SOURCES a.cpp ... LIBS lib ... [GUI])
+# One Qt Test suite = one executable = one ctest test. Engine suites (no GUI flag)
+# use QTEST_GUILESS_MAIN and link only Qt Core and Qt Test.
+function(plab_add_test)
+  cmake_parse_arguments(T "GUI" "NAME;TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE Qt6::Core Qt6::Test ${T_LIBS})
+  set_target_properties(${T_NAME} PROPERTIES AUTOMOC ON)
+  target_compile_definitions(${T_NAME} PRIVATE
+    PLAB_SOURCE_DIR="${PROJECT_SOURCE_DIR}" PLAB_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  set(env "QT_QPA_PLATFORM=offscreen")
+  set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${env}")
+  if(T_TIMEOUT)
+    set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT})
+  endif()
+endfunction()

@@ -1,0 +1,208 @@
+#pragma once
+// The Backend interface: "a place that computes". The model and the trainer call
+// only these operations, so the CPU backend (OpenBLAS + exact emulated rounding) and
+// the CUDA backend (cuBLASLt, cuDNN, own kernels) are interchangeable.
+//
+// Numerics contract (DESIGN.md): every operation reads its inputs in their own
+// formats, computes in fp32 (fp32 accumulation for products and convolutions) and
+// rounds its result once, round-to-nearest-even, into the output tensor's precision.
+// A tf32 output means the product's inputs are rounded to tf32 first.
+//
+// Asynchrony: operations may be queued (CUDA stream). Only the calls marked "syncs"
+// wait for the device; a training step makes none of them unless the user asked for
+// something on the host (a log step, a statistics step).
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "backend/tensor.h"
+#include "train/loss_scale_rule.h"
+
+namespace plab {
+
+struct BackendInfo {
+  std::string name;          // "cpu" or "cuda"
+  std::string device;        // "Intel Xeon ... (2 threads)", "NVIDIA H100 80GB HBM3 (sm_90)"
+  std::string details;       // library versions: OpenBLAS, cuBLAS, cuDNN
+};
+
+enum class Activation { relu, leaky_relu, gelu, tanh, sigmoid };
+enum class PoolKind { max, average };
+
+// Convolution geometry, NCHW logical layout (a backend may store NHWC internally).
+struct Conv2dGeometry {
+  int n = 0, c = 0, h = 0, w = 0;      // input
+  int k = 0, r = 0, s = 0;             // output channels, kernel height, kernel width
+  int strideH = 1, strideW = 1, padH = 0, padW = 0;
+  int outH() const { return (h + 2 * padH - r) / strideH + 1; }
+  int outW() const { return (w + 2 * padW - s) / strideW + 1; }
+};
+
+struct Pool2dGeometry {
+  PoolKind kind = PoolKind::max;
+  int n = 0, c = 0, h = 0, w = 0;
+  int kernelH = 2, kernelW = 2, strideH = 2, strideW = 2, padH = 0, padW = 0;
+  int outH() const { return (h + 2 * padH - kernelH) / strideH + 1; }
+  int outW() const { return (w + 2 * padW - kernelW) / strideW + 1; }
+};
+
+// What rounding did to one tensor (DESIGN.md, "what a run records").
+inline constexpr int kLog2HistMin = -64;   // bin 0 holds log2|x| < -63 as well
+inline constexpr int kLog2HistBins = 128;  // bin i: floor(log2|x|) == kLog2HistMin + i
+struct TensorStats {
+  std::int64_t count = 0;
+  std::int64_t zeros = 0;       // exact zeros after rounding
+  std::int64_t underflows = 0;  // nonzero before rounding, zero after
+  std::int64_t overflows = 0;   // finite before rounding, inf after (fp8: saturated to max)
+  std::int64_t nonFinite = 0;   // inf or NaN before rounding
+  float maxAbs = 0;             // of the finite values before rounding
+  std::array<std::int64_t, kLog2HistBins> log2Hist{};  // of the nonzero finite values before rounding
+};
+
+enum class OptimizerKind { sgd, adam, adamw };
+struct OptimizerHyper {
+  OptimizerKind kind = OptimizerKind::adam;
+  float lr = 1e-3f;          // this step's learning rate (the schedule is applied by the host)
+  float momentum = 0;        // sgd
+  bool nesterov = false;     // sgd
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // adam, adamw
+  float weightDecay = 0;     // sgd, adam: L2 added to the gradient; adamw: decoupled
+  float clipNorm = 0;        // > 0: clip the unscaled gradients to this global norm
+};
+
+// One trainable parameter as the optimizer sees it.
+struct ParamSlot {
+  std::string name;   // "layers[0].weight"
+  Tensor working;     // the layer's precision: what forward and backward read
+  Tensor master;      // fp32 copy, undefined when master weights are off
+  Tensor grad;        // the layer's (gradient) precision, holding loss-scaled gradients
+  Tensor state1;      // fp32: momentum buffer (sgd) or first moment (adam)
+  Tensor state2;      // fp32: second moment (adam), else undefined
+};
+
+// The per-step state that lives with the backend (device memory on CUDA): the loss
+// scale and its counters, the loss, the overflow flags. Created by the backend.
+struct StepRecord {
+  std::int64_t step = 0;
+  float loss = 0;                 // unscaled, fp32
+  float lossScale = 1;            // the scale used in this step
+  float nextLossScale = 1;        // after this step's update
+  bool overflow = false;          // some gradient held inf/NaN
+  bool skipped = false;           // the optimizer step was skipped
+  float gradNorm = 0;             // global norm of the unscaled gradients (inf when overflow)
+  std::vector<std::uint8_t> gradOverflow;  // per gradient tensor, in the order given to checkGradients
+};
+
+class StepState {
+ public:
+  virtual ~StepState() = default;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendInfo info() const = 0;
+
+  // ---- memory -------------------------------------------------------------------
+  // Uninitialised tensor. fp8 tensors get a scale (initialised to 1) and an amax slot.
+  virtual Tensor empty(const Shape& shape, Precision precision) = 0;
+  Tensor zeros(const Shape& shape, Precision precision) {
+    Tensor t = empty(shape, precision);
+    fill(t, 0.0f);
+    return t;
+  }
+  virtual void fill(Tensor& t, float value) = 0;
+  // Host fp32 -> tensor, rounded into t's precision (fp8: after multiplying by the scale).
+  virtual void upload(const float* host, Tensor& t) = 0;
+  // Tensor -> host fp32, exact (fp8: divided by the scale). Syncs.
+  virtual void download(const Tensor& t, float* host) = 0;
+  // dst = round(src) in dst's precision. With stats, also records what that
+  // rounding did (stats are of src's values against dst's format). Syncs when stats.
+  virtual void convert(const Tensor& src, Tensor& dst, TensorStats* stats = nullptr) = 0;
+  // Statistics of t's values as they are (zeros, max, histogram; no rounding). Syncs.
+  virtual void stats(const Tensor& t, TensorStats& out) = 0;
+
+  // ---- products -----------------------------------------------------------------
+  // C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T.
+  // A: [M,K] (or [K,M] when transA), B: [K,N] (or [N,K] when transB), C: [M,N].
+  // fp32 accumulation; the result is rounded once into C's precision.
+  virtual void gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b,
+                    float beta, Tensor& c) = 0;
+  // y[i, j, ...] += bias[j] for a [N, C] or [N, C, H, W] tensor, rounded into y's precision.
+  virtual void addBias(Tensor& y, const Tensor& bias) = 0;
+  // db[j] = sum over all but dim 1 of dy, fp32 sum, rounded into db's precision.
+  virtual void biasGrad(const Tensor& dy, Tensor& db) = 0;
+
+  // ---- convolution, pooling, batch norm (NCHW logical layout) --------------------
+  virtual void conv2dForward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) = 0;
+  virtual void conv2dBackwardData(const Conv2dGeometry& g, const Tensor& dy, const Tensor& w, Tensor& dx) = 0;
+  virtual void conv2dBackwardFilter(const Conv2dGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw) = 0;
+  // Max pooling records the winning index of each output in `indices` (fp32 tensor
+  // the size of y; undefined for average pooling).
+  virtual void pool2dForward(const Pool2dGeometry& g, const Tensor& x, Tensor& y, Tensor& indices) = 0;
+  virtual void pool2dBackward(const Pool2dGeometry& g, const Tensor& dy, const Tensor& indices, Tensor& dx) = 0;
+  // Batch norm over dim 1 of [N, C] or [N, C, H, W]. gamma, beta, running stats and
+  // saved mean / inverse std are fp32. training=false uses the running statistics.
+  virtual void batchNormForward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                Tensor& runningMean, Tensor& runningVar, float momentum,
+                                float eps, bool training, Tensor& y, Tensor& savedMean,
+                                Tensor& savedInvStd) = 0;
+  virtual void batchNormBackward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                 const Tensor& savedMean, const Tensor& savedInvStd,
+                                 Tensor& dx, Tensor& dgamma, Tensor& dbeta) = 0;
+
+  // ---- elementwise (fp32 math, one rounding into the output's precision) ----------
+  virtual void activationForward(Activation a, float param, const Tensor& x, Tensor& y) = 0;
+  // dx = dy * f'(x); y = f(x) is given for activations whose derivative uses it.
+  virtual void activationBackward(Activation a, float param, const Tensor& x, const Tensor& y,
+                                  const Tensor& dy, Tensor& dx) = 0;
+  // Inverted dropout: y = x * mask / (1 - p); mask (fp32, 0 or 1) is drawn from
+  // (seed, step) so that both backends draw the same mask.
+  virtual void dropoutForward(float p, std::uint64_t seed, std::uint64_t step, const Tensor& x,
+                              Tensor& y, Tensor& mask) = 0;
+  virtual void dropoutBackward(float p, const Tensor& dy, const Tensor& mask, Tensor& dx) = 0;
+
+  // ---- losses: always fp32 from the last layer's output, as autocast does --------
+  // labels: fp32 class indices [N]. Writes the mean loss into the step state and
+  // dlogits = loss scale * d(mean loss)/dlogits, rounded into dlogits' precision.
+  virtual void softmaxCrossEntropy(const Tensor& logits, const Tensor& labels, StepState& state,
+                                   Tensor& dlogits) = 0;
+  // targets: fp32, the shape of prediction. Mean over all elements.
+  virtual void meanSquaredError(const Tensor& prediction, const Tensor& targets, StepState& state,
+                                Tensor& dprediction) = 0;
+  // Loss and accuracy without gradients (evaluation). Syncs.
+  struct EvalResult { double lossSum = 0; std::int64_t correct = 0; std::int64_t count = 0; };
+  virtual EvalResult evaluate(const Tensor& output, const Tensor& labelsOrTargets, bool classification) = 0;
+
+  // ---- the mixed-precision step ----------------------------------------------------
+  virtual std::unique_ptr<StepState> createStepState(const LossScaleRule& rule, int gradientCount) = 0;
+  // One pass over every gradient: per-tensor inf/NaN flags and the sum of squares.
+  virtual void checkGradients(std::span<const Tensor> grads, StepState& state) = 0;
+  // Unscales (1/S), clips, and updates every parameter unless this step overflowed;
+  // master -> working copy rounded in the same pass. Counts the optimizer's own steps
+  // (for Adam's bias correction) only for steps not skipped.
+  virtual void optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot> params, StepState& state) = 0;
+  // Applies the loss-scale rule after the step (backoff on overflow, growth after the interval).
+  virtual void updateLossScale(StepState& state, std::int64_t step) = 0;
+  // The records of the steps since the last call, oldest first. Syncs.
+  virtual std::vector<StepRecord> drainStepRecords(StepState& state) = 0;
+  // fp8 delayed scaling: new scale from the amax history of each fp8 tensor.
+  virtual void updateFp8Scales(std::span<Tensor> tensors, int historyLength, float margin) = 0;
+
+  // ---- timing ----------------------------------------------------------------------
+  // Device time on a GPU (events), wall time on the CPU.
+  class Timer {
+   public:
+    virtual ~Timer() = default;
+    virtual void start() = 0;
+    virtual void stop() = 0;
+    virtual double milliseconds() = 0;  // syncs
+  };
+  virtual std::unique_ptr<Timer> createTimer() = 0;
+  virtual void synchronize() = 0;
+};
+
+}  // namespace plab
