@@ -1,0 +1,83 @@
+#pragma once
+// What a run records (DESIGN.md): the rows the trainer produces, the store writes,
+// the worker streams as events and the GUI plots. One definition for all of them.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"  // TensorStats, kLog2HistBins
+
+namespace plab {
+
+enum class RunStatus { running, completed, failed, cancelled, interrupted };
+const char* toString(RunStatus s);
+bool parseRunStatus(const std::string& text, RunStatus& out);
+
+struct StepMetrics {
+  std::int64_t step = 0;          // 1-based optimizer step
+  std::int32_t epoch = 0;         // 0-based
+  double loss = 0;                // unscaled
+  double lossScale = 1;
+  bool overflow = false;
+  bool skipped = false;
+  std::string culprit;            // first layer in backward order with inf/NaN gradients ("" if none)
+  double gradNorm = 0;
+  double learningRate = 0;
+  double stepMs = 0;              // device time on GPU, wall time on CPU
+  double samplesPerSecond = 0;
+};
+
+// An overflow: the step, the scale before and after, every layer that had inf/NaN.
+struct OverflowEvent {
+  std::int64_t step = 0;
+  double scaleBefore = 0;
+  double scaleAfter = 0;
+  std::vector<std::string> layers;   // backward order; layers[0] is the culprit
+};
+
+struct ScaleGrowthEvent {
+  std::int64_t step = 0;
+  double scaleBefore = 0;
+  double scaleAfter = 0;
+};
+
+struct EpochMetrics {
+  std::int32_t epoch = 0;
+  std::int64_t step = 0;          // the step at which it was evaluated
+  double trainLoss = 0;           // mean over the epoch's steps that were not skipped
+  double trainAccuracy = -1;      // -1: not a classification task
+  double testLoss = 0;
+  double testAccuracy = -1;
+};
+
+enum class StatsKind { activation, gradient };
+struct LayerStatsRecord {
+  std::int64_t step = 0;
+  std::int32_t layerIndex = 0;
+  std::string layerName;          // "layers[2] linear"
+  StatsKind kind = StatsKind::activation;
+  std::string precision;          // format the values were rounded to
+  TensorStats stats;
+  double zeroShare() const { return stats.count ? double(stats.zeros) / stats.count : 0; }
+  double underflowShare() const { return stats.count ? double(stats.underflows) / stats.count : 0; }
+  double overflowShare() const { return stats.count ? double(stats.overflows) / stats.count : 0; }
+};
+
+struct LayerTiming {
+  std::string layerName;
+  double forwardMs = 0;
+  double backwardMs = 0;
+};
+
+// One configuration of the speed benchmark: fp32, tf32, fp16-mixed, bf16-mixed, custom.
+struct SpeedResult {
+  std::string config;             // "fp32", "tf32", "fp16-mixed", "bf16-mixed", "custom"
+  std::int32_t batchSize = 0;
+  double medianStepMs = 0;
+  double samplesPerSecond = 0;
+  std::int32_t measuredSteps = 0;
+  std::vector<LayerTiming> layers;
+};
+
+}  // namespace plab
