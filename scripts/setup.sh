@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config libbenchmark-dev
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev
   libsqlite3-dev libopenblas-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   xvfb xauth dataset-fashion-mnist
