@@ -1,0 +1,154 @@
+#pragma once
+// An experiment file (docs/experiment-format.md) as C++ values: everything a run
+// needs. parseExperiment() validates strictly (unknown keys, wrong types, values out
+// of range) and throws ExperimentError naming the field and what is allowed, before
+// any training starts. toJson() writes every field explicitly, so a stored run's
+// config parses back to the same Experiment and re-runs exactly.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/backend.h"  // OptimizerKind, OptimizerHyper
+#include "numerics/precision.h"
+#include "train/loss_scale_rule.h"
+
+namespace plab {
+
+inline constexpr int kExperimentFormatVersion = 1;
+
+// A file that is not a valid experiment. what() is the whole message, e.g.
+// `network.layers[2].precision: "fp61" is not one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2`
+// or `spirals.json:3:7: malformed JSON: ...`.
+struct ExperimentError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// ---- network --------------------------------------------------------------------
+
+enum class LayerType {
+  linear, conv2d, maxpool2d, avgpool2d, flatten,
+  relu, leaky_relu, gelu, tanh, sigmoid,
+  dropout, batchnorm1d, batchnorm2d
+};
+std::string_view toString(LayerType t);          // "leaky_relu": the spelling in files
+std::optional<LayerType> parseLayerType(std::string_view name);
+std::string allowedLayerTypeNames();             // "linear, conv2d, ..." for messages
+std::vector<LayerType> allLayerTypes();          // in the order of the format's table
+bool hasParameters(LayerType t);                 // linear, conv2d, batchnorm*
+
+// One layer. Only the fields of its type are meaningful (and written by toJson);
+// defaultLayerSpec() gives a layer with the documented defaults of its type.
+struct LayerSpec {
+  LayerType type = LayerType::linear;
+  Precision precision = Precision::fp32;  // its activations, working weights, gradients
+  std::int64_t out = 0;        // linear: out features; conv2d: out_channels
+  bool bias = true;            // linear, conv2d
+  float initGain = 1.0f;       // linear, conv2d: multiplies PyTorch's default init bound
+  int kernel = 3;              // conv2d (3), pooling (2); square
+  int stride = 1;              // conv2d (1), pooling (= kernel)
+  int padding = 0;             // conv2d, pooling
+  float slope = 0.01f;         // leaky_relu
+  float dropout = 0.5f;        // dropout: the probability of zeroing ("p" in files)
+  float momentum = 0.1f;       // batchnorm: running-statistics momentum, as PyTorch
+  float eps = 1e-5f;           // batchnorm
+  bool operator==(const LayerSpec&) const = default;
+};
+LayerSpec defaultLayerSpec(LayerType t);
+
+enum class LossKind { cross_entropy, mse };
+std::string_view toString(LossKind k);
+
+struct NetworkSpec {
+  std::vector<LayerSpec> layers;
+  LossKind loss = LossKind::cross_entropy;
+  bool operator==(const NetworkSpec&) const = default;
+};
+
+// The same network with every layer in precision p (the speed benchmark's
+// "fp16-mixed" etc.: batch norm parameters stay fp32 whatever the layer's format).
+NetworkSpec withUniformPrecision(NetworkSpec net, Precision p);
+
+// ---- optimizer, schedule ----------------------------------------------------------
+
+const char* optimizerName(OptimizerKind k);        // "sgd", "adam", "adamw"
+
+enum class ScheduleType { constant, step, cosine };
+const char* toString(ScheduleType t);
+
+struct ScheduleSpec {
+  ScheduleType type = ScheduleType::constant;
+  std::int64_t stepSize = 1000;   // step: multiply the rate by gamma every stepSize steps
+  float gamma = 0.1f;             // step
+  float minLr = 0.0f;             // cosine: the rate at the last step
+  std::int64_t warmupSteps = 0;   // linear warm-up from 0 to the base rate (any type)
+  bool operator==(const ScheduleSpec&) const = default;
+};
+
+// The learning rate of 1-based optimizer step `step` of a run of totalSteps steps.
+// Warm-up step s of W gets baseLr * s / W (as torch's LinearLR with start factor 1/W);
+// step decay counts the steps taken before this one; cosine anneals over the steps
+// after the warm-up and reaches minLr at the last step.
+float learningRateAt(const ScheduleSpec& s, float baseLr, std::int64_t step, std::int64_t totalSteps);
+
+// ---- fp8 ---------------------------------------------------------------------------
+
+// Delayed scaling (as Transformer Engine): each fp8 tensor's scale comes from the
+// largest |x| of its last `history` steps, times 2^-margin.
+struct Fp8Settings {
+  int history = 16;
+  float margin = 0.0f;
+  Precision forward = Precision::fp8_e4m3;   // activations and weights of fp8 layers
+  Precision backward = Precision::fp8_e5m2;  // gradients of fp8 layers
+  bool operator==(const Fp8Settings&) const = default;
+};
+
+bool isFp8(Precision p);
+
+// ---- the whole file ---------------------------------------------------------------
+
+struct Experiment {
+  int formatVersion = kExperimentFormatVersion;
+  std::string title;
+  std::string description;
+  std::uint64_t seed = 0;
+  nlohmann::json dataset;          // the "dataset" object; plab::loadDataset(dataset, seed) reads it
+  NetworkSpec network;
+  // The "optimizer" object. lr is the base rate (the schedule scales it per step);
+  // clipNorm holds the top-level "grad_clip_norm" (0: no clipping).
+  OptimizerHyper optimizer;
+  ScheduleSpec schedule;
+  LossScaleRule lossScaling{LossScaleMode::none};  // "static" in files is LossScaleMode::fixed
+  bool masterWeights = true;
+  std::int32_t batchSize = 64;
+  std::int32_t epochs = 1;         // exactly one of epochs / steps is > 0
+  std::int64_t steps = 0;
+  std::int32_t statsInterval = 50; // 0: never
+  std::int32_t logInterval = 1;
+  std::int32_t evalInterval = 0;   // 0: per epoch only
+  std::string backend = "auto";    // "auto", "cpu", "cuda"
+  Fp8Settings fp8;
+
+  float gradClipNorm() const { return optimizer.clipNorm; }
+  // The optimizer's hyperparameters for 1-based step `step` (rate from the schedule).
+  OptimizerHyper hyperAt(std::int64_t step, std::int64_t totalSteps) const;
+};
+bool operator==(const Experiment& a, const Experiment& b);
+
+// Validates and converts; throws ExperimentError.
+Experiment parseExperiment(const nlohmann::json& file);
+// Parses text (the worker's stdin, the GUI's editor); sourceName goes into messages
+// about malformed JSON ("<stdin>:3:7: malformed JSON: ...").
+Experiment parseExperimentText(const std::string& text, const std::string& sourceName);
+// Reads and parses a file; messages start with its path.
+Experiment loadExperimentFile(const std::string& path);
+// Every field, explicitly: parseExperiment(toJson(e)) == e.
+nlohmann::json toJson(const Experiment& e);
+nlohmann::json toJson(const LayerSpec& layer);
+nlohmann::json toJson(const NetworkSpec& network);
+
+}  // namespace plab

@@ -1,0 +1,128 @@
+#pragma once
+// A network built from a NetworkSpec on a Backend: shape inference (before anything
+// is allocated, for error messages and the GUI's diagram) and the Network itself
+// (forward, backward, parameters for the optimizer, per-layer statistics and timing).
+//
+// Numerics (DESIGN.md): a layer's precision is the storage format of its output
+// activations, working weights and gradients. Its input is converted into that format
+// on entry when the previous layer's format differs (a converted copy is kept for
+// backward); products accumulate in fp32 and round once. fp8 layers store forward
+// tensors in Fp8Settings::forward and gradients in Fp8Settings::backward, each
+// tensor with its own delayed scale. Batch-norm parameters stay fp32.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "model/experiment.h"
+#include "train/records.h"
+
+namespace plab {
+
+struct Dataset;
+
+// A network that does not fit its input. what() names the layer and both shapes:
+// `layers[3] linear: expects input [1568] (flattened), got [8, 14, 14]; add a flatten layer`.
+struct ShapeError : std::runtime_error {
+  int layerIndex;  // -1: the network as a whole (e.g. output vs. the dataset's classes)
+  ShapeError(int index, const std::string& message) : std::runtime_error(message), layerIndex(index) {}
+};
+
+struct LayerShapeInfo {
+  int index = 0;
+  std::string name;                  // "layers[2] linear"
+  LayerType type = LayerType::linear;
+  Precision precision = Precision::fp32;
+  Shape inputShape;                  // one sample, no batch dimension
+  Shape outputShape;                 // one sample, no batch dimension
+  std::int64_t parameterCount = 0;
+  std::int64_t weightBytes = 0;      // parameters at their storage format (batch norm: fp32)
+  std::int64_t activationBytesPerSample = 0;  // output activations at the layer's format
+};
+
+// "layers[2] linear": the name a layer has everywhere (stats, culprits, timings).
+std::string layerName(int index, LayerType type);
+// Bytes per stored value of p (tf32 is stored in 32 bits).
+int bytesPerValue(Precision p);
+
+// Throws ShapeError at the first layer that does not fit.
+std::vector<LayerShapeInfo> inferShapes(const NetworkSpec& net, const Shape& sampleShape);
+// inferShapes plus the output against the task: cross_entropy needs [numClasses],
+// mse needs [targetSize]; the loss must suit the dataset (classification or not).
+std::vector<LayerShapeInfo> inferShapesForDataset(const NetworkSpec& net, const Dataset& data);
+
+class Layer;
+
+class Network {
+ public:
+  Network(const NetworkSpec& spec, const Shape& sampleShape, Backend& backend, std::uint64_t seed,
+          bool masterWeights, const Fp8Settings& fp8 = {});
+  ~Network();
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  // input: [N, sample...] fp32. The result stays valid until the next forward.
+  // training: dropout active, batch norm uses and updates batch statistics, and
+  // (fp8) the delayed scales are updated first. step seeds dropout.
+  const Tensor& forward(const Tensor& input, bool training, std::int64_t step);
+  // dOutput: gradient of the (scaled) loss w.r.t. forward's result, [N, out...], in
+  // any precision (converted to outputGradPrecision() if it differs). Overwrites
+  // every parameter gradient (no accumulation across steps).
+  void backward(const Tensor& dOutput);
+
+  // Forward order: "layers[0].weight", "layers[0].bias", ...
+  std::span<ParamSlot> parameters() { return params_; }
+  // Allocates (zeroed) fp32 optimizer state: sgd: state1 (momentum); adam/adamw:
+  // state1 and state2. Call once before the first optimizerStep.
+  void allocateOptimizerState(OptimizerKind kind);
+  std::int64_t parameterCount() const;
+
+  // Every parameter gradient, last layer first (the order overflow attribution
+  // uses: the first entry with inf/NaN is the culprit), and for each its layer name.
+  std::vector<Tensor> gradientsInBackwardOrder() const;
+  std::vector<std::string> gradientLayerNamesInBackwardOrder() const;
+
+  // Statistics: while enabled, forward records each layer's output activations and
+  // backward each layer's gradients (input gradient and parameter gradients, merged
+  // into one record) as the rounding into the layer's format saw them. Costs an
+  // fp32 temporary and a sync per tensor, so enable it only on statistics steps.
+  void setStatsEnabled(bool enabled) { statsEnabled_ = enabled; }
+  bool statsEnabled() const { return statsEnabled_; }
+  // The records since the last call (activation and gradient per layer), stamped with step.
+  std::vector<LayerStatsRecord> takeStats(std::int64_t step);
+
+  // Timing: while enabled, a Backend::Timer measures each layer's forward and backward
+  // (read at once, so it syncs per layer: for the speed benchmark, not for training).
+  void setTimingEnabled(bool enabled) { timingEnabled_ = enabled; }
+  // Mean milliseconds per call since timing was last reset, per layer in forward order.
+  std::vector<LayerTiming> layerTimings() const;
+  void resetTimings();
+
+  std::vector<LayerShapeInfo> summary() const { return shapes_; }
+  std::vector<std::string> layerNames() const;
+  Precision outputPrecision() const;       // format of forward's result
+  Precision outputGradPrecision() const;   // format backward expects for dOutput
+  Backend& backend() { return backend_; }
+
+ private:
+  Backend& backend_;
+  std::vector<LayerShapeInfo> shapes_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<ParamSlot> params_;
+  std::vector<int> paramLayer_;            // layer index of each entry of params_
+  std::vector<Tensor> fp8Tensors_;         // the scale owners passed to updateFp8Scales
+  Fp8Settings fp8_;
+  bool statsEnabled_ = false;
+  bool timingEnabled_ = false;
+  std::vector<LayerStatsRecord> pendingStats_;
+  std::vector<double> forwardMsSum_, backwardMsSum_;
+  std::vector<std::int64_t> forwardCalls_, backwardCalls_;
+  std::unique_ptr<Backend::Timer> timer_;
+  Tensor lastOutput_;
+  Tensor gradIn_;                          // dOutput converted when its format differs
+};
+
+}  // namespace plab
