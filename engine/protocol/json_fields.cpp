@@ -1,0 +1,98 @@
+#include "protocol/json_fields.h"
+
+#include <cmath>
+#include <limits>
+
+namespace plab::protocol {
+
+using nlohmann::json;
+
+void failField(const std::string& field, const std::string& what) { throw ProtocolError(field + ": " + what); }
+
+namespace {
+
+// Long values are cut so that an error about a huge field stays one readable line.
+std::string shown(const json& v) {
+  std::string text = v.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+}  // namespace
+
+json numberToJson(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+void requireObject(const json& value, const std::string& what) {
+  if (!value.is_object()) throw ProtocolError(what + ": must be a JSON object (got " + shown(value) + ")");
+}
+
+const json& requireField(const json& obj, const char* key) {
+  if (!obj.is_object()) failField(key, "missing (the enclosing value is not an object)");
+  const auto it = obj.find(key);
+  if (it == obj.end()) failField(key, "missing");
+  return *it;
+}
+
+double readNumber(const json& obj, const char* key) {
+  const json& v = requireField(obj, key);
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "inf") return std::numeric_limits<double>::infinity();
+    if (s == "-inf") return -std::numeric_limits<double>::infinity();
+  }
+  failField(key, "must be a number or \"nan\", \"inf\", \"-inf\" (got " + shown(v) + ")");
+}
+
+std::int64_t readInt(const json& obj, const char* key) {
+  const json& v = requireField(obj, key);
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::floor(d) == d && std::abs(d) < 9.0e15) return std::int64_t(d);
+  }
+  failField(key, "must be an integer (got " + shown(v) + ")");
+}
+
+bool readBool(const json& obj, const char* key) {
+  const json& v = requireField(obj, key);
+  if (!v.is_boolean()) failField(key, "must be true or false (got " + shown(v) + ")");
+  return v.get<bool>();
+}
+
+std::string readString(const json& obj, const char* key) {
+  const json& v = requireField(obj, key);
+  if (!v.is_string()) failField(key, "must be a string (got " + shown(v) + ")");
+  return v.get<std::string>();
+}
+
+const json& readArray(const json& obj, const char* key) {
+  const json& v = requireField(obj, key);
+  if (!v.is_array()) failField(key, "must be an array (got " + shown(v) + ")");
+  return v;
+}
+
+const json& readObject(const json& obj, const char* key) {
+  const json& v = requireField(obj, key);
+  if (!v.is_object()) failField(key, "must be an object (got " + shown(v) + ")");
+  return v;
+}
+
+double readNumberOr(const json& obj, const char* key, double fallback) {
+  return obj.is_object() && obj.contains(key) ? readNumber(obj, key) : fallback;
+}
+
+std::int64_t readIntOr(const json& obj, const char* key, std::int64_t fallback) {
+  return obj.is_object() && obj.contains(key) ? readInt(obj, key) : fallback;
+}
+
+std::string readStringOr(const json& obj, const char* key, const std::string& fallback) {
+  return obj.is_object() && obj.contains(key) ? readString(obj, key) : fallback;
+}
+
+}  // namespace plab::protocol

@@ -1,0 +1,198 @@
+#include "protocol/records_json.h"
+
+namespace plab {
+
+using nlohmann::json;
+using namespace protocol;
+
+void to_json(json& j, const StepMetrics& m) {
+  j = json{{"step", m.step},
+           {"epoch", m.epoch},
+           {"loss", numberToJson(m.loss)},
+           {"loss_scale", numberToJson(m.lossScale)},
+           {"overflow", m.overflow},
+           {"skipped", m.skipped},
+           {"culprit", m.culprit},
+           {"grad_norm", numberToJson(m.gradNorm)},
+           {"learning_rate", numberToJson(m.learningRate)},
+           {"step_ms", numberToJson(m.stepMs)},
+           {"samples_per_second", numberToJson(m.samplesPerSecond)}};
+}
+
+void from_json(const json& j, StepMetrics& m) {
+  m.step = readInt(j, "step");
+  m.epoch = std::int32_t(readInt(j, "epoch"));
+  m.loss = readNumber(j, "loss");
+  m.lossScale = readNumber(j, "loss_scale");
+  m.overflow = readBool(j, "overflow");
+  m.skipped = readBool(j, "skipped");
+  m.culprit = readString(j, "culprit");
+  m.gradNorm = readNumber(j, "grad_norm");
+  m.learningRate = readNumber(j, "learning_rate");
+  m.stepMs = readNumber(j, "step_ms");
+  m.samplesPerSecond = readNumber(j, "samples_per_second");
+}
+
+void to_json(json& j, const OverflowEvent& e) {
+  j = json{{"step", e.step},
+           {"scale_before", numberToJson(e.scaleBefore)},
+           {"scale_after", numberToJson(e.scaleAfter)},
+           {"layers", e.layers}};
+}
+
+void from_json(const json& j, OverflowEvent& e) {
+  e.step = readInt(j, "step");
+  e.scaleBefore = readNumber(j, "scale_before");
+  e.scaleAfter = readNumber(j, "scale_after");
+  const json& layers = readArray(j, "layers");
+  e.layers.clear();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (!layers[i].is_string()) failField("layers[" + std::to_string(i) + "]", "must be a string (got " + layers[i].dump() + ")");
+    e.layers.push_back(layers[i].get<std::string>());
+  }
+}
+
+void to_json(json& j, const ScaleGrowthEvent& e) {
+  j = json{{"step", e.step}, {"scale_before", numberToJson(e.scaleBefore)}, {"scale_after", numberToJson(e.scaleAfter)}};
+}
+
+void from_json(const json& j, ScaleGrowthEvent& e) {
+  e.step = readInt(j, "step");
+  e.scaleBefore = readNumber(j, "scale_before");
+  e.scaleAfter = readNumber(j, "scale_after");
+}
+
+void to_json(json& j, const EpochMetrics& m) {
+  j = json{{"epoch", m.epoch},
+           {"step", m.step},
+           {"train_loss", numberToJson(m.trainLoss)},
+           {"train_accuracy", numberToJson(m.trainAccuracy)},
+           {"test_loss", numberToJson(m.testLoss)},
+           {"test_accuracy", numberToJson(m.testAccuracy)}};
+}
+
+void from_json(const json& j, EpochMetrics& m) {
+  m.epoch = std::int32_t(readInt(j, "epoch"));
+  m.step = readInt(j, "step");
+  m.trainLoss = readNumber(j, "train_loss");
+  m.trainAccuracy = readNumber(j, "train_accuracy");
+  m.testLoss = readNumber(j, "test_loss");
+  m.testAccuracy = readNumber(j, "test_accuracy");
+}
+
+void to_json(json& j, const TensorStats& s) {
+  json hist = json::array();
+  for (int bin = 0; bin < kLog2HistBins; ++bin)
+    if (s.log2Hist[std::size_t(bin)] != 0) hist.push_back(json::array({bin, s.log2Hist[std::size_t(bin)]}));
+  j = json{{"count", s.count},           {"zeros", s.zeros},
+           {"underflows", s.underflows}, {"overflows", s.overflows},
+           {"non_finite", s.nonFinite},  {"max_abs", numberToJson(s.maxAbs)},
+           {"hist_min", kLog2HistMin},   {"hist", std::move(hist)}};
+}
+
+void from_json(const json& j, TensorStats& s) {
+  s = TensorStats{};
+  s.count = readInt(j, "count");
+  s.zeros = readInt(j, "zeros");
+  s.underflows = readInt(j, "underflows");
+  s.overflows = readInt(j, "overflows");
+  s.nonFinite = readInt(j, "non_finite");
+  s.maxAbs = float(readNumber(j, "max_abs"));
+  const std::int64_t histMin = readInt(j, "hist_min");
+  if (histMin != kLog2HistMin)
+    failField("hist_min", "is " + std::to_string(histMin) + ", this program uses " + std::to_string(kLog2HistMin));
+  const json& hist = readArray(j, "hist");
+  for (std::size_t i = 0; i < hist.size(); ++i) {
+    const std::string field = "hist[" + std::to_string(i) + "]";
+    const json& pair = hist[i];
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number_integer() || !pair[1].is_number_integer())
+      failField(field, "must be [bin, count] (got " + pair.dump() + ")");
+    const std::int64_t bin = pair[0].get<std::int64_t>();
+    if (bin < 0 || bin >= kLog2HistBins) failField(field, "bin " + std::to_string(bin) + " is outside 0.." + std::to_string(kLog2HistBins - 1));
+    s.log2Hist[std::size_t(bin)] = pair[1].get<std::int64_t>();
+  }
+}
+
+void to_json(json& j, const LayerStatsRecord& r) {
+  j = json{{"step", r.step},
+           {"layer_index", r.layerIndex},
+           {"layer", r.layerName},
+           {"kind", statsKindText(r.kind)},
+           {"precision", r.precision},
+           {"stats", r.stats}};
+}
+
+void from_json(const json& j, LayerStatsRecord& r) {
+  r.step = readInt(j, "step");
+  r.layerIndex = std::int32_t(readInt(j, "layer_index"));
+  r.layerName = readString(j, "layer");
+  const std::string kind = readString(j, "kind");
+  const auto parsed = statsKindFromText(kind);
+  if (!parsed) failField("kind", "\"" + kind + "\" is not one of activation, gradient");
+  r.kind = *parsed;
+  r.precision = readString(j, "precision");
+  withPrefix("stats.", [&] { from_json(readObject(j, "stats"), r.stats); });
+}
+
+void to_json(json& j, const LayerTiming& t) {
+  j = json{{"layer", t.layerName}, {"forward_ms", numberToJson(t.forwardMs)}, {"backward_ms", numberToJson(t.backwardMs)}};
+}
+
+void from_json(const json& j, LayerTiming& t) {
+  t.layerName = readString(j, "layer");
+  t.forwardMs = readNumber(j, "forward_ms");
+  t.backwardMs = readNumber(j, "backward_ms");
+}
+
+void to_json(json& j, const SpeedResult& r) {
+  j = json{{"config", r.config},
+           {"batch_size", r.batchSize},
+           {"median_step_ms", numberToJson(r.medianStepMs)},
+           {"samples_per_second", numberToJson(r.samplesPerSecond)},
+           {"measured_steps", r.measuredSteps},
+           {"layers", r.layers}};
+}
+
+void from_json(const json& j, SpeedResult& r) {
+  r.config = readString(j, "config");
+  r.batchSize = std::int32_t(readInt(j, "batch_size"));
+  r.medianStepMs = readNumber(j, "median_step_ms");
+  r.samplesPerSecond = readNumber(j, "samples_per_second");
+  r.measuredSteps = std::int32_t(readInt(j, "measured_steps"));
+  r.layers = decodeArray<LayerTiming>(j, "layers");
+}
+
+namespace protocol {
+
+namespace {
+constexpr RunStatus kAllStatuses[] = {RunStatus::running, RunStatus::completed, RunStatus::failed,
+                                      RunStatus::cancelled, RunStatus::interrupted};
+}
+
+const char* runStatusText(RunStatus s) {
+  switch (s) {
+    case RunStatus::running: return "running";
+    case RunStatus::completed: return "completed";
+    case RunStatus::failed: return "failed";
+    case RunStatus::cancelled: return "cancelled";
+    case RunStatus::interrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
+std::optional<RunStatus> runStatusFromText(const std::string& text) {
+  for (RunStatus s : kAllStatuses)
+    if (text == runStatusText(s)) return s;
+  return std::nullopt;
+}
+
+const char* statsKindText(StatsKind k) { return k == StatsKind::activation ? "activation" : "gradient"; }
+
+std::optional<StatsKind> statsKindFromText(const std::string& text) {
+  if (text == "activation") return StatsKind::activation;
+  if (text == "gradient") return StatsKind::gradient;
+  return std::nullopt;
+}
+
+}  // namespace protocol
+}  // namespace plab
