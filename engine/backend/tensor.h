@@ -60,6 +60,15 @@ class Tensor {
     return t;
   }
 
+  // The same storage using other's fp8 scale and amax slots: the buffers of one
+  // logical tensor, re-allocated when the batch size changes, keep one delayed scale.
+  Tensor withFp8ScaleOf(const Tensor& other) const {
+    Tensor t = *this;
+    t.scale_ = other.scale_;
+    t.amax_ = other.amax_;
+    return t;
+  }
+
  private:
   Backend* backend_ = nullptr;
   std::shared_ptr<void> storage_;
