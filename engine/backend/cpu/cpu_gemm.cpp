@@ -1,0 +1,122 @@
+// CpuBackend: matrix products (OpenBLAS sgemm) and bias.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_util.h"
+
+namespace plab {
+
+using namespace cpu;
+
+namespace {
+
+// A tensor seen as a matrix: dim 0 is the rows, everything else the columns
+// (so an [N, C, H, W] activation is the [N, C*H*W] matrix a Linear layer reads).
+struct MatrixDims {
+  std::int64_t rows = 0, cols = 0;
+};
+
+MatrixDims matrixDims(const char* op, const char* what, const Tensor& t) {
+  requireDefined(op, what, t);
+  if (t.shape().rank() < 1) fail(op, std::string(what) + " is a scalar, expected a matrix");
+  const auto rows = t.shape()[0];
+  return {rows, rows ? t.numel() / rows : 0};
+}
+
+// tf32 products read their fp32 inputs rounded to tf32 (as tensor cores do); inputs
+// in narrower formats are already exact in tf32.
+const float* tf32Operand(const Tensor& t, float* buffer) {
+  if (t.precision() != Precision::fp32) return slots(t);
+  roundArray(Precision::tf32, slots(t), buffer, static_cast<std::size_t>(t.numel()));
+  return buffer;
+}
+
+// Spatial size of [N, C, ...] (1 for [N, C]).
+std::int64_t spatialSize(const Tensor& t) {
+  std::int64_t s = 1;
+  for (std::size_t i = 2; i < t.shape().rank(); ++i) s *= t.shape()[i];
+  return s;
+}
+
+}  // namespace
+
+// C = alpha * op(A) op(B) + beta * C in fp32, then one rounding into C's format.
+// fp8 inputs are multiplied as stored and the product scaled by
+// alpha * (1 / scaleA) * (1 / scaleB), as cuBLASLt applies scale-inverse pointers.
+void CpuBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
+                      Tensor& c) {
+  const MatrixDims da = matrixDims("gemm", "A", a), db = matrixDims("gemm", "B", b);
+  const auto m = transA ? da.cols : da.rows, k = transA ? da.rows : da.cols;
+  const auto kb = transB ? db.cols : db.rows, n = transB ? db.rows : db.cols;
+  if (k != kb)
+    fail("gemm", "inner dimensions differ: A " + a.shape().toString() + (transA ? "^T" : "") + " times B " +
+                     b.shape().toString() + (transB ? "^T" : ""));
+  requireNumel("gemm", "C", c, m * n);
+  const float factor = alpha * inverseScale(a) * inverseScale(b);
+  const float* pa = slots(a);
+  const float* pb = slots(b);
+  if (c.precision() == Precision::tf32) {
+    pa = tf32Operand(a, scratch(2, static_cast<std::size_t>(a.numel())));
+    pb = tf32Operand(b, scratch(3, static_cast<std::size_t>(b.numel())));
+  }
+  if (beta != 0.0f) decodeInPlace(c);
+  if (m > 0 && n > 0) {
+    if (k > 0) {
+      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                  static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), factor, pa,
+                  static_cast<int>(da.cols), pb, static_cast<int>(db.cols), beta, slots(c), static_cast<int>(n));
+    } else {
+      float* pc = slots(c);
+      for (std::int64_t i = 0; i < m * n; ++i) pc[i] = beta == 0.0f ? 0.0f : beta * pc[i];
+    }
+  }
+  finishOutput(c);
+}
+
+void CpuBackend::addBias(Tensor& y, const Tensor& bias) {
+  requireDefined("addBias", "y", y);
+  if (y.shape().rank() < 2) fail("addBias", "y has shape " + y.shape().toString() + ", expected [N, C, ...]");
+  const auto batch = y.shape()[0], channels = y.shape()[1], spatial = spatialSize(y);
+  requireNumel("addBias", "bias", bias, channels);
+  const float* pb = logicalValues(bias, scratch(0, static_cast<std::size_t>(channels)));
+  decodeInPlace(y);
+  float* py = slots(y);
+  for (std::int64_t i = 0; i < batch; ++i) {
+    for (std::int64_t j = 0; j < channels; ++j) {
+      float* row = py + (i * channels + j) * spatial;
+      const float bj = pb[j];
+      for (std::int64_t s = 0; s < spatial; ++s) row[s] += bj;
+    }
+  }
+  finishOutput(y);
+}
+
+// db[j] = sum of dy over every dim but 1, accumulated in fp32 in row order.
+void CpuBackend::biasGrad(const Tensor& dy, Tensor& db) {
+  requireDefined("biasGrad", "dy", dy);
+  if (dy.shape().rank() < 2) fail("biasGrad", "dy has shape " + dy.shape().toString() + ", expected [N, C, ...]");
+  const auto batch = dy.shape()[0], channels = dy.shape()[1], spatial = spatialSize(dy);
+  requireNumel("biasGrad", "db", db, channels);
+  const float* pdy = logicalValues(dy, scratch(0, static_cast<std::size_t>(dy.numel())));
+  float* out = slots(db);
+  std::fill_n(out, channels, 0.0f);
+  for (std::int64_t i = 0; i < batch; ++i) {
+    const float* rowBlock = pdy + i * channels * spatial;
+    if (spatial == 1) {
+      for (std::int64_t j = 0; j < channels; ++j) out[j] += rowBlock[j];  // vectorises over j
+      continue;
+    }
+    for (std::int64_t j = 0; j < channels; ++j) {
+      const float* plane = rowBlock + j * spatial;
+      float sum = 0;
+      for (std::int64_t s = 0; s < spatial; ++s) sum += plane[s];
+      out[j] += sum;
+    }
+  }
+  finishOutput(db);
+}
+
+}  // namespace plab

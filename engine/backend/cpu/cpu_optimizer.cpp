@@ -1,0 +1,146 @@
+// CpuBackend: SGD (momentum, Nesterov, weight decay), Adam and AdamW, exactly as
+// PyTorch's single-tensor implementations compute them, on unscaled gradients.
+//
+// Per step: skip everything if checkGradients found inf/NaN. Otherwise
+// g = grad (logical) * (1 / S) [* clip coefficient], as GradScaler.unscale_ and
+// clip_grad_norm_ do; the fp32 master copy is updated and rounded into the working
+// copy, or (master weights off) the update is computed in fp32 from the working
+// value and rounded back into the working format, so updates below half an ulp vanish.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_step_state.h"
+#include "backend/cpu/cpu_util.h"
+
+namespace plab {
+
+using namespace cpu;
+
+namespace {
+
+// The scalars of one step, computed once in double as PyTorch's Python code does.
+struct StepScalars {
+  float invLossScale = 1;   // 1 / S
+  float clipCoef = 1;       // min(1, maxNorm / (norm + 1e-6)); 1 when not clipping
+  bool clipping = false;
+  float adamStepSize = 0;   // lr / (1 - beta1^t)
+  float adamBc2Sqrt = 1;    // sqrt(1 - beta2^t)
+  float decoupledDecay = 1; // AdamW: 1 - lr * wd
+};
+
+StepScalars stepScalars(const OptimizerHyper& h, const CpuStepState& st) {
+  StepScalars s;
+  s.invLossScale = static_cast<float>(1.0 / static_cast<double>(st.scale()));
+  if (h.clipNorm > 0) {
+    const double coef = static_cast<double>(h.clipNorm) / (static_cast<double>(st.gradNorm) + 1e-6);
+    if (coef < 1.0) {
+      s.clipping = true;
+      s.clipCoef = static_cast<float>(coef);
+    }
+  }
+  const double t = static_cast<double>(st.optimizerSteps);
+  s.adamStepSize = static_cast<float>(h.lr / (1.0 - std::pow(static_cast<double>(h.beta1), t)));
+  s.adamBc2Sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(h.beta2), t)));
+  s.decoupledDecay = static_cast<float>(1.0 - static_cast<double>(h.lr) * h.weightDecay);
+  return s;
+}
+
+// g[i] = grad / fp8 scale * (1/S) [* clip], into `out` (fp32).
+void unscaledGradient(const Tensor& grad, const StepScalars& s, float* out) {
+  const float* v = slots(grad);
+  const auto n = grad.numel();
+  const float fp8Scale = grad.scale() ? *grad.scale() : 1.0f;
+  const bool fp8 = grad.scale() != nullptr;
+  for (std::int64_t i = 0; i < n; ++i) {
+    float g = fp8 ? v[i] / fp8Scale : v[i];
+    g *= s.invLossScale;
+    if (s.clipping) g *= s.clipCoef;
+    out[i] = g;
+  }
+}
+
+void sgdUpdate(const OptimizerHyper& h, float* w, const float* g, float* buf, std::int64_t n) {
+  const float lr = h.lr, wd = h.weightDecay, mom = h.momentum;
+  for (std::int64_t i = 0; i < n; ++i) {
+    float d = g[i];
+    if (wd != 0.0f) d = d + wd * w[i];
+    if (mom != 0.0f) {
+      buf[i] = buf[i] * mom + d;  // dampening 0; a zero buffer makes the first step buf = g
+      d = h.nesterov ? d + mom * buf[i] : buf[i];
+    }
+    w[i] = w[i] + (-lr) * d;
+  }
+}
+
+void adamUpdate(const OptimizerHyper& h, const StepScalars& s, bool decoupled, float* w, const float* g, float* m,
+                float* v, std::int64_t n) {
+  const float b1w = 1.0f - h.beta1, b2 = h.beta2, b2w = 1.0f - h.beta2, eps = h.eps, wd = h.weightDecay;
+  for (std::int64_t i = 0; i < n; ++i) {
+    float d = g[i];
+    if (decoupled) {
+      w[i] = w[i] * s.decoupledDecay;
+    } else if (wd != 0.0f) {
+      d = d + wd * w[i];
+    }
+    m[i] = m[i] + b1w * (d - m[i]);  // torch.lerp with weight 1 - beta1 < 0.5
+    v[i] = v[i] * b2 + b2w * d * d;
+    const float denom = std::sqrt(v[i]) / s.adamBc2Sqrt + eps;
+    w[i] = w[i] + (-s.adamStepSize) * (m[i] / denom);
+  }
+}
+
+void requireSlot(const ParamSlot& p, const OptimizerHyper& h) {
+  const char* op = "optimizerStep";
+  const auto n = p.working.numel();
+  requireNumel(op, (p.name + ".grad").c_str(), p.grad, n);
+  if (p.master.defined()) {
+    requireNumel(op, (p.name + ".master").c_str(), p.master, n);
+    if (p.master.precision() != Precision::fp32) fail(op, p.name + ".master is not fp32");
+  }
+  const bool needs1 = h.kind != OptimizerKind::sgd || h.momentum != 0.0f;
+  if (needs1) requireNumel(op, (p.name + ".state1").c_str(), p.state1, n);
+  if (h.kind != OptimizerKind::sgd) requireNumel(op, (p.name + ".state2").c_str(), p.state2, n);
+}
+
+}  // namespace
+
+void CpuBackend::optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot> params, StepState& state) {
+  auto& st = cpuState(state, "optimizerStep");
+  if (!st.checked) fail("optimizerStep", "checkGradients must run before optimizerStep in each step");
+  if (st.overflow) {
+    st.skipped = true;  // GradScaler semantics: the whole update is skipped
+    return;
+  }
+  for (const ParamSlot& p : params) requireSlot(p, hyper);
+  st.optimizerSteps += 1;
+  const StepScalars s = stepScalars(hyper, st);
+  for (ParamSlot& p : params) {
+    const auto n = p.working.numel();
+    const auto count = static_cast<std::size_t>(n);
+    float* g = scratch(0, count);
+    unscaledGradient(p.grad, s, g);
+    const bool hasMaster = p.master.defined();
+    const bool fp8Working = isFp8(p.working.precision());
+    // The fp32 values the optimizer updates: the master copy, or the working values.
+    float* w = hasMaster ? slots(p.master) : slots(p.working);
+    if (!hasMaster && fp8Working) w = const_cast<float*>(logicalValues(p.working, scratch(1, count)));
+    float* s1 = p.state1.defined() ? slots(p.state1) : nullptr;
+    float* s2 = p.state2.defined() ? slots(p.state2) : nullptr;
+    if (hyper.kind == OptimizerKind::sgd) sgdUpdate(hyper, w, g, s1, n);
+    else adamUpdate(hyper, s, hyper.kind == OptimizerKind::adamw, w, g, s1, s2, n);
+    // One rounding of the new fp32 weights into the working format.
+    float* out = slots(p.working);
+    if (w == out) {
+      finishOutput(p.working);
+    } else if (!fp8Working) {
+      roundArray(p.working.precision(), w, out, count);  // fused copy + rounding (fp32: a copy)
+    } else {
+      std::memcpy(out, w, count * sizeof(float));
+      finishOutput(p.working);
+    }
+  }
+}
+
+}  // namespace plab
