@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "backend/backend.h"
 #include "train/records.h"
 
@@ -18,7 +20,7 @@ namespace plab {
 
 struct RunStartInfo {
   std::string title;
-  std::string configJson;          // the experiment file as run (seed, backend resolved)
+  nlohmann::json config;           // the experiment file as run
   BackendInfo backend;
   std::string backendNote;         // why this backend ("no CUDA device: cpu"), may be ""
   std::int64_t totalSteps = 0;

@@ -1,0 +1,30 @@
+#include "train/run_summary.h"
+
+#include <cmath>
+
+namespace plab {
+
+namespace {
+nlohmann::json finiteOrNull(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+}  // namespace
+
+nlohmann::json runSummaryJson(const RunOutcome& o, std::int64_t runId, const BackendInfo& backend) {
+  nlohmann::json j;
+  j["run_id"] = runId;
+  j["status"] = toString(o.status);
+  j["error"] = o.error;
+  j["backend"] = backend.name;
+  j["device"] = backend.device;
+  j["steps"] = o.steps;
+  j["skipped_steps"] = o.skippedSteps;
+  j["overflow_events"] = o.overflowEvents;
+  j["final_loss_scale"] = finiteOrNull(o.finalLossScale);
+  j["final_train_loss"] = finiteOrNull(o.finalTrainLoss);
+  j["test_loss"] = finiteOrNull(o.testLoss);
+  // -1 means "not a classification task": null says the same without a fake number.
+  j["test_accuracy"] = o.testAccuracy >= 0 ? nlohmann::json(o.testAccuracy) : nlohmann::json(nullptr);
+  j["median_step_ms"] = o.medianStepMs;
+  return j;
+}
+
+}  // namespace plab

@@ -1,0 +1,18 @@
+#pragma once
+// The one-object summary of a finished run: what `run --summary-json` writes, what
+// the store keeps in runs.summary and what the worker's run_finished event carries.
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/backend.h"
+#include "train/run_observer.h"
+
+namespace plab {
+
+// Keys: run_id, status, error, backend, device, steps, skipped_steps, overflow_events,
+// final_loss_scale, final_train_loss, test_loss, test_accuracy, median_step_ms.
+// Values that are not finite (a NaN loss) are written as null.
+nlohmann::json runSummaryJson(const RunOutcome& outcome, std::int64_t runId, const BackendInfo& backend);
+
+}  // namespace plab

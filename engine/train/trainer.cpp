@@ -1,0 +1,323 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace plab {
+
+struct Trainer::Pending {
+  std::int64_t step = 0;
+  std::int32_t epoch = 0;
+  double learningRate = 0;
+  std::size_t timer = 0;
+};
+
+namespace {
+
+double nowSeconds() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::int64_t plannedSteps(const Experiment& e, const Dataset& data) {
+  if (e.batchSize <= 0) throw std::invalid_argument("batch_size: must be positive");
+  BatchIterator probe(data, e.batchSize, e.seed);
+  const std::int64_t perEpoch = probe.batchesPerEpoch();
+  if (perEpoch <= 0) {
+    std::ostringstream msg;
+    msg << "batch_size: " << e.batchSize << " is larger than the training set of " << data.name << " ("
+        << data.trainCount << " examples)";
+    throw std::invalid_argument(msg.str());
+  }
+  if (e.steps > 0) return e.steps;
+  return perEpoch * std::max<std::int64_t>(e.epochs, 1);
+}
+
+Trainer::Trainer(const Experiment& experiment, const Dataset& data, Backend& backend, RunObserver& observer,
+                 RunControl& control, std::string backendNote)
+    : experiment_(experiment), data_(data), backend_(backend), observer_(observer), control_(control),
+      backendNote_(std::move(backendNote)), scaler_(experiment.lossScaling) {
+  inferShapesForDataset(experiment.network, data);  // throws ShapeError naming the layer
+  totalSteps_ = plannedSteps(experiment, data);
+  network_ = std::make_unique<Network>(experiment.network, data.sampleShape, backend, experiment.seed,
+                                       experiment.masterWeights, experiment.fp8);
+  network_->allocateOptimizerState(experiment.optimizer.kind);
+  gradientOwners_ = network_->gradientLayerNamesInBackwardOrder();
+  state_ = backend.createStepState(experiment.lossScaling, int(gradientOwners_.size()));
+  const std::int32_t batch = experiment.batchSize;
+  buffers_ = makeStepBuffers(backend, data, batch);
+  const std::int32_t logInterval = std::max<std::int32_t>(experiment.logInterval, 1);
+  for (std::int32_t i = 0; i < logInterval; ++i) timers_.push_back(backend.createTimer());
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::trainStep(std::int64_t step, std::int32_t epoch) {
+  const std::int32_t k = experiment_.statsInterval;
+  const bool statsStep = k > 0 && (step == 1 || step % k == 0);
+  network_->setStatsEnabled(statsStep);
+  const OptimizerHyper hyper = experiment_.hyperAt(step, totalSteps_);
+  Backend::Timer& timer = *timers_[pending_.size()];
+
+  timer.start();
+  backend_.upload(hostX_.data(), buffers_.input);
+  backend_.upload(hostY_.data(), buffers_.target);
+  runTrainingStep(*network_, backend_, *state_, buffers_, experiment_.network.loss, hyper, step);
+  timer.stop();
+
+  pending_.push_back({step, epoch, hyper.lr, pending_.size()});
+  if (statsStep) {
+    network_->setStatsEnabled(false);
+    const auto records = network_->takeStats(step);
+    if (!records.empty()) observer_.onLayerStats(records);
+  }
+}
+
+void Trainer::drain(bool force) {
+  if (pending_.empty()) return;
+  if (!force && pending_.size() < timers_.size()) return;
+  const std::vector<StepRecord> records = backend_.drainStepRecords(*state_);
+  if (records.size() != pending_.size()) {
+    std::ostringstream msg;
+    msg << "trainer: the backend returned " << records.size() << " step records for " << pending_.size()
+        << " steps";
+    throw std::logic_error(msg.str());
+  }
+  std::vector<StepMetrics> rows;
+  rows.reserve(records.size());
+  for (std::size_t i = 0; i < records.size() && failure_.empty(); ++i) handleRecord(records[i], pending_[i], rows);
+  pending_.clear();
+  observer_.onSteps(rows);
+  if (!rows.empty()) reportProgress(rows.back().step, false);
+}
+
+void Trainer::handleRecord(const StepRecord& r, const Pending& p, std::vector<StepMetrics>& rows) {
+  StepMetrics m;
+  m.step = p.step;
+  m.epoch = p.epoch;
+  m.loss = r.loss;
+  m.lossScale = r.lossScale;
+  m.overflow = r.overflow;
+  m.skipped = r.skipped;
+  m.gradNorm = r.gradNorm;
+  m.learningRate = p.learningRate;
+  m.stepMs = timers_[p.timer]->milliseconds();
+  m.samplesPerSecond = m.stepMs > 0 ? experiment_.batchSize * 1000.0 / m.stepMs : 0;
+
+  const LossScaler::Outcome events = scaler_.observe(r, gradientOwners_);
+  if (events.overflow) {
+    if (!events.overflow->layers.empty()) m.culprit = events.overflow->layers.front();
+    observer_.onOverflow(*events.overflow);
+  }
+  if (events.growth) observer_.onScaleGrowth(*events.growth);
+  stepMs_.push_back(m.stepMs);
+  lastLoss_ = r.loss;
+  rows.push_back(m);
+
+  std::ostringstream msg;
+  if (!std::isfinite(r.loss)) {
+    msg << "step " << p.step << ": the loss is " << r.loss << "; " << diagnoseNonFinite(p.step);
+    failure_ = msg.str();
+    return;
+  }
+  if (r.overflow && experiment_.lossScaling.mode == LossScaleMode::none) {
+    msg << "step " << p.step << ": the gradients of " << (m.culprit.empty() ? "a layer" : m.culprit)
+        << " hold inf/NaN and loss scaling is off (\"none\"), so nothing can recover";
+    failure_ = msg.str();
+    return;
+  }
+  consecutiveSkips_ = r.skipped ? consecutiveSkips_ + 1 : 0;
+  if (consecutiveSkips_ >= kMaxConsecutiveSkips) {
+    msg << "step " << p.step << ": " << consecutiveSkips_ << " steps in a row were skipped for inf/NaN gradients"
+        << " (last culprit " << m.culprit << ", loss scale " << r.nextLossScale << "); the run cannot make progress";
+    failure_ = msg.str();
+    return;
+  }
+  if (!r.skipped) {
+    epochLossSum_ += r.loss;
+    ++epochLossCount_;
+  }
+}
+
+std::string Trainer::diagnoseNonFinite(std::int64_t step) {
+  // Re-run the forward pass of the most recent batch (the weights were not updated
+  // since: a non-finite loss gives non-finite gradients, so the step was skipped)
+  // with statistics on, and name the first layer whose output was inf/NaN.
+  network_->setStatsEnabled(true);
+  network_->forward(buffers_.input, true, lastStepDone_);
+  network_->setStatsEnabled(false);
+  for (const LayerStatsRecord& rec : network_->takeStats(step)) {
+    if (rec.kind != StatsKind::activation) continue;
+    const TensorStats& s = rec.stats;
+    if (s.nonFinite == 0 && s.overflows == 0) continue;
+    std::ostringstream msg;
+    msg << "the first layer whose activations were not finite is " << rec.layerName << " (" << rec.precision
+        << "): " << s.overflows << " of " << s.count << " values overflowed the format, " << s.nonFinite
+        << " were inf/NaN before rounding (largest finite |x| " << s.maxAbs << ")";
+    return msg.str();
+  }
+  return "no layer's activations were inf/NaN on a re-run of the last batch, so the loss itself overflowed "
+         "fp32";
+}
+
+Trainer::EvalTotals Trainer::evaluateOn(const std::vector<float>& x, const std::vector<float>& y,
+                                        std::int64_t count) {
+  EvalTotals totals;
+  if (count <= 0) return totals;
+  const std::int64_t batch = std::max<std::int64_t>(experiment_.batchSize, 256);
+  const std::int64_t sampleSize = data_.sampleSize();
+  const std::int64_t targetSize = data_.isClassification() ? 1 : data_.targetSize;
+  Backend::EvalResult sum;
+  for (std::int64_t first = 0; first < count; first += batch) {
+    const std::int64_t n = std::min(batch, count - first);
+    Tensor xt = backend_.empty(batchShape(n, data_.sampleShape), Precision::fp32);
+    Tensor yt = backend_.empty(targetShape(n, data_), Precision::fp32);
+    backend_.upload(x.data() + first * sampleSize, xt);
+    backend_.upload(y.data() + first * targetSize, yt);
+    const Tensor& out = network_->forward(xt, false, 0);
+    const Backend::EvalResult r = backend_.evaluate(out, yt, data_.isClassification());
+    sum.lossSum += r.lossSum;
+    sum.correct += r.correct;
+    sum.count += r.count;
+  }
+  totals.loss = sum.count ? sum.lossSum / double(sum.count) : std::numeric_limits<double>::quiet_NaN();
+  if (data_.isClassification() && sum.count) totals.accuracy = double(sum.correct) / double(sum.count);
+  return totals;
+}
+
+void Trainer::evaluateEpoch(std::int32_t epoch, std::int64_t step, bool includeTrain) {
+  drain(true);
+  if (!failure_.empty()) return;
+  network_->setStatsEnabled(false);
+  EpochMetrics em;
+  em.epoch = epoch;
+  em.step = step;
+  em.trainLoss = epochLossCount_ ? epochLossSum_ / double(epochLossCount_) : std::numeric_limits<double>::quiet_NaN();
+  if (includeTrain && data_.isClassification()) {
+    const std::int64_t n = std::min<std::int64_t>(data_.trainCount, kTrainEvalLimit);
+    em.trainAccuracy = evaluateOn(data_.trainX, data_.trainY, n).accuracy;
+  }
+  const EvalTotals test = evaluateOn(data_.testX, data_.testY, data_.testCount);
+  em.testLoss = test.loss;
+  em.testAccuracy = test.accuracy;
+  outcome_.finalTrainLoss = em.trainLoss;
+  outcome_.testLoss = em.testLoss;
+  outcome_.testAccuracy = em.testAccuracy;
+  observer_.onEpoch(em);
+}
+
+void Trainer::waitWhilePaused(std::int64_t step) {
+  if (!control_.pauseRequested.load() || control_.stopRequested.load()) return;
+  drain(true);
+  progressClock_ = -1;
+  RunProgress p;
+  p.step = step;
+  p.totalSteps = totalSteps_;
+  p.epoch = currentEpoch_;
+  p.lastLoss = lastLoss_;
+  p.lossScale = scaler_.scale();
+  p.paused = true;
+  observer_.onProgress(p);
+  while (control_.pauseRequested.load() && !control_.stopRequested.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  reportProgress(step, true);
+}
+
+void Trainer::reportProgress(std::int64_t step, bool force) {
+  // At most ten reports a second: observers redraw or send on each.
+  static constexpr double kMinInterval = 0.1;
+  const double now = nowSeconds();
+  if (progressClock_ < 0) {
+    progressClock_ = now;
+    progressStep_ = step;
+    if (!force) return;
+  }
+  const double elapsed = now - progressClock_;
+  if (!force && elapsed < kMinInterval) return;
+  if (elapsed > 0 && step > progressStep_) stepsPerSecond_ = double(step - progressStep_) / elapsed;
+  progressClock_ = now;
+  progressStep_ = step;
+  RunProgress p;
+  p.step = step;
+  p.totalSteps = totalSteps_;
+  p.epoch = currentEpoch_;
+  p.lastLoss = lastLoss_;
+  p.lossScale = scaler_.scale();
+  p.stepsPerSecond = stepsPerSecond_;
+  p.etaSeconds = stepsPerSecond_ > 0 ? double(totalSteps_ - step) / stepsPerSecond_ : 0;
+  observer_.onProgress(p);
+}
+
+RunOutcome Trainer::run() {
+  RunStartInfo info;
+  info.title = experiment_.title;
+  info.config = toJson(experiment_);
+  info.backend = backend_.info();
+  info.backendNote = backendNote_;
+  info.totalSteps = totalSteps_;
+  info.epochs = experiment_.steps > 0 ? 0 : experiment_.epochs;
+  info.stepsPerEpoch = BatchIterator(data_, experiment_.batchSize, experiment_.seed).batchesPerEpoch();
+  info.layerNames = network_->layerNames();
+  observer_.onStarted(info);
+
+  outcome_.testLoss = std::numeric_limits<double>::quiet_NaN();
+  try {
+    trainAll();
+  } catch (const std::exception& e) {
+    if (failure_.empty()) failure_ = e.what();
+  }
+  outcome_.steps = lastStepDone_;
+  outcome_.skippedSteps = scaler_.skippedSteps();
+  outcome_.overflowEvents = scaler_.overflowCount();
+  outcome_.finalLossScale = scaler_.scale();
+  outcome_.medianStepMs = medianOf(stepMs_);
+  if (!failure_.empty()) {
+    outcome_.status = RunStatus::failed;
+    outcome_.error = failure_;
+  } else {
+    outcome_.status = control_.stopRequested.load() ? RunStatus::cancelled : RunStatus::completed;
+  }
+  if (std::isnan(outcome_.finalTrainLoss) || outcome_.finalTrainLoss == 0)
+    if (epochLossCount_) outcome_.finalTrainLoss = epochLossSum_ / double(epochLossCount_);
+  observer_.onFinished(outcome_);
+  return outcome_;
+}
+
+void Trainer::trainAll() {
+  BatchIterator batches(data_, experiment_.batchSize, experiment_.seed);
+  std::int64_t step = 0;
+  const std::int32_t evalInterval = experiment_.evalInterval;
+  for (std::int32_t epoch = 0; step < totalSteps_; ++epoch) {
+    currentEpoch_ = epoch;
+    batches.startEpoch(epoch);
+    epochLossSum_ = 0;
+    epochLossCount_ = 0;
+    while (step < totalSteps_) {
+      waitWhilePaused(step);
+      if (control_.stopRequested.load()) break;
+      if (!batches.next(hostX_, hostY_)) break;  // the epoch is over
+      ++step;
+      trainStep(step, epoch);
+      lastStepDone_ = step;
+      drain(false);
+      if (!failure_.empty()) return;
+      if (evalInterval > 0 && step % evalInterval == 0 && step < totalSteps_) evaluateEpoch(epoch, step, false);
+      if (!failure_.empty()) return;
+    }
+    if (control_.stopRequested.load()) break;
+    evaluateEpoch(epoch, step, true);
+    if (!failure_.empty()) return;
+  }
+  drain(true);
+  if (!failure_.empty()) return;
+  reportProgress(step, true);
+}
+
+}  // namespace plab
