@@ -63,13 +63,16 @@ void circles(Rng& rng, std::int64_t count, const SyntheticParams& p, std::vector
   }
 }
 
-// Uniform points in [-1, 1]^2; class 0 where both coordinates have the same sign.
-// The label is taken before the noise is added, so noise blurs the boundary.
+// Points in [-1, 1]^2; class 0 where both coordinates have the same sign. The label
+// is drawn first (cycling, so the classes are balanced) and the quadrant follows from
+// it; the noise is added afterwards, so it blurs the boundary.
 void xorSet(Rng& rng, std::int64_t count, const SyntheticParams& p, std::vector<float>& x,
             std::vector<float>& y) {
   for (std::int64_t i = 0; i < count; ++i) {
-    const double px = rng.uniform(-1, 1), py = rng.uniform(-1, 1);
-    const int label = (px >= 0) == (py >= 0) ? 0 : 1;
+    const int label = int(i % 2);
+    const double signX = rng.uniform() < 0.5 ? -1.0 : 1.0;
+    const double signY = label == 0 ? signX : -signX;
+    const double px = signX * rng.uniform(), py = signY * rng.uniform();
     pushPoint(x, px + p.noise * rng.normal(), py + p.noise * rng.normal());
     y.push_back(float(label));
   }
