@@ -32,10 +32,6 @@ struct StoreError : std::runtime_error {
 // Creates the folder. Used by every command that takes --db.
 std::string defaultDatabasePath();
 
-// "running", "completed", ... (the strings stored in runs.status and sent on the pipe).
-const char* runStatusName(RunStatus s);
-std::optional<RunStatus> runStatusFromName(const std::string& name);
-
 struct StoreOptions {
   int busyTimeoutMs = 5000;             // wait this long for another process's write lock
   std::chrono::milliseconds flushInterval{1000};  // writer: commit buffered rows at least this often
@@ -120,6 +116,8 @@ class RunWriter {
  private:
   struct Buffer;
   void requireRun(const char* what) const;
+  template <class F>
+  void appendWith(const char* what, F&& add);
   void maybeFlush();
   void flushLocked();
   void startFlusher();

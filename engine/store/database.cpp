@@ -1,0 +1,182 @@
+#include "store/database.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <limits>
+
+namespace plab {
+
+void Database::failOn(sqlite3* db, const std::string& path, const std::string& what, int code) {
+  const char* message = db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+  const int extended = db ? sqlite3_extended_errcode(db) : code;
+  std::string text = path + ": " + what + ": " + message + " (" + sqlite3_errstr(code) + ", code " +
+                     std::to_string(extended) + ")";
+  if ((code & 0xFF) == SQLITE_FULL) text += "; the disk or the database's size limit is full";
+  if ((code & 0xFF) == SQLITE_READONLY) text += "; check the permissions of the file and its folder";
+  if ((code & 0xFF) == SQLITE_NOTADB || (code & 0xFF) == SQLITE_CORRUPT) text += "; the file is not a Precision Lab run database or is damaged";
+  throw StoreError(text);
+}
+
+void Database::fail(const std::string& what, int code) const { failOn(db_, path_, what, code); }
+
+// ---- Statement -------------------------------------------------------------------
+
+Statement::Statement(sqlite3* db, const std::string& path, std::string_view sql)
+    : db_(db), path_(path), sql_(sql) {
+  const int rc = sqlite3_prepare_v2(db, sql.data(), int(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) Database::failOn(db, path, "cannot prepare \"" + sql_.substr(0, 60) + "\"", rc);
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), path_(std::move(other.path_)), stmt_(other.stmt_), sql_(std::move(other.sql_)) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::bind(int index, std::int64_t v) {
+  sqlite3_bind_int64(stmt_, index, v);
+  return *this;
+}
+
+Statement& Statement::bind(int index, double v) {
+  sqlite3_bind_double(stmt_, index, v);
+  return *this;
+}
+
+Statement& Statement::bind(int index, const std::string& v) {
+  sqlite3_bind_text(stmt_, index, v.data(), int(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::bindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Statement& Statement::bindReal(int index, double v) { return std::isnan(v) ? bindNull(index) : bind(index, v); }
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const std::string what = "\"" + sql_.substr(0, 60) + (sql_.size() > 60 ? "...\"" : "\"") + " failed";
+  sqlite3_reset(stmt_);
+  Database::failOn(db_, path_, what, rc);
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::int64_t Statement::columnInt(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+double Statement::columnReal(int col) const {
+  if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::numeric_limits<double>::quiet_NaN();
+  return sqlite3_column_double(stmt_, col);
+}
+
+std::string Statement::columnText(int col) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return text ? std::string(text, std::size_t(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+
+bool Statement::columnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+// ---- Database --------------------------------------------------------------------
+
+Database::Database(const std::string& path, const StoreOptions& options, bool readOnly)
+    : path_(path), readOnly_(readOnly) {
+  const int flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(path + ": cannot open" + (readOnly ? " for reading" : "") + ": " + message);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, options.busyTimeoutMs);
+  try {
+    // The first statement reads the header: a file that is not SQLite fails here.
+    exec("PRAGMA foreign_keys = ON");
+    if (!readOnly) {
+      // WAL: readers in other processes (the GUI) never block the writer (the worker).
+      // synchronous=NORMAL: in WAL mode a commit survives a process crash; only a
+      // power loss can undo the last commits.
+      exec("PRAGMA journal_mode = WAL");
+      exec("PRAGMA synchronous = NORMAL");
+      if (options.maxPageCount > 0) exec("PRAGMA max_page_count = " + std::to_string(options.maxPageCount));
+    }
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+Database::~Database() {
+  if (db_ && sqlite3_close(db_) != SQLITE_OK)
+    std::cerr << "precisionlab: closing " << path_ << ": " << sqlite3_errmsg(db_) << "\n";
+}
+
+void Database::exec(const std::string& sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(message);  // the same text as sqlite3_errmsg, which fail() reports
+    const std::string head = sql.substr(0, sql.find('\n'));
+    fail("\"" + head.substr(0, 60) + "\" failed", rc);
+  }
+}
+
+Statement Database::prepare(std::string_view sql) { return Statement(db_, path_, sql); }
+
+std::int64_t Database::lastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+
+int Database::changes() const { return sqlite3_changes(db_); }
+
+// ---- Transaction -----------------------------------------------------------------
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (done_) return;
+  try {
+    db_.exec("ROLLBACK");
+  } catch (const std::exception& e) {
+    // After SQLITE_FULL SQLite may already have rolled back; nothing more to do.
+    (void)e;
+  }
+}
+
+void Transaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+std::string utcNow() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms));
+  return buf;
+}
+
+}  // namespace plab
