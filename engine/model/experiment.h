@@ -107,7 +107,7 @@ struct Fp8Settings {
   bool operator==(const Fp8Settings&) const = default;
 };
 
-bool isFp8(Precision p);
+bool isFp8Format(Precision p);
 
 // ---- the whole file ---------------------------------------------------------------
 

@@ -18,6 +18,7 @@
 
 #include "backend/backend.h"
 #include "model/experiment.h"
+#include "model/layers/layer.h"
 #include "train/records.h"
 
 namespace plab {
@@ -53,8 +54,6 @@ std::vector<LayerShapeInfo> inferShapes(const NetworkSpec& net, const Shape& sam
 // inferShapes plus the output against the task: cross_entropy needs [numClasses],
 // mse needs [targetSize]; the loss must suit the dataset (classification or not).
 std::vector<LayerShapeInfo> inferShapesForDataset(const NetworkSpec& net, const Dataset& data);
-
-class Layer;
 
 class Network {
  public:
@@ -108,13 +107,27 @@ class Network {
   Backend& backend() { return backend_; }
 
  private:
+  void createParameters(std::uint64_t seed, bool masterWeights);
+  ParamSlot createSlot(const std::string& name, const detail::ParamDecl& decl, bool masterWeights);
+  void createConversionBuffers();
+  void collectFp8Tensors();
+  void checkInput(const Tensor& input) const;
+  void startTiming();
+  void stopTiming(std::vector<double>& sums, std::vector<std::int64_t>& calls, std::size_t layer);
+  void keepStats(std::size_t layer, StatsKind kind, const detail::LayerIo& io);
+
   Backend& backend_;
+  Shape sampleShape_;
   std::vector<LayerShapeInfo> shapes_;
-  std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<ParamSlot> params_;
+  std::vector<std::unique_ptr<detail::Layer>> layers_;
+  std::vector<ParamSlot> params_;          // never reallocated: layers point into it
   std::vector<int> paramLayer_;            // layer index of each entry of params_
-  std::vector<Tensor> fp8Tensors_;         // the scale owners passed to updateFp8Scales
+  std::vector<int> layerFirstParam_;       // index into params_ of each layer's first parameter
+  std::vector<detail::Buffer> inputCopies_;  // a layer's input converted into its format
+  std::vector<detail::Buffer> gradCopies_;   // a layer's output gradient converted into its format
+  std::vector<Tensor> fp8Tensors_;         // passed to updateFp8Scales each training step
   Fp8Settings fp8_;
+  Tensor scratch_;                         // fp32 temporaries for rounding with statistics
   bool statsEnabled_ = false;
   bool timingEnabled_ = false;
   std::vector<LayerStatsRecord> pendingStats_;
@@ -122,7 +135,7 @@ class Network {
   std::vector<std::int64_t> forwardCalls_, backwardCalls_;
   std::unique_ptr<Backend::Timer> timer_;
   Tensor lastOutput_;
-  Tensor gradIn_;                          // dOutput converted when its format differs
+  bool trainingForward_ = false;
 };
 
 }  // namespace plab

@@ -1,0 +1,166 @@
+#include "model/json_reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "model/experiment.h"
+
+namespace plab::detail {
+
+using nlohmann::json;
+
+std::string quoted(const json& value) {
+  std::string text = value.dump();
+  constexpr std::size_t kMax = 60;
+  if (text.size() > kMax) text = text.substr(0, kMax - 3) + "...";
+  return text;
+}
+
+std::string describeType(const json& value) {
+  switch (value.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "an integer";
+    case json::value_t::number_float: return "a number";
+    default: return "something else";
+  }
+}
+
+std::string joinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+ObjectReader::ObjectReader(const json& object, std::string path)
+    : object_(object), path_(std::move(path)) {
+  if (!object_.is_object()) {
+    throw ExperimentError((path_.empty() ? std::string("experiment") : path_) +
+                          ": expected an object, got " + describeType(object_) + " " +
+                          quoted(object_));
+  }
+}
+
+std::string ObjectReader::fieldPath(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+void ObjectReader::fail(const std::string& key, const std::string& message) const {
+  throw ExperimentError(fieldPath(key) + ": " + message);
+}
+
+bool ObjectReader::has(const std::string& key) {
+  known_.push_back(key);
+  return object_.contains(key);
+}
+
+const json* ObjectReader::find(const std::string& key) {
+  if (!has(key)) return nullptr;
+  return &object_.at(key);
+}
+
+std::string ObjectReader::string(const std::string& key, const std::string& fallback) {
+  const json* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_string()) fail(key, "expected a string, got " + describeType(*v) + " " + quoted(*v));
+  return v->get<std::string>();
+}
+
+std::string ObjectReader::requiredString(const std::string& key, const std::string& context) {
+  if (!has(key)) fail(key, "missing (" + context + ")");
+  return string(key, "");
+}
+
+bool ObjectReader::boolean(const std::string& key, bool fallback) {
+  const json* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_boolean()) fail(key, "expected true or false, got " + describeType(*v) + " " + quoted(*v));
+  return v->get<bool>();
+}
+
+std::int64_t ObjectReader::toInteger(const std::string& key, const json& v) const {
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  // 3.0 is an integer written by a tool that only knows doubles; 3.5 is not.
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) return std::int64_t(d);
+  }
+  fail(key, "expected an integer, got " + describeType(v) + " " + quoted(v));
+}
+
+std::int64_t ObjectReader::integer(const std::string& key, std::int64_t fallback,
+                                   std::int64_t min, std::int64_t max) {
+  const json* v = find(key);
+  if (!v) return fallback;
+  const std::int64_t value = toInteger(key, *v);
+  if (value < min || value > max) {
+    std::ostringstream range;
+    range << value << " is out of range (allowed: " << min << " to " << max << ")";
+    fail(key, range.str());
+  }
+  return value;
+}
+
+std::int64_t ObjectReader::requiredInteger(const std::string& key, std::int64_t min,
+                                           std::int64_t max, const std::string& context) {
+  if (!has(key)) fail(key, "missing (" + context + ")");
+  return integer(key, 0, min, max);
+}
+
+std::uint64_t ObjectReader::unsignedInteger(const std::string& key, std::uint64_t fallback) {
+  const json* v = find(key);
+  if (!v) return fallback;
+  if (v->is_number_unsigned()) return v->get<std::uint64_t>();
+  const std::int64_t value = toInteger(key, *v);
+  if (value < 0) fail(key, std::to_string(value) + " is out of range (allowed: 0 or more)");
+  return std::uint64_t(value);
+}
+
+double ObjectReader::number(const std::string& key, double fallback, double min, double max) {
+  const json* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_number()) fail(key, "expected a number, got " + describeType(*v) + " " + quoted(*v));
+  const double value = v->get<double>();
+  if (!(value >= min && value <= max)) {
+    std::ostringstream range;
+    range << quoted(*v) << " is out of range (allowed: " << min << " to " << max << ")";
+    fail(key, range.str());
+  }
+  return value;
+}
+
+std::string ObjectReader::choice(const std::string& key, const std::string& fallback,
+                                 const std::vector<std::string>& allowed) {
+  const json* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_string()) {
+    fail(key, "expected a string (one of " + joinNames(allowed) + "), got " + describeType(*v) +
+                  " " + quoted(*v));
+  }
+  const std::string value = v->get<std::string>();
+  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+    fail(key, quoted(*v) + " is not one of " + joinNames(allowed));
+  }
+  return value;
+}
+
+void ObjectReader::finish() const {
+  for (auto it = object_.begin(); it != object_.end(); ++it) {
+    if (std::find(known_.begin(), known_.end(), it.key()) == known_.end()) {
+      std::vector<std::string> allowed = known_;
+      std::sort(allowed.begin(), allowed.end());
+      allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+      fail(it.key(), "unknown key (allowed here: " + joinNames(allowed) + ")");
+    }
+  }
+}
+
+}  // namespace plab::detail

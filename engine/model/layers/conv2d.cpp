@@ -1,0 +1,101 @@
+// Conv2d, NCHW, weight [K, C, R, S] as PyTorch. Like Linear, the bias is added to the
+// fp32 result before the one rounding into the layer's format.
+#include <cmath>
+
+#include "model/layers/factory.h"
+
+namespace plab::detail {
+namespace {
+
+class Conv2dLayer final : public Layer {
+ public:
+  explicit Conv2dLayer(const LayerBuild& b)
+      : Layer(b.spec, b.inputShape, b.outputShape, b.forwardFormat, b.gradFormat) {
+    initBuffer(output_, b.backend, false);
+    initBuffer(inputGrad_, b.backend, true);
+  }
+
+  std::vector<ParamDecl> declareParameters(std::uint64_t seed) override {
+    const std::int64_t c = inputShape_[0], k = spec_.out, r = spec_.kernel;
+    const std::int64_t fanIn = c * r * r;
+    SplitMix64 rng(seed);
+    const float bound = spec_.initGain / std::sqrt(float(fanIn));
+    std::vector<ParamDecl> decls;
+    decls.push_back({"weight", Shape{k, c, r, r}, forwardFormat_, gradFormat_,
+                     uniformInit(k * fanIn, bound, rng)});
+    if (spec_.bias) decls.push_back({"bias", Shape{k}, forwardFormat_, gradFormat_, uniformInit(k, bound, rng)});
+    return decls;
+  }
+
+  void bindParameters(ParamSlot* first) override {
+    weight_ = first;
+    bias_ = spec_.bias ? first + 1 : nullptr;
+  }
+
+  void collectFp8Tensors(std::vector<Tensor>& out) const override {
+    out.push_back(weight_->working);
+    out.push_back(weight_->grad);
+    if (bias_) {
+      out.push_back(bias_->working);
+      out.push_back(bias_->grad);
+    }
+    out.push_back(output_.scaleOwner());
+    out.push_back(inputGrad_.scaleOwner());
+  }
+
+  const Tensor& forward(const Tensor& x, LayerIo& io) override {
+    geometry_ = geometryFor(x.shape()[0]);
+    Tensor& y = output_.ensure(batched(x.shape()[0], outputShape_));
+    Tensor& target = io.begin(y, bias_ != nullptr);
+    io.backend.conv2dForward(geometry_, x, weight_->working, target);
+    if (bias_) io.backend.addBias(target, bias_->working);
+    io.finish(target, y, StatsKind::activation);
+    input_ = x;
+    return y;
+  }
+
+  const Tensor* backward(const Tensor& dy, bool needInputGrad, LayerIo& io) override {
+    Tensor& dw = weight_->grad;
+    Tensor& dwTarget = io.begin(dw);
+    io.backend.conv2dBackwardFilter(geometry_, input_, dy, dwTarget);
+    io.finish(dwTarget, dw, StatsKind::gradient);
+    if (bias_) {
+      Tensor& db = bias_->grad;
+      Tensor& dbTarget = io.begin(db);
+      io.backend.biasGrad(dy, dbTarget);
+      io.finish(dbTarget, db, StatsKind::gradient);
+    }
+    if (!needInputGrad) return nullptr;
+    Tensor& dx = inputGrad_.ensure(batched(dy.shape()[0], inputShape_));
+    Tensor& dxTarget = io.begin(dx);
+    io.backend.conv2dBackwardData(geometry_, dy, weight_->working, dxTarget);
+    io.finish(dxTarget, dx, StatsKind::gradient);
+    return &dx;
+  }
+
+ private:
+  Conv2dGeometry geometryFor(std::int64_t n) const {
+    Conv2dGeometry g;
+    g.n = int(n);
+    g.c = int(inputShape_[0]);
+    g.h = int(inputShape_[1]);
+    g.w = int(inputShape_[2]);
+    g.k = int(spec_.out);
+    g.r = g.s = spec_.kernel;
+    g.strideH = g.strideW = spec_.stride;
+    g.padH = g.padW = spec_.padding;
+    return g;
+  }
+
+  ParamSlot* weight_ = nullptr;
+  ParamSlot* bias_ = nullptr;
+  Buffer output_, inputGrad_;
+  Tensor input_;
+  Conv2dGeometry geometry_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> makeConv2d(const LayerBuild& b) { return std::make_unique<Conv2dLayer>(b); }
+
+}  // namespace plab::detail

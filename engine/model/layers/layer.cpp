@@ -1,0 +1,83 @@
+#include "model/layers/layer.h"
+
+#include <algorithm>
+
+namespace plab::detail {
+
+void Buffer::init(Backend& backend, Precision precision) {
+  backend_ = &backend;
+  precision_ = precision;
+  if (isFp8Format()) owner_ = backend.zeros(Shape{1}, precision);
+}
+
+bool Buffer::isFp8Format() const {
+  return precision_ == Precision::fp8_e4m3 || precision_ == Precision::fp8_e5m2;
+}
+
+Tensor& Buffer::ensure(const Shape& shape) {
+  if (!tensor_.defined() || !(tensor_.shape() == shape)) {
+    tensor_ = backend_->empty(shape, precision_);
+    if (isFp8Format()) tensor_ = tensor_.withFp8ScaleOf(owner_);
+  }
+  return tensor_;
+}
+
+void mergeStats(TensorStats& into, const TensorStats& more) {
+  into.count += more.count;
+  into.zeros += more.zeros;
+  into.underflows += more.underflows;
+  into.overflows += more.overflows;
+  into.nonFinite += more.nonFinite;
+  into.maxAbs = std::max(into.maxAbs, more.maxAbs);
+  for (int i = 0; i < kLog2HistBins; ++i) into.log2Hist[i] += more.log2Hist[i];
+}
+
+Tensor& LayerIo::begin(Tensor& out, bool needsFp32) {
+  const bool viaTemporary = statsEnabled || (needsFp32 && out.precision() != Precision::fp32);
+  if (!viaTemporary) return out;
+  if (!scratch->defined() || scratch->numel() < out.numel()) {
+    *scratch = backend.empty(Shape{out.numel()}, Precision::fp32);
+  }
+  // A view of the first out.numel() values: the backend reads a tensor's extent
+  // from its shape, so a larger storage is fine.
+  scratchView = scratch->reshaped(out.shape());
+  return scratchView;
+}
+
+void LayerIo::finish(const Tensor& written, Tensor& out, StatsKind kind) {
+  if (written.data() == out.data()) return;
+  if (!statsEnabled) {
+    backend.convert(written, out);
+    return;
+  }
+  TensorStats s;
+  backend.convert(written, out, &s);
+  if (kind == StatsKind::activation) {
+    mergeStats(activationStats, s);
+    haveActivationStats = true;
+  } else {
+    mergeStats(gradientStats, s);
+    haveGradientStats = true;
+  }
+}
+
+void LayerIo::record(const Tensor& t, StatsKind kind) {
+  if (!statsEnabled) return;
+  TensorStats s;
+  backend.stats(t, s);
+  if (kind == StatsKind::activation) {
+    mergeStats(activationStats, s);
+    haveActivationStats = true;
+  } else {
+    mergeStats(gradientStats, s);
+    haveGradientStats = true;
+  }
+}
+
+Shape Layer::batched(std::int64_t n, const Shape& sample) {
+  std::vector<std::int64_t> dims{n};
+  dims.insert(dims.end(), sample.dims.begin(), sample.dims.end());
+  return Shape(std::move(dims));
+}
+
+}  // namespace plab::detail

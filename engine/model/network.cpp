@@ -1,0 +1,154 @@
+// Network: builds the layers of a NetworkSpec on a Backend, owns the parameters, and
+// runs forward and backward with the format conversions between layers.
+#include "model/network.h"
+
+#include <stdexcept>
+
+#include "model/layers/factory.h"
+#include "model/rng.h"
+
+namespace plab {
+
+using detail::Layer;
+
+namespace {
+
+constexpr std::uint64_t kSeedPurposeLayer = 0;   // dropout masks
+constexpr std::uint64_t kSeedPurposeInit = 1;    // weight initialisation
+
+Precision forwardFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8Format(p) ? fp8.forward : p; }
+Precision gradFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8Format(p) ? fp8.backward : p; }
+
+}  // namespace
+
+Network::Network(const NetworkSpec& spec, const Shape& sampleShape, Backend& backend,
+                 std::uint64_t seed, bool masterWeights, const Fp8Settings& fp8)
+    : backend_(backend), fp8_(fp8) {
+  shapes_ = inferShapes(spec, sampleShape);
+  sampleShape_ = sampleShape;
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    const Precision p = spec.layers[i].precision;
+    detail::LayerBuild build{spec.layers[i], shapes_[i].inputShape, shapes_[i].outputShape,
+                             forwardFormatOf(p, fp8), gradFormatOf(p, fp8), backend,
+                             detail::deriveSeed(seed, i, kSeedPurposeLayer)};
+    layers_.push_back(detail::makeLayer(build));
+  }
+  createParameters(seed, masterWeights);
+  createConversionBuffers();
+  collectFp8Tensors();
+  forwardMsSum_.assign(layers_.size(), 0.0);
+  backwardMsSum_.assign(layers_.size(), 0.0);
+  forwardCalls_.assign(layers_.size(), 0);
+  backwardCalls_.assign(layers_.size(), 0);
+  timer_ = backend.createTimer();
+}
+
+Network::~Network() = default;
+
+void Network::createParameters(std::uint64_t seed, bool masterWeights) {
+  std::vector<std::vector<detail::ParamDecl>> declared;
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    declared.push_back(layers_[i]->declareParameters(detail::deriveSeed(seed, i, kSeedPurposeInit)));
+    total += declared.back().size();
+  }
+  // Layers keep pointers into params_: it must never reallocate after this.
+  params_.reserve(total);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    layerFirstParam_.push_back(int(params_.size()));
+    for (const auto& decl : declared[i]) {
+      params_.push_back(createSlot("layers[" + std::to_string(i) + "]." + decl.suffix, decl, masterWeights));
+      paramLayer_.push_back(int(i));
+    }
+    if (!declared[i].empty()) layers_[i]->bindParameters(&params_[layerFirstParam_[i]]);
+  }
+}
+
+ParamSlot Network::createSlot(const std::string& name, const detail::ParamDecl& decl, bool masterWeights) {
+  ParamSlot slot;
+  slot.name = name;
+  if (masterWeights) {
+    slot.master = backend_.empty(decl.shape, Precision::fp32);
+    backend_.upload(decl.init.data(), slot.master);
+  }
+  slot.working = backend_.empty(decl.shape, decl.working);
+  backend_.upload(decl.init.data(), slot.working);
+  if (isFp8Format(decl.working)) {
+    // The first upload recorded the weights' amax; derive their scale from it and
+    // quantise again, so that the first step does not run on scale 1.
+    std::vector<Tensor> one{slot.working};
+    backend_.updateFp8Scales(one, fp8_.history, fp8_.margin);
+    backend_.upload(decl.init.data(), slot.working);
+  }
+  slot.grad = backend_.zeros(decl.shape, decl.grad);
+  return slot;
+}
+
+void Network::createConversionBuffers() {
+  inputCopies_.resize(layers_.size());
+  gradCopies_.resize(layers_.size());
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    inputCopies_[i].init(backend_, layers_[i]->forwardFormat());
+    gradCopies_[i].init(backend_, layers_[i]->gradFormat());
+  }
+}
+
+void Network::collectFp8Tensors() {
+  std::vector<Tensor> candidates;
+  for (const auto& layer : layers_) layer->collectFp8Tensors(candidates);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    candidates.push_back(inputCopies_[i].scaleOwner());
+    candidates.push_back(gradCopies_[i].scaleOwner());
+  }
+  for (const auto& t : candidates) {
+    if (t.defined() && isFp8Format(t.precision())) fp8Tensors_.push_back(t);
+  }
+}
+
+void Network::allocateOptimizerState(OptimizerKind kind) {
+  for (auto& slot : params_) {
+    slot.state1 = backend_.zeros(slot.working.shape(), Precision::fp32);
+    if (kind == OptimizerKind::adam || kind == OptimizerKind::adamw) {
+      slot.state2 = backend_.zeros(slot.working.shape(), Precision::fp32);
+    } else {
+      slot.state2 = Tensor();
+    }
+  }
+}
+
+std::int64_t Network::parameterCount() const {
+  std::int64_t n = 0;
+  for (const auto& slot : params_) n += slot.working.numel();
+  return n;
+}
+
+std::vector<Tensor> Network::gradientsInBackwardOrder() const {
+  std::vector<Tensor> grads;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    for (std::size_t p = 0; p < params_.size(); ++p) {
+      if (paramLayer_[p] == int(i)) grads.push_back(params_[p].grad);
+    }
+  }
+  return grads;
+}
+
+std::vector<std::string> Network::gradientLayerNamesInBackwardOrder() const {
+  std::vector<std::string> names;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    for (std::size_t p = 0; p < params_.size(); ++p) {
+      if (paramLayer_[p] == int(i)) names.push_back(shapes_[i].name);
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> Network::layerNames() const {
+  std::vector<std::string> names;
+  for (const auto& s : shapes_) names.push_back(s.name);
+  return names;
+}
+
+Precision Network::outputPrecision() const { return layers_.back()->forwardFormat(); }
+Precision Network::outputGradPrecision() const { return layers_.back()->gradFormat(); }
+
+}  // namespace plab
