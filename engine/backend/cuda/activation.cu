@@ -1,0 +1,135 @@
+// Activations, their gradients and dropout: fp32 math, one rounding into the output's
+// format. The formulas are the CPU backend's own (backend/activation_math.h: exact erf
+// GELU; tanh' and sigmoid' from the stored y), and dropout draws its mask from the
+// same counter-based hash (backend/counter_rng.h), so both backends drop the same
+// elements.
+#include "backend/activation_math.h"
+#include "backend/counter_rng.h"
+#include "backend/cuda/elementwise.cuh"
+
+namespace plab::cuda {
+namespace {
+
+__device__ __forceinline__ float activate(Activation a, float param, float x) {
+  switch (a) {
+    case Activation::relu: return act::relu(x);
+    case Activation::leaky_relu: return act::leakyRelu(x, param);
+    case Activation::gelu: return act::gelu(x);
+    case Activation::tanh: return act::tanhForward(x);
+    default: return act::sigmoid(x);
+  }
+}
+
+// source is x, or y for tanh and sigmoid (their derivative uses the stored output).
+__device__ __forceinline__ float derivative(Activation a, float param, float source, float dy) {
+  switch (a) {
+    case Activation::relu: return act::reluGrad(source, dy);
+    case Activation::leaky_relu: return act::leakyReluGrad(source, param, dy);
+    case Activation::gelu: return act::geluGrad(source, dy);
+    case Activation::tanh: return act::tanhGrad(source, dy);
+    default: return act::sigmoidGrad(source, dy);
+  }
+}
+
+template <class IO>
+__global__ void activationForwardKernel(Activation a, float param, TensorArg x, TensorArg y, std::int64_t n) {
+  const float sx = scaleValue(x.scale), sy = scaleValue(y.scale);
+  float localMax = 0.0f;
+  PLAB_GRID_LOOP(i, n) {
+    const float v = activate(a, param, IO::load(x, i, sx));
+    localMax = fmaxf(localMax, fabsf(v));
+    IO::store(y, i, v, sy);
+  }
+  if (y.amax) reportAmax(y.amax, localMax);
+}
+
+template <class IO>
+__global__ void activationBackwardKernel(Activation a, float param, TensorArg source, TensorArg dy, TensorArg dx,
+                                         std::int64_t n) {
+  const float ss = scaleValue(source.scale), sdy = scaleValue(dy.scale), sdx = scaleValue(dx.scale);
+  float localMax = 0.0f;
+  PLAB_GRID_LOOP(i, n) {
+    const float v = derivative(a, param, IO::load(source, i, ss), IO::load(dy, i, sdy));
+    localMax = fmaxf(localMax, fabsf(v));
+    IO::store(dx, i, v, sdx);
+  }
+  if (dx.amax) reportAmax(dx.amax, localMax);
+}
+
+template <class IO>
+__global__ void dropoutForwardKernel(float p, std::uint64_t stream, TensorArg x, TensorArg y, float* mask,
+                                     std::int64_t n) {
+  const float sx = scaleValue(x.scale), sy = scaleValue(y.scale);
+  const float keepScale = act::dropoutKeepScale(p);
+  float localMax = 0.0f;
+  PLAB_GRID_LOOP(i, n) {
+    const float m = dropoutKeeps(stream, static_cast<std::uint64_t>(i), p) ? 1.0f : 0.0f;
+    mask[i] = m;
+    const float v = IO::load(x, i, sx) * m * keepScale;
+    localMax = fmaxf(localMax, fabsf(v));
+    IO::store(y, i, v, sy);
+  }
+  if (y.amax) reportAmax(y.amax, localMax);
+}
+
+template <class IO>
+__global__ void dropoutBackwardKernel(float keepScale, TensorArg dy, const float* mask, TensorArg dx, std::int64_t n) {
+  const float sdy = scaleValue(dy.scale), sdx = scaleValue(dx.scale);
+  float localMax = 0.0f;
+  PLAB_GRID_LOOP(i, n) {
+    const float v = IO::load(dy, i, sdy) * mask[i] * keepScale;
+    localMax = fmaxf(localMax, fabsf(v));
+    IO::store(dx, i, v, sdx);
+  }
+  if (dx.amax) reportAmax(dx.amax, localMax);
+}
+
+}  // namespace
+
+void CudaBackend::dropoutForward(float p, std::uint64_t seed, std::uint64_t step, const Tensor& x, Tensor& y,
+                                 Tensor& mask) {
+  if (!(p >= 0.0f && p <= 1.0f)) throwShapeError("dropoutForward", "p = " + std::to_string(p) + " is outside [0, 1]");
+  requireSameSize("dropoutForward", x, y);
+  requireSameSize("dropoutForward", x, mask);
+  if (mask.precision() != Precision::fp32) throwShapeError("dropoutForward", "mask must be fp32");
+  const std::uint64_t stream = counterStream(seed, step);
+  dispatchIO({&x, &y}, [&](auto io) {
+    dropoutForwardKernel<decltype(io)><<<blocksFor(x.numel()), kThreads, 0, this->stream()>>>(
+        p, stream, arg(x), arg(y), mask.dataAs<float>(), x.numel());
+  });
+  PLAB_CUDA_LAUNCHED("dropoutForwardKernel");
+}
+
+void CudaBackend::dropoutBackward(float p, const Tensor& dy, const Tensor& mask, Tensor& dx) {
+  requireSameSize("dropoutBackward", dy, dx);
+  requireSameSize("dropoutBackward", dy, mask);
+  dispatchIO({&dy, &dx}, [&](auto io) {
+    dropoutBackwardKernel<decltype(io)><<<blocksFor(dx.numel()), kThreads, 0, stream()>>>(
+        act::dropoutKeepScale(p), arg(dy), mask.dataAs<float>(), arg(dx), dx.numel());
+  });
+  PLAB_CUDA_LAUNCHED("dropoutBackwardKernel");
+}
+
+void CudaBackend::activationForward(Activation a, float param, const Tensor& x, Tensor& y) {
+  requireSameSize("activationForward", x, y);
+  dispatchIO({&x, &y}, [&](auto io) {
+    activationForwardKernel<decltype(io)><<<blocksFor(x.numel()), kThreads, 0, stream()>>>(a, param, arg(x), arg(y),
+                                                                                         x.numel());
+  });
+  PLAB_CUDA_LAUNCHED("activationForwardKernel");
+}
+
+void CudaBackend::activationBackward(Activation a, float param, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                     Tensor& dx) {
+  const bool usesOutput = a == Activation::tanh || a == Activation::sigmoid;
+  const Tensor& source = usesOutput ? y : x;  // the other one may be undefined
+  requireSameSize("activationBackward", source, dx);
+  requireSameSize("activationBackward", dy, dx);
+  dispatchIO({&source, &dy, &dx}, [&](auto io) {
+    activationBackwardKernel<decltype(io)><<<blocksFor(dx.numel()), kThreads, 0, stream()>>>(
+        a, param, arg(source), arg(dy), arg(dx), dx.numel());
+  });
+  PLAB_CUDA_LAUNCHED("activationBackwardKernel");
+}
+
+}  // namespace plab::cuda

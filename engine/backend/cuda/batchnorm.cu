@@ -1,0 +1,152 @@
+// Batch norm over dim 1 of [N, C] or [N, C, H, W], all statistics in fp32:
+// mean and biased variance by two passes (mean first, then squared deviations: no
+// cancellation), savedInvStd = 1 / sqrt(var + eps), the running variance updated with
+// the unbiased estimate (as PyTorch), y rounded once into y's format.
+// One block per channel for the reductions, then one elementwise pass.
+#include "backend/cuda/elementwise.cuh"
+
+namespace plab::cuda {
+namespace {
+
+struct Layout {
+  std::int64_t batch, channels, inner;
+  __device__ std::int64_t index(std::int64_t c, std::int64_t j) const {  // j-th element of channel c
+    return ((j / inner) * channels + c) * inner + j % inner;
+  }
+  __device__ std::int64_t channelOf(std::int64_t i) const { return (i / inner) % channels; }
+};
+
+__device__ float blockSum(float v) {
+  __shared__ float partial[kThreads];
+  __syncthreads();
+  partial[threadIdx.x] = v;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+    if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+    __syncthreads();
+  }
+  return partial[0];
+}
+
+__global__ void batchStatsKernel(Layout l, TensorArg x, float* runningMean, float* runningVar, float momentum,
+                                 float eps, float* savedMean, float* savedInvStd) {
+  const std::int64_t c = blockIdx.x, count = l.batch * l.inner;
+  const float s = scaleValue(x.scale);
+  float sum = 0.0f;
+  for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) sum += AnyIO::load(x, l.index(c, j), s);
+  const float mean = blockSum(sum) / static_cast<float>(count);
+  float sq = 0.0f;
+  for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) {
+    const float d = AnyIO::load(x, l.index(c, j), s) - mean;
+    sq += d * d;
+  }
+  const float var = blockSum(sq) / static_cast<float>(count);
+  if (threadIdx.x == 0) {
+    savedMean[c] = mean;
+    savedInvStd[c] = 1.0f / sqrtf(var + eps);
+    const float unbiased = count > 1 ? var * static_cast<float>(count) / static_cast<float>(count - 1) : var;
+    runningMean[c] = (1.0f - momentum) * runningMean[c] + momentum * mean;
+    runningVar[c] = (1.0f - momentum) * runningVar[c] + momentum * unbiased;
+  }
+}
+
+// y = (x - mean) * invStd * gamma + beta; invStd from the batch (training) or from the
+// running variance (evaluation, fromVariance = true).
+__global__ void normalizeKernel(Layout l, TensorArg x, TensorArg y, const float* gamma, const float* beta,
+                                const float* mean, const float* invStdOrVar, bool fromVariance, float eps,
+                                std::int64_t n) {
+  const float sx = scaleValue(x.scale), sy = scaleValue(y.scale);
+  float localMax = 0.0f;
+  PLAB_GRID_LOOP(i, n) {
+    const std::int64_t c = l.channelOf(i);
+    const float invStd = fromVariance ? 1.0f / sqrtf(invStdOrVar[c] + eps) : invStdOrVar[c];
+    const float v = (AnyIO::load(x, i, sx) - mean[c]) * invStd * gamma[c] + beta[c];
+    localMax = fmaxf(localMax, fabsf(v));
+    AnyIO::store(y, i, v, sy);
+  }
+  if (y.amax) reportAmax(y.amax, localMax);
+}
+
+__global__ void batchNormGradStatsKernel(Layout l, TensorArg x, TensorArg dy, const float* mean,
+                                         const float* invStd, float* dgamma, float* dbeta) {
+  const std::int64_t c = blockIdx.x, count = l.batch * l.inner;
+  const float sx = scaleValue(x.scale), sdy = scaleValue(dy.scale);
+  float sumDy = 0.0f, sumDyXhat = 0.0f;
+  for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) {
+    const std::int64_t i = l.index(c, j);
+    const float g = AnyIO::load(dy, i, sdy);
+    sumDy += g;
+    sumDyXhat += g * (AnyIO::load(x, i, sx) - mean[c]) * invStd[c];
+  }
+  const float db = blockSum(sumDy);
+  const float dg = blockSum(sumDyXhat);
+  if (threadIdx.x == 0) {
+    dbeta[c] = db;
+    dgamma[c] = dg;
+  }
+}
+
+// dx = gamma * invStd / m * (m * dy - dbeta - xhat * dgamma), m = elements per channel.
+__global__ void batchNormInputGradKernel(Layout l, TensorArg x, TensorArg dy, TensorArg dx, const float* gamma,
+                                         const float* mean, const float* invStd, const float* dgamma,
+                                         const float* dbeta, std::int64_t n) {
+  const float sx = scaleValue(x.scale), sdy = scaleValue(dy.scale), sdx = scaleValue(dx.scale);
+  const float m = static_cast<float>(l.batch * l.inner);
+  float localMax = 0.0f;
+  PLAB_GRID_LOOP(i, n) {
+    const std::int64_t c = l.channelOf(i);
+    const float xhat = (AnyIO::load(x, i, sx) - mean[c]) * invStd[c];
+    const float v = gamma[c] * invStd[c] / m * (m * AnyIO::load(dy, i, sdy) - dbeta[c] - xhat * dgamma[c]);
+    localMax = fmaxf(localMax, fabsf(v));
+    AnyIO::store(dx, i, v, sdx);
+  }
+  if (dx.amax) reportAmax(dx.amax, localMax);
+}
+
+Layout layoutOf(const char* op, const Tensor& x, const Tensor& perChannel) {
+  const Shape& s = x.shape();
+  if (s.rank() < 2) throwShapeError(op, "needs [N, C] or [N, C, H, W], got " + s.toString());
+  Layout l{s[0], s[1], 1};
+  for (std::size_t d = 2; d < s.rank(); ++d) l.inner *= s[d];
+  if (perChannel.numel() != l.channels)
+    throwShapeError(op, "gamma " + perChannel.shape().toString() + " does not match " + s.toString());
+  return l;
+}
+
+}  // namespace
+
+void CudaBackend::batchNormForward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& runningMean,
+                                   Tensor& runningVar, float momentum, float eps, bool training, Tensor& y,
+                                   Tensor& savedMean, Tensor& savedInvStd) {
+  const Layout l = layoutOf("batchNormForward", x, gamma);
+  requireSameSize("batchNormForward", x, y);
+  if (training) {
+    batchStatsKernel<<<static_cast<unsigned>(l.channels), kThreads, 0, stream()>>>(
+        l, arg(x), runningMean.dataAs<float>(), runningVar.dataAs<float>(), momentum, eps, savedMean.dataAs<float>(),
+        savedInvStd.dataAs<float>());
+    PLAB_CUDA_LAUNCHED("batchStatsKernel");
+  }
+  const float* mean = training ? savedMean.dataAs<float>() : runningMean.dataAs<float>();
+  const float* spread = training ? savedInvStd.dataAs<float>() : runningVar.dataAs<float>();
+  normalizeKernel<<<blocksFor(x.numel()), kThreads, 0, stream()>>>(l, arg(x), arg(y), gamma.dataAs<float>(),
+                                                                   beta.dataAs<float>(), mean, spread, !training, eps,
+                                                                   x.numel());
+  PLAB_CUDA_LAUNCHED("normalizeKernel");
+}
+
+void CudaBackend::batchNormBackward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& savedMean,
+                                    const Tensor& savedInvStd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+  const Layout l = layoutOf("batchNormBackward", x, gamma);
+  requireSameSize("batchNormBackward", x, dy);
+  requireSameSize("batchNormBackward", x, dx);
+  batchNormGradStatsKernel<<<static_cast<unsigned>(l.channels), kThreads, 0, stream()>>>(
+      l, arg(x), arg(dy), savedMean.dataAs<float>(), savedInvStd.dataAs<float>(), dgamma.dataAs<float>(),
+      dbeta.dataAs<float>());
+  PLAB_CUDA_LAUNCHED("batchNormGradStatsKernel");
+  batchNormInputGradKernel<<<blocksFor(x.numel()), kThreads, 0, stream()>>>(
+      l, arg(x), arg(dy), arg(dx), gamma.dataAs<float>(), savedMean.dataAs<float>(), savedInvStd.dataAs<float>(),
+      dgamma.dataAs<float>(), dbeta.dataAs<float>(), x.numel());
+  PLAB_CUDA_LAUNCHED("batchNormInputGradKernel");
+}
+
+}  // namespace plab::cuda

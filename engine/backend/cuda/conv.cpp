@@ -1,0 +1,181 @@
+// Convolutions through cuDNN (NCHW), one cached plan (descriptors and algorithm) per
+// geometry, format and direction. fp32 runs with CUDNN_FMA_MATH only (no TF32, as the
+// fp32 contract needs); tf32 lets cuDNN use TF32 tensor cores on operands already in
+// tf32 and rounds the result to tf32; fp16 and bf16 accumulate in fp32 (compute type
+// float) on tensor cores. Mixed formats and fp8 are emulated: exact fp32 operands, an
+// fp32 (FMA) convolution, one rounding into the output's format.
+#include <string>
+#include <vector>
+
+#include "backend/cuda/cuda_backend_impl.h"
+
+namespace plab::cuda {
+
+enum class ConvDirection { forward, backwardData, backwardFilter };
+
+struct ConvPlan {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  int algo = 0;
+  std::size_t workspaceBytes = 0;
+  ~ConvPlan() {
+    if (x) cudnnDestroyTensorDescriptor(x);
+    if (y) cudnnDestroyTensorDescriptor(y);
+    if (w) cudnnDestroyFilterDescriptor(w);
+    if (conv) cudnnDestroyConvolutionDescriptor(conv);
+  }
+};
+
+namespace {
+
+struct ConvFormat {
+  cudnnDataType_t type;
+  cudnnMathType_t math;
+  bool roundTf32After;
+};
+
+std::string describe(const Conv2dGeometry& g) {
+  return "conv x[" + std::to_string(g.n) + "," + std::to_string(g.c) + "," + std::to_string(g.h) + "," +
+         std::to_string(g.w) + "] w[" + std::to_string(g.k) + "," + std::to_string(g.c) + "," + std::to_string(g.r) +
+         "," + std::to_string(g.s) + "]";
+}
+
+// Picks the fastest algorithm by cuDNN's heuristics that fits the math rule: for fp32,
+// FMA kernels only.
+template <class Perf> const Perf* pickAlgorithm(const Perf* perf, int count, cudnnMathType_t math) {
+  for (int i = 0; i < count; ++i) {
+    if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
+    if (math == CUDNN_FMA_MATH && perf[i].mathType != CUDNN_FMA_MATH) continue;
+    return &perf[i];
+  }
+  return nullptr;
+}
+
+std::shared_ptr<ConvPlan> makePlan(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, ConvFormat f) {
+  auto p = std::make_shared<ConvPlan>();
+  PLAB_CUDNN(cudnnCreateTensorDescriptor(&p->x));
+  PLAB_CUDNN(cudnnCreateTensorDescriptor(&p->y));
+  PLAB_CUDNN(cudnnCreateFilterDescriptor(&p->w));
+  PLAB_CUDNN(cudnnCreateConvolutionDescriptor(&p->conv));
+  PLAB_CUDNN(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NCHW, f.type, g.n, g.c, g.h, g.w));
+  PLAB_CUDNN(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NCHW, f.type, g.n, g.k, g.outH(), g.outW()));
+  PLAB_CUDNN(cudnnSetFilter4dDescriptor(p->w, f.type, CUDNN_TENSOR_NCHW, g.k, g.c, g.r, g.s));
+  PLAB_CUDNN(cudnnSetConvolution2dDescriptor(p->conv, g.padH, g.padW, g.strideH, g.strideW, 1, 1,
+                                             CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  PLAB_CUDNN(cudnnSetConvolutionMathType(p->conv, f.math));
+  cudnnHandle_t h = be.context().dnn;
+  constexpr int kMax = 16;
+  int found = 0;
+  cudnnMathType_t chosenMath = f.math;
+  if (dir == ConvDirection::forward) {
+    cudnnConvolutionFwdAlgoPerf_t perf[kMax];
+    PLAB_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(h, p->x, p->w, p->conv, p->y, kMax, &found, perf));
+    const auto* best = pickAlgorithm(perf, found, f.math);
+    if (!best) throw std::runtime_error("CUDA backend: cuDNN has no forward algorithm for " + describe(g));
+    p->algo = best->algo;
+    chosenMath = best->mathType;
+    PLAB_CUDNN(cudnnGetConvolutionForwardWorkspaceSize(h, p->x, p->w, p->conv, p->y, best->algo, &p->workspaceBytes));
+  } else if (dir == ConvDirection::backwardData) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
+    PLAB_CUDNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w, p->y, p->conv, p->x, kMax, &found, perf));
+    const auto* best = pickAlgorithm(perf, found, f.math);
+    if (!best) throw std::runtime_error("CUDA backend: cuDNN has no backward-data algorithm for " + describe(g));
+    p->algo = best->algo;
+    chosenMath = best->mathType;
+    PLAB_CUDNN(cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w, p->y, p->conv, p->x, best->algo,
+                                                            &p->workspaceBytes));
+  } else {
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[kMax];
+    PLAB_CUDNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x, p->y, p->conv, p->w, kMax, &found, perf));
+    const auto* best = pickAlgorithm(perf, found, f.math);
+    if (!best) throw std::runtime_error("CUDA backend: cuDNN has no backward-filter algorithm for " + describe(g));
+    p->algo = best->algo;
+    chosenMath = best->mathType;
+    PLAB_CUDNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x, p->y, p->conv, p->w, best->algo,
+                                                              &p->workspaceBytes));
+  }
+  PLAB_CUDNN(cudnnSetConvolutionMathType(p->conv, chosenMath));
+  return p;
+}
+
+ConvPlan& planFor(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, ConvFormat f) {
+  std::vector<std::int64_t> key{static_cast<int>(dir), f.type, f.math, g.n, g.c, g.h, g.w, g.k, g.r, g.s,
+                                g.strideH, g.strideW, g.padH, g.padW};
+  auto& plans = be.convPlans();
+  auto it = plans.find(key);
+  if (it == plans.end()) it = plans.emplace(key, makePlan(be, g, dir, f)).first;
+  return *it->second;
+}
+
+// The format the convolution runs in, or nullopt-like {} when it must be emulated.
+bool nativeFormat(Precision a, Precision b, Precision out, ConvFormat& f) {
+  if (a != out || b != out) return false;
+  switch (out) {
+    case Precision::fp32: f = {CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, false}; return true;
+    case Precision::tf32: f = {CUDNN_DATA_FLOAT, CUDNN_DEFAULT_MATH, true}; return true;
+    case Precision::fp16: f = {CUDNN_DATA_HALF, CUDNN_TENSOR_OP_MATH, false}; return true;
+    case Precision::bf16: f = {CUDNN_DATA_BFLOAT16, CUDNN_TENSOR_OP_MATH, false}; return true;
+    default: return false;
+  }
+}
+
+void checkSizes(const char* op, const Conv2dGeometry& g, const Tensor& x, const Tensor& w, const Tensor& y) {
+  const std::int64_t nx = std::int64_t(g.n) * g.c * g.h * g.w, nw = std::int64_t(g.k) * g.c * g.r * g.s,
+                     ny = std::int64_t(g.n) * g.k * g.outH() * g.outW();
+  if (x.numel() != nx || w.numel() != nw || y.numel() != ny)
+    throwShapeError(op, "tensors x " + x.shape().toString() + ", w " + w.shape().toString() + ", y " +
+                            y.shape().toString() + " do not match " + describe(g));
+}
+
+// Runs one direction: in1, in2 are the inputs in the order cuDNN takes them, out the result.
+void runConv(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, const Tensor& in1, const Tensor& in2,
+             Tensor& out) {
+  ConvFormat f{};
+  const bool native = nativeFormat(in1.precision(), in2.precision(), out.precision(), f);
+  if (!native) {
+    const bool tf32 = out.precision() == Precision::tf32;
+    Tensor a = be.toFp32(in1, tf32), b = be.toFp32(in2, tf32);
+    Tensor wide = be.empty(out.shape(), Precision::fp32);
+    runConv(be, g, dir, a, b, wide);
+    be.convert(wide, out);
+    return;
+  }
+  ConvPlan& p = planFor(be, g, dir, f);
+  void* ws = be.workspace(p.workspaceBytes);
+  const float one = 1.0f, zero = 0.0f;
+  cudnnHandle_t h = be.context().dnn;
+  if (dir == ConvDirection::forward) {
+    PLAB_CUDNN(cudnnConvolutionForward(h, &one, p.x, in1.data(), p.w, in2.data(), p.conv,
+                                       static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws, be.workspaceSize(), &zero,
+                                       p.y, out.data()));
+  } else if (dir == ConvDirection::backwardData) {
+    PLAB_CUDNN(cudnnConvolutionBackwardData(h, &one, p.w, in2.data(), p.y, in1.data(), p.conv,
+                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws,
+                                            be.workspaceSize(), &zero, p.x, out.data()));
+  } else {
+    PLAB_CUDNN(cudnnConvolutionBackwardFilter(h, &one, p.x, in1.data(), p.y, in2.data(), p.conv,
+                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws,
+                                              be.workspaceSize(), &zero, p.w, out.data()));
+  }
+  if (f.roundTf32After) be.roundInPlace(out);
+}
+
+}  // namespace
+
+void CudaBackend::conv2dForward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) {
+  checkSizes("conv2dForward", g, x, w, y);
+  runConv(*this, g, ConvDirection::forward, x, w, y);
+}
+
+void CudaBackend::conv2dBackwardData(const Conv2dGeometry& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
+  checkSizes("conv2dBackwardData", g, dx, w, dy);
+  runConv(*this, g, ConvDirection::backwardData, dy, w, dx);
+}
+
+void CudaBackend::conv2dBackwardFilter(const Conv2dGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw) {
+  checkSizes("conv2dBackwardFilter", g, x, dw, dy);
+  runConv(*this, g, ConvDirection::backwardFilter, x, dy, dw);
+}
+
+}  // namespace plab::cuda

@@ -1,0 +1,162 @@
+#pragma once
+// The CUDA backend class. Private to engine/backend/cuda: it includes the CUDA,
+// cuBLASLt and cuDNN headers. Its methods are spread over one file per op family
+// (cast.cu, gemm.cpp, conv.cpp, activation.cu, loss.cu, step.cu, optimizer.cu, ...).
+//
+// Every operation is queued on one stream; nothing here waits for the device except
+// download, stats, evaluate, drainStepRecords, Timer::milliseconds and synchronize.
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cuda/cuda_check.h"
+
+namespace plab::cuda {
+
+// The stream and library handles, shared by the backend and by every tensor's
+// deleter, so that a tensor outliving the backend still frees on a live stream.
+struct DeviceContext {
+  int device = 0;
+  cudaDeviceProp properties{};
+  cudaStream_t stream = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  cudnnHandle_t dnn = nullptr;
+  DeviceContext();
+  ~DeviceContext();
+  DeviceContext(const DeviceContext&) = delete;
+  DeviceContext& operator=(const DeviceContext&) = delete;
+};
+
+// One cached cuBLASLt plan per product shape and format (gemm.cpp).
+struct GemmPlan;
+struct GemmKey {
+  bool transA, transB;
+  std::int64_t m, n, k;
+  int format;      // cudaDataType of A, B and D
+  int compute;     // cublasComputeType_t
+  bool operator<(const GemmKey& o) const {
+    return std::tie(transA, transB, m, n, k, format, compute) <
+           std::tie(o.transA, o.transB, o.m, o.n, o.k, o.format, o.compute);
+  }
+};
+// One cached cuDNN convolution setup per geometry and format (conv.cpp).
+struct ConvPlan;
+
+// Device buffers of a multi-tensor launch (step.cu, optimizer.cu), rebuilt only when
+// the list of tensors changes.
+struct MultiTensorTable {
+  std::vector<const void*> key;    // the tensors' data pointers, in order
+  std::shared_ptr<void> device;    // descriptors followed by the chunk list
+  int tensorCount = 0;
+  int chunkCount = 0;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend();
+  ~CudaBackend() override;
+
+  BackendInfo info() const override;
+  Tensor empty(const Shape& shape, Precision precision) override;
+  void fill(Tensor& t, float value) override;
+  void upload(const float* host, Tensor& t) override;
+  void download(const Tensor& t, float* host) override;
+  void convert(const Tensor& src, Tensor& dst, TensorStats* stats = nullptr) override;
+  void stats(const Tensor& t, TensorStats& out) override;
+
+  void gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
+            Tensor& c) override;
+  void addBias(Tensor& y, const Tensor& bias) override;
+  void biasGrad(const Tensor& dy, Tensor& db) override;
+
+  void conv2dForward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) override;
+  void conv2dBackwardData(const Conv2dGeometry& g, const Tensor& dy, const Tensor& w, Tensor& dx) override;
+  void conv2dBackwardFilter(const Conv2dGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw) override;
+  void pool2dForward(const Pool2dGeometry& g, const Tensor& x, Tensor& y, Tensor& indices) override;
+  void pool2dBackward(const Pool2dGeometry& g, const Tensor& dy, const Tensor& indices, Tensor& dx) override;
+  void batchNormForward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& runningMean,
+                        Tensor& runningVar, float momentum, float eps, bool training, Tensor& y,
+                        Tensor& savedMean, Tensor& savedInvStd) override;
+  void batchNormBackward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& savedMean,
+                         const Tensor& savedInvStd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) override;
+
+  void activationForward(Activation a, float param, const Tensor& x, Tensor& y) override;
+  void activationBackward(Activation a, float param, const Tensor& x, const Tensor& y, const Tensor& dy,
+                          Tensor& dx) override;
+  void dropoutForward(float p, std::uint64_t seed, std::uint64_t step, const Tensor& x, Tensor& y,
+                      Tensor& mask) override;
+  void dropoutBackward(float p, const Tensor& dy, const Tensor& mask, Tensor& dx) override;
+
+  void softmaxCrossEntropy(const Tensor& logits, const Tensor& labels, StepState& state,
+                           Tensor& dlogits) override;
+  void meanSquaredError(const Tensor& prediction, const Tensor& targets, StepState& state,
+                        Tensor& dprediction) override;
+  EvalResult evaluate(const Tensor& output, const Tensor& labelsOrTargets, bool classification) override;
+
+  std::unique_ptr<StepState> createStepState(const LossScaleRule& rule, int gradientCount) override;
+  void checkGradients(std::span<const Tensor> grads, StepState& state) override;
+  void optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot> params, StepState& state) override;
+  void updateLossScale(StepState& state, std::int64_t step) override;
+  std::vector<StepRecord> drainStepRecords(StepState& state) override;
+  void updateFp8Scales(std::span<Tensor> tensors, int historyLength, float margin) override;
+
+  std::unique_ptr<Timer> createTimer() override;
+  void synchronize() override;
+
+  // ---- for the op files -----------------------------------------------------------
+  cudaStream_t stream() const { return ctx_->stream; }
+  DeviceContext& context() { return *ctx_; }
+  // Device memory from the stream-ordered pool, freed (stream-ordered) with the last owner.
+  std::shared_ptr<void> allocate(std::size_t bytes);
+  // Statistics of src's values against dst's format, computed before convert writes dst.
+  void convertStats(const Tensor& src, const Tensor& dst, TensorStats& out);
+  // Rounds t's values into t's own precision in place (tf32 after an fp32 product).
+  void roundInPlace(Tensor& t);
+  // A new fp32 tensor holding t's logical values (exact), optionally rounded to tf32.
+  Tensor toFp32(const Tensor& t, bool roundToTf32 = false);
+  // One shared scratch buffer for cuBLASLt / cuDNN workspaces (grows, never shrinks).
+  void* workspace(std::size_t bytes);
+  std::size_t workspaceSize() const { return workspaceBytes_; }
+
+  std::map<GemmKey, std::shared_ptr<GemmPlan>>& gemmPlans() { return gemmPlans_; }
+  std::map<std::vector<std::int64_t>, std::shared_ptr<ConvPlan>>& convPlans() { return convPlans_; }
+  MultiTensorTable& table(int which) { return tables_[which]; }
+  // fp8 delayed scaling: the amax history of each fp8 tensor, keyed by its amax slot.
+  struct AmaxHistory {
+    std::shared_ptr<void> values;  // float[length], newest first
+    int length = 0;
+  };
+  std::unordered_map<const float*, AmaxHistory>& amaxHistories() { return amaxHistories_; }
+
+ private:
+  std::shared_ptr<DeviceContext> ctx_;
+  std::shared_ptr<void> workspace_;
+  std::size_t workspaceBytes_ = 0;
+  std::map<GemmKey, std::shared_ptr<GemmPlan>> gemmPlans_;
+  std::map<std::vector<std::int64_t>, std::shared_ptr<ConvPlan>> convPlans_;
+  MultiTensorTable tables_[3];
+  std::unordered_map<const float*, AmaxHistory> amaxHistories_;
+  std::shared_ptr<void> fp8Change_;  // updateFp8Scales: old scale, new scale, flag
+};
+
+// ---- launch helpers -------------------------------------------------------------------
+inline constexpr int kThreads = 256;
+inline int blocksFor(std::int64_t work, int threads = kThreads) {
+  std::int64_t b = (work + threads - 1) / threads;
+  if (b < 1) b = 1;
+  return static_cast<int>(b > 65535 * 8 ? 65535 * 8 : b);
+}
+// The fp8 scale pointer of t, or nullptr (kernels read 1 then).
+inline const float* scaleOf(const Tensor& t) { return t.scale(); }
+inline bool isFp8(Precision p) { return p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2; }
+[[noreturn]] void throwShapeError(const char* op, const std::string& what);
+
+}  // namespace plab::cuda

@@ -1,0 +1,122 @@
+// Matrix products through cuBLASLt. Backend::gemm is row-major; cuBLASLt is
+// column-major, and a row-major X is the column-major X^T, so C = op(A) op(B) is
+// computed as C^T = op(B)^T op(A)^T with the operands swapped.
+//
+// Fast paths (A, B, C all in one format): fp32 (CUBLAS_COMPUTE_32F: no TF32), fp16 and
+// bf16 (fp32 accumulation, one rounding into C), tf32 (CUBLAS_COMPUTE_32F_FAST_TF32 on
+// operands already rounded to tf32, then C rounded to tf32). Every other combination,
+// fp8 included, is emulated: operands widened exactly to fp32, an fp32 product, one
+// rounding into C's format.
+#include <string>
+
+#include "backend/cuda/cuda_backend_impl.h"
+
+namespace plab::cuda {
+
+struct GemmPlan {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+  ~GemmPlan() {
+    if (a) cublasLtMatrixLayoutDestroy(a);
+    if (b) cublasLtMatrixLayoutDestroy(b);
+    if (d) cublasLtMatrixLayoutDestroy(d);
+    if (op) cublasLtMatmulDescDestroy(op);
+  }
+};
+
+namespace {
+
+std::string describe(const GemmKey& k) {
+  return "M=" + std::to_string(k.m) + " N=" + std::to_string(k.n) + " K=" + std::to_string(k.k) +
+         (k.transA ? " A^T" : "") + (k.transB ? " B^T" : "") + " type " + std::to_string(k.format);
+}
+
+std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key) {
+  auto plan = std::make_shared<GemmPlan>();
+  const auto type = static_cast<cudaDataType_t>(key.format);
+  PLAB_CUBLAS(cublasLtMatmulDescCreate(&plan->op, static_cast<cublasComputeType_t>(key.compute), CUDA_R_32F));
+  // Swapped operands: cuBLASLt's A is our B, its B is our A (see the file comment).
+  cublasOperation_t ltTransA = key.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t ltTransB = key.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+  PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &ltTransA, sizeof ltTransA));
+  PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &ltTransB, sizeof ltTransB));
+  const std::uint64_t aRows = key.transB ? key.k : key.n, aCols = key.transB ? key.n : key.k;
+  const std::uint64_t bRows = key.transA ? key.m : key.k, bCols = key.transA ? key.k : key.m;
+  PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->a, type, aRows, aCols, static_cast<std::int64_t>(aRows)));
+  PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->b, type, bRows, bCols, static_cast<std::int64_t>(bRows)));
+  PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->d, type, key.n, key.m, key.n));
+
+  cublasLtMatmulPreference_t pref = nullptr;
+  PLAB_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
+  std::uint64_t maxWorkspace = be.workspaceSize();
+  PLAB_CUBLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &maxWorkspace,
+                                                   sizeof maxWorkspace));
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(be.context().lt, plan->op, plan->a, plan->b, plan->d, plan->d,
+                                                    pref, 1, &result, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  PLAB_CUBLAS(s);
+  if (found == 0) throw std::runtime_error("CUDA backend: cuBLASLt found no algorithm for gemm " + describe(key));
+  plan->algo = result.algo;
+  return plan;
+}
+
+void runLt(CudaBackend& be, const GemmKey& key, float alpha, const void* a, const void* b, float beta, void* c) {
+  auto& plans = be.gemmPlans();
+  auto it = plans.find(key);
+  if (it == plans.end()) it = plans.emplace(key, makePlan(be, key)).first;
+  GemmPlan& p = *it->second;
+  // Our B goes in cuBLASLt's A slot and our A in its B slot.
+  PLAB_CUBLAS(cublasLtMatmul(be.context().lt, p.op, &alpha, b, p.a, a, p.b, &beta, c, p.d, c, p.d, &p.algo,
+                             be.workspace(0), be.workspaceSize(), be.stream()));
+}
+
+cudaDataType_t nativeType(Precision p) {
+  switch (p) {
+    case Precision::fp16: return CUDA_R_16F;
+    case Precision::bf16: return CUDA_R_16BF;
+    default: return CUDA_R_32F;
+  }
+}
+
+}  // namespace
+
+void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
+                       Tensor& c) {
+  if (a.shape().rank() != 2 || b.shape().rank() != 2 || c.shape().rank() != 2)
+    throwShapeError("gemm", "operands must be matrices, got A " + a.shape().toString() + ", B " +
+                                b.shape().toString() + ", C " + c.shape().toString());
+  const std::int64_t m = transA ? a.shape()[1] : a.shape()[0];
+  const std::int64_t k = transA ? a.shape()[0] : a.shape()[1];
+  const std::int64_t kb = transB ? b.shape()[1] : b.shape()[0];
+  const std::int64_t n = transB ? b.shape()[0] : b.shape()[1];
+  if (k != kb || c.shape()[0] != m || c.shape()[1] != n)
+    throwShapeError("gemm", "shapes do not match: op(A) " + std::to_string(m) + "x" + std::to_string(k) +
+                                ", op(B) " + std::to_string(kb) + "x" + std::to_string(n) + ", C " +
+                                c.shape().toString());
+  const Precision pc = c.precision();
+  const bool sameFormat = a.precision() == pc && b.precision() == pc;
+  if (sameFormat && (pc == Precision::fp32 || pc == Precision::fp16 || pc == Precision::bf16)) {
+    GemmKey key{transA, transB, m, n, k, nativeType(pc), CUBLAS_COMPUTE_32F};
+    runLt(*this, key, alpha, a.data(), b.data(), beta, c.data());
+    return;
+  }
+  if (sameFormat && pc == Precision::tf32) {
+    GemmKey key{transA, transB, m, n, k, CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32};
+    runLt(*this, key, alpha, a.data(), b.data(), beta, c.data());
+    roundInPlace(c);
+    return;
+  }
+  // Emulated: exact fp32 operands (rounded to tf32 first for a tf32 result), fp32
+  // product, one rounding into C.
+  const bool tf32 = pc == Precision::tf32;
+  Tensor wa = toFp32(a, tf32), wb = toFp32(b, tf32);
+  Tensor wc = pc == Precision::fp32 ? c : (beta != 0.0f ? toFp32(c) : empty(c.shape(), Precision::fp32));
+  GemmKey key{transA, transB, m, n, k, CUDA_R_32F, CUBLAS_COMPUTE_32F};
+  runLt(*this, key, alpha, wa.data(), wb.data(), beta, wc.data());
+  if (pc != Precision::fp32) convert(wc, c);
+}
+
+}  // namespace plab::cuda

@@ -1,0 +1,95 @@
+// Max and average pooling, NCHW. Own kernels rather than cuDNN's: the interface wants
+// the winning index of each max (cuDNN keeps none), fp8 tensors, and the gradient as
+// one fp32 sum per input element, rounded once (a gather, so no atomics).
+// Max: the first largest value in row-major window order wins; its index is h * W + w
+// within the (n, c) plane. Average: the divisor is the full window (padding counted),
+// as PyTorch's default count_include_pad = true.
+#include "backend/cuda/elementwise.cuh"
+
+namespace plab::cuda {
+namespace {
+
+__global__ void poolForwardKernel(Pool2dGeometry g, int oh, int ow, TensorArg x, TensorArg y, float* indices,
+                                  std::int64_t n) {
+  const float sx = scaleValue(x.scale), sy = scaleValue(y.scale);
+  float localMax = 0.0f;
+  PLAB_GRID_LOOP(i, n) {
+    const int ox = static_cast<int>(i % ow), oy = static_cast<int>((i / ow) % oh);
+    const std::int64_t plane = i / (std::int64_t(ow) * oh);
+    const std::int64_t base = plane * g.h * g.w;
+    float best = -INFINITY, sum = 0.0f;
+    int bestIndex = -1;
+    for (int r = 0; r < g.kernelH; ++r) {
+      const int iy = oy * g.strideH - g.padH + r;
+      if (iy < 0 || iy >= g.h) continue;
+      for (int s = 0; s < g.kernelW; ++s) {
+        const int ix = ox * g.strideW - g.padW + s;
+        if (ix < 0 || ix >= g.w) continue;
+        const float v = AnyIO::load(x, base + iy * g.w + ix, sx);
+        sum += v;
+        if (v > best || bestIndex < 0) { best = v; bestIndex = iy * g.w + ix; }
+      }
+    }
+    const float out = g.kind == PoolKind::max ? best : sum / static_cast<float>(g.kernelH * g.kernelW);
+    if (g.kind == PoolKind::max && indices) indices[i] = static_cast<float>(bestIndex);
+    localMax = fmaxf(localMax, fabsf(out));
+    AnyIO::store(y, i, out, sy);
+  }
+  if (y.amax) reportAmax(y.amax, localMax);
+}
+
+__global__ void poolBackwardKernel(Pool2dGeometry g, int oh, int ow, TensorArg dy, const float* indices, TensorArg dx,
+                                   std::int64_t n) {
+  const float sdy = scaleValue(dy.scale), sdx = scaleValue(dx.scale);
+  float localMax = 0.0f;
+  PLAB_GRID_LOOP(i, n) {
+    const int ix = static_cast<int>(i % g.w), iy = static_cast<int>((i / g.w) % g.h);
+    const std::int64_t plane = i / (std::int64_t(g.w) * g.h);
+    const int here = iy * g.w + ix;
+    // Outputs whose window covers (iy, ix): oy*strideH - padH <= iy < oy*strideH - padH + kernelH.
+    const int oyLo = max(0, (iy + g.padH - g.kernelH + g.strideH) / g.strideH);
+    const int oyHi = min(oh - 1, (iy + g.padH) / g.strideH);
+    const int oxLo = max(0, (ix + g.padW - g.kernelW + g.strideW) / g.strideW);
+    const int oxHi = min(ow - 1, (ix + g.padW) / g.strideW);
+    float sum = 0.0f;
+    for (int oy = oyLo; oy <= oyHi; ++oy)
+      for (int ox = oxLo; ox <= oxHi; ++ox) {
+        const std::int64_t o = plane * oh * ow + oy * ow + ox;
+        if (g.kind == PoolKind::max) {
+          if (static_cast<int>(indices[o]) == here) sum += AnyIO::load(dy, o, sdy);
+        } else {
+          sum += AnyIO::load(dy, o, sdy);
+        }
+      }
+    if (g.kind == PoolKind::average) sum /= static_cast<float>(g.kernelH * g.kernelW);
+    localMax = fmaxf(localMax, fabsf(sum));
+    AnyIO::store(dx, i, sum, sdx);
+  }
+  if (dx.amax) reportAmax(dx.amax, localMax);
+}
+
+}  // namespace
+
+void CudaBackend::pool2dForward(const Pool2dGeometry& g, const Tensor& x, Tensor& y, Tensor& indices) {
+  const std::int64_t n = std::int64_t(g.n) * g.c * g.outH() * g.outW();
+  if (x.numel() != std::int64_t(g.n) * g.c * g.h * g.w || y.numel() != n)
+    throwShapeError("pool2dForward", "x " + x.shape().toString() + " or y " + y.shape().toString() +
+                                         " does not match the pooling geometry");
+  if (g.kind == PoolKind::max && (!indices.defined() || indices.numel() != n))
+    throwShapeError("pool2dForward", "max pooling needs an fp32 indices tensor the size of y");
+  poolForwardKernel<<<blocksFor(n), kThreads, 0, stream()>>>(
+      g, g.outH(), g.outW(), arg(x), arg(y), g.kind == PoolKind::max ? indices.dataAs<float>() : nullptr, n);
+  PLAB_CUDA_LAUNCHED("poolForwardKernel");
+}
+
+void CudaBackend::pool2dBackward(const Pool2dGeometry& g, const Tensor& dy, const Tensor& indices, Tensor& dx) {
+  const std::int64_t n = std::int64_t(g.n) * g.c * g.h * g.w;
+  if (dx.numel() != n || dy.numel() != std::int64_t(g.n) * g.c * g.outH() * g.outW())
+    throwShapeError("pool2dBackward", "dy " + dy.shape().toString() + " or dx " + dx.shape().toString() +
+                                          " does not match the pooling geometry");
+  poolBackwardKernel<<<blocksFor(n), kThreads, 0, stream()>>>(
+      g, g.outH(), g.outW(), arg(dy), g.kind == PoolKind::max ? indices.dataAs<float>() : nullptr, arg(dx), n);
+  PLAB_CUDA_LAUNCHED("poolBackwardKernel");
+}
+
+}  // namespace plab::cuda
