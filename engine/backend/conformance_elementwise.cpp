@@ -1,0 +1,183 @@
+// Conformance cases: activations, dropout (fp32 references of the same formulas),
+// pooling and batch norm (double references).
+#include <cmath>
+
+#include "backend/activation_math.h"
+#include "backend/conformance_suite.h"
+
+namespace plab::conformance {
+
+namespace {
+
+const char* activationName(Activation a) {
+  switch (a) {
+    case Activation::relu: return "relu";
+    case Activation::leaky_relu: return "leaky_relu";
+    case Activation::gelu: return "gelu";
+    case Activation::tanh: return "tanh";
+    case Activation::sigmoid: return "sigmoid";
+  }
+  return "?";
+}
+
+float activationRef(Activation a, float param, float x) {
+  switch (a) {
+    case Activation::relu: return act::relu(x);
+    case Activation::leaky_relu: return act::leakyRelu(x, param);
+    case Activation::gelu: return act::gelu(x);
+    case Activation::tanh: return act::tanhForward(x);
+    case Activation::sigmoid: return act::sigmoid(x);
+  }
+  return 0;
+}
+
+float activationGradRef(Activation a, float param, float x, float y, float dy) {
+  switch (a) {
+    case Activation::relu: return act::reluGrad(x, dy);
+    case Activation::leaky_relu: return act::leakyReluGrad(x, param, dy);
+    case Activation::gelu: return act::geluGrad(x, dy);
+    case Activation::tanh: return act::tanhGrad(y, dy);
+    case Activation::sigmoid: return act::sigmoidGrad(y, dy);
+  }
+  return 0;
+}
+
+void activationCases(Suite& s, Precision p, Activation a, const Shape& shape) {
+  const float param = a == Activation::leaky_relu ? 0.01f : 0.0f;
+  const std::string fwd = std::string("activation ") + activationName(a) + " forward";
+  const std::string bwd = std::string("activation ") + activationName(a) + " backward";
+  s.run(fwd, p, shape.toString(), [&] {
+    std::vector<double> x;
+    Tensor tx = s.input(shape, p, x, -4.0f, 4.0f);
+    Tensor y = s.output(shape, p);
+    s.backend.activationForward(a, param, tx, y);
+    std::vector<double> want(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) want[i] = activationRef(a, param, static_cast<float>(x[i]));
+    s.check(fwd, shape.toString(), y, want, nullptr, s.elementwise());
+  });
+  s.run(bwd, p, shape.toString(), [&] {
+    std::vector<double> x, dy;
+    Tensor tx = s.input(shape, p, x, -4.0f, 4.0f), tdy = s.input(shape, p, dy);
+    Tensor y = s.output(shape, p), dx = s.output(shape, p);
+    s.backend.activationForward(a, param, tx, y);
+    const auto yv = s.read(y);
+    s.backend.activationBackward(a, param, tx, y, tdy, dx);
+    std::vector<double> want(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      want[i] = activationGradRef(a, param, static_cast<float>(x[i]), yv[i], static_cast<float>(dy[i]));
+    s.check(bwd, shape.toString(), dx, want, nullptr, s.elementwise());
+  });
+}
+
+void dropoutCases(Suite& s, Precision p) {
+  const Shape shape{37, 53};
+  const float rate = 0.3f;
+  const std::uint64_t seed = 42, step = 7;
+  s.run("dropout forward", p, shape.toString(), [&] {
+    std::vector<double> x;
+    Tensor tx = s.input(shape, p, x);
+    Tensor y = s.output(shape, p), mask = s.output(shape, Precision::fp32);
+    s.backend.dropoutForward(rate, seed, step, tx, y, mask);
+    const std::uint64_t stream = counterStream(seed, step);
+    const float keep = act::dropoutKeepScale(rate);
+    std::vector<double> wantMask(x.size()), want(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      wantMask[i] = dropoutKeeps(stream, i, rate) ? 1.0 : 0.0;
+      want[i] = static_cast<float>(x[i]) * static_cast<float>(wantMask[i]) * keep;
+    }
+    s.checkRounded("dropout mask", shape.toString(), mask, wantMask, Tolerance::exact());
+    s.check("dropout forward", shape.toString(), y, want, nullptr, s.elementwise());
+  });
+  s.run("dropout backward", p, shape.toString(), [&] {
+    std::vector<double> x, dy;
+    Tensor tx = s.input(shape, p, x), tdy = s.input(shape, p, dy);
+    Tensor y = s.output(shape, p), mask = s.output(shape, Precision::fp32), dx = s.output(shape, p);
+    s.backend.dropoutForward(rate, seed, step, tx, y, mask);
+    const auto m = s.read(mask);
+    s.backend.dropoutBackward(rate, tdy, mask, dx);
+    const float keep = act::dropoutKeepScale(rate);
+    std::vector<double> want(dy.size());
+    for (std::size_t i = 0; i < dy.size(); ++i) want[i] = static_cast<float>(dy[i]) * m[i] * keep;
+    s.check("dropout backward", shape.toString(), dx, want, nullptr, s.elementwise());
+  });
+}
+
+std::string poolShape(const Pool2dGeometry& g) {
+  return std::string(g.kind == PoolKind::max ? "max " : "avg ") + "[" + std::to_string(g.n) + ", " +
+         std::to_string(g.c) + ", " + std::to_string(g.h) + ", " + std::to_string(g.w) + "] kernel " +
+         std::to_string(g.kernelH) + "x" + std::to_string(g.kernelW) + " stride " + std::to_string(g.strideH) +
+         " pad " + std::to_string(g.padH);
+}
+
+void poolCases(Suite& s, Precision p, const Pool2dGeometry& g) {
+  const Shape xs{g.n, g.c, g.h, g.w}, ys{g.n, g.c, g.outH(), g.outW()};
+  const std::string shape = poolShape(g);
+  const bool isMax = g.kind == PoolKind::max;
+  const std::string fwd = isMax ? "maxpool forward" : "avgpool forward";
+  const std::string bwd = isMax ? "maxpool backward" : "avgpool backward";
+  s.run(fwd, p, shape, [&] {
+    std::vector<double> x, dy;
+    Tensor tx = s.input(xs, p, x), tdy = s.input(ys, p, dy);
+    Tensor y = s.output(ys, p), idx = isMax ? s.output(ys, Precision::fp32) : Tensor{}, dx = s.output(xs, p);
+    s.backend.pool2dForward(g, tx, y, idx);
+    s.backend.pool2dBackward(g, tdy, idx, dx);
+    std::vector<double> want(ys.numel()), wantIdx(ys.numel()), wantDx(xs.numel(), 0.0), terms(xs.numel(), 0.0);
+    const float inverseArea = 1.0f / static_cast<float>(g.kernelH * g.kernelW);
+    const int oh = g.outH(), ow = g.outW();
+    for (std::int64_t plane = 0; plane < std::int64_t{g.n} * g.c; ++plane)
+      for (int i = 0; i < oh; ++i)
+        for (int j = 0; j < ow; ++j) {
+          const std::size_t o = (plane * oh + i) * ow + j;
+          float best = 0, sum = 0;
+          int where = -1;
+          std::vector<int> window;
+          for (int a = 0; a < g.kernelH; ++a)
+            for (int b = 0; b < g.kernelW; ++b) {
+              const int h = i * g.strideH - g.padH + a, w = j * g.strideW - g.padW + b;
+              if (h < 0 || h >= g.h || w < 0 || w >= g.w) continue;
+              const int k = h * g.w + w;
+              const float v = static_cast<float>(x[plane * g.h * g.w + k]);
+              if (where < 0 || v > best) best = v, where = k;
+              sum += v;
+              window.push_back(k);
+            }
+          want[o] = isMax ? best : sum * inverseArea;
+          wantIdx[o] = where;
+          for (int k : isMax ? std::vector<int>{where} : window) {
+            const double share = isMax ? dy[o] : static_cast<float>(dy[o]) * inverseArea;
+            wantDx[plane * g.h * g.w + k] += share;
+            terms[plane * g.h * g.w + k] += std::fabs(share);
+          }
+        }
+    s.check(fwd, shape, y, want, nullptr, isMax ? Tolerance::exact() : s.elementwise());
+    if (isMax) s.checkRounded("maxpool indices", shape, idx, wantIdx, Tolerance::exact());
+    s.check(bwd, shape, dx, wantDx, &terms, s.products(p));
+  });
+}
+
+}  // namespace
+
+void runBatchNormCases(Suite& s, Precision p, const Shape& shape);
+
+void runElementwiseCases(Suite& s) {
+  Pool2dGeometry tiled;
+  tiled.n = 2, tiled.c = 3, tiled.h = 8, tiled.w = 9;
+  Pool2dGeometry overlapping;
+  overlapping.n = 2, overlapping.c = 2, overlapping.h = 9, overlapping.w = 7;
+  overlapping.kernelH = overlapping.kernelW = 3, overlapping.padH = overlapping.padW = 1;
+  for (Precision p : kAllPrecisions) {
+    for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::gelu, Activation::tanh,
+                         Activation::sigmoid})
+      activationCases(s, p, a, {31, 67});
+    dropoutCases(s, p);
+    for (PoolKind k : {PoolKind::max, PoolKind::average}) {
+      tiled.kind = overlapping.kind = k;
+      poolCases(s, p, tiled);
+      poolCases(s, p, overlapping);
+    }
+    runBatchNormCases(s, p, {16, 6});
+    runBatchNormCases(s, p, {4, 3, 5, 5});
+  }
+}
+
+}  // namespace plab::conformance
