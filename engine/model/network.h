@@ -72,6 +72,12 @@ class Network {
   // every parameter gradient (no accumulation across steps).
   void backward(const Tensor& dOutput);
 
+  // Whether backward also computes the gradient w.r.t. forward's input (off by
+  // default: training never needs it; for saliency views and gradient checks).
+  void setInputGradientEnabled(bool enabled) { inputGradientEnabled_ = enabled; }
+  // [N, sample...] in the first layer's gradient format; valid after backward.
+  const Tensor& inputGradient() const { return inputGradient_; }
+
   // Forward order: "layers[0].weight", "layers[0].bias", ...
   std::span<ParamSlot> parameters() { return params_; }
   // Allocates (zeroed) fp32 optimizer state: sgd: state1 (momentum); adam/adamw:
@@ -136,6 +142,8 @@ class Network {
   std::unique_ptr<Backend::Timer> timer_;
   Tensor lastOutput_;
   bool trainingForward_ = false;
+  bool inputGradientEnabled_ = false;
+  Tensor inputGradient_;
 };
 
 }  // namespace plab

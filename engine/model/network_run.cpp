@@ -78,12 +78,16 @@ void Network::backward(const Tensor& dOutput) {
       backend_.convert(*g, converted);
       g = &converted;
     }
-    // The first layer's input gradient is nobody's: skip computing it.
-    g = layer.backward(*g, i > 0, io);
+    // The first layer's input gradient is nobody's unless asked for: skip it.
+    const bool needInputGrad = i > 0 || inputGradientEnabled_;
+    g = layer.backward(*g, needInputGrad, io);
     stopTiming(backwardMsSum_, backwardCalls_, i);
     keepStats(i, StatsKind::gradient, io);
-    if (!g && i > 0) throw std::logic_error("Network::backward: " + shapes_[i].name + " gave no input gradient");
+    if (!g && needInputGrad) {
+      throw std::logic_error("Network::backward: " + shapes_[i].name + " gave no input gradient");
+    }
   }
+  inputGradient_ = inputGradientEnabled_ ? *g : Tensor();
 }
 
 std::vector<LayerStatsRecord> Network::takeStats(std::int64_t step) {
