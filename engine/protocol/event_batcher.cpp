@@ -6,6 +6,10 @@
 namespace plab::protocol {
 namespace {
 
+// Refills add fractions of a token; without slack, rounding could leave 0.9999999
+// at the instant nextDue() promised a whole one.
+constexpr double kTokenSlack = 1e-9;
+
 template <class Batch, class Field>
 void appendAll(Event& into, Event&& more, Field Batch::*field) {
   auto& target = std::get<Batch>(into).*field;
@@ -59,7 +63,7 @@ std::vector<Event> EventBatcher::take(Clock::time_point now) {
   std::vector<Event> out = std::move(ready_);
   ready_.clear();
   // Round robin from where the last call stopped, one token per line.
-  for (std::size_t visited = 0; visited < kSlots && tokens_ >= 1.0; ++visited) {
+  for (std::size_t visited = 0; visited < kSlots && tokens_ >= 1.0 - kTokenSlack; ++visited) {
     auto& slot = pending_[nextSlot_];
     nextSlot_ = (nextSlot_ + 1) % kSlots;
     if (!slot) continue;
@@ -91,9 +95,10 @@ std::optional<EventBatcher::Clock::time_point> EventBatcher::nextDue(Clock::time
   double tokens = tokens_;
   if (lastRefill_ && now > *lastRefill_)
     tokens = std::min(options_.burst, tokens + std::chrono::duration<double>(now - *lastRefill_).count() * options_.linesPerSecond);
-  if (tokens >= 1.0) return now;
+  if (tokens >= 1.0 - kTokenSlack) return now;
   const double wait = (1.0 - tokens) / options_.linesPerSecond;
-  return now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+  // Rounded up, so that take() at the returned time finds the token there.
+  return now + std::chrono::ceil<Clock::duration>(std::chrono::duration<double>(wait));
 }
 
 }  // namespace plab::protocol
