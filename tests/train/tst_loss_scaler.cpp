@@ -192,7 +192,8 @@ class TestLossScaler : public QObject {
     s.minLr = 0.001f;
     s.warmupSteps = warmup;
     const double got = learningRateAt(s, 0.1f, step, 1001);
-    if (std::abs(got - expected) > 1e-6 * std::max(1.0, std::abs(expected))  // float arithmetic)
+    // The schedule computes in float: compare to float precision.
+    if (std::abs(got - expected) > 1e-6 * std::max(1.0, std::abs(expected)))
       QFAIL(qPrintable(QString("lr at step %1: got %2, expected %3").arg(step).arg(got, 0, 'g', 17).arg(expected, 0, 'g', 17)));
   }
 };

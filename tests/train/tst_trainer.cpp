@@ -1,0 +1,254 @@
+// The trainer on the real CPU backend, real synthetic datasets and real SQLite files:
+// reproducibility, learning, the skipped step and the culprit of an overflow, the
+// non-finite loss that ends a run, stop requests, statistics, and the store.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "backend/registry.h"
+#include "data/dataset.h"
+#include "model/experiment.h"
+#include "recording_observer.h"
+#include "store/store.h"
+#include "train/store_recorder.h"
+#include "train/trainer.h"
+
+using namespace plab;
+using nlohmann::json;
+using plab::test::RecordingObserver;
+
+namespace {
+
+// Two spirals, a small MLP: trains in well under a second per epoch on one core.
+json spiralsFile() {
+  return json{
+      {"title", "test spirals"},
+      {"seed", 7},
+      {"dataset", {{"name", "spirals"}, {"train_size", 1024}, {"test_size", 256}, {"noise", 0.05}}},
+      {"network",
+       {{"layers",
+         json::array({{{"type", "linear"}, {"out", 48}}, {{"type", "tanh"}}, {{"type", "linear"}, {"out", 48}},
+                      {{"type", "tanh"}}, {{"type", "linear"}, {"out", 2}}})},
+        {"loss", "cross_entropy"}}},
+      {"optimizer", {{"type", "adam"}, {"lr", 0.01}}},
+      {"batch_size", 32},
+      {"epochs", 2},
+      {"stats_interval", 0},
+  };
+}
+
+std::uint32_t bitsOf(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+struct Fixture {
+  Experiment experiment;
+  Dataset data;
+  std::unique_ptr<Backend> backend;
+  RunControl control;
+  RecordingObserver observer;
+  explicit Fixture(const json& file) {
+    experiment = parseExperiment(file);
+    data = loadDataset(experiment.dataset, experiment.seed);
+    std::string note;
+    backend = createBackend("cpu", note);
+    observer.control = &control;
+  }
+  RunOutcome run() {
+    Trainer trainer(experiment, data, *backend, observer, control);
+    return trainer.run();
+  }
+};
+
+std::vector<float> download(Backend& backend, const Tensor& t) {
+  std::vector<float> host(std::size_t(t.numel()));
+  backend.download(t, host.data());
+  return host;
+}
+
+}  // namespace
+
+class TestTrainer : public QObject {
+  Q_OBJECT
+ private slots:
+  void sameSeedGivesBitIdenticalLosses() {
+    Fixture a(spiralsFile()), b(spiralsFile());
+    a.run();
+    b.run();
+    QCOMPARE(a.observer.steps.size(), b.observer.steps.size());
+    QVERIFY(!a.observer.steps.empty());
+    for (std::size_t i = 0; i < a.observer.steps.size(); ++i) {
+      const float la = float(a.observer.steps[i].loss), lb = float(b.observer.steps[i].loss);
+      if (bitsOf(la) != bitsOf(lb))
+        QFAIL(qPrintable(QString("step %1: loss 0x%2 vs 0x%3").arg(i + 1).arg(bitsOf(la), 8, 16, QChar('0')).arg(bitsOf(lb), 8, 16, QChar('0'))));
+    }
+    QCOMPARE(a.observer.finished.testLoss, b.observer.finished.testLoss);
+  }
+
+  void differentSeedGivesDifferentLosses() {
+    json other = spiralsFile();
+    other["seed"] = 8;
+    Fixture a(spiralsFile()), b(other);
+    a.run();
+    b.run();
+    QVERIFY(a.observer.steps.front().loss != b.observer.steps.front().loss);
+  }
+
+  void spiralsTrainsToHighAccuracy() {
+    json file = spiralsFile();
+    file["epochs"] = 25;
+    file["schedule"] = {{"type", "cosine"}, {"min_lr", 0.0005}};  // a calm ending: the last epoch's accuracy is the figure
+    file["network"]["layers"] = json::array({{{"type", "linear"}, {"out", 64}}, {{"type", "relu"}}, {{"type", "linear"}, {"out", 64}},
+                      {{"type", "relu"}}, {{"type", "linear"}, {"out", 2}}});
+    Fixture f(file);
+    const RunOutcome out = f.run();
+    QCOMPARE(int(out.status), int(RunStatus::completed));
+    QCOMPARE(out.steps, std::int64_t(25 * (1024 / 32)));
+    QCOMPARE(f.observer.epochs.size(), std::size_t(25));
+    if (out.testAccuracy < 0.95) QFAIL(qPrintable(QString("test accuracy %1 < 0.95").arg(out.testAccuracy)));
+    QVERIFY(f.observer.epochs.back().trainLoss < f.observer.epochs.front().trainLoss);
+    QCOMPARE(f.observer.finishedCalls, 1);
+  }
+
+  // A static scale of 1e9 overflows the fp16 gradients of layers[0] but not the fp32
+  // ones of layers[2]: every step is skipped, the weights never move, and the
+  // culprit is the fp16 layer, not merely the last layer in backward order.
+  void skipsStepOnOverflowAndNamesCulprit() {
+    json file = spiralsFile();
+    file["network"]["layers"] = json::array({{{"type", "linear"}, {"out", 32}, {"precision", "fp16"}},
+                                             {{"type", "relu"}, {"precision", "fp16"}},
+                                             {{"type", "linear"}, {"out", 2}, {"precision", "fp32"}}});
+    file["loss_scaling"] = {{"mode", "static"}, {"scale", 1e9}};
+    file.erase("epochs");
+    file["steps"] = 5;
+    Fixture f(file);
+    Trainer trainer(f.experiment, f.data, *f.backend, f.observer, f.control);
+    const std::vector<float> before = download(*f.backend, trainer.network().parameters()[0].working);
+    const RunOutcome out = trainer.run();
+    const std::vector<float> after = download(*f.backend, trainer.network().parameters()[0].working);
+    QCOMPARE(out.skippedSteps, std::int64_t(5));
+    QCOMPARE(out.overflowEvents, std::int64_t(5));
+    QCOMPARE(f.observer.overflows.size(), std::size_t(5));
+    for (const auto& e : f.observer.overflows) {
+      QCOMPARE(e.layers.size(), std::size_t(1));
+      QCOMPARE(QString::fromStdString(e.layers[0]), QStringLiteral("layers[0] linear"));
+      QCOMPARE(e.scaleAfter, double(1e9f));  // static: never backs off
+    }
+    for (const auto& s : f.observer.steps) {
+      QVERIFY(s.skipped && s.overflow);
+      QCOMPARE(QString::fromStdString(s.culprit), QStringLiteral("layers[0] linear"));
+    }
+    QVERIFY2(before == after, "a skipped step changed the weights");
+  }
+
+  void dynamicScaleBacksOffThenTrains() {
+    json file = spiralsFile();
+    file["network"]["layers"][0]["precision"] = "fp16";
+    file["network"]["layers"][1]["precision"] = "fp16";
+    file["loss_scaling"] = {{"mode", "dynamic"}, {"init_scale", 1e9}, {"growth_interval", 20}};
+    Fixture f(file);
+    const RunOutcome out = f.run();
+    QCOMPARE(int(out.status), int(RunStatus::completed));
+    QVERIFY(!f.observer.overflows.empty());
+    const auto& first = f.observer.overflows.front();
+    QCOMPARE(first.step, std::int64_t(1));
+    QCOMPARE(first.scaleAfter, first.scaleBefore * 0.5);
+    QVERIFY(out.skippedSteps < out.steps / 2);
+    QVERIFY(!f.observer.growths.empty());  // interval 20: grows again once clean
+    for (const auto& g : f.observer.growths) QCOMPARE(g.scaleAfter, g.scaleBefore * 2);
+  }
+
+  // An fp16 layer initialised 1e5 times too large overflows its output at step 1:
+  // the loss is NaN, the run fails, and the message names the step and the layer.
+  void nonFiniteLossFailsNamingStepAndLayer() {
+    json file = spiralsFile();
+    file["network"]["layers"] = json::array({{{"type", "linear"}, {"out", 16}, {"precision", "fp32"}},
+                                             {{"type", "linear"}, {"out", 16}, {"precision", "fp16"}, {"init_gain", 1e6}},
+                                             {{"type", "relu"}, {"precision", "fp16"}},
+                                             {{"type", "linear"}, {"out", 2}}});
+    file["loss_scaling"] = {{"mode", "dynamic"}};
+    Fixture f(file);
+    const RunOutcome out = f.run();
+    QCOMPARE(int(out.status), int(RunStatus::failed));
+    const QString message = QString::fromStdString(out.error);
+    QVERIFY2(message.startsWith("step 1: the loss is"), qPrintable(message));
+    QVERIFY2(message.contains("layers[1] linear (fp16)"), qPrintable(message));
+    QCOMPARE(out.steps, std::int64_t(1));
+    QCOMPARE(f.observer.finishedCalls, 1);
+  }
+
+  void stopRequestCancelsBetweenSteps() {
+    Fixture f(spiralsFile());
+    f.observer.stopAfterStep = 10;
+    const RunOutcome out = f.run();
+    QCOMPARE(int(out.status), int(RunStatus::cancelled));
+    QCOMPARE(out.steps, std::int64_t(10));
+    QCOMPARE(f.observer.steps.size(), std::size_t(10));
+  }
+
+  void collectsLayerStatisticsEveryInterval() {
+    json file = spiralsFile();
+    file["stats_interval"] = 16;
+    file["epochs"] = 1;
+    Fixture f(file);
+    f.run();
+    // Steps 1, 16 and 32 of 32; each: activations and gradients of all 5 layers.
+    std::set<std::int64_t> statSteps;
+    int activations = 0, gradients = 0;
+    for (const auto& r : f.observer.stats) {
+      statSteps.insert(r.step);
+      (r.kind == StatsKind::activation ? activations : gradients) += 1;
+      QVERIFY(r.stats.count > 0);
+    }
+    QCOMPARE(statSteps, (std::set<std::int64_t>{1, 16, 32}));
+    QCOMPARE(activations, 3 * 5);
+    QVERIFY(gradients >= 3 * 3);
+  }
+
+  void logIntervalBatchesRecordsWithoutLosingSteps() {
+    json file = spiralsFile();
+    file["log_interval"] = 7;
+    file["epochs"] = 1;
+    Fixture a(file), b(spiralsFile());
+    a.run();
+    QCOMPARE(a.observer.steps.size(), std::size_t(32));
+    for (std::size_t i = 0; i < a.observer.steps.size(); ++i) QCOMPARE(a.observer.steps[i].step, std::int64_t(i + 1));
+  }
+
+  void writesARunTheStoreCanRead() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.sqlite").toStdString();
+    json file = spiralsFile();
+    file["stats_interval"] = 10;
+    std::int64_t runId = 0;
+    {
+      Fixture f(file);
+      StoreRecorder store(db);
+      ObserverList both;
+      both.add(&store);
+      both.add(&f.observer);
+      Trainer trainer(f.experiment, f.data, *f.backend, both, f.control);
+      trainer.run();
+      runId = store.runId();
+    }
+    RunReader reader(db);
+    const auto info = reader.getRun(runId);
+    QVERIFY(info.has_value());
+    QCOMPARE(QString(toString(info->status)), QStringLiteral("completed"));
+    QCOMPARE(QString::fromStdString(info->backend), QStringLiteral("cpu"));
+    QCOMPARE(reader.loadSteps(runId).size(), std::size_t(64));
+    QCOMPARE(reader.loadEpochs(runId).size(), std::size_t(2));
+    QVERIFY(!reader.loadLayerStats(runId).empty());
+    QCOMPARE(info->summary.value("steps", 0), 64);
+    // The stored config is an experiment file that parses back to the same experiment.
+    QVERIFY(parseExperiment(info->config) == parseExperiment(file));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestTrainer)
+#include "tst_trainer.moc"
