@@ -7,6 +7,9 @@
 // agree with the reference bit for bit.
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "numerics/precision.h"
 
@@ -36,5 +39,10 @@ void decodeArray8(Precision p, const std::uint8_t* in, float* out, std::size_t n
 const char* conversionPathName();
 // For tests and benchmarks: forces the portable path (true) or restores the choice.
 void forcePortableConversion(bool portable);
+// For tests and benchmarks: every path this CPU can run, best first ("portable" last),
+// and forcing one by name; false (and no change) when this CPU cannot run it. An empty
+// name restores the automatic choice.
+std::vector<std::string> availableConversionPaths();
+bool forceConversionPath(std::string_view name);
 
 }  // namespace plab

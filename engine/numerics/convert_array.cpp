@@ -9,19 +9,22 @@
 namespace plab {
 namespace {
 
-const detail::ArrayKernels& bestKernels() {
-  static const detail::ArrayKernels* best = [] {
-    const detail::ArrayKernels* x86 = detail::x86Kernels();
-    return x86 ? x86 : &detail::portableKernels();
+// Every set this CPU runs, best first, portable last; asked once.
+const std::vector<const detail::ArrayKernels*>& supportedKernels() {
+  static const std::vector<const detail::ArrayKernels*> sets = [] {
+    std::vector<const detail::ArrayKernels*> all = detail::x86KernelSets();
+    all.push_back(&detail::portableKernels());
+    return all;
   }();
-  return *best;
+  return sets;
 }
 
-std::atomic<bool> gForcePortable{false};
+// The set forced by a test or benchmark, or nullptr for the automatic (best) choice.
+std::atomic<const detail::ArrayKernels*> gForcedKernels{nullptr};
 
 const detail::ArrayKernels& kernels() {
-  return gForcePortable.load(std::memory_order_relaxed) ? detail::portableKernels()
-                                                        : bestKernels();
+  const detail::ArrayKernels* forced = gForcedKernels.load(std::memory_order_relaxed);
+  return forced ? *forced : *supportedKernels().front();
 }
 
 void requireStorageBits(const char* function, Precision p, int bits) {
@@ -60,7 +63,28 @@ void decodeArray8(Precision p, const std::uint8_t* in, float* out, std::size_t n
 const char* conversionPathName() { return kernels().name; }
 
 void forcePortableConversion(bool portable) {
-  gForcePortable.store(portable, std::memory_order_relaxed);
+  gForcedKernels.store(portable ? &detail::portableKernels() : nullptr,
+                       std::memory_order_relaxed);
+}
+
+std::vector<std::string> availableConversionPaths() {
+  std::vector<std::string> names;
+  for (const detail::ArrayKernels* k : supportedKernels()) names.emplace_back(k->name);
+  return names;
+}
+
+bool forceConversionPath(std::string_view name) {
+  if (name.empty()) {
+    gForcedKernels.store(nullptr, std::memory_order_relaxed);
+    return true;
+  }
+  for (const detail::ArrayKernels* k : supportedKernels()) {
+    if (name == k->name) {
+      gForcedKernels.store(k, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace plab

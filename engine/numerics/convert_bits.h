@@ -43,4 +43,39 @@ inline std::uint32_t bf16Bits(std::uint32_t bits) {
   return isNanBits(bits) ? ((bits >> 16) | 0x0040u) : (roundLowBitsRne(bits, 16) >> 16);
 }
 
+// How a small format (fp16, fp8) rounds, in fp32 terms, for the branch-free rule below.
+struct SmallFormatRounding {
+  int dropBits;                 // 23 - mantissa bits: fp32 fraction bits the format lacks
+  std::uint32_t minNormalBits;  // fp32 bits of the format's smallest normal
+  float subnormalAnchor;        // 2^23 * smallest subnormal: its ulp is the subnormal step
+  std::uint32_t maxFiniteBits;  // fp32 bits of the largest finite value
+  std::uint32_t overflowBits;   // what a too-large magnitude becomes: inf or max finite
+  bool canonicalNan;            // fp8: every NaN becomes nanBits (CUDA drops sign/payload)
+  std::uint32_t nanBits;        // fp32 bits of the format's canonical NaN, decoded
+};
+
+inline constexpr SmallFormatRounding kFp16Rounding{13, 0x38800000u, 0.5f, 0x477FE000u,
+                                                   0x7F800000u, false, 0};
+inline constexpr SmallFormatRounding kFp8E4m3Rounding{20, 0x3C800000u, 16384.0f, 0x43E00000u,
+                                                      0x43E00000u, true, 0x7FC00000u};
+inline constexpr SmallFormatRounding kFp8E5m2Rounding{21, 0x38800000u, 128.0f, 0x47600000u,
+                                                      0x47600000u, true, 0x7FE00000u};
+
+// x rounded to a small format, returned as fp32 bits, without branches (so loops over it
+// vectorise). Normal range: roundLowBitsRne. Below the smallest normal the format's step
+// is fixed (the smallest subnormal), and adding subnormalAnchor, whose ulp is exactly
+// that step, makes the fp32 adder round to nearest-even for us; subtracting it again is
+// exact. Relies on the default rounding mode (nearest) and on the compiler not folding
+// (a + c) - c, which it may not do without -ffast-math. Checked against the reference.
+inline std::uint32_t roundToSmallFormatBits(std::uint32_t bits, const SmallFormatRounding& f) {
+  const std::uint32_t sign = bits & 0x80000000u;
+  const std::uint32_t absBits = bits & 0x7FFFFFFFu;
+  const std::uint32_t normal = roundLowBitsRne(absBits, f.dropBits);
+  const float anchored = (floatOf(absBits) + f.subnormalAnchor) - f.subnormalAnchor;
+  std::uint32_t rounded = absBits < f.minNormalBits ? bitsOf(anchored) : normal;
+  rounded = rounded > f.maxFiniteBits ? f.overflowBits : rounded;
+  const std::uint32_t nan = f.canonicalNan ? f.nanBits : ((bits | 0x00400000u) & 0xFFFFE000u);
+  return absBits > 0x7F800000u ? nan : (rounded | sign);
+}
+
 }  // namespace plab::detail

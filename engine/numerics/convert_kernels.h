@@ -3,6 +3,7 @@
 // convert_array.cpp picks a set once, at first use, from what the CPU supports.
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "numerics/precision.h"
 
@@ -18,7 +19,11 @@ struct ArrayKernels {
 };
 
 const ArrayKernels& portableKernels();
-// The best x86 set this CPU runs, or nullptr (not x86, or no F16C/AVX2).
-const ArrayKernels* x86Kernels();
+// The x86 sets this CPU runs, best first; empty when not x86 or without AVX2 + F16C.
+std::vector<const ArrayKernels*> x86KernelSets();
+
+// fp8 decoding by a 256-entry table per format, filled from the scalar reference:
+// exact by construction and shared by every path.
+void decode8ByTable(Precision p, const std::uint8_t* in, float* out, std::size_t n);
 
 }  // namespace plab::detail

@@ -1,11 +1,17 @@
 // The portable array path: plain loops over the scalar rules, valid on any CPU.
 #include "numerics/convert_kernels.h"
 
+#include <array>
+
 #include "numerics/convert.h"
 #include "numerics/convert_bits.h"
 
 namespace plab::detail {
 namespace {
+
+void roundSmall(const SmallFormatRounding& f, const float* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = floatOf(roundToSmallFormatBits(bitsOf(in[i]), f));
+}
 
 void roundPortable(Precision p, const float* in, float* out, std::size_t n) {
   switch (p) {
@@ -20,9 +26,9 @@ void roundPortable(Precision p, const float* in, float* out, std::size_t n) {
     case Precision::bf16:
       for (std::size_t i = 0; i < n; ++i) out[i] = floatOf(bf16Bits(bitsOf(in[i])) << 16);
       return;
-    default:
-      for (std::size_t i = 0; i < n; ++i) out[i] = roundTo(p, in[i]);
-      return;
+    case Precision::fp16: roundSmall(kFp16Rounding, in, out, n); return;
+    case Precision::fp8_e4m3: roundSmall(kFp8E4m3Rounding, in, out, n); return;
+    case Precision::fp8_e5m2: roundSmall(kFp8E5m2Rounding, in, out, n); return;
   }
 }
 
@@ -38,15 +44,26 @@ void encode8Portable(Precision p, const float* in, std::uint8_t* out, std::size_
   for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(encode(p, in[i]));
 }
 
-void decode8Portable(Precision p, const std::uint8_t* in, float* out, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = decode(p, in[i]);
+using Fp8Table = std::array<float, 256>;
+
+Fp8Table buildFp8Table(Precision p) {
+  Fp8Table table{};
+  for (std::uint32_t code = 0; code < 256; ++code) table[code] = decode(p, code);
+  return table;
 }
 
 }  // namespace
 
+void decode8ByTable(Precision p, const std::uint8_t* in, float* out, std::size_t n) {
+  static const Fp8Table e4m3 = buildFp8Table(Precision::fp8_e4m3);
+  static const Fp8Table e5m2 = buildFp8Table(Precision::fp8_e5m2);
+  const float* table = p == Precision::fp8_e4m3 ? e4m3.data() : e5m2.data();
+  for (std::size_t i = 0; i < n; ++i) out[i] = table[in[i]];
+}
+
 const ArrayKernels& portableKernels() {
   static const ArrayKernels kernels{"portable", roundPortable, encode16Portable,
-                                    decode16Portable, encode8Portable, decode8Portable};
+                                    decode16Portable, encode8Portable, decode8ByTable};
   return kernels;
 }
 
