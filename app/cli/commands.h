@@ -14,5 +14,6 @@ struct CliExit : std::runtime_error {
 };
 
 void addNumbersCommand(CLI::App& app);
+void addSelftestCommand(CLI::App& app);
 
 }  // namespace plab::cli

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Precision Lab: mixed-precision training lab (headless)", "precisionlab-cli"};
   app.require_subcommand(1);
   plab::cli::addNumbersCommand(app);
+  plab::cli::addSelftestCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
