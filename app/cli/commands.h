@@ -15,5 +15,10 @@ struct CliExit : std::runtime_error {
 
 void addNumbersCommand(CLI::App& app);
 void addSelftestCommand(CLI::App& app);
+void addRunCommand(CLI::App& app);
+void addBenchCommand(CLI::App& app);
+void addWorkerCommand(CLI::App& app);
+void addRunsCommand(CLI::App& app);
+void addExportCommand(CLI::App& app);
 
 }  // namespace plab::cli

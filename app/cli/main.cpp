@@ -9,6 +9,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   plab::cli::addNumbersCommand(app);
   plab::cli::addSelftestCommand(app);
+  plab::cli::addRunCommand(app);
+  plab::cli::addBenchCommand(app);
+  plab::cli::addWorkerCommand(app);
+  plab::cli::addRunsCommand(app);
+  plab::cli::addExportCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,102 @@
+// precisionlab-cli run FILE: trains one experiment headless, writes the run to the
+// SQLite store and prints a progress line (DESIGN.md, "Process model": the same
+// engine as the worker, without the pipe).
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "commands.h"
+#include "run_support.h"
+#include "store/store.h"
+#include "train/run_summary.h"
+#include "train/store_recorder.h"
+#include "train/trainer.h"
+
+namespace plab::cli {
+
+namespace {
+
+struct RunOptions {
+  std::string file;
+  std::string db;
+  std::string summaryJson;
+  std::string backend;
+};
+
+void writeSummary(const std::string& path, const nlohmann::json& summary) {
+  std::ofstream out(path);
+  out << summary.dump(2) << "\n";
+  if (!out) throw CliExit(kExitFailed, "--summary-json: cannot write " + path);
+}
+
+std::unique_ptr<StoreRecorder> openStore(const std::string& db) {
+  const std::string path = db.empty() ? defaultDatabasePath() : db;
+  try {
+    return std::make_unique<StoreRecorder>(path);
+  } catch (const std::exception& e) {
+    throw CliExit(kExitStore, std::string("database: ") + e.what());
+  }
+}
+
+int runExperiment(const RunOptions& o) {
+  const Experiment experiment = loadExperimentOrExit(o.file);
+  const Dataset data = loadDatasetOrExit(experiment);
+  std::string note;
+  auto backend = createBackendOrExit(o.backend, experiment, note);
+  auto store = openStore(o.db);
+
+  installStopSignalHandlers();
+  ProgressLine progress(isatty(STDOUT_FILENO) != 0);
+  ObserverList observers;
+  observers.add(store.get());
+  observers.add(&progress);
+
+  RunOutcome outcome;
+  try {
+    Trainer trainer(experiment, data, *backend, observers, processRunControl(), note);
+    outcome = trainer.run();
+  } catch (const CliExit&) {
+    throw;
+  } catch (const StoreError& e) {
+    // The store itself failed (read-only file, full disk): say so and keep what was written.
+    try { store->markFailed(e.what()); } catch (const std::exception&) {}
+    throw CliExit(kExitStore, std::string("database: ") + e.what());
+  } catch (const std::exception& e) {
+    try { store->markFailed(e.what()); } catch (const std::exception&) {}
+    throw CliExit(kExitFailed, e.what());
+  }
+  const std::int64_t runId = store->runId();
+  std::cout << "run " << runId << " stored in " << store->writer().path() << "\n";
+  if (!o.summaryJson.empty()) writeSummary(o.summaryJson, runSummaryJson(outcome, runId, backend->info()));
+  switch (outcome.status) {
+    case RunStatus::completed: return 0;
+    case RunStatus::cancelled: return exitCodeForCancel();
+    default:
+      std::cerr << "precisionlab-cli: run " << runId << " " << toString(outcome.status) << ": " << outcome.error << "\n";
+      return kExitFailed;
+  }
+}
+
+}  // namespace
+
+void addRunCommand(CLI::App& app) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Train one experiment file headless and store the run");
+  cmd->footer(
+      "Exit codes: 0 completed, 1 the run failed, 2 bad experiment file, 3 dataset error, 4 database error,\n"
+      "5 backend not usable, 130/143 cancelled by SIGINT/SIGTERM (the run is stored as cancelled).");
+  cmd->add_option("FILE", options->file, "experiment file (JSON)")->required();
+  cmd->add_option("--db", options->db, "SQLite run store (default: " + std::string("the user's data folder") + ")");
+  cmd->add_option("--summary-json", options->summaryJson, "write a JSON summary of the run to this file");
+  cmd->add_option("--backend", options->backend, "cpu, cuda or auto (default: the file's \"backend\")")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->callback([options] {
+    const int code = runExperiment(*options);
+    if (code != 0) throw CliExit(code, "");
+  });
+}
+
+}  // namespace plab::cli

@@ -1,0 +1,58 @@
+#pragma once
+// What `run`, `worker` and `bench` share: loading an experiment and its dataset with
+// the exit codes of the CLI, choosing the backend, the stop flag that SIGINT/SIGTERM
+// set, and the progress line.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "backend/backend.h"
+#include "data/dataset.h"
+#include "model/experiment.h"
+#include "train/run_control.h"
+#include "train/run_observer.h"
+
+namespace plab::cli {
+
+// Exit codes of run/bench (documented in `run --help`).
+inline constexpr int kExitFailed = 1;          // the run ended failed (e.g. a NaN loss)
+inline constexpr int kExitBadExperiment = 2;   // the file: JSON, a field, a shape
+inline constexpr int kExitDataset = 3;         // the dataset could not be made or read
+inline constexpr int kExitStore = 4;           // the database could not be opened or written
+inline constexpr int kExitBackend = 5;         // the requested backend is not usable
+
+// The stop flag of the run in progress. SIGINT and SIGTERM set stopRequested (and
+// remember which signal came); nothing else happens in the handler.
+RunControl& processRunControl();
+void installStopSignalHandlers();
+int stopSignal();  // 0, SIGINT or SIGTERM: the first stop signal received
+// 128 + signal for a run cancelled by a signal, as shells report it (130, 143).
+int exitCodeForCancel();
+
+// Parses the file; throws CliExit(kExitBadExperiment) with the field-naming message.
+Experiment loadExperimentOrExit(const std::string& path);
+// Loads the dataset and checks the network's shapes against it; throws CliExit.
+Dataset loadDatasetOrExit(const Experiment& experiment);
+// which: "" takes the file's "backend"; prints the registry's note to stderr.
+std::unique_ptr<Backend> createBackendOrExit(const std::string& which, const Experiment& experiment,
+                                             std::string& note);
+
+// One line of progress: rewritten in place (\r) on a terminal, else a plain line at
+// most every few seconds; epoch evaluations and the end always get their own line.
+class ProgressLine final : public RunObserver {
+ public:
+  explicit ProgressLine(bool terminal);
+  void onStarted(const RunStartInfo& info) override;
+  void onEpoch(const EpochMetrics& e) override;
+  void onProgress(const RunProgress& p) override;
+  void onFinished(const RunOutcome& o) override;
+
+ private:
+  void endLine();
+  bool terminal_;
+  bool lineOpen_ = false;
+  double lastPlainLine_ = -1e9;
+  std::int32_t epochs_ = 0;
+};
+
+}  // namespace plab::cli
