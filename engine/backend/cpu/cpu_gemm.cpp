@@ -85,6 +85,11 @@ void CpuBackend::addBias(Tensor& y, const Tensor& bias) {
   decodeInPlace(y);
   float* py = slots(y);
   for (std::int64_t i = 0; i < batch; ++i) {
+    if (spatial == 1) {  // [N, C]: one vectorisable pass per row
+      float* row = py + i * channels;
+      for (std::int64_t j = 0; j < channels; ++j) row[j] += pb[j];
+      continue;
+    }
     for (std::int64_t j = 0; j < channels; ++j) {
       float* row = py + (i * channels + j) * spatial;
       const float bj = pb[j];

@@ -47,48 +47,74 @@ StepScalars stepScalars(const OptimizerHyper& h, const CpuStepState& st) {
   return s;
 }
 
-// g[i] = grad / fp8 scale * (1/S) [* clip], into `out` (fp32).
-void unscaledGradient(const Tensor& grad, const StepScalars& s, float* out) {
-  const float* v = slots(grad);
-  const auto n = grad.numel();
-  const float fp8Scale = grad.scale() ? *grad.scale() : 1.0f;
-  const bool fp8 = grad.scale() != nullptr;
-  for (std::int64_t i = 0; i < n; ++i) {
+// How to read the unscaled gradient of element i: grad (fp8: / its scale) * (1/S)
+// [* clip], the same operations in the same order as the conformance reference.
+struct GradientReader {
+  const float* v;
+  float fp8Scale;
+  bool fp8;
+  float invLossScale, clipCoef;
+  bool clipping;
+  float operator()(std::int64_t i) const {
     float g = fp8 ? v[i] / fp8Scale : v[i];
-    g *= s.invLossScale;
-    if (s.clipping) g *= s.clipCoef;
-    out[i] = g;
+    g *= invLossScale;
+    if (clipping) g *= clipCoef;
+    return g;
   }
+};
+
+GradientReader gradientReader(const Tensor& grad, const StepScalars& s) {
+  return {slots(grad), grad.scale() ? *grad.scale() : 1.0f, grad.scale() != nullptr, s.invLossScale, s.clipCoef,
+          s.clipping};
 }
 
-void sgdUpdate(const OptimizerHyper& h, float* w, const float* g, float* buf, std::int64_t n) {
+template <bool Momentum, bool Nesterov, bool Decay>
+void sgdLoop(const OptimizerHyper& h, float* w, const GradientReader& grad, float* buf, std::int64_t n) {
   const float lr = h.lr, wd = h.weightDecay, mom = h.momentum;
   for (std::int64_t i = 0; i < n; ++i) {
-    float d = g[i];
-    if (wd != 0.0f) d = d + wd * w[i];
-    if (mom != 0.0f) {
+    float d = grad(i);
+    if constexpr (Decay) d = d + wd * w[i];
+    if constexpr (Momentum) {
       buf[i] = buf[i] * mom + d;  // dampening 0; a zero buffer makes the first step buf = g
-      d = h.nesterov ? d + mom * buf[i] : buf[i];
+      d = Nesterov ? d + mom * buf[i] : buf[i];
     }
     w[i] = w[i] + (-lr) * d;
   }
 }
 
-void adamUpdate(const OptimizerHyper& h, const StepScalars& s, bool decoupled, float* w, const float* g, float* m,
-                float* v, std::int64_t n) {
+void sgdUpdate(const OptimizerHyper& h, float* w, const GradientReader& g, float* buf, std::int64_t n) {
+  const bool decay = h.weightDecay != 0.0f;
+  if (h.momentum == 0.0f) {
+    decay ? sgdLoop<false, false, true>(h, w, g, buf, n) : sgdLoop<false, false, false>(h, w, g, buf, n);
+  } else if (h.nesterov) {
+    decay ? sgdLoop<true, true, true>(h, w, g, buf, n) : sgdLoop<true, true, false>(h, w, g, buf, n);
+  } else {
+    decay ? sgdLoop<true, false, true>(h, w, g, buf, n) : sgdLoop<true, false, false>(h, w, g, buf, n);
+  }
+}
+
+// Decay: 0 none, 1 L2 added to the gradient (Adam), 2 decoupled (AdamW).
+template <int Decay>
+void adamLoop(const OptimizerHyper& h, const StepScalars& s, float* w, const GradientReader& grad, float* m, float* v,
+              std::int64_t n) {
   const float b1w = 1.0f - h.beta1, b2 = h.beta2, b2w = 1.0f - h.beta2, eps = h.eps, wd = h.weightDecay;
+  const float decay = s.decoupledDecay, bc2Sqrt = s.adamBc2Sqrt, negStep = -s.adamStepSize;
   for (std::int64_t i = 0; i < n; ++i) {
-    float d = g[i];
-    if (decoupled) {
-      w[i] = w[i] * s.decoupledDecay;
-    } else if (wd != 0.0f) {
-      d = d + wd * w[i];
-    }
+    float d = grad(i);
+    if constexpr (Decay == 2) w[i] = w[i] * decay;
+    if constexpr (Decay == 1) d = d + wd * w[i];
     m[i] = m[i] + b1w * (d - m[i]);  // torch.lerp with weight 1 - beta1 < 0.5
     v[i] = v[i] * b2 + b2w * d * d;
-    const float denom = std::sqrt(v[i]) / s.adamBc2Sqrt + eps;
-    w[i] = w[i] + (-s.adamStepSize) * (m[i] / denom);
+    const float denom = std::sqrt(v[i]) / bc2Sqrt + eps;
+    w[i] = w[i] + negStep * (m[i] / denom);
   }
+}
+
+void adamUpdate(const OptimizerHyper& h, const StepScalars& s, float* w, const GradientReader& g, float* m, float* v,
+                std::int64_t n) {
+  if (h.kind == OptimizerKind::adamw) adamLoop<2>(h, s, w, g, m, v, n);
+  else if (h.weightDecay != 0.0f) adamLoop<1>(h, s, w, g, m, v, n);
+  else adamLoop<0>(h, s, w, g, m, v, n);
 }
 
 void requireSlot(const ParamSlot& p, const OptimizerHyper& h) {
@@ -119,8 +145,7 @@ void CpuBackend::optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot>
   for (ParamSlot& p : params) {
     const auto n = p.working.numel();
     const auto count = static_cast<std::size_t>(n);
-    float* g = scratch(0, count);
-    unscaledGradient(p.grad, s, g);
+    const GradientReader g = gradientReader(p.grad, s);
     const bool hasMaster = p.master.defined();
     const bool fp8Working = isFp8(p.working.precision());
     // The fp32 values the optimizer updates: the master copy, or the working values.
@@ -129,7 +154,7 @@ void CpuBackend::optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot>
     float* s1 = p.state1.defined() ? slots(p.state1) : nullptr;
     float* s2 = p.state2.defined() ? slots(p.state2) : nullptr;
     if (hyper.kind == OptimizerKind::sgd) sgdUpdate(hyper, w, g, s1, n);
-    else adamUpdate(hyper, s, hyper.kind == OptimizerKind::adamw, w, g, s1, s2, n);
+    else adamUpdate(hyper, s, w, g, s1, s2, n);
     // One rounding of the new fp32 weights into the working format.
     float* out = slots(p.working);
     if (w == out) {
