@@ -65,7 +65,7 @@ Dataset loadDatasetOrExit(const Experiment& experiment) {
   try {
     inferShapesForDataset(experiment.network, data);
   } catch (const ShapeError& e) {
-    throw CliExit(kExitBadExperiment, std::string("network.") + e.what());
+    throw CliExit(kExitBadExperiment, e.what());  // names the layer and both shapes
   }
   return data;
 }

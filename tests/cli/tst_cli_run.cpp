@@ -1,0 +1,219 @@
+// `precisionlab-cli run` end to end: the real binary, real SQLite files, real
+// datasets and real signals. Each bad input must give a clear error and exit code.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <sys/prctl.h>
+#include <linux/capability.h>
+#include <unistd.h>
+
+#include "cli_test_support.h"
+#include "store/store.h"
+
+using namespace plab;
+using namespace plab::test;
+using nlohmann::json;
+
+namespace {
+
+std::int64_t stepRows(const std::string& db) {
+  try {
+    RunReader reader(db);
+    const auto runs = reader.listRuns();
+    return runs.empty() ? 0 : std::int64_t(reader.loadSteps(runs.front().id).size());
+  } catch (const std::exception&) {
+    return 0;  // the file may not exist yet
+  }
+}
+
+// Root ignores file permissions (CAP_DAC_OVERRIDE). Dropping that capability from the
+// child's bounding set before exec makes a read-only file read-only for it, as it is
+// for any other user; for a non-root user this is a harmless no-op.
+void dropPermissionOverride(QProcess& p) {
+  p.setChildProcessModifier([] {
+    ::prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
+    ::prctl(PR_CAPBSET_DROP, CAP_FOWNER, 0, 0, 0);
+  });
+}
+
+// An IDX folder whose training images file has a wrong magic number.
+QString corruptIdxFolder(const QDir& dir) {
+  dir.mkpath("idx");
+  const QDir idx(dir.filePath("idx"));
+  QByteArray badImages("\x00\x00\x08\x01\x00\x00\x00\x01\x00\x00\x00\x1c\x00\x00\x00\x1c", 16);  // magic 0x801: a label file's
+  badImages.append(QByteArray(28 * 28, '\x10'));
+  writeFile(idx.filePath("train-images-idx3-ubyte"), badImages);
+  QByteArray labels("\x00\x00\x08\x01\x00\x00\x00\x01\x03", 9);
+  writeFile(idx.filePath("train-labels-idx1-ubyte"), labels);
+  writeFile(idx.filePath("t10k-images-idx3-ubyte"), badImages);
+  writeFile(idx.filePath("t10k-labels-idx1-ubyte"), labels);
+  return idx.path();
+}
+
+}  // namespace
+
+class TestCliRun : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+
+ private slots:
+  void runStoresReadableRunAndSummary() {
+    const QString file = writeExperiment(QDir(dir_.path()), "ok.json", tinySpirals());
+    const QString db = dir_.filePath("ok.sqlite"), summaryPath = dir_.filePath("summary.json");
+    const CliResult r = runCli({"run", file, "--db", db, "--summary-json", summaryPath, "--backend", "cpu"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+    QFile f(summaryPath);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const json s = json::parse(f.readAll().toStdString());
+    for (const char* key : {"run_id", "status", "backend", "device", "steps", "skipped_steps", "overflow_events",
+                            "final_loss_scale", "final_train_loss", "test_loss", "test_accuracy", "median_step_ms"})
+      QVERIFY2(s.contains(key), key);
+    QCOMPARE(QString::fromStdString(s["status"].get<std::string>()), QStringLiteral("completed"));
+    QCOMPARE(s["steps"].get<int>(), 32);
+    QVERIFY(s["median_step_ms"].get<double>() > 0);
+
+    RunReader reader(db.toStdString());
+    const auto run = reader.getRun(s["run_id"].get<std::int64_t>());
+    QVERIFY(run.has_value());
+    QCOMPARE(int(run->status), int(RunStatus::completed));
+    QCOMPARE(reader.loadSteps(run->id).size(), std::size_t(32));
+    QCOMPARE(reader.loadEpochs(run->id).size(), std::size_t(2));
+    QVERIFY(!reader.loadLayerStats(run->id).empty());
+    // Not a terminal: plain progress lines, no carriage returns.
+    QVERIFY2(!r.out.contains('\r'), qPrintable(r.out));
+    QVERIFY2(r.out.contains("epoch 2"), qPrintable(r.out));
+  }
+
+  void sigtermCancelsAndFlushes() {
+    const QString file = writeExperiment(QDir(dir_.path()), "long.json", endlessSpirals());
+    const std::string db = dir_.filePath("term.sqlite").toStdString();
+    const QString summaryPath = dir_.filePath("term.json");
+    QProcess p;
+    p.start(cliPath(), {"run", file, "--db", QString::fromStdString(db), "--summary-json", summaryPath});
+    QVERIFY(p.waitForStarted());
+    QVERIFY2(waitUntil([&] { return stepRows(db) > 0; }), "no step rows were committed within 20 s");
+    p.terminate();  // SIGTERM
+    QVERIFY(p.waitForFinished(20000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 143);
+    QFile f(summaryPath);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const json s = json::parse(f.readAll().toStdString());
+    QCOMPARE(QString::fromStdString(s["status"].get<std::string>()), QStringLiteral("cancelled"));
+    RunReader reader(db);
+    const auto runs = reader.listRuns();
+    QCOMPARE(runs.size(), std::size_t(1));
+    QCOMPARE(int(runs[0].status), int(RunStatus::cancelled));
+    // Everything was flushed: every step the run reports is in the store.
+    QCOMPARE(std::int64_t(reader.loadSteps(runs[0].id).size()), s["steps"].get<std::int64_t>());
+  }
+
+  void killedRunIsMarkedInterruptedOnNextOpen() {
+    const QString file = writeExperiment(QDir(dir_.path()), "long9.json", endlessSpirals());
+    const std::string db = dir_.filePath("kill.sqlite").toStdString();
+    QProcess p;
+    p.start(cliPath(), {"run", file, "--db", QString::fromStdString(db)});
+    QVERIFY(p.waitForStarted());
+    QVERIFY2(waitUntil([&] { return stepRows(db) > 0; }), "no step rows were committed within 20 s");
+    p.kill();  // SIGKILL: no chance to flush or finish
+    QVERIFY(p.waitForFinished(10000));
+    RunReader reader(db);
+    const auto runs = reader.listRuns();
+    QCOMPARE(runs.size(), std::size_t(1));
+    QCOMPARE(QString(toString(runs[0].status)), QStringLiteral("interrupted"));
+    QVERIFY(!reader.loadSteps(runs[0].id).empty());  // the committed rows are kept
+  }
+
+  void badInputsGiveClearErrors_data() {
+    QTest::addColumn<QByteArray>("content");   // the experiment file ("" : built from `patch`)
+    QTest::addColumn<QString>("patch");        // JSON merged into tinySpirals()
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("message");      // must appear in stderr
+    QTest::newRow("malformed JSON") << QByteArray("{\"seed\": 1,\n \"dataset\": {") << "" << 2 << "malformed JSON";
+    QTest::newRow("unknown layer type")
+        << QByteArray() << R"({"network": {"layers": [{"type": "lienar", "out": 2}], "loss": "cross_entropy"}})" << 2
+        << "layers[0].type";
+    QTest::newRow("unknown precision")
+        << QByteArray() << R"({"network": {"layers": [{"type": "linear", "out": 2, "precision": "fp61"}], "loss": "cross_entropy"}})"
+        << 2 << "\"fp61\" is not one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2";
+    QTest::newRow("shape mismatch: a layer")
+        << QByteArray() << R"({"network": {"layers": [{"type": "conv2d", "out_channels": 4}, {"type": "flatten"},
+                                {"type": "linear", "out": 2}], "loss": "cross_entropy"}})"
+        << 2 << "layers[0] conv2d";
+    QTest::newRow("shape mismatch: the output")
+        << QByteArray() << R"({"network": {"layers": [{"type": "linear", "out": 3}], "loss": "cross_entropy"}})" << 2
+        << "need output [2]";
+    QTest::newRow("missing dataset")
+        << QByteArray() << R"({"dataset": {"name": "fashion-mnist", "path": "/nonexistent/fashion", "train_size": null, "test_size": null}})" << 3
+        << "/nonexistent/fashion";
+    QTest::newRow("NaN loss")
+        << QByteArray()
+        << R"({"network": {"layers": [{"type": "linear", "out": 16}, {"type": "linear", "out": 16, "precision": "fp16", "init_gain": 1000000},
+               {"type": "relu", "precision": "fp16"}, {"type": "linear", "out": 2}], "loss": "cross_entropy"},
+               "loss_scaling": {"mode": "dynamic"}})"
+        << 1 << "step 1: the loss is";
+  }
+  void badInputsGiveClearErrors() {
+    QFETCH(QByteArray, content);
+    QFETCH(QString, patch);
+    QFETCH(int, exitCode);
+    QFETCH(QString, message);
+    QByteArray text = content;
+    if (text.isEmpty()) {
+      json j = tinySpirals();
+      j.merge_patch(json::parse(patch.toStdString()));
+      text = QByteArray::fromStdString(j.dump(2));
+    }
+    const QString file = writeFile(dir_.filePath("bad.json"), text);
+    const QString db = dir_.filePath("bad.sqlite");
+    const CliResult r = runCli({"run", file, "--db", db});
+    QVERIFY2(r.exitCode == exitCode, qPrintable(r.describe()));
+    QVERIFY2(r.err.contains(message), qPrintable(r.describe()));
+    QVERIFY2(!r.err.contains("terminate called"), qPrintable(r.describe()));
+  }
+
+  void corruptIdxNamesFileAndProblem() {
+    json j = tinySpirals();
+    j["dataset"] = {{"name", "idx"}, {"path", corruptIdxFolder(QDir(dir_.path())).toStdString()}};
+    j["network"]["layers"] = json::array({{{"type", "flatten"}}, {{"type", "linear"}, {"out", 10}}});
+    const QString file = writeExperiment(QDir(dir_.path()), "idx.json", j);
+    const CliResult r = runCli({"run", file, "--db", dir_.filePath("idx.sqlite")});
+    QVERIFY2(r.exitCode == 3, qPrintable(r.describe()));
+    QVERIFY2(r.err.contains("train-images-idx3-ubyte") && r.err.contains("magic"), qPrintable(r.describe()));
+  }
+
+  void nanLossRunIsStoredFailed() {
+    json j = tinySpirals();
+    j["network"]["layers"][0]["precision"] = "fp16";
+    j["network"]["layers"][0]["init_gain"] = 1e6;
+    j["network"]["layers"][0]["out"] = 4096;  // sums of 2 inputs x 1e6-scale weights overflow fp16 anyway
+    const QString file = writeExperiment(QDir(dir_.path()), "nan.json", j);
+    const std::string db = dir_.filePath("nan.sqlite").toStdString();
+    const CliResult r = runCli({"run", file, "--db", QString::fromStdString(db)});
+    QVERIFY2(r.exitCode == 1, qPrintable(r.describe()));
+    RunReader reader(db);
+    const auto runs = reader.listRuns();
+    QCOMPARE(runs.size(), std::size_t(1));
+    QCOMPARE(int(runs[0].status), int(RunStatus::failed));
+    QVERIFY2(QString::fromStdString(runs[0].error).contains("layers[0] linear (fp16)"), runs[0].error.c_str());
+  }
+
+  void readOnlyDatabaseGivesClearError() {
+    // A database made by a normal run, then made read-only (file and folder).
+    QDir(dir_.path()).mkpath("ro");
+    const QString roDir = dir_.filePath("ro");
+    const QString db = roDir + "/runs.sqlite";
+    const QString file = writeExperiment(QDir(dir_.path()), "ro.json", tinySpirals());
+    QCOMPARE(runCli({"run", file, "--db", db}).exitCode, 0);
+    QFile::setPermissions(db, QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther);
+    QFile::setPermissions(roDir, QFileDevice::ReadOwner | QFileDevice::ExeOwner);
+    const CliResult r = runCli({"run", file, "--db", db}, 60000, dropPermissionOverride);
+    QFile::setPermissions(roDir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    QVERIFY2(r.exitCode == 4, qPrintable(r.describe()));
+    QVERIFY2(r.err.contains("database") && r.err.contains("runs.sqlite"), qPrintable(r.describe()));
+    QVERIFY2(!r.err.contains("terminate called"), qPrintable(r.describe()));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCliRun)
+#include "tst_cli_run.moc"
