@@ -1,0 +1,101 @@
+// precisionlab-cli export [--db PATH] --run ID --format csv|json [-o FILE]
+// Writes a stored run's metrics. The formats are engine/store/run_export.h; this file
+// chooses where they go.
+//
+// CSV has two tables: with -o FILE.csv the steps go to FILE.csv and the epoch
+// evaluations to FILE.epochs.csv; on stdout the steps table comes first, then a blank
+// line, then the epochs table. JSON is one object, to FILE or stdout.
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "commands.h"
+#include "store/run_export.h"
+#include "store/store.h"
+
+namespace plab::cli {
+namespace {
+
+struct ExportOptions {
+  std::string db;
+  std::int64_t runId = 0;
+  std::string format;
+  std::string output;
+};
+
+std::ofstream openOutput(const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw CliExit(1, "export: cannot write " + path + ": " + std::strerror(errno));
+  return out;
+}
+
+void finishOutput(std::ofstream& out, const std::string& path) {
+  out.flush();
+  if (!out) throw CliExit(1, "export: writing " + path + " failed (disk full?)");
+}
+
+// FILE.csv -> FILE.epochs.csv (FILE -> FILE.epochs.csv when there is no extension).
+std::string epochsPathFor(const std::string& stepsPath) {
+  std::filesystem::path p(stepsPath);
+  const std::string stem = p.extension() == ".csv" ? p.stem().string() : p.filename().string();
+  return (p.parent_path() / (stem + ".epochs.csv")).string();
+}
+
+void exportCsv(RunReader& reader, const ExportOptions& o) {
+  if (o.output.empty() || o.output == "-") {
+    writeStepsCsv(reader, o.runId, std::cout);
+    std::cout << "\n";
+    writeEpochsCsv(reader, o.runId, std::cout);
+    return;
+  }
+  const std::string epochsPath = epochsPathFor(o.output);
+  std::ofstream steps = openOutput(o.output);
+  writeStepsCsv(reader, o.runId, steps);
+  finishOutput(steps, o.output);
+  std::ofstream epochs = openOutput(epochsPath);
+  writeEpochsCsv(reader, o.runId, epochs);
+  finishOutput(epochs, epochsPath);
+  std::cerr << "wrote " << o.output << " and " << epochsPath << "\n";
+}
+
+void exportJson(RunReader& reader, const ExportOptions& o) {
+  const std::string text = runToJson(reader, o.runId).dump(1) + "\n";
+  if (o.output.empty() || o.output == "-") {
+    std::cout << text;
+    return;
+  }
+  std::ofstream out = openOutput(o.output);
+  out << text;
+  finishOutput(out, o.output);
+  std::cerr << "wrote " << o.output << "\n";
+}
+
+void runExport(const ExportOptions& o) {
+  const std::string path = o.db.empty() ? defaultDatabasePath() : o.db;
+  if (!o.db.empty() && !std::filesystem::exists(path)) throw CliExit(1, "export: " + path + ": no such database");
+  StoreOptions storeOptions;
+  storeOptions.readOnly = true;  // exporting never changes the store
+  RunReader reader(path, storeOptions);
+  if (!reader.getRun(o.runId)) throw CliExit(1, "export: run " + std::to_string(o.runId) + " not found in " + path);
+  if (o.format == "csv") exportCsv(reader, o);
+  else exportJson(reader, o);
+}
+
+}  // namespace
+
+void addExportCommand(CLI::App& app) {
+  auto options = std::make_shared<ExportOptions>();
+  CLI::App* cmd = app.add_subcommand("export", "Write a stored run's step metrics and epoch evaluations as CSV or JSON");
+  cmd->add_option("--db", options->db, "SQLite run store (default: $XDG_DATA_HOME/precisionlab/runs.sqlite)");
+  cmd->add_option("--run", options->runId, "Run id (see `precisionlab-cli runs`)")->required();
+  cmd->add_option("--format", options->format, "csv or json")->required()->check(CLI::IsMember({"csv", "json"}));
+  cmd->add_option("-o,--output", options->output,
+                  "Output file (default: stdout). CSV: the epochs go to <name>.epochs.csv beside it");
+  cmd->callback([options] { runExport(*options); });
+}
+
+}  // namespace plab::cli
