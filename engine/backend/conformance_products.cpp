@@ -169,11 +169,16 @@ void runProductCases(Suite& s) {
   Conv2dGeometry strided;
   strided.n = 3, strided.c = 2, strided.h = 11, strided.w = 10, strided.k = 5, strided.r = 3, strided.s = 2;
   strided.strideH = 2, strided.strideW = 1, strided.padH = 0, strided.padW = 1;
+  // A larger layer: 72-row columns of 1600 pixels, three images.
+  Conv2dGeometry chunked;
+  chunked.n = 3, chunked.c = 8, chunked.h = 40, chunked.w = 40, chunked.k = 4, chunked.r = 3, chunked.s = 3;
+  chunked.padH = chunked.padW = 1;
   for (Precision p : kAllPrecisions) {
     biasCases(s, p, {16, 24});
     biasCases(s, p, {3, 5, 4, 6});
     convCases(s, p, same);
     convCases(s, p, strided);
+    convCases(s, p, chunked);
   }
 }
 

@@ -51,7 +51,7 @@ BackendInfo CpuBackend::info() const {
   BackendInfo i;
   i.name = "cpu";
   i.device = cpuModelName() + " (" + std::to_string(std::thread::hardware_concurrency()) + " threads)";
-  i.details = std::string("OpenBLAS ") + openblas_get_config() + ", " +
+  i.details = std::string(openblas_get_config()) + ", " +
               std::to_string(openblas_get_num_threads()) + " BLAS threads; conversions: " +
               conversionPathName();
   return i;
