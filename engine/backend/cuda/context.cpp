@@ -31,6 +31,29 @@ DeviceContext::~DeviceContext() {
   if (stream) cudaStreamDestroy(stream);
 }
 
+ManagedPairPool::~ManagedPairPool() {
+  for (void* slab : slabs_) cudaFree(slab);
+}
+
+float* ManagedPairPool::take() {
+  constexpr int kPairsPerSlab = 4096;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (free_.empty()) {
+    void* slab = nullptr;
+    PLAB_CUDA(cudaMallocManaged(&slab, kPairsPerSlab * 2 * sizeof(float)));
+    slabs_.push_back(slab);
+    for (int i = kPairsPerSlab - 1; i >= 0; --i) free_.push_back(static_cast<float*>(slab) + 2 * i);
+  }
+  float* pair = free_.back();
+  free_.pop_back();
+  return pair;
+}
+
+void ManagedPairPool::give(float* pair) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_.push_back(pair);
+}
+
 CudaBackend::CudaBackend() : ctx_(std::make_shared<DeviceContext>()) { workspace(32u << 20); }
 
 CudaBackend::~CudaBackend() {
@@ -86,13 +109,15 @@ static std::size_t bytesPerElement(Precision p) {
 Tensor CudaBackend::empty(const Shape& shape, Precision precision) {
   std::shared_ptr<void> storage = allocate(static_cast<std::size_t>(shape.numel()) * bytesPerElement(precision));
   if (!isFp8(precision)) return Tensor(this, storage, shape, precision);
-  // The scale and the amax share one allocation of two floats: scale 1, amax 0.
-  std::shared_ptr<void> pair = allocate(2 * sizeof(float));
-  static const float initial[2] = {1.0f, 0.0f};
-  PLAB_CUDA(cudaMemcpyAsync(pair.get(), initial, sizeof initial, cudaMemcpyHostToDevice, ctx_->stream));
-  float* base = static_cast<float*>(pair.get());
-  return Tensor(this, storage, shape, precision, std::shared_ptr<float>(pair, base),
-                std::shared_ptr<float>(pair, base + 1));
+  // The scale and the amax: one managed pair, scale 1, amax 0. A recycled pair may
+  // still be read by queued kernels of its last owner: wait for them before the host
+  // writes it (fp8 tensors are made rarely, once per buffer).
+  std::shared_ptr<DeviceContext> ctx = ctx_;
+  std::shared_ptr<float> pair(ctx->fp8Pairs.take(), [ctx](float* p) { ctx->fp8Pairs.give(p); });
+  PLAB_CUDA(cudaStreamSynchronize(ctx_->stream));
+  pair.get()[0] = 1.0f;
+  pair.get()[1] = 0.0f;
+  return Tensor(this, storage, shape, precision, pair, std::shared_ptr<float>(pair, pair.get() + 1));
 }
 
 void CudaBackend::synchronize() { PLAB_CUDA(cudaStreamSynchronize(ctx_->stream)); }
@@ -136,7 +161,8 @@ bool probeCudaDevice(std::string& reason) {
   int driver = 0;
   cudaError_t e = cudaDriverGetVersion(&driver);
   if (e != cudaSuccess || driver == 0) {
-    reason = "no CUDA driver (" + std::string(cudaGetErrorString(e)) + ")";
+    reason = e != cudaSuccess ? "no CUDA driver (" + std::string(cudaGetErrorString(e)) + ")"
+                              : "no CUDA driver installed";
     return false;
   }
   int runtime = 0;

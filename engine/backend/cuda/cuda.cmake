@@ -11,13 +11,11 @@ endif()
 file(GLOB plab_cuda_sources CONFIGURE_DEPENDS
   ${CMAKE_CURRENT_LIST_DIR}/*.cu ${CMAKE_CURRENT_LIST_DIR}/*.cpp)
 target_sources(plab_backend PRIVATE ${plab_cuda_sources})
+# One CUDA runtime in the process: the shared one (CUDA::cudart), also for the
+# executables that link plab_backend (CMake would add the static runtime to them).
+set(CMAKE_CUDA_RUNTIME_LIBRARY Shared CACHE STRING "CUDA runtime for targets with CUDA code" FORCE)
+set_target_properties(plab_backend PROPERTIES CUDA_RUNTIME_LIBRARY Shared)
 target_link_libraries(plab_backend PUBLIC CUDA::cudart CUDA::cublas CUDA::cublasLt plab_cudnn)
 target_compile_options(plab_backend PRIVATE
   $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --fmad=false -Xcompiler=-Wall>)
 set_target_properties(plab_backend PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
-
-# Standalone checks and the MLP step benchmark for a GPU machine (docs/gpu-testing.md).
-add_executable(plab_cuda_check ${CMAKE_CURRENT_LIST_DIR}/tools/cuda_check.cpp)
-target_link_libraries(plab_cuda_check PRIVATE plab_backend plab_numerics)
-add_executable(plab_cuda_mlp_bench ${CMAKE_CURRENT_LIST_DIR}/tools/mlp_bench.cpp)
-target_link_libraries(plab_cuda_mlp_bench PRIVATE plab_backend plab_numerics)

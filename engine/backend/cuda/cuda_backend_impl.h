@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -21,9 +22,25 @@
 
 namespace plab::cuda {
 
+// fp8 tensors' (scale, amax) pairs live in managed memory, so that host code can read
+// and set a scale through Tensor::scale() as the interface allows (the conformance
+// suite and fp8 set-up do), while kernels read and update them on the device. Pairs
+// come from slabs, since one managed allocation per tensor would waste a page each.
+class ManagedPairPool {
+ public:
+  ~ManagedPairPool();
+  float* take();               // two floats
+  void give(float* pair);
+ private:
+  std::mutex mutex_;
+  std::vector<float*> free_;
+  std::vector<void*> slabs_;
+};
+
 // The stream and library handles, shared by the backend and by every tensor's
 // deleter, so that a tensor outliving the backend still frees on a live stream.
 struct DeviceContext {
+  ManagedPairPool fp8Pairs;
   int device = 0;
   cudaDeviceProp properties{};
   cudaStream_t stream = nullptr;
@@ -40,11 +57,12 @@ struct GemmPlan;
 struct GemmKey {
   bool transA, transB;
   std::int64_t m, n, k;
-  int format;      // cudaDataType of A, B and D
+  int format;      // cudaDataType of A and B
+  int outFormat;   // cudaDataType of C and D
   int compute;     // cublasComputeType_t
   bool operator<(const GemmKey& o) const {
-    return std::tie(transA, transB, m, n, k, format, compute) <
-           std::tie(o.transA, o.transB, o.m, o.n, o.k, o.format, o.compute);
+    return std::tie(transA, transB, m, n, k, format, outFormat, compute) <
+           std::tie(o.transA, o.transB, o.m, o.n, o.k, o.format, o.outFormat, o.compute);
   }
 };
 // One cached cuDNN convolution setup per geometry and format (conv.cpp).

@@ -2,11 +2,12 @@
 // column-major, and a row-major X is the column-major X^T, so C = op(A) op(B) is
 // computed as C^T = op(B)^T op(A)^T with the operands swapped.
 //
-// Fast paths (A, B, C all in one format): fp32 (CUBLAS_COMPUTE_32F: no TF32), fp16 and
-// bf16 (fp32 accumulation, one rounding into C), tf32 (CUBLAS_COMPUTE_32F_FAST_TF32 on
-// operands already rounded to tf32, then C rounded to tf32). Every other combination,
-// fp8 included, is emulated: operands widened exactly to fp32, an fp32 product, one
-// rounding into C's format.
+// Fast paths (A and B in one format): fp32 (CUBLAS_COMPUTE_32F: no TF32); fp16 and
+// bf16 into C of the same format (fp32 accumulation, one rounding) or into an fp32 C
+// (the layers' fp32 temporary before the bias); tf32 (CUBLAS_COMPUTE_32F_FAST_TF32 on
+// operands already rounded to tf32, then C rounded to tf32 unless C is fp32). Every
+// other combination, fp8 included, is emulated: operands widened exactly to fp32, an
+// fp32 product, one rounding into C's format.
 #include <string>
 
 #include "backend/cuda/cuda_backend_impl.h"
@@ -45,7 +46,7 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key) {
   const std::uint64_t bRows = key.transA ? key.m : key.k, bCols = key.transA ? key.k : key.m;
   PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->a, type, aRows, aCols, static_cast<std::int64_t>(aRows)));
   PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->b, type, bRows, bCols, static_cast<std::int64_t>(bRows)));
-  PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->d, type, key.n, key.m, key.n));
+  PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->d, static_cast<cudaDataType_t>(key.outFormat), key.n, key.m, key.n));
 
   cublasLtMatmulPreference_t pref = nullptr;
   PLAB_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
@@ -57,20 +58,25 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key) {
   cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(be.context().lt, plan->op, plan->a, plan->b, plan->d, plan->d,
                                                     pref, 1, &result, &found);
   cublasLtMatmulPreferenceDestroy(pref);
+  // No algorithm for this format and shape (say, an odd leading dimension in fp16):
+  // the caller takes the emulated fp32 path instead.
+  if (s == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) return nullptr;
   PLAB_CUBLAS(s);
-  if (found == 0) throw std::runtime_error("CUDA backend: cuBLASLt found no algorithm for gemm " + describe(key));
   plan->algo = result.algo;
   return plan;
 }
 
-void runLt(CudaBackend& be, const GemmKey& key, float alpha, const void* a, const void* b, float beta, void* c) {
+// False when cuBLASLt has no algorithm for this key (the plan cache remembers that).
+bool runLt(CudaBackend& be, const GemmKey& key, float alpha, const void* a, const void* b, float beta, void* c) {
   auto& plans = be.gemmPlans();
   auto it = plans.find(key);
   if (it == plans.end()) it = plans.emplace(key, makePlan(be, key)).first;
+  if (!it->second) return false;
   GemmPlan& p = *it->second;
   // Our B goes in cuBLASLt's A slot and our A in its B slot.
   PLAB_CUBLAS(cublasLtMatmul(be.context().lt, p.op, &alpha, b, p.a, a, p.b, &beta, c, p.d, c, p.d, &p.algo,
                              be.workspace(0), be.workspaceSize(), be.stream()));
+  return true;
 }
 
 cudaDataType_t nativeType(Precision p) {
@@ -96,26 +102,28 @@ void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, c
     throwShapeError("gemm", "shapes do not match: op(A) " + std::to_string(m) + "x" + std::to_string(k) +
                                 ", op(B) " + std::to_string(kb) + "x" + std::to_string(n) + ", C " +
                                 c.shape().toString());
-  const Precision pc = c.precision();
-  const bool sameFormat = a.precision() == pc && b.precision() == pc;
-  if (sameFormat && (pc == Precision::fp32 || pc == Precision::fp16 || pc == Precision::bf16)) {
-    GemmKey key{transA, transB, m, n, k, nativeType(pc), CUBLAS_COMPUTE_32F};
-    runLt(*this, key, alpha, a.data(), b.data(), beta, c.data());
-    return;
+  const Precision pc = c.precision(), pa = a.precision();
+  const bool sameInputs = pa == b.precision();
+  const bool half = pa == Precision::fp16 || pa == Precision::bf16;
+  if (sameInputs && (pa == pc || pc == Precision::fp32) && (half || pa == Precision::fp32)) {
+    GemmKey key{transA, transB, m, n, k, nativeType(pa), nativeType(pc), CUBLAS_COMPUTE_32F};
+    if (runLt(*this, key, alpha, a.data(), b.data(), beta, c.data())) return;
   }
-  if (sameFormat && pc == Precision::tf32) {
-    GemmKey key{transA, transB, m, n, k, CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32};
-    runLt(*this, key, alpha, a.data(), b.data(), beta, c.data());
-    roundInPlace(c);
-    return;
+  if (sameInputs && pa == Precision::tf32 && (pc == Precision::tf32 || pc == Precision::fp32)) {
+    GemmKey key{transA, transB, m, n, k, CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32};
+    if (runLt(*this, key, alpha, a.data(), b.data(), beta, c.data())) {
+      if (pc == Precision::tf32) roundInPlace(c);
+      return;
+    }
   }
   // Emulated: exact fp32 operands (rounded to tf32 first for a tf32 result), fp32
   // product, one rounding into C.
   const bool tf32 = pc == Precision::tf32;
   Tensor wa = toFp32(a, tf32), wb = toFp32(b, tf32);
   Tensor wc = pc == Precision::fp32 ? c : (beta != 0.0f ? toFp32(c) : empty(c.shape(), Precision::fp32));
-  GemmKey key{transA, transB, m, n, k, CUDA_R_32F, CUBLAS_COMPUTE_32F};
-  runLt(*this, key, alpha, wa.data(), wb.data(), beta, wc.data());
+  GemmKey key{transA, transB, m, n, k, CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F};
+  if (!runLt(*this, key, alpha, wa.data(), wb.data(), beta, wc.data()))
+    throw std::runtime_error("CUDA backend: cuBLASLt found no fp32 algorithm for gemm " + describe(key));
   if (pc != Precision::fp32) convert(wc, c);
 }
 

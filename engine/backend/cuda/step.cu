@@ -230,6 +230,10 @@ void CudaBackend::updateFp8Scales(std::span<Tensor> tensors, int historyLength, 
     });
     PLAB_CUDA_LAUNCHED("requantiseKernel");
   }
+  // Host code reads fp8 scales through Tensor::scale() (managed memory) right after
+  // this call, so it waits for the update. This is the one sync of an fp8 step; the
+  // other formats' steps have none.
+  PLAB_CUDA(cudaStreamSynchronize(stream()));
 }
 
 }  // namespace plab::cuda
