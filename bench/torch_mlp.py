@@ -9,6 +9,7 @@ already in memory (as ours is: the batch upload is timed in both).
 Prints the median step time of --steps steps after --warmup steps.
 """
 import argparse
+import gzip
 import json
 import os
 import statistics
@@ -27,6 +28,38 @@ def build_model(sizes):
     return torch.nn.Sequential(*layers)
 
 
+def load_idx(path):
+    """An MNIST-format IDX file (gzipped) as a tensor: images scaled to [0, 1], labels as int64."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic = int.from_bytes(data[0:4], "big")
+    count = int.from_bytes(data[4:8], "big")
+    if magic == 0x801:
+        return torch.frombuffer(bytearray(data[8:8 + count]), dtype=torch.uint8).long()
+    rows, cols = int.from_bytes(data[8:12], "big"), int.from_bytes(data[12:16], "big")
+    pixels = torch.frombuffer(bytearray(data[16:16 + count * rows * cols]), dtype=torch.uint8)
+    return pixels.view(count, rows * cols).float() / 255.0
+
+
+def train_accuracy(model, optimizer, loss_fn, folder, epochs, batch):
+    """Trains as experiments/fashion-mnist-mlp.json does and returns the test accuracy."""
+    x = load_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"))
+    y = load_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"))
+    tx = load_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"))
+    ty = load_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"))
+    for epoch in range(epochs):
+        order = torch.randperm(x.shape[0])
+        for first in range(0, x.shape[0] - batch + 1, batch):  # drop the last partial batch, as ours
+            idx = order[first:first + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(x[idx]), y[idx]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            accuracy = (model(tx).argmax(1) == ty).float().mean().item()
+        print("epoch %d: test accuracy %.4f" % (epoch + 1, accuracy), file=sys.stderr)
+    return accuracy
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch", type=int, default=128)
@@ -35,13 +68,23 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="intra-op threads (default: all cores, as OpenBLAS uses)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--train-epochs", type=int, default=0,
+                        help="instead of timing, train this many epochs on Fashion-MNIST and report test accuracy")
+    parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     model = build_model([784, 256, 128, 10])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
+    if args.train_epochs > 0:
+        accuracy = train_accuracy(model, optimizer, loss_fn, args.data, args.train_epochs, args.batch)
+        print(json.dumps({"framework": "pytorch " + torch.__version__, "epochs": args.train_epochs, "seed": args.seed,
+                          "test_accuracy": accuracy}))
+        return 0
+
     # A pool of batches so that the data differ from step to step, as in training.
     pool = [(torch.rand(args.batch, 784), torch.randint(0, 10, (args.batch,))) for _ in range(16)]
 

@@ -84,6 +84,22 @@ class TestCliRun : public QObject {
     QVERIFY2(r.out.contains("epoch 2"), qPrintable(r.out));
   }
 
+  void benchPrintsJsonAndStoresTheResults() {
+    const QString file = writeExperiment(QDir(dir_.path()), "bench.json", tinySpirals());
+    const std::string db = dir_.filePath("bench.sqlite").toStdString();
+    const CliResult r = runCli({"bench", file, "--json", "--steps", "5", "--warmup", "1", "--batch", "16", "--db",
+                                QString::fromStdString(db), "--backend", "cpu"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+    const json j = json::parse(r.out.toStdString());
+    QCOMPARE(j["results"].size(), std::size_t(5));
+    for (const auto& result : j["results"]) QCOMPARE(result["batch_size"].get<int>(), 16);
+    RunReader reader(db);
+    const auto speed = reader.loadSpeed(j["run_id"].get<std::int64_t>());
+    QCOMPARE(speed.size(), std::size_t(5));
+    QCOMPARE(QString::fromStdString(speed[2].config), QStringLiteral("fp16-mixed"));
+    QVERIFY(!speed[2].layers.empty());
+  }
+
   void sigtermCancelsAndFlushes() {
     const QString file = writeExperiment(QDir(dir_.path()), "long.json", endlessSpirals());
     const std::string db = dir_.filePath("term.sqlite").toStdString();

@@ -13,6 +13,7 @@
 #include "model/experiment.h"
 #include "recording_observer.h"
 #include "store/store.h"
+#include "train/speed_benchmark.h"
 #include "train/store_recorder.h"
 #include "train/trainer.h"
 
@@ -247,6 +248,34 @@ class TestTrainer : public QObject {
     QCOMPARE(info->summary.value("steps", 0), 64);
     // The stored config is an experiment file that parses back to the same experiment.
     QVERIFY(parseExperiment(info->config) == parseExperiment(file));
+  }
+
+  void speedBenchmarkMeasuresEveryConfiguration() {
+    Fixture f(spiralsFile());
+    SpeedOptions options;
+    options.warmupSteps = 2;
+    options.measuredSteps = 5;
+    options.layerTimingSteps = 2;
+    const auto results = runSpeedBenchmark(f.experiment, f.data, *f.backend, options);
+    QCOMPARE(results.size(), std::size_t(5));
+    const char* expected[] = {"fp32", "tf32", "fp16-mixed", "bf16-mixed", "custom"};
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const SpeedResult& r = results[i];
+      QCOMPARE(QString::fromStdString(r.config), QString(expected[i]));
+      QCOMPARE(r.batchSize, 32);
+      QCOMPARE(r.measuredSteps, 5);
+      QVERIFY2(r.medianStepMs > 0 && r.samplesPerSecond > 0, qPrintable(QString::number(r.medianStepMs)));
+      QCOMPARE(r.layers.size(), std::size_t(5));
+      QCOMPARE(QString::fromStdString(r.layers[0].layerName), QStringLiteral("layers[0] linear"));
+      QVERIFY(r.layers[0].forwardMs > 0 && r.layers[0].backwardMs > 0);
+    }
+    // The configurations really differ in precision (and only there).
+    const Experiment fp16 = speedConfigExperiment(f.experiment, "fp16-mixed");
+    QCOMPARE(int(fp16.network.layers[2].precision), int(Precision::fp16));
+    QCOMPARE(int(fp16.lossScaling.mode), int(LossScaleMode::dynamic));
+    QVERIFY(fp16.masterWeights);
+    QCOMPARE(int(speedConfigExperiment(f.experiment, "tf32").network.layers[0].precision), int(Precision::tf32));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, speedConfigExperiment(f.experiment, "fp12"));
   }
 };
 
