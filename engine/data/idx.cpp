@@ -40,7 +40,9 @@ std::size_t expectedSize(const std::string& path) {
       std::fseek(f, -4, SEEK_END) == 0 && std::fread(tail, 1, 4, f) == 4)
     hint = std::size_t(tail[0]) | (std::size_t(tail[1]) << 8) | (std::size_t(tail[2]) << 16) | (std::size_t(tail[3]) << 24);
   std::fclose(f);
-  return std::min<std::size_t>(hint, std::size_t(1) << 31);
+  // A damaged or truncated file has garbage there; deflate never expands more than
+  // about 1032 to 1, so no honest hint is larger than that.
+  return std::min<std::size_t>(hint, std::size_t(fileSize) * 1032 + 4096);
 }
 
 // The whole file, decompressed when it is gzipped (gzread passes plain files through).
