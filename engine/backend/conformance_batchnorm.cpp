@@ -94,7 +94,8 @@ void runBatchNormCases(Suite& s, Precision p, const Shape& shape) {
     Tensor rm = fp32Tensor(s, l.channels, rm0, -0.2f, 0.2f), rv = fp32Tensor(s, l.channels, rv0, 0.8f, 1.2f);
     Tensor y = s.output(shape, p), mean = s.output({l.channels}, Precision::fp32);
     Tensor invStd = s.output({l.channels}, Precision::fp32), dx = s.output(shape, p);
-    Tensor dgamma = s.output({l.channels}, p), dbeta = s.output({l.channels}, p);
+    // dgamma and dbeta are fp32 like gamma and beta (as the BatchNorm layer allocates them).
+    Tensor dgamma = s.output({l.channels}, Precision::fp32), dbeta = s.output({l.channels}, Precision::fp32);
     s.backend.batchNormForward(tx, tg, tb, rm, rv, momentum, eps, true, y, mean, invStd);
     const auto savedMean = s.read(mean), savedInv = s.read(invStd);
     s.backend.batchNormBackward(tx, tdy, tg, mean, invStd, dx, dgamma, dbeta);
@@ -121,8 +122,8 @@ void runBatchNormCases(Suite& s, Precision p, const Shape& shape) {
         }
     }
     s.check("batchnorm backward dx", text, dx, wantDx, &dxTerms, s.products(p));
-    s.check("batchnorm backward dgamma", text, dgamma, wantDg, &dgTerms, s.products(p));
-    s.check("batchnorm backward dbeta", text, dbeta, wantDb, &dbTerms, s.products(p));
+    s.check("batchnorm backward dgamma", text, dgamma, wantDg, &dgTerms, s.products(Precision::fp32));
+    s.check("batchnorm backward dbeta", text, dbeta, wantDb, &dbTerms, s.products(Precision::fp32));
   });
 }
 

@@ -17,6 +17,10 @@
 // - A product with fp8 inputs is alpha / (scaleA * scaleB) times the fp32 sum of the
 //   stored fp8 values, as cuBLASLt's fp8 path with scale-inverse pointers computes it.
 // - Dropout keeps element i when counterUniform(seed, step, i) >= p (counter_rng.h).
+// - Statistics describe values as the format sees them: stats() of an fp8 tensor
+//   is of its stored (scaled) values; convert(..., stats) compares src * dst scale
+//   with its rounding. The log2 histogram and maxAbs are in that same domain.
+// - fp8 scales: updateFp8Scales re-quantises the tensor's values with the new scale.
 #include <map>
 #include <memory>
 #include <vector>
