@@ -1,0 +1,164 @@
+// The network editor, training settings, library and Precision Explorer, driven
+// through their widgets on the offscreen platform.
+#include <QComboBox>
+#include <QListView>
+#include <QListWidget>
+#include <QTableWidget>
+#include <QLineEdit>
+#include <QUndoStack>
+#include <QtTest>
+
+#include "experiment_library.h"
+#include "gui_test_support.h"
+#include "layer_list_model.h"
+#include "network_editor.h"
+#include "precision_explorer.h"
+
+using namespace plab::ui;
+
+class TestGuiEditor : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+  std::unique_ptr<MainWindow> window_;
+
+  NetworkEditor* editor() { return window_->networkEditor(); }
+  const nlohmann::json& layers() { return window_->document()->layers(); }
+  std::string precisionOf(int i) { return layers()[std::size_t(i)].value("precision", std::string()); }
+
+ private slots:
+  void init() {
+    window_ = test::makeWindow(dir_);
+    window_->document()->load(defaultExperimentJson(), {});
+    window_->show();
+  }
+  void cleanup() { window_.reset(); }
+
+  void libraryListsExperimentsWithTitles() {
+    QListWidget* list = window_->library()->list();
+    QVERIFY2(list->count() > 0, qPrintable(window_->library()->folder()));
+    for (int i = 0; i < list->count(); ++i) {
+      const QString text = list->item(i)->text();
+      QVERIFY2(!text.startsWith(QStringLiteral("\n")), qPrintable(text));
+    }
+    const QString first = list->item(0)->data(Qt::UserRole).toString();
+    QVERIFY(window_->openExperiment(first));
+    QCOMPARE(window_->document()->filePath(), first);
+  }
+
+  void buildsANetworkThroughTheWidgets() {
+    const int before = int(layers().size());
+    editor()->selectLayer(1);
+    editor()->addLayer(QStringLiteral("linear"));
+    QCOMPARE(int(layers().size()), before + 1);
+    QCOMPARE(editor()->currentLayer(), 2);
+    QCOMPARE(QString::fromStdString(layers()[2]["type"].get<std::string>()), QStringLiteral("linear"));
+
+    // The precision combo of the parameter form edits the selected layer.
+    auto* precision = window_->findChild<QComboBox*>(QStringLiteral("layerPrecision"));
+    QVERIFY(precision);
+    const int bf16 = precision->findText(QStringLiteral("bf16"));
+    QVERIFY(bf16 >= 0);
+    precision->setCurrentIndex(bf16);
+    emit precision->textActivated(QStringLiteral("bf16"));
+    QCOMPARE(precisionOf(2), std::string("bf16"));
+
+    editor()->duplicateCurrentLayer();
+    QCOMPARE(int(layers().size()), before + 2);
+    QCOMPARE(precisionOf(3), std::string("bf16"));
+    editor()->removeCurrentLayer();
+    QCOMPARE(int(layers().size()), before + 1);
+
+    // Undo walks back through remove, duplicate, precision and add.
+    QUndoStack* undo = window_->document()->undoStack();
+    while (undo->canUndo()) undo->undo();
+    QCOMPARE(int(layers().size()), before);
+    undo->redo();
+    QCOMPARE(int(layers().size()), before + 1);
+  }
+
+  void reordersByMovingRows() {
+    LayerListModel* model = editor()->model();
+    const nlohmann::json first = layers()[0];
+    const nlohmann::json second = layers()[1];
+    // What a drag and drop of row 0 below row 1 asks of the model.
+    QVERIFY(model->moveRows({}, 0, 1, {}, 2));
+    QCOMPARE(layers()[0], second);
+    QCOMPARE(layers()[1], first);
+    window_->document()->undoStack()->undo();
+    QCOMPARE(layers()[0], first);
+  }
+
+  void setAllAndKeepEndsInFp32() {
+    editor()->setAllPrecisions(QStringLiteral("fp16"));
+    for (std::size_t i = 0; i < layers().size(); ++i) QCOMPARE(precisionOf(int(i)), std::string("fp16"));
+    editor()->keepEndsInFp32();
+    const int last = int(layers().size()) - 1;
+    QCOMPARE(precisionOf(0), std::string("fp32"));
+    QCOMPARE(precisionOf(last), std::string("fp32"));
+    QCOMPARE(precisionOf(1), std::string("fp16"));
+    editor()->checkNow();
+    QVERIFY2(editor()->lastCheck().ok, qPrintable(editor()->lastCheck().allErrors()));
+  }
+
+  void showsShapeErrorsOnTheLayer() {
+    editor()->checkNow();
+    QVERIFY2(editor()->lastCheck().ok, qPrintable(editor()->lastCheck().allErrors()));
+    // A 2-D convolution cannot take the spirals' [2] points: layer 0 must say so.
+    editor()->selectLayer(-1);
+    window_->document()->edit(QStringLiteral("test"), [](nlohmann::json& j) {
+      const nlohmann::json conv = {{"type", "conv2d"}, {"out_channels", 4}, {"precision", "fp16"}};
+      j["network"]["layers"].insert(j["network"]["layers"].begin(), conv);
+    });
+    editor()->checkNow();
+    QVERIFY(!editor()->lastCheck().ok);
+    const QString error = editor()->model()->index(0).data(LayerListModel::ErrorRole).toString();
+    QVERIFY2(!error.isEmpty(), qPrintable(editor()->lastCheck().allErrors()));
+    QVERIFY2(error.contains(QStringLiteral("layers[0]")), qPrintable(error));
+    QVERIFY(editor()->model()->index(0).data(Qt::DisplayRole).toString().contains(QStringLiteral("⚠")));
+
+    // An invalid precision is named by field, on its layer, before launch.
+    window_->document()->undoStack()->undo();
+    window_->document()->edit(QStringLiteral("test"), [](nlohmann::json& j) { j["network"]["layers"][1]["precision"] = "fp61"; });
+    editor()->checkNow();
+    const QString precisionError = editor()->model()->index(1).data(LayerListModel::ErrorRole).toString();
+    QVERIFY2(precisionError.contains(QStringLiteral("fp61")), qPrintable(precisionError));
+    QVERIFY(!window_->startRun());  // refuses to launch
+    QVERIFY2(window_->lastWarning().contains(QStringLiteral("fp61")), qPrintable(window_->lastWarning()));
+  }
+
+  void explorerShowsEveryFormat_data() {
+    QTest::addColumn<QString>("input");
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<QString>("value");
+    QTest::addColumn<QString>("bits");
+    QTest::newRow("0.1 fp16") << "0.1" << "fp16" << "0.0999755859375" << "0x2e66";
+    QTest::newRow("0.1 bf16") << "0.1" << "bf16" << "0.10009765625" << "0x3dcd";
+    QTest::newRow("65519 fp16") << "65519" << "fp16" << "65504" << "0x7bff";
+    QTest::newRow("65520 fp16 overflows") << "65520" << "fp16" << "inf" << "0x7c00";
+    QTest::newRow("1e-8 fp16 underflows") << "1e-8" << "fp16" << "0" << "0x0000";
+    QTest::newRow("-0 fp16") << "-0" << "fp16" << "-0" << "0x8000";
+    QTest::newRow("1000 e4m3 saturates") << "1000" << "fp8_e4m3" << "448" << "0x7e";
+  }
+  void explorerShowsEveryFormat() {
+    QFETCH(QString, input);
+    QFETCH(QString, format);
+    QFETCH(QString, value);
+    QFETCH(QString, bits);
+    window_->showTab(QStringLiteral("explorerTab"));
+    auto* line = window_->findChild<QLineEdit*>(QStringLiteral("explorerInput"));
+    QVERIFY(line);
+    line->clear();
+    QTest::keyClicks(line, input);
+    QTableWidget* table = window_->explorer()->table();
+    int row = -1;
+    for (int r = 0; r < table->rowCount(); ++r) {
+      if (table->item(r, 0)->text() == format) row = r;
+    }
+    QVERIFY(row >= 0);
+    QCOMPARE(table->item(row, 1)->text(), value);
+    QCOMPARE(table->item(row, 2)->text(), bits);
+  }
+};
+
+QTEST_MAIN(TestGuiEditor)
+#include "tst_gui_editor.moc"

@@ -1,0 +1,114 @@
+// Runs through the real worker process: a short CPU run of the default experiment
+// fills the plots and lands in the run browser; pause and stop work; a worker killed
+// mid-run leaves the GUI alive with the run marked failed and the reason shown.
+#include <QAction>
+#include <QLabel>
+#include <QProgressBar>
+#include <QSignalSpy>
+#include <QtTest>
+#include <csignal>
+
+#include "gui_test_support.h"
+#include "live_plots_panel.h"
+#include "loss_plot.h"
+#include "loss_scale_plot.h"
+#include "run_browser.h"
+#include "run_control_bar.h"
+#include "run_table_model.h"
+#include "worker_client.h"
+
+using namespace plab::ui;
+
+class TestGuiRun : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+  std::unique_ptr<MainWindow> window_;
+
+  RunDataPtr live() { return window_->worker()->run(); }
+
+ private slots:
+  void init() {
+    window_ = test::makeWindow(dir_);
+    window_->show();
+  }
+  void cleanup() { window_.reset(); }
+
+  void shortRunFillsPlotsAndBrowser() {
+    window_->document()->load(test::shortExperiment(*window_, 120), {});
+    QSignalSpy ended(window_.get(), &MainWindow::runFinished);
+    QVERIFY2(window_->startRun(), qPrintable(window_->lastWarning()));
+    QVERIFY(!window_->runControl()->startAction()->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(ended.count() == 1, 120000);
+    QCOMPARE(ended.first().at(1).toString(), QStringLiteral("completed"));
+    const RunDataPtr run = live();
+    QVERIFY(run->runId > 0);
+    QCOMPARE(run->lastStep(), 120);
+    QVERIFY2(!run->backend.isEmpty(), "the worker reports its backend");
+
+    LossPlot* loss = window_->plotsPanel()->lossPlot();
+    QCOMPARE(loss->pointCount(0), int(run->steps.size()));
+    QVERIFY(window_->plotsPanel()->replotCount() > 0);
+    QVERIFY(!run->epochs.empty());
+    QCOMPARE(window_->runControl()->progressBar()->value(), 120);
+    QVERIFY(window_->runControl()->startAction()->isEnabled());
+
+    RunBrowser* browser = window_->runBrowser();
+    QTRY_VERIFY_WITH_TIMEOUT(browser->model()->rowOfRun(run->runId) >= 0, 10000);
+    const RunInfo* info = browser->model()->runAt(browser->model()->rowOfRun(run->runId));
+    QCOMPARE(QString::fromLatin1(plab::toString(info->status)), QStringLiteral("completed"));
+    QCOMPARE(info->lastStep, 120);
+  }
+
+  void pauseThenStopCancelsTheRun() {
+    window_->document()->load(test::shortExperiment(*window_, 200000), {});
+    QSignalSpy ended(window_.get(), &MainWindow::runFinished);
+    QVERIFY2(window_->startRun(), qPrintable(window_->lastWarning()));
+    QTRY_VERIFY_WITH_TIMEOUT(live()->lastStep() > 5, 60000);
+    window_->runControl()->pauseAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(window_->worker()->isPaused(), 20000);
+    // Paused: no step arrives for a while (the worker still reports progress).
+    const auto pausedAt = live()->lastStep();
+    QSignalSpy progress(window_->worker(), &WorkerClient::progressChanged);
+    QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 2, 20000);
+    QVERIFY2(live()->lastStep() <= pausedAt + 2, qPrintable(QString::number(live()->lastStep() - pausedAt)));
+    window_->runControl()->stopAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(ended.count() == 1, 30000);
+    QCOMPARE(ended.first().at(1).toString(), QStringLiteral("cancelled"));
+  }
+
+  void killedWorkerLeavesGuiAliveAndRunFailed() {
+    window_->document()->load(test::shortExperiment(*window_, 200000), {});
+    QSignalSpy ended(window_.get(), &MainWindow::runFinished);
+    QVERIFY2(window_->startRun(), qPrintable(window_->lastWarning()));
+    QTRY_VERIFY_WITH_TIMEOUT(live()->lastStep() > 5, 60000);
+    const qint64 pid = window_->worker()->processId();
+    QVERIFY(pid > 0);
+    QCOMPARE(::kill(pid_t(pid), SIGKILL), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(ended.count() == 1, 20000);
+    QCOMPARE(ended.first().at(1).toString(), QStringLiteral("failed"));
+    QVERIFY(window_->isVisible());
+    QCOMPARE(live()->status, QStringLiteral("failed"));
+    QVERIFY2(live()->error.contains(QStringLiteral("killed")), qPrintable(live()->error));
+    auto* banner = window_->findChild<QLabel*>(QStringLiteral("runBanner"));
+    QVERIFY(banner && banner->isVisible());
+    QVERIFY2(banner->text().contains(QStringLiteral("failed")), qPrintable(banner->text()));
+    // The GUI goes on: the next run starts and completes.
+    window_->document()->load(test::shortExperiment(*window_, 20), {});
+    QVERIFY(window_->startRun());
+    QTRY_VERIFY_WITH_TIMEOUT(ended.count() == 2, 60000);
+    QCOMPARE(ended.at(1).at(1).toString(), QStringLiteral("completed"));
+  }
+
+  void closingDuringARunStopsTheWorker() {
+    window_->document()->load(test::shortExperiment(*window_, 200000), {});
+    QVERIFY(window_->startRun());
+    QTRY_VERIFY_WITH_TIMEOUT(live()->lastStep() > 5, 60000);
+    WorkerClient* worker = window_->worker();
+    QVERIFY(window_->close());
+    QVERIFY(!worker->isRunning());
+    QCOMPARE(live()->status, QStringLiteral("cancelled"));
+  }
+};
+
+QTEST_MAIN(TestGuiRun)
+#include "tst_gui_run.moc"

@@ -1,0 +1,250 @@
+#include "plot_widget.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QMenu>
+#include <QMessageBox>
+#include <QSpinBox>
+#include <QSvgGenerator>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+namespace plab::ui {
+
+struct PlotWidget::SavedStyle {
+  bool legendVisible = false;
+  QList<QFont> fonts;
+  bool crosshairVisible = false;
+};
+
+PlotWidget::PlotWidget(const QString& title, QWidget* parent) : QWidget(parent), title_(title) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  plot_ = new QCustomPlot(this);
+  plot_->setObjectName(QStringLiteral("plot"));
+  layout->addWidget(plot_);
+  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  plot_->setContextMenuPolicy(Qt::CustomContextMenu);
+  plot_->setNoAntialiasingOnDrag(true);  // stays fluid while panning a million points
+  plot_->setMinimumSize(280, 200);
+  plot_->plotLayout()->insertRow(0);
+  auto* heading = new QCPTextElement(plot_, title_, QFont(font().family(), font().pointSize() + 1, QFont::Bold));
+  plot_->plotLayout()->addElement(0, 0, heading);
+  plot_->legend->setFont(QFont(font().family(), font().pointSize() - 1));
+  plot_->legend->setBrush(QColor(255, 255, 255, 220));
+
+  // The crosshair lives on its own buffered layer: moving it redraws only that layer.
+  plot_->addLayer(QStringLiteral("crosshair"), nullptr, QCustomPlot::limAbove);
+  plot_->layer(QStringLiteral("crosshair"))->setMode(QCPLayer::lmBuffered);
+  crossX_ = new QCPItemStraightLine(plot_);
+  crossY_ = new QCPItemStraightLine(plot_);
+  readout_ = new QCPItemText(plot_);
+  for (QCPAbstractItem* item : {static_cast<QCPAbstractItem*>(crossX_), static_cast<QCPAbstractItem*>(crossY_),
+                                static_cast<QCPAbstractItem*>(readout_)}) {
+    item->setLayer(QStringLiteral("crosshair"));
+    item->setVisible(false);
+    item->setSelectable(false);
+  }
+  crossX_->setPen(QPen(QColor(0, 0, 0, 90), 1, Qt::DashLine));
+  crossY_->setPen(QPen(QColor(0, 0, 0, 90), 1, Qt::DashLine));
+  readout_->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+  readout_->position->setType(QCPItemPosition::ptAbsolute);
+  readout_->setBrush(QColor(255, 255, 224, 230));
+  readout_->setPadding(QMargins(4, 2, 4, 2));
+  readout_->setPen(QPen(QColor("#9e9e9e")));
+
+  plot_->setMouseTracking(true);
+  plot_->installEventFilter(this);
+  setFocusPolicy(Qt::StrongFocus);
+  connect(plot_, &QCustomPlot::customContextMenuRequested, this, &PlotWidget::showContextMenu);
+  connect(plot_, &QCustomPlot::mouseDoubleClick, this, [this] { resetView(); });
+}
+
+PlotWidget::~PlotWidget() = default;
+
+void PlotWidget::refresh() {
+  updateSeries();
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PlotWidget::resetView() {
+  plot_->rescaleAxes();
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString PlotWidget::readout(double x, double y) const {
+  return QStringLiteral("x %1\ny %2").arg(x, 0, 'g', 6).arg(y, 0, 'g', 6);
+}
+
+bool PlotWidget::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == plot_) {
+    if (event->type() == QEvent::MouseMove) updateCrosshair(static_cast<QMouseEvent*>(event)->pos());
+    else if (event->type() == QEvent::Leave) hideCrosshair();
+  }
+  return QWidget::eventFilter(watched, event);
+}
+
+void PlotWidget::keyPressEvent(QKeyEvent* event) {
+  if (event->key() == Qt::Key_R) resetView();
+  else if (event->matches(QKeySequence::Copy)) copyToClipboard();
+  else QWidget::keyPressEvent(event);
+}
+
+void PlotWidget::updateCrosshair(const QPoint& pos) {
+  QCPAxisRect* rect = plot_->axisRect();
+  if (!rect || !rect->rect().contains(pos)) {
+    hideCrosshair();
+    return;
+  }
+  const double x = plot_->xAxis->pixelToCoord(pos.x());
+  const double y = plot_->yAxis->pixelToCoord(pos.y());
+  crossX_->point1->setCoords(x, 0);
+  crossX_->point2->setCoords(x, 1);
+  crossY_->point1->setCoords(0, y);
+  crossY_->point2->setCoords(1, y);
+  readout_->setText(readout(x, y));
+  // Keep the label inside the axis rect: flip to the left/below near the edges.
+  const bool nearRight = pos.x() > rect->rect().center().x() + rect->width() / 4;
+  const bool nearTop = pos.y() < rect->top() + 60;
+  readout_->setPositionAlignment((nearRight ? Qt::AlignRight : Qt::AlignLeft) | (nearTop ? Qt::AlignTop : Qt::AlignBottom));
+  readout_->position->setCoords(pos.x() + (nearRight ? -10 : 10), pos.y() + (nearTop ? 10 : -10));
+  for (QCPAbstractItem* item : {static_cast<QCPAbstractItem*>(crossX_), static_cast<QCPAbstractItem*>(crossY_),
+                                static_cast<QCPAbstractItem*>(readout_)}) {
+    item->setVisible(true);
+  }
+  plot_->layer(QStringLiteral("crosshair"))->replot();
+}
+
+void PlotWidget::hideCrosshair() {
+  if (!readout_->visible()) return;
+  crossX_->setVisible(false);
+  crossY_->setVisible(false);
+  readout_->setVisible(false);
+  plot_->layer(QStringLiteral("crosshair"))->replot();
+}
+
+void PlotWidget::showContextMenu(const QPoint& pos) {
+  QMenu menu(this);
+  menu.addAction(tr("Reset view (R, double-click)"), this, &PlotWidget::resetView);
+  addContextActions(&menu);
+  menu.addSeparator();
+  menu.addAction(QIcon(QStringLiteral(":/icons/export.svg")), tr("Export PNG…"), this, [this] { exportDialog(ExportFormat::png); });
+  menu.addAction(tr("Export PDF…"), this, [this] { exportDialog(ExportFormat::pdf); });
+  menu.addAction(tr("Export SVG…"), this, [this] { exportDialog(ExportFormat::svg); });
+  menu.addAction(tr("Copy to clipboard (Ctrl+C)"), this, &PlotWidget::copyToClipboard);
+  menu.exec(plot_->mapToGlobal(pos));
+}
+
+void PlotWidget::exportDialog(ExportFormat format) {
+  static const char* suffixes[] = {"png", "pdf", "svg"};
+  const QString suffix = QString::fromLatin1(suffixes[int(format)]);
+  QDialog dialog(this);
+  dialog.setWindowTitle(tr("Export %1").arg(title_));
+  auto* form = new QFormLayout(&dialog);
+  auto* width = new QSpinBox;
+  width->setRange(100, 10000);
+  width->setValue(format == ExportFormat::png ? 1600 : 800);
+  auto* height = new QSpinBox;
+  height->setRange(100, 10000);
+  height->setValue(format == ExportFormat::png ? 1000 : 500);
+  form->addRow(format == ExportFormat::png ? tr("Width (px)") : tr("Width (pt)"), width);
+  form->addRow(format == ExportFormat::png ? tr("Height (px)") : tr("Height (pt)"), height);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+  form->addRow(buttons);
+  connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  if (dialog.exec() != QDialog::Accepted) return;
+  const QString defaultName = QString(title_).replace(QLatin1Char(' '), QLatin1Char('-')).toLower() + QLatin1Char('.') + suffix;
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export %1").arg(title_), defaultName,
+                                                    suffix.toUpper() + QStringLiteral(" (*.") + suffix + QLatin1Char(')'));
+  if (path.isEmpty()) return;
+  QString error;
+  if (!exportTo(path, format, width->value(), height->value(), &error)) {
+    QMessageBox::warning(this, tr("Export failed"), error);
+  }
+}
+
+bool PlotWidget::formatFromSuffix(const QString& path, ExportFormat* format) {
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  if (suffix == QLatin1String("png")) *format = ExportFormat::png;
+  else if (suffix == QLatin1String("pdf")) *format = ExportFormat::pdf;
+  else if (suffix == QLatin1String("svg")) *format = ExportFormat::svg;
+  else return false;
+  return true;
+}
+
+PlotWidget::SavedStyle PlotWidget::applyReportStyle() {
+  SavedStyle saved;
+  saved.legendVisible = plot_->legend->visible();
+  saved.crosshairVisible = readout_->visible();
+  crossX_->setVisible(false);
+  crossY_->setVisible(false);
+  readout_->setVisible(false);
+  plot_->setBackground(Qt::white);
+  // Legends only help when there is more than one named series.
+  int named = 0;
+  for (int i = 0; i < plot_->plottableCount(); ++i) named += plot_->plottable(i)->name().isEmpty() ? 0 : 1;
+  plot_->legend->setVisible(named > 1 || saved.legendVisible);
+  return saved;
+}
+
+void PlotWidget::restoreStyle(const SavedStyle& saved) {
+  plot_->legend->setVisible(saved.legendVisible);
+}
+
+bool PlotWidget::exportTo(const QString& path, ExportFormat format, int width, int height, QString* error) {
+  refresh();
+  const SavedStyle saved = applyReportStyle();
+  bool ok = false;
+  switch (format) {
+    case ExportFormat::png:
+    {
+      // Large images are drawn at half size and scaled 2x, so text stays readable
+      // in a report instead of shrinking to a few pixels.
+      const double scale = width >= 1200 ? 2.0 : 1.0;
+      ok = plot_->savePng(path, int(width / scale), int(height / scale), scale, -1, int(96 * scale));
+    }
+      break;
+    case ExportFormat::pdf:
+      ok = plot_->savePdf(path, width, height, QCP::epNoCosmetic, QStringLiteral("Precision Lab"), title_);
+      break;
+    case ExportFormat::svg: {
+      QSvgGenerator generator;
+      generator.setFileName(path);
+      generator.setSize(QSize(width, height));
+      generator.setViewBox(QRect(0, 0, width, height));
+      generator.setTitle(title_);
+      generator.setDescription(tr("Exported by Precision Lab"));
+      QCPPainter painter;
+      ok = painter.begin(&generator);
+      if (ok) {
+        plot_->toPainter(&painter, width, height);
+        ok = painter.end();
+      }
+      ok = ok && QFileInfo(path).size() > 0;
+      break;
+    }
+  }
+  restoreStyle(saved);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+  if (!ok && error) *error = tr("Could not write %1").arg(path);
+  if (ok) emit exported(path);
+  return ok;
+}
+
+QImage PlotWidget::renderImage(int width, int height) {
+  refresh();
+  const SavedStyle saved = applyReportStyle();
+  const QPixmap pixmap = plot_->toPixmap(width, height, 1.0);
+  restoreStyle(saved);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+  return pixmap.toImage();
+}
+
+void PlotWidget::copyToClipboard() { QApplication::clipboard()->setImage(renderImage(1200, 750)); }
+
+}  // namespace plab::ui

@@ -1,0 +1,70 @@
+#pragma once
+// The base of every plot: QCustomPlot stays behind this class. It gives each plot the
+// same behaviour: wheel zoom and drag pan, reset (double-click or R), a crosshair
+// readout, a right-click menu to export PNG/PDF/SVG at a chosen size or copy to the
+// clipboard, and a report style (white background, larger fonts, legend) for exports.
+//
+// Subclasses put their data into QCustomPlot in updateSeries(); requestReplot() is
+// what the owner's 40 ms coalescing timer calls, so each plot redraws at most once per tick.
+#include <QWidget>
+
+class QCustomPlot;
+class QCPItemText;
+class QCPItemStraightLine;
+class QMenu;
+
+namespace plab::ui {
+
+class PlotWidget : public QWidget {
+  Q_OBJECT
+ public:
+  explicit PlotWidget(const QString& title, QWidget* parent = nullptr);
+  ~PlotWidget() override;
+
+  QCustomPlot* plot() const { return plot_; }
+  QString title() const { return title_; }
+
+  // Pulls new data into the plot and schedules one redraw.
+  void refresh();
+  // Fits the axes to the data.
+  virtual void resetView();
+
+  enum class ExportFormat { png, pdf, svg };
+  // Writes the plot at width x height pixels (points for PDF/SVG) in report style.
+  // Returns false and sets *error when the file cannot be written.
+  bool exportTo(const QString& path, ExportFormat format, int width, int height, QString* error = nullptr);
+  static bool formatFromSuffix(const QString& path, ExportFormat* format);
+  // The plot as an image in report style (clipboard, reports).
+  QImage renderImage(int width, int height);
+  void copyToClipboard();
+
+ signals:
+  void exported(const QString& path);
+
+ protected:
+  virtual void updateSeries() = 0;
+  // Extra entries for the right-click menu (log scale, smoothing, ...).
+  virtual void addContextActions(QMenu* menu) { Q_UNUSED(menu); }
+  // The readout text at plot coordinates (x, y); subclasses can name the series.
+  virtual QString readout(double x, double y) const;
+  bool eventFilter(QObject* watched, QEvent* event) override;
+  void keyPressEvent(QKeyEvent* event) override;
+
+ private:
+  void showContextMenu(const QPoint& pos);
+  void exportDialog(ExportFormat format);
+  void updateCrosshair(const QPoint& pos);
+  void hideCrosshair();
+  // Report style on/off around an export: white, larger fonts, legend visible.
+  struct SavedStyle;
+  SavedStyle applyReportStyle();
+  void restoreStyle(const SavedStyle& saved);
+
+  QString title_;
+  QCustomPlot* plot_;
+  QCPItemStraightLine* crossX_ = nullptr;
+  QCPItemStraightLine* crossY_ = nullptr;
+  QCPItemText* readout_ = nullptr;
+};
+
+}  // namespace plab::ui

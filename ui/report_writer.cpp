@@ -1,0 +1,208 @@
+#include "report_writer.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
+#include <QPageSize>
+#include <QPdfWriter>
+#include <QSaveFile>
+#include <QTextDocument>
+#include <QTextStream>
+#include <cmath>
+#include <iostream>
+
+#include "benchmark_plot.h"
+#include "config_diff_table.h"
+#include "gradient_histogram_plot.h"
+#include "layer_summary.h"
+#include "loss_plot.h"
+#include "loss_scale_plot.h"
+#include "run_loader.h"
+
+namespace plab::ui {
+namespace {
+
+QString num(double v, int precision = 4) {
+  if (std::isnan(v)) return QStringLiteral("nan");
+  if (std::isinf(v)) return v > 0 ? QStringLiteral("inf") : QStringLiteral("-inf");
+  return QString::number(v, 'g', precision);
+}
+
+template <class Plot>
+QImage renderPlot(const QList<PlotRun>& runs, int width, int height) {
+  Plot plot;
+  plot.resize(width, height);
+  plot.setRuns(runs);
+  plot.refresh();
+  plot.resetView();
+  return plot.renderImage(width, height);
+}
+
+}  // namespace
+
+ReportSummaryRow summarize(const RunData& run) {
+  ReportSummaryRow row;
+  row.run = run.label();
+  row.status = run.status;
+  row.device = run.backend + QStringLiteral(" · ") + run.device;
+  row.steps = run.lastStep();
+  row.overflows = std::int64_t(run.overflows.size());
+  for (const StepMetrics& m : run.steps) row.skipped += m.skipped ? 1 : 0;
+  // The mean of the last 10% of logged steps: one step's loss is too noisy to compare.
+  const std::size_t n = run.steps.size(), tail = std::max<std::size_t>(1, n / 10);
+  double sum = 0;
+  std::size_t count = 0;
+  for (std::size_t i = n - std::min(n, tail); i < n; ++i) {
+    if (std::isfinite(run.steps[i].loss)) {
+      sum += run.steps[i].loss;
+      ++count;
+    }
+  }
+  row.finalLoss = count ? sum / double(count) : NAN;
+  row.testLoss = run.epochs.empty() ? NAN : run.epochs.back().testLoss;
+  row.testAccuracy = run.epochs.empty() ? -1 : run.epochs.back().testAccuracy;
+  double fp32 = 0, custom = 0;
+  for (const SpeedResult& s : run.speed) {
+    if (s.config == "fp32") fp32 = s.medianStepMs;
+    if (s.config == "custom") custom = s.medianStepMs;
+  }
+  row.speedupVsFp32 = fp32 > 0 && custom > 0 ? fp32 / custom : 0;
+  return row;
+}
+
+ReportWriter::ReportWriter(QList<PlotRun> runs) : runs_(std::move(runs)) {}
+
+QList<ReportWriter::Chart> ReportWriter::renderCharts() {
+  const int w = 1400, h = 800;
+  QList<Chart> charts;
+  charts.append({QStringLiteral("loss"), QObject::tr("Training loss (smoothed), test loss and accuracy"), renderPlot<LossPlot>(runs_, w, h)});
+  charts.append({QStringLiteral("loss-scale"), QObject::tr("Loss scale (log₂) with overflow events"), renderPlot<LossScalePlot>(runs_, w, h)});
+  bool anyStats = false, anySpeed = false;
+  for (const PlotRun& r : runs_) {
+    anyStats = anyStats || !r.data->layerStats.empty();
+    anySpeed = anySpeed || !r.data->speed.empty();
+  }
+  if (anyStats) {
+    charts.append({QStringLiteral("gradients"), QObject::tr("Gradient histogram of the first layer at the last statistics step, with format ranges"),
+                   renderPlot<GradientHistogramPlot>(runs_, w, h)});
+  }
+  if (anySpeed) {
+    charts.append({QStringLiteral("benchmark"), QObject::tr("Speed benchmark: median step time and speedup over fp32"),
+                   renderPlot<BenchmarkPlot>(runs_, w, h)});
+  }
+  return charts;
+}
+
+QString ReportWriter::html(const QList<Chart>& charts, const QString& imagePrefix) const {
+  QString out;
+  QTextStream s(&out);
+  s << "<html><head><meta charset='utf-8'><title>Precision Lab report</title>"
+       "<style>body{font-family:'DejaVu Sans',sans-serif;font-size:10pt;margin:24px;color:#263238}"
+       "table{border-collapse:collapse;margin:8px 0 16px 0}td,th{border:1px solid #b0bec5;padding:3px 6px;text-align:left}"
+       "th{background:#eceff1}.diff{background:#fff3c4}img{max-width:100%}</style></head><body>";
+  s << "<h1>Precision Lab report</h1><p>" << QDateTime::currentDateTimeUtc().toString(Qt::ISODate) << " · "
+    << runs_.size() << " run(s)</p>";
+  s << "<h2>Summary</h2><table><tr><th>Run</th><th>Status</th><th>Backend · device</th><th>Steps</th>"
+       "<th>Final loss</th><th>Test loss</th><th>Test accuracy</th><th>Overflows</th><th>Skipped steps</th>"
+       "<th>Speedup vs fp32</th></tr>";
+  for (const PlotRun& r : runs_) {
+    const ReportSummaryRow row = summarize(*r.data);
+    s << "<tr><td><span style='color:" << r.colour.name() << "'>■</span> " << row.run.toHtmlEscaped() << "</td><td>" << row.status
+      << "</td><td>" << row.device.toHtmlEscaped() << "</td><td>" << row.steps << "</td><td>" << num(row.finalLoss)
+      << "</td><td>" << num(row.testLoss) << "</td><td>"
+      << (row.testAccuracy >= 0 ? QString::number(row.testAccuracy * 100, 'f', 2) + QLatin1Char('%') : QStringLiteral("–"))
+      << "</td><td>" << row.overflows << "</td><td>" << row.skipped << "</td><td>"
+      << (row.speedupVsFp32 > 0 ? QStringLiteral("×") + QString::number(row.speedupVsFp32, 'f', 2) : QStringLiteral("–"))
+      << "</td></tr>";
+  }
+  s << "</table>";
+  for (const PlotRun& r : runs_) {
+    if (!r.data->description.isEmpty()) s << "<p><b>" << r.data->label().toHtmlEscaped() << "</b>: " << r.data->description.toHtmlEscaped() << "</p>";
+  }
+  s << "<h2>Configuration</h2><table><tr><th>Setting</th>";
+  QList<RunDataPtr> data;
+  for (const PlotRun& r : runs_) {
+    data << r.data;
+    s << "<th>" << r.data->label().toHtmlEscaped() << "</th>";
+  }
+  s << "</tr>";
+  for (const ConfigDiffRow& row : diffConfigs(data)) {
+    s << "<tr" << (row.differs ? " class='diff' bgcolor='#fff3c4'" : "") << "><td>" << row.key.toHtmlEscaped() << "</td>";
+    for (const QString& v : row.values) s << "<td>" << v.toHtmlEscaped() << "</td>";
+    s << "</tr>";
+  }
+  s << "</table><h2>Charts</h2>";
+  for (const Chart& c : charts) {
+    s << "<p><img src='" << imagePrefix << c.name << ".png' width='640'><br><i>" << c.caption.toHtmlEscaped() << "</i></p>";
+  }
+  s << "</body></html>";
+  return out;
+}
+
+bool ReportWriter::write(const QString& path, QString* error) {
+  return path.endsWith(QLatin1String(".html"), Qt::CaseInsensitive) || path.endsWith(QLatin1String(".htm"), Qt::CaseInsensitive)
+             ? writeHtml(path, error)
+             : writePdf(path, error);
+}
+
+bool ReportWriter::writeHtml(const QString& path, QString* error) {
+  const QFileInfo info(path);
+  const QString folderName = info.completeBaseName() + QStringLiteral("_files");
+  QDir dir = info.absoluteDir();
+  if (!dir.mkpath(folderName)) {
+    if (error) *error = QObject::tr("%1: cannot create folder %2").arg(path, folderName);
+    return false;
+  }
+  const QList<Chart> charts = renderCharts();
+  for (const Chart& c : charts) {
+    const QString imagePath = dir.filePath(folderName + QLatin1Char('/') + c.name + QStringLiteral(".png"));
+    if (!c.image.save(imagePath, "PNG")) {
+      if (error) *error = QObject::tr("%1: cannot write").arg(imagePath);
+      return false;
+    }
+  }
+  QSaveFile file(path);
+  const QByteArray text = html(charts, folderName + QLatin1Char('/')).toUtf8();
+  if (!file.open(QIODevice::WriteOnly) || file.write(text) != text.size() || !file.commit()) {
+    if (error) *error = QObject::tr("%1: %2").arg(path, file.errorString());
+    return false;
+  }
+  return true;
+}
+
+bool ReportWriter::writePdf(const QString& path, QString* error) {
+  const QList<Chart> charts = renderCharts();
+  QTextDocument doc;
+  for (const Chart& c : charts) doc.addResource(QTextDocument::ImageResource, QUrl(QStringLiteral("chart/") + c.name + QStringLiteral(".png")), c.image);
+  doc.setHtml(html(charts, QStringLiteral("chart/")));
+  QPdfWriter writer(path);
+  writer.setPageSize(QPageSize(QPageSize::A4));
+  writer.setResolution(150);
+  writer.setTitle(QObject::tr("Precision Lab report"));
+  writer.setCreator(QStringLiteral("Precision Lab"));
+  doc.print(&writer);
+  if (QFileInfo(path).size() <= 0) {
+    if (error) *error = QObject::tr("%1: nothing was written").arg(path);
+    return false;
+  }
+  return true;
+}
+
+int writeReportFromStore(const QString& databasePath, const QList<qint64>& ids, const QString& output) {
+  QList<PlotRun> runs;
+  try {
+    for (qint64 id : ids) runs << PlotRun{loadRunData(databasePath, id), runColour(int(runs.size()))};
+  } catch (const std::exception& e) {
+    std::cerr << "precisionlab report: " << e.what() << "\n";
+    return 1;
+  }
+  QString error;
+  if (!ReportWriter(runs).write(output, &error)) {
+    std::cerr << "precisionlab report: " << error.toStdString() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << output.toStdString() << " (" << ids.size() << " run(s))\n";
+  return 0;
+}
+
+}  // namespace plab::ui

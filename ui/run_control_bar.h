@@ -1,0 +1,38 @@
+#pragma once
+// Run control: start, pause/resume, stop, and a progress bar with steps/s and time
+// left. Only shows state; the main window connects the actions to the worker.
+#include <QToolBar>
+
+class QAction;
+class QLabel;
+class QProgressBar;
+
+namespace plab::ui {
+
+struct RunData;
+
+class RunControlBar : public QToolBar {
+  Q_OBJECT
+ public:
+  explicit RunControlBar(QWidget* parent = nullptr);
+  QAction* startAction() const { return start_; }
+  QAction* pauseAction() const { return pause_; }
+  QAction* stopAction() const { return stop_; }
+  QProgressBar* progressBar() const { return progress_; }
+  QString progressText() const;
+
+  void setRunning(bool running, bool paused);
+  void showProgress(const RunData& run);
+
+ private:
+  QAction* start_;
+  QAction* pause_;
+  QAction* stop_;
+  QProgressBar* progress_;
+  QLabel* rate_;
+};
+
+// "1:05", "2:03:10".
+QString formatDuration(double seconds);
+
+}  // namespace plab::ui

@@ -1,0 +1,56 @@
+#pragma once
+// One run's data as the views need it: filled either live from the worker's events
+// or from the run store. Lives in the GUI thread; appenders bump `revision` so the
+// plots (which keep a cursor per run) add only what is new on each replot tick.
+#include <QColor>
+#include <QString>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "train/records.h"
+
+namespace plab::ui {
+
+struct RunData {
+  std::int64_t runId = 0;           // 0: not yet known (worker has not reported it)
+  QString name;                     // run browser name, else the title
+  QString title, description;
+  nlohmann::json config;            // the experiment file as run
+  QString backend, device;
+  QString status = QStringLiteral("running");
+  QString error;                    // failed: the worker's message
+  QString createdAt;
+  std::int64_t totalSteps = 0;
+  std::vector<std::string> layerNames;
+
+  std::vector<StepMetrics> steps;
+  std::vector<OverflowEvent> overflows;
+  std::vector<ScaleGrowthEvent> growths;
+  std::vector<EpochMetrics> epochs;
+  std::vector<LayerStatsRecord> layerStats;
+  std::vector<SpeedResult> speed;
+
+  double stepsPerSecond = 0;
+  double etaSeconds = 0;
+  std::uint64_t revision = 0;       // bumped by every append
+
+  QString label() const;            // "#12 Two spirals in fp16"
+  bool isLive() const { return status == QLatin1String("running"); }
+  std::int64_t lastStep() const { return steps.empty() ? 0 : steps.back().step; }
+  // Layer names that have statistics, in layer order.
+  std::vector<std::string> statsLayerNames() const;
+};
+
+using RunDataPtr = std::shared_ptr<RunData>;
+
+// A run as shown in a plot: its data and the colour it is drawn in.
+struct PlotRun {
+  RunDataPtr data;
+  QColor colour;
+};
+
+// Distinct colours for overlaid runs (precision colours are for layers, not runs).
+QColor runColour(int index);
+
+}  // namespace plab::ui

@@ -1,0 +1,120 @@
+#include "screenshot_script.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QLineEdit>
+#include <QTabWidget>
+#include <QTimer>
+#include <iostream>
+
+#include "experiment_document.h"
+#include "gradient_histogram_plot.h"
+#include "live_plots_panel.h"
+#include "main_window.h"
+#include "network_editor.h"
+#include "run_browser.h"
+
+namespace plab::ui {
+namespace {
+
+class ScreenshotScript : public QObject {
+ public:
+  ScreenshotScript(MainWindow& window, const QString& folder) : QObject(&window), w_(window), dir_(folder) {
+    QDir().mkpath(folder);
+  }
+
+  void start() { QTimer::singleShot(1500, this, [this] { editorShots(); }); }
+
+ private:
+  void save(const QString& name) {
+    QApplication::processEvents();
+    const QString path = dir_.filePath(name + QStringLiteral(".png"));
+    w_.grab().save(path);
+    std::cout << "screenshot " << path.toStdString() << "\n";
+  }
+
+  void editorShots() {
+    w_.showTab(QStringLiteral("networkTab"));
+    w_.networkEditor()->selectLayer(1);
+    save(QStringLiteral("network-editor"));
+    w_.showTab(QStringLiteral("trainingTab"));
+    QTimer::singleShot(800, this, [this] {
+      save(QStringLiteral("training-settings"));
+      w_.showTab(QStringLiteral("explorerTab"));
+      if (auto* input = w_.findChild<QLineEdit*>(QStringLiteral("explorerInput"))) input->setText(QStringLiteral("65520"));
+      save(QStringLiteral("precision-explorer"));
+      firstRun();
+    });
+  }
+
+  void firstRun() {
+    connect(&w_, &MainWindow::runFinished, this, [this](qint64 id, const QString&) { runFinished(id); });
+    if (!w_.startRun()) fail(w_.lastWarning());
+  }
+
+  void runFinished(qint64 id) {
+    runIds_ << id;
+    if (runIds_.size() == 1) {
+      QTimer::singleShot(500, this, [this] {
+        save(QStringLiteral("live-plots"));
+        showDetail(1, QStringLiteral("gradients"));
+        showDetail(2, QStringLiteral("heat-map"));
+        showDetail(3, QStringLiteral("speed"));
+        secondRun();
+      });
+      return;
+    }
+    QTimer::singleShot(500, this, [this] { overlay(); });
+  }
+
+  void showDetail(int tab, const QString& name) {
+    w_.plotsPanel()->detailTabs()->setCurrentIndex(tab);
+    w_.plotsPanel()->replotNow();
+    save(name);
+  }
+
+  // The same experiment with the hidden layers in fp16 and dynamic loss scaling.
+  void secondRun() {
+    w_.plotsPanel()->detailTabs()->setCurrentIndex(0);
+    w_.showTab(QStringLiteral("networkTab"));
+    w_.networkEditor()->setAllPrecisions(QStringLiteral("fp16"));
+    w_.networkEditor()->keepEndsInFp32();
+    w_.document()->edit(QStringLiteral("fp16 mixed"), [](nlohmann::json& j) {
+      j["loss_scaling"] = {{"mode", "dynamic"}, {"growth_interval", 100}};
+      j["title"] = j.value("title", std::string()) + " (fp16 mixed)";
+    });
+    save(QStringLiteral("network-editor-fp16"));
+    if (!w_.startRun()) fail(w_.lastWarning());
+  }
+
+  void overlay() {
+    connect(&w_, &MainWindow::runsShown, this, [this] {
+      QTimer::singleShot(800, this, [this] {
+        w_.runBrowser()->selectRuns(runIds_);
+        save(QStringLiteral("overlay"));
+        w_.showTab(QStringLiteral("compareTab"));
+        save(QStringLiteral("compare"));
+        QApplication::quit();
+      });
+    });
+    w_.showRuns(runIds_);
+  }
+
+  void fail(const QString& why) {
+    std::cerr << "screenshots: " << why.toStdString() << "\n";
+    QApplication::exit(1);
+  }
+
+  MainWindow& w_;
+  QDir dir_;
+  QList<qint64> runIds_;
+};
+
+}  // namespace
+
+void startScreenshotScript(MainWindow& window, const QString& folder) {
+  auto* script = new ScreenshotScript(window, folder);
+  script->start();
+}
+
+}  // namespace plab::ui
