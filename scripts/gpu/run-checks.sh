@@ -60,14 +60,21 @@ if [[ " $steps " == *" torch "* ]]; then
     cat "$out/torch-$batch.txt" >> "$summary"
   done
 fi
+train_one() {  # file backend
+  local file=$1 backend=$2
+  timeout "$limit" "$cli" run "experiments/$file.json" --backend "$backend" --db "$out/runs-$file-$backend.sqlite" \
+    --summary-json "$out/train-$file-$backend.json" > "$out/train-$file-$backend.txt" 2>&1
+  echo "run $file on $backend: rc=$? $(python3 -c "import json; d=json.load(open('$out/train-$file-$backend.json')); print({k: d[k] for k in d if 'acc' in k or k in ('status', 'wall_seconds')})" 2>/dev/null)" >> "$summary"
+}
 if [[ " $steps " == *" train "* ]]; then
+  # The runs are independent: side by side, each CPU run with 4 OpenBLAS threads.
+  export OPENBLAS_NUM_THREADS=4
   for file in fashion-mnist-mlp fashion-mnist-mlp-fp16 fashion-mnist-mlp-bf16; do
     for backend in ${PLAB_TRAIN_BACKENDS:-cuda cpu}; do
-      timeout "$limit" "$cli" run "experiments/$file.json" --backend $backend --db "$db" \
-        --summary-json "$out/train-$file-$backend.json" > "$out/train-$file-$backend.txt" 2>&1
-      echo "run $file on $backend: rc=$? $(python3 -c "import json,sys; d=json.load(open('$out/train-$file-$backend.json')); print({k: d[k] for k in d if 'acc' in k or k in ('status','wall_seconds')})" 2>/dev/null)" >> "$summary"
+      train_one "$file" "$backend" &
     done
   done
+  wait
 fi
 cat "$summary"
 if [[ -n "${OUT:-}" ]]; then

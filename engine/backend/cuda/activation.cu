@@ -10,13 +10,22 @@
 namespace plab::cuda {
 namespace {
 
+// The formulas of backend/activation_math.h, with erf, exp and tanh evaluated in
+// double and rounded once to fp32: CUDA's fp32 erff/expf/tanhf may differ from the
+// host's libm by an ulp or two, and GELU's 1 + erf(x/sqrt 2) cancels for negative x,
+// which would magnify that ulp into hundreds. Rounded double results agree with an
+// accurate host libm wherever it is correctly rounded.
+__device__ __forceinline__ float erfAccurate(float a) { return static_cast<float>(erf(static_cast<double>(a))); }
+__device__ __forceinline__ float expAccurate(float a) { return static_cast<float>(exp(static_cast<double>(a))); }
+__device__ __forceinline__ float tanhAccurate(float a) { return static_cast<float>(tanh(static_cast<double>(a))); }
+
 __device__ __forceinline__ float activate(Activation a, float param, float x) {
   switch (a) {
     case Activation::relu: return act::relu(x);
     case Activation::leaky_relu: return act::leakyRelu(x, param);
-    case Activation::gelu: return act::gelu(x);
-    case Activation::tanh: return act::tanhForward(x);
-    default: return act::sigmoid(x);
+    case Activation::gelu: return 0.5f * x * (1.0f + erfAccurate(x * act::kInvSqrt2));
+    case Activation::tanh: return tanhAccurate(x);
+    default: return 1.0f / (1.0f + expAccurate(-x));
   }
 }
 
@@ -25,7 +34,11 @@ __device__ __forceinline__ float derivative(Activation a, float param, float sou
   switch (a) {
     case Activation::relu: return act::reluGrad(source, dy);
     case Activation::leaky_relu: return act::leakyReluGrad(source, param, dy);
-    case Activation::gelu: return act::geluGrad(source, dy);
+    case Activation::gelu: {
+      const float cdf = 0.5f * (1.0f + erfAccurate(source * act::kInvSqrt2));
+      const float pdf = act::kInvSqrt2Pi * expAccurate(-0.5f * source * source);
+      return dy * (cdf + source * pdf);
+    }
     case Activation::tanh: return act::tanhGrad(source, dy);
     default: return act::sigmoidGrad(source, dy);
   }
@@ -88,6 +101,7 @@ __global__ void dropoutBackwardKernel(float keepScale, TensorArg dy, const float
 
 void CudaBackend::dropoutForward(float p, std::uint64_t seed, std::uint64_t step, const Tensor& x, Tensor& y,
                                  Tensor& mask) {
+  PLAB_HOST_TIMED("dropoutForward");
   if (!(p >= 0.0f && p <= 1.0f)) throwShapeError("dropoutForward", "p = " + std::to_string(p) + " is outside [0, 1]");
   requireSameSize("dropoutForward", x, y);
   requireSameSize("dropoutForward", x, mask);
@@ -101,6 +115,7 @@ void CudaBackend::dropoutForward(float p, std::uint64_t seed, std::uint64_t step
 }
 
 void CudaBackend::dropoutBackward(float p, const Tensor& dy, const Tensor& mask, Tensor& dx) {
+  PLAB_HOST_TIMED("dropoutBackward");
   requireSameSize("dropoutBackward", dy, dx);
   requireSameSize("dropoutBackward", dy, mask);
   dispatchIO({&dy, &dx}, [&](auto io) {
@@ -111,6 +126,7 @@ void CudaBackend::dropoutBackward(float p, const Tensor& dy, const Tensor& mask,
 }
 
 void CudaBackend::activationForward(Activation a, float param, const Tensor& x, Tensor& y) {
+  PLAB_HOST_TIMED("activationForward");
   requireSameSize("activationForward", x, y);
   dispatchIO({&x, &y}, [&](auto io) {
     activationForwardKernel<decltype(io)><<<blocksFor(x.numel()), kThreads, 0, stream()>>>(a, param, arg(x), arg(y),
@@ -121,6 +137,7 @@ void CudaBackend::activationForward(Activation a, float param, const Tensor& x, 
 
 void CudaBackend::activationBackward(Activation a, float param, const Tensor& x, const Tensor& y, const Tensor& dy,
                                      Tensor& dx) {
+  PLAB_HOST_TIMED("activationBackward");
   const bool usesOutput = a == Activation::tanh || a == Activation::sigmoid;
   const Tensor& source = usesOutput ? y : x;  // the other one may be undefined
   requireSameSize("activationBackward", source, dx);

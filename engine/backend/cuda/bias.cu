@@ -75,6 +75,7 @@ ChannelLayout channelLayout(const char* op, const Tensor& t, const Tensor& perCh
 }  // namespace
 
 void CudaBackend::addBias(Tensor& y, const Tensor& bias) {
+  PLAB_HOST_TIMED("addBias");
   const ChannelLayout l = channelLayout("addBias", y, bias);
   dispatchIO({&y}, [&](auto io) {
     addBiasKernel<decltype(io)><<<blocksFor(y.numel()), kThreads, 0, stream()>>>(arg(y), arg(bias), l.channels,
@@ -84,6 +85,7 @@ void CudaBackend::addBias(Tensor& y, const Tensor& bias) {
 }
 
 void CudaBackend::biasGrad(const Tensor& dy, Tensor& db) {
+  PLAB_HOST_TIMED("biasGrad");
   const ChannelLayout l = channelLayout("biasGrad", dy, db);
   dispatchIO({&dy}, [&](auto io) {
     using IO = decltype(io);

@@ -117,6 +117,7 @@ Tensor CudaBackend::empty(const Shape& shape, Precision precision) {
   PLAB_CUDA(cudaStreamSynchronize(ctx_->stream));
   pair.get()[0] = 1.0f;
   pair.get()[1] = 0.0f;
+  amaxHistories_.erase(pair.get() + 1);  // a recycled pair starts a new history
   return Tensor(this, storage, shape, precision, pair, std::shared_ptr<float>(pair, pair.get() + 1));
 }
 

@@ -19,6 +19,7 @@
 
 #include "backend/backend.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/host_profile.h"
 
 namespace plab::cuda {
 
@@ -131,6 +132,7 @@ class CudaBackend final : public Backend {
 
   // ---- for the op files -----------------------------------------------------------
   cudaStream_t stream() const { return ctx_->stream; }
+  HostProfile* hostProfile() const { return profile_.get(); }
   DeviceContext& context() { return *ctx_; }
   // Device memory from the stream-ordered pool, freed (stream-ordered) with the last owner.
   std::shared_ptr<void> allocate(std::size_t bytes);
@@ -156,6 +158,7 @@ class CudaBackend final : public Backend {
 
  private:
   std::shared_ptr<DeviceContext> ctx_;
+  std::unique_ptr<HostProfile> profile_ = HostProfile::fromEnvironment();
   std::shared_ptr<void> workspace_;
   std::size_t workspaceBytes_ = 0;
   std::map<GemmKey, std::shared_ptr<GemmPlan>> gemmPlans_;

@@ -91,6 +91,7 @@ cudaDataType_t nativeType(Precision p) {
 
 void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
                        Tensor& c) {
+  PLAB_HOST_TIMED("gemm");
   if (a.shape().rank() != 2 || b.shape().rank() != 2 || c.shape().rank() != 2)
     throwShapeError("gemm", "operands must be matrices, got A " + a.shape().toString() + ", B " +
                                 b.shape().toString() + ", C " + c.shape().toString());

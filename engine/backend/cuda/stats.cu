@@ -85,8 +85,10 @@ __global__ void statsKernel(Precision pin, const void* src, const float* srcScal
   }
 }
 
-void runStats(CudaBackend& b, const Tensor& src, bool round, Precision pout, const float* dstScale,
-              TensorStats& out) {
+// srcScale: the fp8 source's scale to read logical values, or nullptr to read what is
+// stored (stats() of an fp8 tensor describes its stored, scaled values, as the CPU).
+void runStats(CudaBackend& b, const Tensor& src, const float* srcScale, bool round, Precision pout,
+              const float* dstScale, TensorStats& out) {
   std::shared_ptr<void> buffer = b.allocate(sizeof(DeviceStats));
   auto* d = static_cast<DeviceStats*>(buffer.get());
   PLAB_CUDA(cudaMemsetAsync(d, 0, sizeof(DeviceStats), b.stream()));
@@ -94,7 +96,7 @@ void runStats(CudaBackend& b, const Tensor& src, bool round, Precision pout, con
   int blocks = blocksFor(n);
   const int cap = b.context().properties.multiProcessorCount * 4;
   if (blocks > cap) blocks = cap;
-  statsKernel<<<blocks, kThreads, 0, b.stream()>>>(src.precision(), src.data(), src.scale(), round, pout, dstScale,
+  statsKernel<<<blocks, kThreads, 0, b.stream()>>>(src.precision(), src.data(), srcScale, round, pout, dstScale,
                                                    n, d);
   PLAB_CUDA_LAUNCHED("statsKernel");
   DeviceStats h{};
@@ -112,10 +114,13 @@ void runStats(CudaBackend& b, const Tensor& src, bool round, Precision pout, con
 
 }  // namespace
 
-void CudaBackend::stats(const Tensor& t, TensorStats& out) { runStats(*this, t, false, t.precision(), nullptr, out); }
+void CudaBackend::stats(const Tensor& t, TensorStats& out) {
+  PLAB_HOST_TIMED("stats");
+  runStats(*this, t, nullptr, false, t.precision(), nullptr, out);
+}
 
 void CudaBackend::convertStats(const Tensor& src, const Tensor& dst, TensorStats& out) {
-  runStats(*this, src, true, dst.precision(), dst.scale(), out);
+  runStats(*this, src, src.scale(), true, dst.precision(), dst.scale(), out);
 }
 
 }  // namespace plab::cuda
