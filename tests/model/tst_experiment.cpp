@@ -7,6 +7,8 @@
 #include <QFile>
 #include <QTemporaryDir>
 
+#include <map>
+
 #include "data/dataset.h"
 #include "model_test_util.h"
 
@@ -26,6 +28,15 @@ QStringList exampleFiles() {
   QStringList files;
   for (const QString& name : dir.entryList({"*.json"}, QDir::Files, QDir::Name)) files << dir.filePath(name);
   return files;
+}
+
+// The examples share a few datasets (Fashion-MNIST takes a second to read): load each once.
+const Dataset& datasetFor(const Experiment& e) {
+  static std::map<std::string, Dataset> cache;
+  const std::string key = e.dataset.dump() + "/" + std::to_string(e.seed);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, loadDataset(e.dataset, e.seed)).first;
+  return it->second;
 }
 
 QString messageOf(const json& file) {
@@ -53,7 +64,7 @@ class ExperimentFiles : public QObject {
     const Experiment e = loadExperimentFile(path.toStdString());
     QVERIFY2(e.title.size() >= 10, "a title a teacher would read");
     QVERIFY2(e.description.size() >= 80, "a description of what it shows and what to look at");
-    const Dataset data = loadDataset(e.dataset, e.seed);
+    const Dataset& data = datasetFor(e);
     const auto shapes = inferShapesForDataset(e.network, data);
     QCOMPARE(shapes.size(), e.network.layers.size());
   }
