@@ -129,6 +129,9 @@ class TestStoreErrors : public QObject {
       w.appendStep(sampleStep(1));
       w.finish(RunStatus::completed);
     }
+    // The writer was the last connection: SQLite checkpointed and removed the WAL, so
+    // this is the case of `export` on a closed store.
+    QVERIFY(!QFile::exists(path + "-wal"));
     StoreOptions o;
     o.readOnly = true;
     RunReader r(path.toStdString(), o);

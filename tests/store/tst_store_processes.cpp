@@ -47,6 +47,15 @@ class TestStoreProcesses : public QObject {
       QCOMPARE(r.getRun(id)->writerPid, qint64(helper.processId()));
     }
 
+    {
+      // The GUI follows a live run through read-only connections.
+      StoreOptions readOnly;
+      readOnly.readOnly = true;
+      RunReader r(db.toStdString(), readOnly);
+      QCOMPARE(r.loadSteps(id).size(), std::size_t(5));
+      QCOMPARE(statusText(r.getRun(id)->status), QString("running"));
+    }
+
     helper.kill();  // SIGKILL: no destructor, no finish
     QVERIFY(helper.waitForFinished(10000));
     QCOMPARE(helper.exitStatus(), QProcess::CrashExit);
@@ -92,6 +101,11 @@ class TestStoreProcesses : public QObject {
     QCOMPARE(helper.exitStatus(), QProcess::NormalExit);
     QCOMPARE(helper.exitCode(), 0);
     QCOMPARE(statusText(r.getRun(id)->status), QString("completed"));
+    // A read-only connection opened after the writer exited reads everything too.
+    StoreOptions readOnly;
+    readOnly.readOnly = true;
+    RunReader after(db.toStdString(), readOnly);
+    QCOMPARE(after.loadSteps(id).size(), std::size_t(total));
     // The rows arrived in several commits while the writer ran, not all at the end.
     QVERIFY2(readsWithNewRows >= 2, qPrintable(QStringLiteral("%1 of %2 reads saw new rows").arg(readsWithNewRows).arg(reads)));
   }
