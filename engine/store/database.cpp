@@ -14,7 +14,8 @@ namespace plab {
 void Database::failOn(sqlite3* db, const std::string& path, const std::string& what, int code) {
   const char* message = db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
   const int extended = db ? sqlite3_extended_errcode(db) : code;
-  std::string text = path + ": " + what + ": " + message + " (" + sqlite3_errstr(code) + ", code " +
+  const std::string generic = sqlite3_errstr(code);
+  std::string text = path + ": " + what + ": " + message + " (" + (generic == message ? "" : generic + ", ") + "code " +
                      std::to_string(extended) + ")";
   if ((code & 0xFF) == SQLITE_FULL) text += "; the disk or the database's size limit is full";
   if ((code & 0xFF) == SQLITE_READONLY) text += "; check the permissions of the file and its folder";
