@@ -77,23 +77,55 @@ struct Probe {
   }
 };
 
-void compareGradients(const QString& what, const std::vector<float>& analytic, const std::vector<double>& numeric) {
-  QCOMPARE(analytic.size(), numeric.size());
-  double worst = 0;
+// "" when every analytic value matches its numeric one, else the first mismatch.
+QString gradientMismatch(const QString& what, const std::vector<float>& analytic, const std::vector<double>& numeric) {
+  if (analytic.size() != numeric.size()) return what + ": sizes differ";
   for (std::size_t i = 0; i < analytic.size(); ++i) {
     const double a = analytic[i], n = numeric[i];
     const double err = std::fabs(a - n);
-    worst = std::max(worst, err);
     if (!(err <= kAbsTol + kRelTol * std::fabs(a))) {
-      QFAIL(qPrintable(QString("%1[%2]: analytic %3, numeric %4, |diff| %5 > %6")
-                           .arg(what).arg(i).arg(a, 0, 'g', 9).arg(n, 0, 'g', 9).arg(err)
-                           .arg(kAbsTol + kRelTol * std::fabs(a))));
+      return QString("%1[%2]: analytic %3, numeric %4, |diff| %5 > %6")
+          .arg(what).arg(i).arg(a, 0, 'g', 9).arg(n, 0, 'g', 9).arg(err).arg(kAbsTol + kRelTol * std::fabs(a));
     }
   }
   // A check that compared nothing but zeros would prove nothing.
   double largest = 0;
   for (double v : numeric) largest = std::max(largest, std::fabs(v));
-  QVERIFY2(largest > 1e-3, qPrintable(what + ": every numeric gradient is ~0"));
+  if (!(largest > 1e-3)) return what + ": every numeric gradient is ~0";
+  return {};
+}
+
+struct Gradients {
+  std::vector<float> input;
+  std::vector<std::vector<float>> params;   // analytic, in parameters() order
+  std::vector<double> numericInput;
+  std::vector<std::vector<double>> numericParams;
+  std::vector<QString> paramNames;
+};
+
+// Analytic (backward) and numeric (central differences) gradients of one layer.
+Gradients gradientsOf(const std::string& layerJson, const Shape& sampleShape, int batch) {
+  auto backend = cpuBackend();
+  const NetworkSpec spec = networkFromJson("[" + layerJson + "]");
+  Network net(spec, sampleShape, *backend, /*seed=*/7, /*masterWeights=*/false);
+  net.setInputGradientEnabled(true);
+  const Shape inShape = batchShape(batch, sampleShape);
+  Probe probe{*backend, net, upload(*backend, testInputs(inShape.numel(), 11), inShape), {}};
+  const Tensor& y = net.forward(probe.input, true, 1);
+  detail::SplitMix64 rng(3);
+  for (std::int64_t i = 0; i < y.numel(); ++i) probe.coefficients.push_back(rng.symmetric(1.0f));
+
+  Gradients g;
+  const std::vector<float> c(probe.coefficients.begin(), probe.coefficients.end());
+  net.backward(upload(*backend, c, y.shape()));  // dL/dy = c
+  g.input = download(*backend, net.inputGradient());
+  for (auto& slot : net.parameters()) {
+    g.params.push_back(download(*backend, slot.grad));
+    g.paramNames.push_back(QString::fromStdString(slot.name));
+  }
+  g.numericInput = probe.numericGradient(probe.input);
+  for (auto& slot : net.parameters()) g.numericParams.push_back(probe.numericGradient(slot.working));
+  return g;
 }
 
 }  // namespace
@@ -136,31 +168,26 @@ class GradientCheck : public QObject {
     QFETCH(QString, layer);
     QFETCH(QList<qint64>, sample);
     QFETCH(int, batch);
-    auto backend = cpuBackend();
     const Shape sampleShape(std::vector<std::int64_t>(sample.begin(), sample.end()));
-    const NetworkSpec spec = networkFromJson("[" + layer.toStdString() + "]");
-    Network net(spec, sampleShape, *backend, /*seed=*/7, /*masterWeights=*/false);
-    net.setInputGradientEnabled(true);
-
-    const Shape inShape = batchShape(batch, sampleShape);
-    Probe probe{*backend, net, upload(*backend, testInputs(inShape.numel(), 11), inShape), {}};
-    const Tensor& y = net.forward(probe.input, true, 1);
-    detail::SplitMix64 rng(3);
-    for (std::int64_t i = 0; i < y.numel(); ++i) probe.coefficients.push_back(rng.symmetric(1.0f));
-
-    // Analytic: backward with dL/dy = c.
-    std::vector<float> c(probe.coefficients.begin(), probe.coefficients.end());
-    const Tensor dOutput = upload(*backend, c, y.shape());
-    net.backward(dOutput);
-    const std::vector<float> inputGrad = download(*backend, net.inputGradient());
-    std::vector<std::vector<float>> paramGrads;
-    for (auto& slot : net.parameters()) paramGrads.push_back(download(*backend, slot.grad));
-
-    compareGradients("input", inputGrad, probe.numericGradient(probe.input));
-    std::size_t k = 0;
-    for (auto& slot : net.parameters()) {
-      compareGradients(QString::fromStdString(slot.name), paramGrads[k++], probe.numericGradient(slot.working));
+    const Gradients g = gradientsOf(layer.toStdString(), sampleShape, batch);
+    QString mismatch = gradientMismatch("input", g.input, g.numericInput);
+    QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
+    for (std::size_t k = 0; k < g.params.size(); ++k) {
+      mismatch = gradientMismatch(g.paramNames[k], g.params[k], g.numericParams[k]);
+      QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
     }
+  }
+
+  // The check itself must catch a wrong gradient: 10% too large, or one value wrong.
+  void rejectsAWrongGradient() {
+    const Gradients g = gradientsOf(R"({"type": "linear", "out": 4})", Shape{5}, 3);
+    std::vector<float> scaled = g.params[0];
+    for (auto& v : scaled) v *= 1.1f;
+    QVERIFY(!gradientMismatch("scaled", scaled, g.numericParams[0]).isEmpty());
+    std::vector<float> oneWrong = g.input;
+    oneWrong[2] = -oneWrong[2] + 0.1f;
+    QVERIFY(!gradientMismatch("one wrong", oneWrong, g.numericInput).isEmpty());
+    QVERIFY(gradientMismatch("as computed", g.input, g.numericInput).isEmpty());
   }
 };
 
