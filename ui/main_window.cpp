@@ -83,6 +83,9 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
 }
 
 MainWindow::~MainWindow() {
+  // Stop a run while every panel still exists, then hear nothing more from the worker.
+  worker_->stopAndWait(5000);
+  worker_->disconnect();
   // Children are destroyed after this object stops being a MainWindow; the document's
   // undo stack must not signal (cleanChanged) into half-destroyed panels.
   doc_->undoStack()->blockSignals(true);

@@ -53,10 +53,12 @@ class TestGuiRun : public QObject {
     QVERIFY(window_->runControl()->startAction()->isEnabled());
 
     RunBrowser* browser = window_->runBrowser();
-    QTRY_VERIFY_WITH_TIMEOUT(browser->model()->rowOfRun(run->runId) >= 0, 10000);
-    const RunInfo* info = browser->model()->runAt(browser->model()->rowOfRun(run->runId));
-    QCOMPARE(QString::fromLatin1(plab::toString(info->status)), QStringLiteral("completed"));
-    QCOMPARE(info->lastStep, 120);
+    auto statusInBrowser = [&] {
+      const plab::RunInfo* info = browser->model()->runAt(browser->model()->rowOfRun(run->runId));
+      return info ? QString::fromLatin1(plab::toString(info->status)) : QString();
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(statusInBrowser(), QStringLiteral("completed"), 10000);
+    QCOMPARE(browser->model()->runAt(browser->model()->rowOfRun(run->runId))->lastStep, 120);
   }
 
   void pauseThenStopCancelsTheRun() {
@@ -66,11 +68,11 @@ class TestGuiRun : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(live()->lastStep() > 5, 60000);
     window_->runControl()->pauseAction()->trigger();
     QTRY_VERIFY_WITH_TIMEOUT(window_->worker()->isPaused(), 20000);
-    // Paused: no step arrives for a while (the worker still reports progress).
-    const auto pausedAt = live()->lastStep();
-    QSignalSpy progress(window_->worker(), &WorkerClient::progressChanged);
-    QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 2, 20000);
-    QVERIFY2(live()->lastStep() <= pausedAt + 2, qPrintable(QString::number(live()->lastStep() - pausedAt)));
+    // Paused: no new steps arrive (steps already batched may still land first).
+    QSignalSpy steps(window_->worker(), &WorkerClient::dataAppended);
+    steps.wait(300);
+    steps.clear();
+    QVERIFY2(!steps.wait(1500), "steps kept arriving while paused");
     window_->runControl()->stopAction()->trigger();
     QTRY_VERIFY_WITH_TIMEOUT(ended.count() == 1, 30000);
     QCOMPARE(ended.first().at(1).toString(), QStringLiteral("cancelled"));
