@@ -127,6 +127,20 @@ class ExperimentFiles : public QObject {
     QCOMPARE(QString::fromStdString(toJson(e)["optimizer"]["lr"].dump()), QStringLiteral("0.05"));
   }
 
+  // docs/experiment-format.md is the reference: its example must be a valid file.
+  void documentedExampleParses() {
+    QFile doc(QStringLiteral(PLAB_SOURCE_DIR "/docs/experiment-format.md"));
+    QVERIFY(doc.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(doc.readAll());
+    const qsizetype start = text.indexOf("```json\n");
+    QVERIFY(start >= 0);
+    const qsizetype end = text.indexOf("```", start + 8);
+    const std::string example = text.mid(start + 8, end - start - 8).toStdString();
+    const Experiment e = parseExperimentText(example, "docs/experiment-format.md");
+    QCOMPARE(e.network.layers.size(), std::size_t(3));
+    QCOMPARE(int(e.lossScaling.mode), int(LossScaleMode::dynamic));
+  }
+
   void defaultsAreTheDocumentedOnes() {
     const Experiment e = parseExperiment(kMinimal);
     QCOMPARE(int(e.optimizer.kind), int(OptimizerKind::adam));
