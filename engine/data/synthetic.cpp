@@ -16,9 +16,14 @@ constexpr double kPi = std::numbers::pi;
 using Generator = std::function<void(Rng&, std::int64_t count, const SyntheticParams&,
                                      std::vector<float>& x, std::vector<float>& y)>;
 
-void pushPoint(std::vector<float>& x, double px, double py) {
-  x.push_back(float(px));
-  x.push_back(float(py));
+// Adds (px, py) plus Gaussian noise. The two draws are separate statements on purpose:
+// the order in which function arguments are evaluated is unspecified in C++, so
+// f(rng.normal(), rng.normal()) would give other datasets with another compiler.
+void pushNoisyPoint(std::vector<float>& x, Rng& rng, double noise, double px, double py) {
+  const double nx = noise * rng.normal();
+  const double ny = noise * rng.normal();
+  x.push_back(float(px + nx));
+  x.push_back(float(py + ny));
 }
 
 // Labels cycle 0, 1, ..., K-1 so that every class has the same share; the batch
@@ -31,8 +36,7 @@ void spirals(Rng& rng, std::int64_t count, const SyntheticParams& p, std::vector
     const double t = rng.uniform();                              // position along the arm
     const double angle = label * 2 * kPi / k + t * 1.5 * 2 * kPi;  // one and a half turns
     const double radius = 0.05 + 0.95 * t;
-    pushPoint(x, radius * std::cos(angle) + p.noise * rng.normal(),
-              radius * std::sin(angle) + p.noise * rng.normal());
+    pushNoisyPoint(x, rng, p.noise, radius * std::cos(angle), radius * std::sin(angle));
     y.push_back(float(label));
   }
 }
@@ -45,7 +49,7 @@ void moons(Rng& rng, std::int64_t count, const SyntheticParams& p, std::vector<f
     const double a = rng.uniform(0, kPi);
     const double px = label == 0 ? std::cos(a) : 1 - std::cos(a);
     const double py = label == 0 ? std::sin(a) : 0.5 - std::sin(a);
-    pushPoint(x, px - 0.5 + p.noise * rng.normal(), py - 0.25 + p.noise * rng.normal());
+    pushNoisyPoint(x, rng, p.noise, px - 0.5, py - 0.25);
     y.push_back(float(label));
   }
 }
@@ -57,8 +61,7 @@ void circles(Rng& rng, std::int64_t count, const SyntheticParams& p, std::vector
     const int label = int(i % 2);
     const double a = rng.uniform(0, 2 * kPi);
     const double radius = label == 0 ? 1.0 : 0.5;
-    pushPoint(x, radius * std::cos(a) + p.noise * rng.normal(),
-              radius * std::sin(a) + p.noise * rng.normal());
+    pushNoisyPoint(x, rng, p.noise, radius * std::cos(a), radius * std::sin(a));
     y.push_back(float(label));
   }
 }
@@ -72,8 +75,9 @@ void xorSet(Rng& rng, std::int64_t count, const SyntheticParams& p, std::vector<
     const int label = int(i % 2);
     const double signX = rng.uniform() < 0.5 ? -1.0 : 1.0;
     const double signY = label == 0 ? signX : -signX;
-    const double px = signX * rng.uniform(), py = signY * rng.uniform();
-    pushPoint(x, px + p.noise * rng.normal(), py + p.noise * rng.normal());
+    const double px = signX * rng.uniform();
+    const double py = signY * rng.uniform();
+    pushNoisyPoint(x, rng, p.noise, px, py);
     y.push_back(float(label));
   }
 }
@@ -85,7 +89,7 @@ void blobs(Rng& rng, std::int64_t count, const SyntheticParams& p, std::vector<f
   for (std::int64_t i = 0; i < count; ++i) {
     const int label = int(i % k);
     const double a = label * 2 * kPi / k;
-    pushPoint(x, std::cos(a) + p.noise * rng.normal(), std::sin(a) + p.noise * rng.normal());
+    pushNoisyPoint(x, rng, p.noise, std::cos(a), std::sin(a));
     y.push_back(float(label));
   }
 }
