@@ -8,22 +8,26 @@
 # shows the median of those medians. Both use THREADS threads (OpenBLAS for ours,
 # torch.set_num_threads for PyTorch).
 #
-# usage: bench/compare_cpu_speed.sh [BUILD_DIR] (defaults: build, ROUNDS=5, STEPS=200, THREADS=1)
+# usage: bench/compare_cpu_speed.sh [BUILD_DIR] (defaults: build, ROUNDS=5, STEPS=200, THREADS=1;
+# CLI=path overrides the binary, EXPERIMENT=path the experiment file)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 build="${1:-$root/build}"
-cli="$build/app/cli/precisionlab-cli"
+cli="${CLI:-$build/app/cli/precisionlab-cli}"
 rounds="${ROUNDS:-5}"
 steps="${STEPS:-200}"
 threads="${THREADS:-1}"
 python="${PYTHON:-/usr/bin/python3}"
-experiment="$root/experiments/fashion-mnist-mlp.json"
+experiment="${EXPERIMENT:-$root/experiments/fashion-mnist-mlp.json}"
+# Both programs get the same thread budget: OpenBLAS and OpenMP (PyTorch's intra-op pool and
+# whatever BLAS it calls) are limited alike, so neither oversubscribes the cores.
+export OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
 for round in $(seq "$rounds"); do
-  OPENBLAS_NUM_THREADS="$threads" "$cli" bench "$experiment" --backend cpu --json --no-store \
+  "$cli" bench "$experiment" --backend cpu --json --no-store \
     --steps "$steps" --warmup 20 > "$out/ours-$round.json"
   "$python" "$here/torch_mlp.py" --json --steps "$steps" --warmup 20 --threads "$threads" > "$out/torch-$round.json"
 done
@@ -37,7 +41,7 @@ def med(config):
     return statistics.median(next(x["median_step_ms"] for x in o["results"] if x["config"] == config) for o in ours)
 pt = statistics.median(t["median_step_ms"] for t in torch)
 fp32 = med("fp32")
-print("device: %s, %s thread(s), %d rounds" % (ours[0]["device"], threads, rounds))
+print("device: %s, %s thread(s), %d rounds, %s" % (ours[0]["device"], threads, rounds, torch[0]["framework"]))
 print("%-22s %10s %12s" % ("step (batch 128)", "median ms", "ratio"))
 print("%-22s %10.3f %12s" % ("pytorch fp32", pt, "1.00x torch"))
 print("%-22s %10.3f %9.2fx torch" % ("ours fp32", fp32, fp32 / pt))
