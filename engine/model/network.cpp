@@ -149,6 +149,9 @@ std::vector<std::string> Network::layerNames() const {
 }
 
 Precision Network::outputPrecision() const { return layers_.back()->forwardFormat(); }
-Precision Network::outputGradPrecision() const { return layers_.back()->gradFormat(); }
+Precision Network::outputGradPrecision() const {
+  const Precision p = layers_.back()->gradFormat();
+  return isFp8Format(p) ? Precision::fp32 : p;
+}
 
 }  // namespace plab

@@ -109,7 +109,10 @@ class Network {
   std::vector<LayerShapeInfo> summary() const { return shapes_; }
   std::vector<std::string> layerNames() const;
   Precision outputPrecision() const;       // format of forward's result
-  Precision outputGradPrecision() const;   // format backward expects for dOutput
+  // The format to give backward's dOutput in: the last layer's gradient format, as
+  // autocast hands fp16 logits an fp16 gradient; fp32 when that format is fp8, so
+  // that the one rounding into fp8 uses a delayed scale this network maintains.
+  Precision outputGradPrecision() const;
   Backend& backend() { return backend_; }
 
  private:

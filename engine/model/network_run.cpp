@@ -73,7 +73,9 @@ void Network::backward(const Tensor& dOutput) {
     detail::Layer& layer = *layers_[i];
     detail::LayerIo io{backend_, statsEnabled_, trainingForward_, 0, &scratch_};
     startTiming();
-    if (g->precision() != layer.gradFormat()) {
+    // fp8: always through this layer's own buffer, whose scale updateFp8Scales keeps.
+    const bool foreignFp8 = isFp8Format(g->precision()) && i + 1 == layers_.size();
+    if (g->precision() != layer.gradFormat() || foreignFp8) {
       Tensor& converted = gradCopies_[i].ensure(g->shape());
       backend_.convert(*g, converted);
       g = &converted;
