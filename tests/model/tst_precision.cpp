@@ -267,6 +267,41 @@ class LayerPrecision : public QObject {
     for (float v : download(*backend, a.parameters()[0].working)) QVERIFY(std::fabs(v) <= 1.0f / 3.0f);
   }
 
+  // Seeded and reproducible: two networks from the same seed, trained on the same
+  // batches (dropout and batch norm included), produce the same bits at every step.
+  void sameSeedSameTrajectoryBitForBit() {
+    const NetworkSpec spec = networkFromJson(R"([{"type": "conv2d", "out_channels": 4, "padding": 1, "precision": "fp16"},
+        {"type": "batchnorm2d", "precision": "fp16"}, {"type": "relu", "precision": "fp16"}, {"type": "maxpool2d"},
+        {"type": "flatten"}, {"type": "dropout", "p": 0.3, "precision": "bf16"}, {"type": "linear", "out": 3, "precision": "bf16"}])");
+    std::vector<std::vector<float>> outputs[2];
+    for (int copy = 0; copy < 2; ++copy) {
+      auto backend = cpuBackend();
+      Network net(spec, Shape{1, 6, 6}, *backend, 99, true);
+      net.allocateOptimizerState(OptimizerKind::adam);
+      LossScaleRule none;
+      none.mode = LossScaleMode::none;
+      auto state = backend->createStepState(none, int(net.gradientsInBackwardOrder().size()));
+      for (int step = 1; step <= 4; ++step) {
+        const Tensor x = upload(*backend, randomValues(5 * 36, 1.0f, 100 + step), Shape{5, 1, 6, 6});
+        const Tensor& y = net.forward(x, true, step);
+        outputs[copy].push_back(download(*backend, y));
+        net.backward(upload(*backend, randomValues(5 * 3, 1.0f, 200 + step), y.shape(), net.outputGradPrecision()));
+        backend->checkGradients(net.gradientsInBackwardOrder(), *state);
+        backend->optimizerStep(OptimizerHyper{}, net.parameters(), *state);
+        backend->updateLossScale(*state, step);
+      }
+    }
+    for (std::size_t step = 0; step < outputs[0].size(); ++step) {
+      for (std::size_t i = 0; i < outputs[0][step].size(); ++i) {
+        QVERIFY2(bitsOf(outputs[0][step][i]) == bitsOf(outputs[1][step][i]),
+                 qPrintable(QString("step %1 output %2: 0x%3 vs 0x%4").arg(step + 1).arg(i)
+                                .arg(bitsOf(outputs[0][step][i]), 8, 16, QChar('0'))
+                                .arg(bitsOf(outputs[1][step][i]), 8, 16, QChar('0'))));
+      }
+    }
+    QVERIFY(outputs[0][0] != outputs[0][3]);  // and it did train
+  }
+
   void timingCoversEveryLayer() {
     auto backend = cpuBackend();
     Network net(networkFromJson(R"([{"type": "linear", "out": 64}, {"type": "relu"}, {"type": "linear", "out": 2}])"),
