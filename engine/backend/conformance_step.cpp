@@ -95,6 +95,25 @@ void conversionCases(Suite& s, Precision p) {
     const double limit = dst.scale() ? formatInfo(p).maxFinite : 0.0;
     compareStats(s, "convert stats", p, shape, stats, referenceStats(before, after, limit));
   });
+  s.run("convert format->fp32", p, shape, [&] {
+    const auto values = wideValues(s, n, true);
+    Tensor src = s.output({std::int64_t(n)}, p);
+    s.backend.upload(values.data(), src);
+    const auto held = s.read(src);
+    Tensor dst = s.backend.empty({std::int64_t(n)}, Precision::fp32);
+    s.backend.convert(src, dst);
+    s.checkRounded("convert format->fp32", shape, dst, std::vector<double>(held.begin(), held.end()),
+                   Tolerance::exact());
+    s.results.back().format = std::string(toString(p));  // the source's format
+  });
+  s.run("fill", p, "[257]", [&] {
+    Tensor t = s.output({257}, p);
+    const float value = -3.3f;
+    s.backend.fill(t, value);
+    const float scale = t.scale() ? *t.scale() : 1.0f;
+    s.checkRounded("fill", "[257]", t, std::vector<double>(257, double(roundTo(p, value * scale)) / scale),
+                   Tolerance::exact());
+  });
   s.run("upload/download", p, shape, [&] {
     const auto values = wideValues(s, n, true);
     Tensor t = s.output({std::int64_t(n)}, p);
