@@ -77,9 +77,9 @@ void exportJson(RunReader& reader, const ExportOptions& o) {
 void runExport(const ExportOptions& o) {
   const std::string path = o.db.empty() ? defaultDatabasePath() : o.db;
   if (!o.db.empty() && !std::filesystem::exists(path)) throw CliExit(1, "export: " + path + ": no such database");
-  StoreOptions storeOptions;
-  storeOptions.readOnly = true;  // exporting never changes the store
-  RunReader reader(path, storeOptions);
+  // Opened like any reader: read-only when the file is not writable; otherwise an old
+  // file is migrated first (a read-only connection cannot read an older schema).
+  RunReader reader(path);
   if (!reader.getRun(o.runId)) throw CliExit(1, "export: run " + std::to_string(o.runId) + " not found in " + path);
   if (o.format == "csv") exportCsv(reader, o);
   else exportJson(reader, o);

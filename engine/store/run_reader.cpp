@@ -50,12 +50,8 @@ std::string runQuery(bool withConfig, const std::string& where) {
   return std::string(
              "SELECT r.id, r.name, r.title, r.status, r.created_at, coalesce(r.finished_at, ''), r.backend, r.device, "
              "r.notes, r.tags, r.error, r.summary, r.dataset, r.writer_host, r.writer_pid, "
-             "(SELECT count(*) FROM step_metrics s WHERE s.run_id = r.id), "
-             "(SELECT max(step) FROM step_metrics s WHERE s.run_id = r.id), "
-             "(SELECT loss FROM step_metrics s WHERE s.run_id = r.id ORDER BY step DESC LIMIT 1), "
-             "(SELECT loss_scale FROM step_metrics s WHERE s.run_id = r.id ORDER BY step DESC LIMIT 1), "
-             "(SELECT count(*) FROM events e WHERE e.run_id = r.id AND e.kind = 'overflow'), "
-             "(SELECT count(*) FROM step_metrics s WHERE s.run_id = r.id AND s.skipped), "
+             // Kept on the run row by the writer at each commit (schema v2).
+             "r.step_count, r.last_step, r.last_loss, r.last_loss_scale, r.overflow_count, r.skipped_count, "
              "(SELECT test_accuracy FROM epoch_metrics m WHERE m.run_id = r.id ORDER BY step DESC, id DESC LIMIT 1), "
              "(SELECT test_loss FROM epoch_metrics m WHERE m.run_id = r.id ORDER BY step DESC, id DESC LIMIT 1), ") +
          (withConfig ? "r.config" : "NULL") + " FROM runs r " + where;

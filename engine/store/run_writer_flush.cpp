@@ -1,4 +1,6 @@
 // RunWriter::flushLocked: everything buffered goes to SQLite in one transaction.
+#include <algorithm>
+
 #include "protocol/records_json.h"
 #include "store/database.h"
 #include "store/writer_buffer.h"
@@ -72,6 +74,50 @@ void insertSpeed(Database& db, std::int64_t runId, const std::vector<SpeedResult
   }
 }
 
+// Adds the batch to the totals. Steps after the last one are new rows; a step at or
+// before it (written twice, or out of order) may replace a row, so then the totals
+// are counted again from the table. Returns false in that case.
+bool addToTotals(RunTotals& t, const std::vector<StepMetrics>& steps, std::int64_t newOverflows) {
+  bool incremental = true;
+  for (const auto& m : steps) {
+    if (m.step <= t.lastStep) {
+      incremental = false;
+      continue;
+    }
+    ++t.steps;
+    t.skipped += m.skipped ? 1 : 0;
+    t.lastStep = m.step;
+    t.lastLoss = m.loss;
+    t.lastLossScale = m.lossScale;
+  }
+  t.overflows += newOverflows;
+  return incremental;
+}
+
+void countTotals(Database& db, std::int64_t runId, RunTotals& t) {
+  Statement s = db.prepare(
+      "SELECT count(*), coalesce(sum(skipped), 0), coalesce(max(step), 0) FROM step_metrics WHERE run_id = ?1");
+  s.bind(1, runId);
+  s.step();
+  t.steps = s.columnInt(0);
+  t.skipped = s.columnInt(1);
+  t.lastStep = s.columnInt(2);
+  Statement last = db.prepare("SELECT loss, loss_scale FROM step_metrics WHERE run_id = ?1 AND step = ?2");
+  last.bind(1, runId).bind(2, t.lastStep);
+  if (last.step()) {
+    t.lastLoss = last.columnReal(0);
+    t.lastLossScale = last.columnReal(1);
+  }
+}
+
+void updateRunRow(Database& db, std::int64_t runId, const RunTotals& t) {
+  Statement s = db.prepare(
+      "UPDATE runs SET heartbeat_at = ?2, step_count = ?3, skipped_count = ?4, overflow_count = ?5, last_step = ?6, "
+      "last_loss = ?7, last_loss_scale = ?8 WHERE id = ?1");
+  s.bind(1, runId).bind(2, utcNow()).bind(3, t.steps).bind(4, t.skipped).bind(5, t.overflows).bind(6, t.lastStep);
+  s.bindReal(7, t.lastLoss).bindReal(8, t.lastLossScale).run();
+}
+
 }  // namespace
 
 // The caller holds the flusher mutex. On failure the transaction rolls back and the
@@ -81,14 +127,20 @@ void RunWriter::flushLocked() {
   const bool nothingPending = buffer_->empty();
   // A heartbeat goes out even with nothing pending, at most once per interval.
   if (nothingPending && Clock::now() - buffer_->lastFlush < options_.flushInterval) return;
+  RunTotals totals = buffer_->committed;
+  const auto newOverflows = std::count_if(buffer_->events.begin(), buffer_->events.end(),
+                                         [](const auto& e) { return e.kind == EventKind::overflow; });
+  const bool incremental = addToTotals(totals, buffer_->steps, newOverflows);
   Transaction tx(*db_);
   insertSteps(*db_, runId_, buffer_->steps);
   insertEvents(*db_, runId_, buffer_->events);
   insertEpochs(*db_, runId_, buffer_->epochs);
   insertLayerStats(*db_, runId_, buffer_->layerStats);
   insertSpeed(*db_, runId_, buffer_->speed);
-  db_->prepare("UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1").bind(1, runId_).bind(2, utcNow()).run();
+  if (!incremental) countTotals(*db_, runId_, totals);
+  updateRunRow(*db_, runId_, totals);
   tx.commit();
+  buffer_->committed = totals;  // only now: a failed commit leaves the old totals
   buffer_->clear();
   buffer_->lastFlush = Clock::now();
 }

@@ -9,7 +9,8 @@ namespace plab {
 // StoreError when the file's version is newer than this program knows.
 // A read-only database is only checked (it must already be at the current version
 // or at 0 and empty, which reads as "no runs").
-int migrateSchema(Database& db);
+// targetVersion exists for the migration tests, which build files of older versions.
+int migrateSchema(Database& db, int targetVersion = kStoreSchemaVersion);
 
 // The version stored in the file.
 int schemaVersion(Database& db);

@@ -13,6 +13,12 @@ namespace plab {
 
 using Clock = std::chrono::steady_clock;
 
+// The run browser's figures as committed (schema v2 keeps them on the run row).
+struct RunTotals {
+  std::int64_t steps = 0, skipped = 0, overflows = 0, lastStep = 0;
+  double lastLoss = 0, lastLossScale = 0;
+};
+
 struct RunWriter::Buffer {
   struct Event {
     std::int64_t step;
@@ -28,6 +34,7 @@ struct RunWriter::Buffer {
   Clock::time_point lastFlush = Clock::now();
   Clock::time_point oldestPending{};  // when the first record of the pending batch arrived
   std::string backgroundError;        // a failed background flush, reported on the next call
+  RunTotals committed;                // what the run row says after the last commit
 
   bool empty() const {
     return steps.empty() && events.empty() && epochs.empty() && layerStats.empty() && speed.empty();

@@ -3,6 +3,7 @@
 //   - appendStep with the default 1 s batching (per step, commits included)
 //   - one flush() of 1000 buffered steps (the commit a trainer step may pay)
 //   - loadSteps of the whole run, and of the last 1000 steps (the GUI's incremental read)
+//   - listRuns over 21 runs holding 1.2M steps (the run browser)
 //   - EventBatcher add + take per step, and encodeLine of a 100-step "steps" line
 #include <chrono>
 #include <cstdio>
@@ -70,6 +71,20 @@ int main(int argc, char** argv) {
     Timer t;
     const auto tail = reader.loadSteps(runId, kSteps);
     t.report("loadSteps since step 200000 (1000 rows)", 1.0, "call");
+  }
+  {
+    // The run browser's list: 20 more runs of 50k steps each.
+    plab::StoreOptions manual;
+    manual.backgroundFlush = false;
+    for (int r = 0; r < 20; ++r) {
+      plab::RunWriter writer(path, manual);
+      writer.createRun({}, "list", "cpu", "bench");
+      for (std::int64_t s = 1; s <= 50000; ++s) writer.appendStep(step(s));
+      writer.finish(plab::RunStatus::completed);
+    }
+    Timer t;
+    const auto runs = reader.listRuns();
+    t.report("listRuns, 21 runs holding 1.2M steps", 1.0, "call");
   }
   {
     plab::protocol::EventBatcher batcher;

@@ -154,6 +154,28 @@ class TestRunStore : public QObject {
     QCOMPARE(runs[0].datasetName, std::string("sine"));
   }
 
+  void browserFiguresStayExactWhenAStepIsWrittenTwice() {
+    const std::string path = dbPath("rewrite.sqlite").toStdString();
+    RunWriter w(path, manualFlush());
+    const auto id = w.createRun(kConfig, "t", "cpu", "d");
+    for (int s = 1; s <= 7; ++s) w.appendStep(sampleStep(s));  // step 7 skipped
+    w.flush();
+    StepMetrics again = sampleStep(3);
+    again.skipped = true;  // the rewrite turns step 3 into a skipped step
+    w.appendStep(again);
+    w.appendStep(sampleStep(8));
+    w.appendOverflow({8, 2, 1, {"x"}});
+    w.flush();
+    RunReader r(path);
+    const RunInfo run = r.listRuns().at(0);
+    QCOMPARE(run.stepCount, 8);     // not 9: step 3 was replaced
+    QCOMPARE(run.skippedCount, 2);  // steps 3 and 7
+    QCOMPARE(run.lastStep, 8);
+    QCOMPARE(run.lastLoss, sampleStep(8).loss);
+    QCOMPARE(run.overflowCount, 1);
+    QCOMPARE(r.loadSteps(id).size(), std::size_t(8));
+  }
+
   void rowsAppearForAnotherConnectionOnlyAfterCommit() {
     const std::string path = dbPath("incremental.sqlite").toStdString();
     RunWriter w(path, manualFlush());

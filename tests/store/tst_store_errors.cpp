@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "store/database.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "store_fixtures.h"
 
@@ -93,6 +95,38 @@ class TestStoreErrors : public QObject {
     QVERIFY(w.createRun({}, "after migration", "cpu", "d") > 0);
   }
 
+  // A file written by the version-1 program (no browser figures on the run row) is
+  // migrated to version 2 on open, and the figures are computed from its rows.
+  void migratesFromVersionOneWithBackfill() {
+    const QString path = dir_.filePath("v1.sqlite");
+    {
+      Database db(path.toStdString(), StoreOptions{}, false);
+      QCOMPARE(migrateSchema(db, 1), 1);
+      db.exec("INSERT INTO runs (id, created_at, status, config) VALUES (7, '2026-01-01T00:00:00.000Z', 'completed', '{}')");
+      db.exec("INSERT INTO step_metrics (run_id, step, epoch, loss, loss_scale, overflow, skipped) VALUES "
+              "(7, 1, 0, 2.0, 65536, 0, 0), (7, 2, 0, NULL, 65536, 1, 1), (7, 3, 0, 1.5, 32768, 0, 0)");
+      db.exec("INSERT INTO events (run_id, step, kind, name, payload) VALUES (7, 2, 'overflow', 'overflow', '{}')");
+    }
+    QCOMPARE(rawInt(path, "PRAGMA user_version"), 1);
+    {
+      StoreOptions readOnly;
+      readOnly.readOnly = true;
+      const QString error = storeErrorOf([&] { RunReader r(path.toStdString(), readOnly); });
+      QVERIFY2(error.contains("needs migrating to"), qPrintable(error));
+    }
+    RunReader r(path.toStdString());
+    QCOMPARE(rawInt(path, "PRAGMA user_version"), kStoreSchemaVersion);
+    const auto runs = r.listRuns();
+    QCOMPARE(runs.size(), std::size_t(1));
+    QCOMPARE(runs[0].stepCount, 3);
+    QCOMPARE(runs[0].lastStep, 3);
+    QCOMPARE(runs[0].lastLoss, 1.5);
+    QCOMPARE(runs[0].lastLossScale, 32768.0);
+    QCOMPARE(runs[0].skippedCount, 1);
+    QCOMPARE(runs[0].overflowCount, 1);
+    QVERIFY(std::isnan(r.loadSteps(7)[1].loss));  // rows untouched
+  }
+
   void unversionedForeignFileIsRefused() {
     const QString path = dir_.filePath("foreign.sqlite");
     rawExec(path, "CREATE TABLE photos (id INTEGER)");
@@ -106,7 +140,8 @@ class TestStoreErrors : public QObject {
     { RunReader r(path.toStdString()); }
     rawExec(path, "PRAGMA user_version = 99");
     const QString error = storeErrorOf([&] { RunWriter w(path.toStdString()); });
-    QVERIFY2(error.contains(path) && error.contains("schema version 99 is newer than this program supports (1)"), qPrintable(error));
+    const QString expected = QStringLiteral("schema version 99 is newer than this program supports (%1)").arg(kStoreSchemaVersion);
+    QVERIFY2(error.contains(path) && error.contains(expected), qPrintable(error));
     QCOMPARE(rawInt(path, "PRAGMA user_version"), 99);
   }
 
