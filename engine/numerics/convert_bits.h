@@ -72,10 +72,14 @@ inline std::uint32_t roundToSmallFormatBits(std::uint32_t bits, const SmallForma
   const std::uint32_t absBits = bits & 0x7FFFFFFFu;
   const std::uint32_t normal = roundLowBitsRne(absBits, f.dropBits);
   const float anchored = (floatOf(absBits) + f.subnormalAnchor) - f.subnormalAnchor;
-  std::uint32_t rounded = absBits < f.minNormalBits ? bitsOf(anchored) : normal;
-  rounded = rounded > f.maxFiniteBits ? f.overflowBits : rounded;
+  // Selections as masks rather than ?: so that the compiler needs no branch to vectorise.
+  const std::uint32_t belowNormal = 0u - static_cast<std::uint32_t>(absBits < f.minNormalBits);
+  std::uint32_t rounded = (bitsOf(anchored) & belowNormal) | (normal & ~belowNormal);
+  const std::uint32_t overflow = 0u - static_cast<std::uint32_t>(rounded > f.maxFiniteBits);
+  rounded = (f.overflowBits & overflow) | (rounded & ~overflow);
   const std::uint32_t nan = f.canonicalNan ? f.nanBits : ((bits | 0x00400000u) & 0xFFFFE000u);
-  return absBits > 0x7F800000u ? nan : (rounded | sign);
+  const std::uint32_t isNan = 0u - static_cast<std::uint32_t>(absBits > 0x7F800000u);
+  return (nan & isNan) | ((rounded | sign) & ~isNan);
 }
 
 }  // namespace plab::detail

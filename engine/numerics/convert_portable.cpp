@@ -2,6 +2,8 @@
 #include "numerics/convert_kernels.h"
 
 #include <array>
+#include <cfloat>
+#include <vector>
 
 #include "numerics/convert.h"
 #include "numerics/convert_bits.h"
@@ -9,8 +11,23 @@
 namespace plab::detail {
 namespace {
 
-void roundSmall(const SmallFormatRounding& f, const float* in, float* out, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = floatOf(roundToSmallFormatBits(bitsOf(in[i]), f));
+// The format is a template argument so that its constants fold into the loop body.
+template <const SmallFormatRounding& F>
+void roundSmall(const float* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = floatOf(roundToSmallFormatBits(bitsOf(in[i]), F));
+}
+
+// The subnormal trick in roundToSmallFormatBits needs fp32 arithmetic done in fp32
+// (FLT_EVAL_METHOD 0: SSE, NEON...), not in x87 extended precision.
+constexpr bool kFloatArithmeticIsFp32 = FLT_EVAL_METHOD == 0;
+
+template <const SmallFormatRounding& F>
+void roundSmallOrReference(Precision p, const float* in, float* out, std::size_t n) {
+  if constexpr (kFloatArithmeticIsFp32) {
+    roundSmall<F>(in, out, n);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) out[i] = roundTo(p, in[i]);
+  }
 }
 
 void roundPortable(Precision p, const float* in, float* out, std::size_t n) {
@@ -26,18 +43,38 @@ void roundPortable(Precision p, const float* in, float* out, std::size_t n) {
     case Precision::bf16:
       for (std::size_t i = 0; i < n; ++i) out[i] = floatOf(bf16Bits(bitsOf(in[i])) << 16);
       return;
-    case Precision::fp16: roundSmall(kFp16Rounding, in, out, n); return;
-    case Precision::fp8_e4m3: roundSmall(kFp8E4m3Rounding, in, out, n); return;
-    case Precision::fp8_e5m2: roundSmall(kFp8E5m2Rounding, in, out, n); return;
+    case Precision::fp16: roundSmallOrReference<kFp16Rounding>(p, in, out, n); return;
+    case Precision::fp8_e4m3: roundSmallOrReference<kFp8E4m3Rounding>(p, in, out, n); return;
+    case Precision::fp8_e5m2: roundSmallOrReference<kFp8E5m2Rounding>(p, in, out, n); return;
   }
 }
 
 void encode16Portable(Precision p, const float* in, std::uint16_t* out, std::size_t n) {
+  if (p == Precision::bf16) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint16_t>(bf16Bits(bitsOf(in[i])));
+    return;
+  }
   for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint16_t>(encode(p, in[i]));
 }
 
+// fp16 decoding by a 65,536-entry table (256 KiB, built on first use from the scalar
+// reference): exact by construction and far faster than decoding field by field.
+const std::vector<float>& fp16Table() {
+  static const std::vector<float> table = [] {
+    std::vector<float> t(65536);
+    for (std::uint32_t code = 0; code < t.size(); ++code) t[code] = decode(Precision::fp16, code);
+    return t;
+  }();
+  return table;
+}
+
 void decode16Portable(Precision p, const std::uint16_t* in, float* out, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = decode(p, in[i]);
+  if (p == Precision::bf16) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = floatOf(static_cast<std::uint32_t>(in[i]) << 16);
+    return;
+  }
+  const float* table = fp16Table().data();
+  for (std::size_t i = 0; i < n; ++i) out[i] = table[in[i]];
 }
 
 void encode8Portable(Precision p, const float* in, std::uint8_t* out, std::size_t n) {
