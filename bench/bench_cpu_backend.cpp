@@ -180,4 +180,13 @@ BENCHMARK(MlpStep)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->UseRealTime
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// The backend's details (OpenBLAS kernel, conversion path) head the output.
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  CpuBackend backend;
+  benchmark::AddCustomContext("cpu_backend", backend.info().device + "; " + backend.info().details);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

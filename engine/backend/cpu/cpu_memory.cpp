@@ -11,6 +11,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_stats.h"
 #include "backend/cpu/cpu_util.h"
+#include "backend/cpu/openblas_core.h"
 
 namespace plab {
 
@@ -45,15 +46,14 @@ class WallTimer final : public Backend::Timer {
 
 }  // namespace
 
-CpuBackend::CpuBackend() : scratch_(8) {}
+CpuBackend::CpuBackend() : scratch_(8) { ensureOpenBlasKernel(); }
 
 BackendInfo CpuBackend::info() const {
   BackendInfo i;
   i.name = "cpu";
   i.device = cpuModelName() + " (" + std::to_string(std::thread::hardware_concurrency()) + " threads)";
-  i.details = std::string(openblas_get_config()) + ", " +
-              std::to_string(openblas_get_num_threads()) + " BLAS threads; conversions: " +
-              conversionPathName();
+  i.details = std::string(openblas_get_config()) + ", " + std::to_string(openblas_get_num_threads()) +
+              " BLAS threads; " + ensureOpenBlasKernel() + "; conversions: " + conversionPathName();
   return i;
 }
 
