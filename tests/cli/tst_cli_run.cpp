@@ -5,6 +5,7 @@
 
 #include <sys/prctl.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "cli_test_support.h"
@@ -100,18 +101,27 @@ class TestCliRun : public QObject {
     QVERIFY(!speed[2].layers.empty());
   }
 
-  void sigtermCancelsAndFlushes() {
+  void stopSignalCancelsAndFlushes_data() {
+    QTest::addColumn<int>("signal");
+    QTest::addColumn<int>("exitCode");
+    QTest::newRow("SIGTERM") << int(SIGTERM) << 143;
+    QTest::newRow("SIGINT (Ctrl-C)") << int(SIGINT) << 130;
+  }
+  void stopSignalCancelsAndFlushes() {
+    QFETCH(int, signal);
+    QFETCH(int, exitCode);
     const QString file = writeExperiment(QDir(dir_.path()), "long.json", endlessSpirals());
-    const std::string db = dir_.filePath("term.sqlite").toStdString();
-    const QString summaryPath = dir_.filePath("term.json");
+    const QString tag = QString::number(signal);
+    const std::string db = dir_.filePath("term" + tag + ".sqlite").toStdString();
+    const QString summaryPath = dir_.filePath("term" + tag + ".json");
     QProcess p;
     p.start(cliPath(), {"run", file, "--db", QString::fromStdString(db), "--summary-json", summaryPath});
     QVERIFY(p.waitForStarted());
     QVERIFY2(waitUntil([&] { return stepRows(db) > 0; }), "no step rows were committed within 20 s");
-    p.terminate();  // SIGTERM
+    ::kill(pid_t(p.processId()), signal);
     QVERIFY(p.waitForFinished(20000));
     QCOMPARE(p.exitStatus(), QProcess::NormalExit);
-    QCOMPARE(p.exitCode(), 143);
+    QCOMPARE(p.exitCode(), exitCode);
     QFile f(summaryPath);
     QVERIFY(f.open(QIODevice::ReadOnly));
     const json s = json::parse(f.readAll().toStdString());
