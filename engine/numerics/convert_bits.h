@@ -82,4 +82,26 @@ inline std::uint32_t roundToSmallFormatBits(std::uint32_t bits, const SmallForma
   return (nan & isNan) | ((rounded | sign) & ~isNan);
 }
 
+// The code (bit pattern) of a value already rounded to a small format, given as fp32
+// bits (the output of roundToSmallFormatBits): normal values by re-biasing the
+// exponent and dropping the zero low bits; values below the smallest normal as an
+// integer count of subnormal steps (exact, since they are multiples of the step).
+// inf/NaN: fp16 keeps the top 10 payload bits (quiet bit included); fp8 has no inf left
+// after saturation, and its NaN is the canonical 0x7F.
+template <const SmallFormatRounding& F, int Bias, bool IsFp16>
+inline std::uint32_t smallCodeOfRoundedBits(std::uint32_t rounded) {
+  const std::uint32_t absBits = rounded & 0x7FFFFFFFu;
+  const std::uint32_t sign = (rounded >> 31) << (IsFp16 ? 15 : 7);
+  const std::uint32_t normal = (absBits - (static_cast<std::uint32_t>(127 - Bias) << 23)) >> F.dropBits;
+  // Clamped first so the conversion never sees a value outside uint32's range.
+  const std::uint32_t clamped = absBits < F.minNormalBits ? absBits : F.minNormalBits;
+  const float stepsPerUnit = 8388608.0f / F.subnormalAnchor;  // 1 / smallest subnormal
+  const auto subnormal = static_cast<std::uint32_t>(floatOf(clamped) * stepsPerUnit);
+  const std::uint32_t belowNormal = 0u - static_cast<std::uint32_t>(absBits < F.minNormalBits);
+  const std::uint32_t finite = (subnormal & belowNormal) | (normal & ~belowNormal);
+  const std::uint32_t special = IsFp16 ? (0x7C00u | ((absBits >> 13) & 0x03FFu)) : 0x7Fu;
+  const std::uint32_t isSpecial = 0u - static_cast<std::uint32_t>(absBits >= 0x7F800000u);
+  return ((special & isSpecial) | (finite & ~isSpecial)) | sign;
+}
+
 }  // namespace plab::detail

@@ -49,12 +49,25 @@ void roundPortable(Precision p, const float* in, float* out, std::size_t n) {
   }
 }
 
+// Round, then take the code of the rounded value: both steps branch-free.
+template <typename Code, const SmallFormatRounding& F, int Bias, bool IsFp16>
+void encodeSmall(Precision p, const float* in, Code* out, std::size_t n) {
+  if constexpr (kFloatArithmeticIsFp32) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t rounded = roundToSmallFormatBits(bitsOf(in[i]), F);
+      out[i] = static_cast<Code>(smallCodeOfRoundedBits<F, Bias, IsFp16>(rounded));
+    }
+  } else {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<Code>(encode(p, in[i]));
+  }
+}
+
 void encode16Portable(Precision p, const float* in, std::uint16_t* out, std::size_t n) {
   if (p == Precision::bf16) {
     for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint16_t>(bf16Bits(bitsOf(in[i])));
     return;
   }
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint16_t>(encode(p, in[i]));
+  encodeSmall<std::uint16_t, kFp16Rounding, 15, true>(p, in, out, n);
 }
 
 // fp16 decoding by a 65,536-entry table (256 KiB, built on first use from the scalar
@@ -78,7 +91,11 @@ void decode16Portable(Precision p, const std::uint16_t* in, float* out, std::siz
 }
 
 void encode8Portable(Precision p, const float* in, std::uint8_t* out, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(encode(p, in[i]));
+  if (p == Precision::fp8_e4m3) {
+    encodeSmall<std::uint8_t, kFp8E4m3Rounding, 7, false>(p, in, out, n);
+  } else {
+    encodeSmall<std::uint8_t, kFp8E5m2Rounding, 15, false>(p, in, out, n);
+  }
 }
 
 using Fp8Table = std::array<float, 256>;

@@ -86,13 +86,12 @@ PLAB_AVX512 inline __m512i fp8CodeOfRounded(__m512i rounded, const SmallFormatRo
 // Applies kernel(bits) to every element, 32 at a time, then the masked tail.
 template <typename Kernel>
 PLAB_AVX512 inline void mapBits(const float* in, float* out, std::size_t n, Kernel kernel) {
-  const __mmask16 all = 0xFFFF;
   std::size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m512i a = kernel(loadBits(in + i, all));
-    const __m512i b = kernel(loadBits(in + i + 16, all));
-    storeBits(out + i, all, a);
-    storeBits(out + i + 16, all, b);
+    const __m512i a = kernel(_mm512_castps_si512(_mm512_loadu_ps(in + i)));
+    const __m512i b = kernel(_mm512_castps_si512(_mm512_loadu_ps(in + i + 16)));
+    _mm512_storeu_si512(out + i, a);
+    _mm512_storeu_si512(out + i + 16, b);
   }
   for (; i < n; i += 16) {
     const __mmask16 m = firstLanes(n - i < 16 ? n - i : 16);
@@ -130,41 +129,92 @@ PLAB_AVX512 void roundAvx512(Precision p, const float* in, float* out, std::size
   }
 }
 
+// Converts 16 floats to 16-bit codes: fp16 by vcvtps2ph, bf16 by integer rounding.
+PLAB_AVX512 inline __m256i encode16Lanes(Precision p, __m512i bits) {
+  if (p == Precision::fp16) {
+    return _mm512_cvtps_ph(_mm512_castsi512_ps(bits), _MM_FROUND_TO_NEAREST_INT);
+  }
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(roundLowBitsKeepingNan<16>(bits), 16));
+}
+
+PLAB_AVX512 inline __m512i decode16Lanes(Precision p, __m256i codes) {
+  if (p == Precision::fp16) return _mm512_castps_si512(_mm512_cvtph_ps(codes));
+  return _mm512_slli_epi32(_mm512_cvtepu16_epi32(codes), 16);
+}
+
+// Full vectors unmasked (masked loads and stores cost more on some CPUs), then the tail
+// with a lane mask.
 PLAB_AVX512 void encode16Avx512(Precision p, const float* in, std::uint16_t* out,
                                 std::size_t n) {
-  for (std::size_t i = 0; i < n; i += 16) {
-    const __mmask16 m = firstLanes(n - i < 16 ? n - i : 16);
-    const __m512i bits = loadBits(in + i, m);
-    if (p == Precision::fp16) {
-      const __m256i half = _mm512_cvtps_ph(_mm512_castsi512_ps(bits), _MM_FROUND_TO_NEAREST_INT);
-      _mm256_mask_storeu_epi16(out + i, m, half);
-    } else {
-      const __m512i top = _mm512_srli_epi32(roundLowBitsKeepingNan<16>(bits), 16);
-      _mm512_mask_cvtepi32_storeu_epi16(out + i, m, top);
-    }
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i bits = _mm512_castps_si512(_mm512_loadu_ps(in + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), encode16Lanes(p, bits));
+  }
+  if (i < n) {
+    const __mmask16 m = firstLanes(n - i);
+    _mm256_mask_storeu_epi16(out + i, m, encode16Lanes(p, loadBits(in + i, m)));
   }
 }
 
 PLAB_AVX512 void decode16Avx512(Precision p, const std::uint16_t* in, float* out,
                                 std::size_t n) {
-  for (std::size_t i = 0; i < n; i += 16) {
-    const __mmask16 m = firstLanes(n - i < 16 ? n - i : 16);
-    const __m256i codes = _mm256_maskz_loadu_epi16(m, in + i);
-    if (p == Precision::fp16) {
-      _mm512_mask_storeu_ps(out + i, m, _mm512_cvtph_ps(codes));
-    } else {
-      storeBits(out + i, m, _mm512_slli_epi32(_mm512_cvtepu16_epi32(codes), 16));
-    }
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
+    _mm512_storeu_si512(out + i, decode16Lanes(p, codes));
+  }
+  if (i < n) {
+    const __mmask16 m = firstLanes(n - i);
+    storeBits(out + i, m, decode16Lanes(p, _mm256_maskz_loadu_epi16(m, in + i)));
   }
 }
 
 template <int Drop>
 PLAB_AVX512 void encodeFp8Array(const SmallFormatRounding& f, int bias, const float* in,
                                 std::uint8_t* out, std::size_t n) {
-  for (std::size_t i = 0; i < n; i += 16) {
-    const __mmask16 m = firstLanes(n - i < 16 ? n - i : 16);
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i rounded = roundFp8Bits<Drop>(_mm512_castps_si512(_mm512_loadu_ps(in + i)), f);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm512_cvtepi32_epi8(fp8CodeOfRounded<Drop>(rounded, f, bias)));
+  }
+  if (i < n) {
+    const __mmask16 m = firstLanes(n - i);
     const __m512i rounded = roundFp8Bits<Drop>(loadBits(in + i, m), f);
     _mm512_mask_cvtepi32_storeu_epi8(out + i, m, fp8CodeOfRounded<Drop>(rounded, f, bias));
+  }
+}
+
+// e5m2 is the top byte of an fp16, so vcvtph2ps decodes it exactly (subnormals, inf,
+// and NaN quieted as the reference does). e4m3: its 7 magnitude bits placed at the top
+// of an fp32's exponent and fraction and scaled by 2^(127-7) give the value exactly,
+// its subnormals included (fp32 subnormal times a power of two; needs DAZ off, the
+// default); 0x7F/0xFF are its NaN.
+PLAB_AVX512 inline __m512i decodeFp8Lanes(Precision p, __m128i codes) {
+  if (p == Precision::fp8_e5m2) {
+    const __m256i halves = _mm256_slli_epi16(_mm256_cvtepu8_epi16(codes), 8);
+    return _mm512_castps_si512(_mm512_cvtph_ps(halves));
+  }
+  const __m512i c = _mm512_cvtepu8_epi32(codes);
+  const __m512i sign = _mm512_slli_epi32(_mm512_and_si512(c, splat(0x80u)), 24);
+  const __m512i magnitude = _mm512_and_si512(c, splat(0x7Fu));
+  const __m512 scaled = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_slli_epi32(magnitude, 20)),
+                                      _mm512_set1_ps(0x1p120f));
+  const __mmask16 isNan = _mm512_cmpeq_epi32_mask(magnitude, splat(0x7Fu));
+  const __m512i value = _mm512_mask_blend_epi32(isNan, _mm512_castps_si512(scaled), splat(0x7FC00000u));
+  return _mm512_or_si512(value, sign);
+}
+
+PLAB_AVX512 void decode8Avx512(Precision p, const std::uint8_t* in, float* out, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i codes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+    _mm512_storeu_si512(out + i, decodeFp8Lanes(p, codes));
+  }
+  if (i < n) {
+    const __mmask16 m = firstLanes(n - i);
+    storeBits(out + i, m, decodeFp8Lanes(p, _mm_maskz_loadu_epi8(m, in + i)));
   }
 }
 
@@ -181,7 +231,7 @@ PLAB_AVX512 void encode8Avx512(Precision p, const float* in, std::uint8_t* out,
 
 const ArrayKernels& avx512Kernels() {
   static const ArrayKernels kernels{"avx512", roundAvx512, encode16Avx512, decode16Avx512,
-                                    encode8Avx512, decode8ByTable};
+                                    encode8Avx512, decode8Avx512};
   return kernels;
 }
 
