@@ -101,7 +101,7 @@ __global__ void dropoutBackwardKernel(float keepScale, TensorArg dy, const float
 
 void CudaBackend::dropoutForward(float p, std::uint64_t seed, std::uint64_t step, const Tensor& x, Tensor& y,
                                  Tensor& mask) {
-  PLAB_HOST_TIMED("dropoutForward");
+  PLAB_BACKEND_CALL("dropoutForward");
   if (!(p >= 0.0f && p <= 1.0f)) throwShapeError("dropoutForward", "p = " + std::to_string(p) + " is outside [0, 1]");
   requireSameSize("dropoutForward", x, y);
   requireSameSize("dropoutForward", x, mask);
@@ -115,7 +115,7 @@ void CudaBackend::dropoutForward(float p, std::uint64_t seed, std::uint64_t step
 }
 
 void CudaBackend::dropoutBackward(float p, const Tensor& dy, const Tensor& mask, Tensor& dx) {
-  PLAB_HOST_TIMED("dropoutBackward");
+  PLAB_BACKEND_CALL("dropoutBackward");
   requireSameSize("dropoutBackward", dy, dx);
   requireSameSize("dropoutBackward", dy, mask);
   dispatchIO({&dy, &dx}, [&](auto io) {
@@ -126,7 +126,7 @@ void CudaBackend::dropoutBackward(float p, const Tensor& dy, const Tensor& mask,
 }
 
 void CudaBackend::activationForward(Activation a, float param, const Tensor& x, Tensor& y) {
-  PLAB_HOST_TIMED("activationForward");
+  PLAB_BACKEND_CALL("activationForward");
   requireSameSize("activationForward", x, y);
   dispatchIO({&x, &y}, [&](auto io) {
     activationForwardKernel<decltype(io)><<<blocksFor(x.numel()), kThreads, 0, stream()>>>(a, param, arg(x), arg(y),
@@ -137,7 +137,7 @@ void CudaBackend::activationForward(Activation a, float param, const Tensor& x, 
 
 void CudaBackend::activationBackward(Activation a, float param, const Tensor& x, const Tensor& y, const Tensor& dy,
                                      Tensor& dx) {
-  PLAB_HOST_TIMED("activationBackward");
+  PLAB_BACKEND_CALL("activationBackward");
   const bool usesOutput = a == Activation::tanh || a == Activation::sigmoid;
   const Tensor& source = usesOutput ? y : x;  // the other one may be undefined
   requireSameSize("activationBackward", source, dx);

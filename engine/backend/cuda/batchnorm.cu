@@ -128,7 +128,7 @@ Layout layoutOf(const char* op, const Tensor& x, const Tensor& perChannel) {
 void CudaBackend::batchNormForward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& runningMean,
                                    Tensor& runningVar, float momentum, float eps, bool training, Tensor& y,
                                    Tensor& savedMean, Tensor& savedInvStd) {
-  PLAB_HOST_TIMED("batchNormForward");
+  PLAB_BACKEND_CALL("batchNormForward");
   const Layout l = layoutOf("batchNormForward", x, gamma);
   requireSameSize("batchNormForward", x, y);
   if (training) {
@@ -147,7 +147,7 @@ void CudaBackend::batchNormForward(const Tensor& x, const Tensor& gamma, const T
 
 void CudaBackend::batchNormBackward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& savedMean,
                                     const Tensor& savedInvStd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-  PLAB_HOST_TIMED("batchNormBackward");
+  PLAB_BACKEND_CALL("batchNormBackward");
   const Layout l = layoutOf("batchNormBackward", x, gamma);
   requireSameSize("batchNormBackward", x, dy);
   requireSameSize("batchNormBackward", x, dx);

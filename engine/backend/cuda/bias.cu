@@ -76,6 +76,12 @@ ChannelLayout channelLayout(const char* op, const Tensor& t, const Tensor& perCh
 
 void CudaBackend::addBias(Tensor& y, const Tensor& bias) {
   PLAB_HOST_TIMED("addBias");
+  if (fuseBias(y, bias)) return;
+  flushPending();
+  addBiasNow(y, bias);
+}
+
+void CudaBackend::addBiasNow(Tensor& y, const Tensor& bias) {
   const ChannelLayout l = channelLayout("addBias", y, bias);
   dispatchIO({&y}, [&](auto io) {
     addBiasKernel<decltype(io)><<<blocksFor(y.numel()), kThreads, 0, stream()>>>(arg(y), arg(bias), l.channels,
@@ -85,7 +91,7 @@ void CudaBackend::addBias(Tensor& y, const Tensor& bias) {
 }
 
 void CudaBackend::biasGrad(const Tensor& dy, Tensor& db) {
-  PLAB_HOST_TIMED("biasGrad");
+  PLAB_BACKEND_CALL("biasGrad");
   const ChannelLayout l = channelLayout("biasGrad", dy, db);
   dispatchIO({&dy}, [&](auto io) {
     using IO = decltype(io);

@@ -49,7 +49,7 @@ void launchConvert(CudaBackend& b, Precision pin, const void* src, const float* 
 }  // namespace
 
 void CudaBackend::fill(Tensor& t, float value) {
-  PLAB_HOST_TIMED("fill");
+  PLAB_BACKEND_CALL("fill");
   const std::int64_t n = t.numel();
   dispatchPrecision(t.precision(), [&](auto tag) {
     constexpr Precision P = decltype(tag)::value;
@@ -60,7 +60,7 @@ void CudaBackend::fill(Tensor& t, float value) {
 }
 
 void CudaBackend::upload(const float* host, Tensor& t) {
-  PLAB_HOST_TIMED("upload");
+  PLAB_BACKEND_CALL("upload");
   const std::size_t bytes = static_cast<std::size_t>(t.numel()) * sizeof(float);
   if (t.precision() == Precision::fp32) {
     PLAB_CUDA(cudaMemcpyAsync(t.data(), host, bytes, cudaMemcpyHostToDevice, stream()));
@@ -72,7 +72,7 @@ void CudaBackend::upload(const float* host, Tensor& t) {
 }
 
 void CudaBackend::download(const Tensor& t, float* host) {
-  PLAB_HOST_TIMED("download");
+  PLAB_BACKEND_CALL("download");
   const std::size_t bytes = static_cast<std::size_t>(t.numel()) * sizeof(float);
   if (t.precision() == Precision::fp32 || t.precision() == Precision::tf32) {
     PLAB_CUDA(cudaMemcpyAsync(host, t.data(), bytes, cudaMemcpyDeviceToHost, stream()));
@@ -85,6 +85,8 @@ void CudaBackend::download(const Tensor& t, float* host) {
 
 void CudaBackend::convert(const Tensor& src, Tensor& dst, TensorStats* stats) {
   PLAB_HOST_TIMED("convert");
+  if (!stats && fuseRounding(src, dst)) return;
+  flushPending();
   if (src.numel() != dst.numel())
     throwShapeError("convert", "source " + src.shape().toString() + " and destination " + dst.shape().toString() +
                                    " differ in size");

@@ -121,7 +121,10 @@ Tensor CudaBackend::empty(const Shape& shape, Precision precision) {
   return Tensor(this, storage, shape, precision, pair, std::shared_ptr<float>(pair, pair.get() + 1));
 }
 
-void CudaBackend::synchronize() { PLAB_CUDA(cudaStreamSynchronize(ctx_->stream)); }
+void CudaBackend::synchronize() {
+  flushPending();
+  PLAB_CUDA(cudaStreamSynchronize(ctx_->stream));
+}
 
 void throwShapeError(const char* op, const std::string& what) {
   throw std::invalid_argument(std::string("CUDA backend: ") + op + ": " + what);
@@ -129,9 +132,11 @@ void throwShapeError(const char* op, const std::string& what) {
 
 // ---- timing: CUDA events, read only when asked -----------------------------------------
 namespace {
+// start and stop first launch any held-back product, so that it lands inside the
+// interval it was asked in.
 class EventTimer final : public Backend::Timer {
  public:
-  explicit EventTimer(cudaStream_t s) : stream_(s) {
+  EventTimer(CudaBackend& owner, cudaStream_t s) : owner_(owner), stream_(s) {
     PLAB_CUDA(cudaEventCreate(&start_));
     PLAB_CUDA(cudaEventCreate(&stop_));
   }
@@ -139,8 +144,14 @@ class EventTimer final : public Backend::Timer {
     cudaEventDestroy(start_);
     cudaEventDestroy(stop_);
   }
-  void start() override { PLAB_CUDA(cudaEventRecord(start_, stream_)); }
-  void stop() override { PLAB_CUDA(cudaEventRecord(stop_, stream_)); }
+  void start() override {
+    owner_.flushPending();
+    PLAB_CUDA(cudaEventRecord(start_, stream_));
+  }
+  void stop() override {
+    owner_.flushPending();
+    PLAB_CUDA(cudaEventRecord(stop_, stream_));
+  }
   double milliseconds() override {
     PLAB_CUDA(cudaEventSynchronize(stop_));
     float ms = 0;
@@ -149,12 +160,13 @@ class EventTimer final : public Backend::Timer {
   }
 
  private:
+  CudaBackend& owner_;
   cudaStream_t stream_;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 }  // namespace
 
-std::unique_ptr<Backend::Timer> CudaBackend::createTimer() { return std::make_unique<EventTimer>(ctx_->stream); }
+std::unique_ptr<Backend::Timer> CudaBackend::createTimer() { return std::make_unique<EventTimer>(*this, ctx_->stream); }
 
 }  // namespace cuda
 

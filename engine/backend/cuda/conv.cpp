@@ -164,19 +164,19 @@ void runConv(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, const 
 }  // namespace
 
 void CudaBackend::conv2dForward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) {
-  PLAB_HOST_TIMED("conv2dForward");
+  PLAB_BACKEND_CALL("conv2dForward");
   checkSizes("conv2dForward", g, x, w, y);
   runConv(*this, g, ConvDirection::forward, x, w, y);
 }
 
 void CudaBackend::conv2dBackwardData(const Conv2dGeometry& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
-  PLAB_HOST_TIMED("conv2dBackwardData");
+  PLAB_BACKEND_CALL("conv2dBackwardData");
   checkSizes("conv2dBackwardData", g, dx, w, dy);
   runConv(*this, g, ConvDirection::backwardData, dy, w, dx);
 }
 
 void CudaBackend::conv2dBackwardFilter(const Conv2dGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw) {
-  PLAB_HOST_TIMED("conv2dBackwardFilter");
+  PLAB_BACKEND_CALL("conv2dBackwardFilter");
   checkSizes("conv2dBackwardFilter", g, x, dw, dy);
   runConv(*this, g, ConvDirection::backwardFilter, x, dy, dw);
 }

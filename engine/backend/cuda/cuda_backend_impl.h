@@ -61,9 +61,10 @@ struct GemmKey {
   int format;      // cudaDataType of A and B
   int outFormat;   // cudaDataType of C and D
   int compute;     // cublasComputeType_t
+  bool biasEpilogue = false;
   bool operator<(const GemmKey& o) const {
-    return std::tie(transA, transB, m, n, k, format, outFormat, compute) <
-           std::tie(o.transA, o.transB, o.m, o.n, o.k, o.format, o.outFormat, o.compute);
+    return std::tie(transA, transB, m, n, k, format, outFormat, compute, biasEpilogue) <
+           std::tie(o.transA, o.transB, o.m, o.n, o.k, o.format, o.outFormat, o.compute, o.biasEpilogue);
   }
 };
 // One cached cuDNN convolution setup per geometry and format (conv.cpp).
@@ -131,6 +132,12 @@ class CudaBackend final : public Backend {
   void synchronize() override;
 
   // ---- for the op files -----------------------------------------------------------
+  // A product of fp16/bf16 operands into an fp32 tensor is held back for a call or
+  // two: when the caller then adds a bias to it and rounds it into the operands'
+  // format (what a linear layer's forward does), the three calls become one cuBLASLt
+  // call with a bias epilogue, which adds the bias in fp32 before the one rounding,
+  // as the unfused calls do. Any other call launches it first (gemm.cpp).
+  void flushPending();
   cudaStream_t stream() const { return ctx_->stream; }
   HostProfile* hostProfile() const { return profile_.get(); }
   DeviceContext& context() { return *ctx_; }
@@ -166,6 +173,17 @@ class CudaBackend final : public Backend {
   MultiTensorTable tables_[3];
   std::unordered_map<const float*, AmaxHistory> amaxHistories_;
   std::shared_ptr<void> fp8Change_;  // updateFp8Scales: old scale, new scale, flag
+  struct PendingGemm {
+    bool active = false;
+    GemmKey key{};
+    float alpha = 1.0f;
+    Tensor a, b, c, bias;
+  };
+  PendingGemm pending_;
+  bool holdBack(const GemmKey& key, float alpha, const Tensor& a, const Tensor& b, float beta, Tensor& c);
+  bool fuseBias(const Tensor& y, const Tensor& bias);
+  bool fuseRounding(const Tensor& src, Tensor& dst);
+  void addBiasNow(Tensor& y, const Tensor& bias);
 };
 
 // ---- launch helpers -------------------------------------------------------------------
@@ -179,5 +197,10 @@ inline int blocksFor(std::int64_t work, int threads = kThreads) {
 inline const float* scaleOf(const Tensor& t) { return t.scale(); }
 inline bool isFp8(Precision p) { return p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2; }
 [[noreturn]] void throwShapeError(const char* op, const std::string& what);
+
+// At the top of every public operation: launch any held-back product, time the call.
+#define PLAB_BACKEND_CALL(name) \
+  flushPending();               \
+  PLAB_HOST_TIMED(name)
 
 }  // namespace plab::cuda

@@ -42,6 +42,12 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key) {
   cublasOperation_t ltTransB = key.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
   PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &ltTransA, sizeof ltTransA));
   PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &ltTransB, sizeof ltTransB));
+  if (key.biasEpilogue) {
+    // D = round(alpha A B + bias), the bias (one per row of the column-major D, i.e.
+    // per column of our row-major C) added in fp32 before the rounding.
+    cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
+  }
   const std::uint64_t aRows = key.transB ? key.k : key.n, aCols = key.transB ? key.n : key.k;
   const std::uint64_t bRows = key.transA ? key.m : key.k, bCols = key.transA ? key.k : key.m;
   PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->a, type, aRows, aCols, static_cast<std::int64_t>(aRows)));
@@ -67,12 +73,15 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key) {
 }
 
 // False when cuBLASLt has no algorithm for this key (the plan cache remembers that).
-bool runLt(CudaBackend& be, const GemmKey& key, float alpha, const void* a, const void* b, float beta, void* c) {
+bool runLt(CudaBackend& be, const GemmKey& key, float alpha, const void* a, const void* b, float beta, void* c,
+           const void* bias = nullptr) {
   auto& plans = be.gemmPlans();
   auto it = plans.find(key);
   if (it == plans.end()) it = plans.emplace(key, makePlan(be, key)).first;
   if (!it->second) return false;
   GemmPlan& p = *it->second;
+  if (key.biasEpilogue)
+    PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
   // Our B goes in cuBLASLt's A slot and our A in its B slot.
   PLAB_CUBLAS(cublasLtMatmul(be.context().lt, p.op, &alpha, b, p.a, a, p.b, &beta, c, p.d, c, p.d, &p.algo,
                              be.workspace(0), be.workspaceSize(), be.stream()));
@@ -89,9 +98,51 @@ cudaDataType_t nativeType(Precision p) {
 
 }  // namespace
 
+// ---- holding back a product for the bias epilogue (see cuda_backend_impl.h) ------------
+bool CudaBackend::holdBack(const GemmKey& key, float alpha, const Tensor& a, const Tensor& b, float beta,
+                           Tensor& c) {
+  const bool half = a.precision() == Precision::fp16 || a.precision() == Precision::bf16;
+  if (!half || c.precision() != Precision::fp32 || beta != 0.0f) return false;
+  pending_ = PendingGemm{true, key, alpha, a, b, c, Tensor()};
+  return true;
+}
+
+bool CudaBackend::fuseBias(const Tensor& y, const Tensor& bias) {
+  return pending_.active && !pending_.bias.defined() && y.data() == pending_.c.data() &&
+         y.shape() == pending_.c.shape() && bias.precision() == pending_.a.precision() &&
+         bias.numel() == y.shape()[1] && (pending_.bias = bias, true);
+}
+
+bool CudaBackend::fuseRounding(const Tensor& src, Tensor& dst) {
+  if (!pending_.active || src.data() != pending_.c.data() || src.numel() != pending_.c.numel() ||
+      dst.precision() != pending_.a.precision() || !pending_.bias.defined())
+    return false;
+  PendingGemm p = std::move(pending_);
+  pending_ = PendingGemm{};
+  GemmKey fused = p.key;
+  fused.outFormat = nativeType(dst.precision());
+  fused.biasEpilogue = true;
+  if (runLt(*this, fused, p.alpha, p.a.data(), p.b.data(), 0.0f, dst.data(), p.bias.data())) return true;
+  // No algorithm with the epilogue: the three steps one by one (the fp32 temporary too).
+  if (!runLt(*this, p.key, p.alpha, p.a.data(), p.b.data(), 0.0f, p.c.data()))
+    throw std::runtime_error("CUDA backend: cuBLASLt found no algorithm for gemm " + describe(p.key));
+  addBiasNow(p.c, p.bias);
+  return false;  // the caller's convert runs as usual
+}
+
+void CudaBackend::flushPending() {
+  if (!pending_.active) return;
+  PendingGemm p = std::move(pending_);
+  pending_ = PendingGemm{};
+  if (!runLt(*this, p.key, p.alpha, p.a.data(), p.b.data(), 0.0f, p.c.data()))
+    throw std::runtime_error("CUDA backend: cuBLASLt found no algorithm for gemm " + describe(p.key));
+  if (p.bias.defined()) addBiasNow(p.c, p.bias);
+}
+
 void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
                        Tensor& c) {
   PLAB_HOST_TIMED("gemm");
+  flushPending();
   if (a.shape().rank() != 2 || b.shape().rank() != 2 || c.shape().rank() != 2)
     throwShapeError("gemm", "operands must be matrices, got A " + a.shape().toString() + ", B " +
                                 b.shape().toString() + ", C " + c.shape().toString());
@@ -108,6 +159,7 @@ void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, c
   const bool half = pa == Precision::fp16 || pa == Precision::bf16;
   if (sameInputs && (pa == pc || pc == Precision::fp32) && (half || pa == Precision::fp32)) {
     GemmKey key{transA, transB, m, n, k, nativeType(pa), nativeType(pc), CUBLAS_COMPUTE_32F};
+    if (holdBack(key, alpha, a, b, beta, c)) return;
     if (runLt(*this, key, alpha, a.data(), b.data(), beta, c.data())) return;
   }
   if (sameInputs && pa == Precision::tf32 && (pc == Precision::tf32 || pc == Precision::fp32)) {

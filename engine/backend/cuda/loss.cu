@@ -152,7 +152,7 @@ void* stateScratch(CudaBackend& b, CudaStepState& st, std::size_t bytes) {
 
 void CudaBackend::softmaxCrossEntropy(const Tensor& logits, const Tensor& labels, StepState& state,
                                       Tensor& dlogits) {
-  PLAB_HOST_TIMED("softmaxCrossEntropy");
+  PLAB_BACKEND_CALL("softmaxCrossEntropy");
   CudaStepState& st = asCudaState(state);
   if (logits.shape().rank() != 2 || labels.numel() != logits.shape()[0])
     throwShapeError("softmaxCrossEntropy", "logits " + logits.shape().toString() + " and labels " +
@@ -169,7 +169,7 @@ void CudaBackend::softmaxCrossEntropy(const Tensor& logits, const Tensor& labels
 
 void CudaBackend::meanSquaredError(const Tensor& prediction, const Tensor& targets, StepState& state,
                                    Tensor& dprediction) {
-  PLAB_HOST_TIMED("meanSquaredError");
+  PLAB_BACKEND_CALL("meanSquaredError");
   CudaStepState& st = asCudaState(state);
   requireSameSize("meanSquaredError", prediction, targets);
   requireSameSize("meanSquaredError", prediction, dprediction);
@@ -185,7 +185,7 @@ void CudaBackend::meanSquaredError(const Tensor& prediction, const Tensor& targe
 }
 
 Backend::EvalResult CudaBackend::evaluate(const Tensor& output, const Tensor& labelsOrTargets, bool classification) {
-  PLAB_HOST_TIMED("evaluate");
+  PLAB_BACKEND_CALL("evaluate");
   const std::int64_t rows = output.shape()[0];
   const std::int64_t cols = output.numel() / (rows > 0 ? rows : 1);
   if (classification ? labelsOrTargets.numel() != rows : labelsOrTargets.numel() != output.numel())

@@ -108,7 +108,7 @@ __global__ void optimizerKernel(const void* table, int tensorCount, Hyper h, con
 }  // namespace
 
 void CudaBackend::optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot> params, StepState& state) {
-  PLAB_HOST_TIMED("optimizerStep");
+  PLAB_BACKEND_CALL("optimizerStep");
   CudaStepState& st = asCudaState(state);
   std::vector<const void*> key;
   std::vector<ParamDesc> descs;

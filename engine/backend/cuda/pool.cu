@@ -71,7 +71,7 @@ __global__ void poolBackwardKernel(Pool2dGeometry g, int oh, int ow, TensorArg d
 }  // namespace
 
 void CudaBackend::pool2dForward(const Pool2dGeometry& g, const Tensor& x, Tensor& y, Tensor& indices) {
-  PLAB_HOST_TIMED("pool2dForward");
+  PLAB_BACKEND_CALL("pool2dForward");
   const std::int64_t n = std::int64_t(g.n) * g.c * g.outH() * g.outW();
   if (x.numel() != std::int64_t(g.n) * g.c * g.h * g.w || y.numel() != n)
     throwShapeError("pool2dForward", "x " + x.shape().toString() + " or y " + y.shape().toString() +
@@ -84,7 +84,7 @@ void CudaBackend::pool2dForward(const Pool2dGeometry& g, const Tensor& x, Tensor
 }
 
 void CudaBackend::pool2dBackward(const Pool2dGeometry& g, const Tensor& dy, const Tensor& indices, Tensor& dx) {
-  PLAB_HOST_TIMED("pool2dBackward");
+  PLAB_BACKEND_CALL("pool2dBackward");
   const std::int64_t n = std::int64_t(g.n) * g.c * g.h * g.w;
   if (dx.numel() != n || dy.numel() != std::int64_t(g.n) * g.c * g.outH() * g.outW())
     throwShapeError("pool2dBackward", "dy " + dy.shape().toString() + " or dx " + dx.shape().toString() +

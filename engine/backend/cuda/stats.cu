@@ -115,7 +115,7 @@ void runStats(CudaBackend& b, const Tensor& src, const float* srcScale, bool rou
 }  // namespace
 
 void CudaBackend::stats(const Tensor& t, TensorStats& out) {
-  PLAB_HOST_TIMED("stats");
+  PLAB_BACKEND_CALL("stats");
   runStats(*this, t, nullptr, false, t.precision(), nullptr, out);
 }
 

@@ -122,7 +122,7 @@ __global__ void requantiseKernel(typename Fmt<P>::T* data, const float* change, 
 }  // namespace
 
 std::unique_ptr<StepState> CudaBackend::createStepState(const LossScaleRule& rule, int gradientCount) {
-  PLAB_HOST_TIMED("createStepState");
+  PLAB_BACKEND_CALL("createStepState");
   auto st = std::make_unique<CudaStepState>();
   st->rule = rule;
   st->gradientCount = gradientCount;
@@ -137,7 +137,7 @@ std::unique_ptr<StepState> CudaBackend::createStepState(const LossScaleRule& rul
 }
 
 void CudaBackend::checkGradients(std::span<const Tensor> grads, StepState& state) {
-  PLAB_HOST_TIMED("checkGradients");
+  PLAB_BACKEND_CALL("checkGradients");
   CudaStepState& st = asCudaState(state);
   if (static_cast<int>(grads.size()) != st.gradientCount)
     throwShapeError("checkGradients", std::to_string(grads.size()) + " gradients given, the step state was made for " +
@@ -160,7 +160,7 @@ void CudaBackend::checkGradients(std::span<const Tensor> grads, StepState& state
 }
 
 void CudaBackend::updateLossScale(StepState& state, std::int64_t step) {
-  PLAB_HOST_TIMED("updateLossScale");
+  PLAB_BACKEND_CALL("updateLossScale");
   CudaStepState& st = asCudaState(state);
   updateLossScaleKernel<<<1, kThreads, 0, stream()>>>(st.rule, st.scale(), st.current(), st.slot(st.head + 1),
                                                       st.slotFlags(st.head + 1), st.gradientCount, step,
@@ -177,7 +177,7 @@ void CudaBackend::updateLossScale(StepState& state, std::int64_t step) {
 }
 
 std::vector<StepRecord> CudaBackend::drainStepRecords(StepState& state) {
-  PLAB_HOST_TIMED("drainStepRecords");
+  PLAB_BACKEND_CALL("drainStepRecords");
   CudaStepState& st = asCudaState(state);
   std::vector<StepRecord> out = std::move(st.spilled);
   st.spilled.clear();
@@ -210,7 +210,7 @@ std::vector<StepRecord> CudaBackend::drainStepRecords(StepState& state) {
 }
 
 void CudaBackend::updateFp8Scales(std::span<Tensor> tensors, int historyLength, float margin) {
-  PLAB_HOST_TIMED("updateFp8Scales");
+  PLAB_BACKEND_CALL("updateFp8Scales");
   if (historyLength < 1)
     throwShapeError("updateFp8Scales", "history length " + std::to_string(historyLength) + " < 1");
   for (Tensor& t : tensors) {
