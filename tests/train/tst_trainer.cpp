@@ -221,6 +221,34 @@ class TestTrainer : public QObject {
     for (std::size_t i = 0; i < a.observer.steps.size(); ++i) QCOMPARE(a.observer.steps[i].step, std::int64_t(i + 1));
   }
 
+  void evaluatesEveryEvalIntervalAndAtEpochEnd() {
+    json file = spiralsFile();
+    file["epochs"] = 1;
+    file["eval_interval"] = 10;
+    Fixture f(file);
+    f.run();
+    std::vector<std::int64_t> steps;
+    for (const auto& e : f.observer.epochs) steps.push_back(e.step);
+    QCOMPARE(steps, (std::vector<std::int64_t>{10, 20, 30, 32}));
+    QCOMPARE(f.observer.epochs.front().trainAccuracy, -1.0);  // interval evaluations: test set only
+    QVERIFY(f.observer.epochs.back().trainAccuracy >= 0);     // epoch end: train accuracy too
+  }
+
+  void regressionWithMseLearnsSine() {
+    json file = spiralsFile();
+    file["dataset"] = {{"name", "sine"}, {"train_size", 1024}, {"test_size", 256}};
+    file["network"] = {{"layers", json::array({{{"type", "linear"}, {"out", 32}}, {{"type", "tanh"}},
+                                               {{"type", "linear"}, {"out", 1}}})},
+                       {"loss", "mse"}};
+    file["epochs"] = 10;
+    Fixture f(file);
+    const RunOutcome out = f.run();
+    QCOMPARE(int(out.status), int(RunStatus::completed));
+    QCOMPARE(out.testAccuracy, -1.0);  // not a classification task
+    const double first = f.observer.epochs.front().testLoss, last = out.testLoss;
+    QVERIFY2(last < 0.5 * first, qPrintable(QString("test loss %1 -> %2").arg(first).arg(last)));
+  }
+
   void writesARunTheStoreCanRead() {
     QTemporaryDir dir;
     const std::string db = dir.filePath("runs.sqlite").toStdString();
