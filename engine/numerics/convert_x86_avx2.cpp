@@ -184,7 +184,8 @@ PLAB_AVX2 void encode8Avx2(Precision p, const float* in, std::uint8_t* out, std:
   }
 }
 
-// As decodeFp8Lanes in convert_x86_avx512.cpp: e5m2 through F16C, e4m3 by scaling.
+// As decodeFp8Lanes in convert_x86_avx512.cpp: e5m2 through F16C, e4m3 by re-biasing
+// normal codes and converting subnormal ones from integers (no subnormal arithmetic).
 PLAB_AVX2 inline __m256i decodeFp8Lanes(Precision p, __m128i codes) {
   if (p == Precision::fp8_e5m2) {
     return _mm256_castps_si256(_mm256_cvtph_ps(_mm_slli_epi16(_mm_cvtepu8_epi16(codes), 8)));
@@ -192,10 +193,12 @@ PLAB_AVX2 inline __m256i decodeFp8Lanes(Precision p, __m128i codes) {
   const __m256i c = _mm256_cvtepu8_epi32(codes);
   const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(c, splat(0x80u)), 24);
   const __m256i magnitude = _mm256_and_si256(c, splat(0x7Fu));
-  const __m256 scaled = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_slli_epi32(magnitude, 20)),
-                                      _mm256_set1_ps(0x1p120f));
+  const __m256i normal = _mm256_add_epi32(_mm256_slli_epi32(magnitude, 20), splat(120u << 23));
+  const __m256 subnormal = _mm256_mul_ps(_mm256_cvtepi32_ps(magnitude), _mm256_set1_ps(0x1p-9f));
+  const __m256i isSubnormal = _mm256_cmpgt_epi32(splat(0x08u), magnitude);
+  __m256i value = _mm256_blendv_epi8(normal, _mm256_castps_si256(subnormal), isSubnormal);
   const __m256i isNan = _mm256_cmpeq_epi32(magnitude, splat(0x7Fu));
-  const __m256i value = _mm256_blendv_epi8(_mm256_castps_si256(scaled), splat(0x7FC00000u), isNan);
+  value = _mm256_blendv_epi8(value, splat(0x7FC00000u), isNan);
   return _mm256_or_si256(value, sign);
 }
 
