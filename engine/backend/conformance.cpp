@@ -24,11 +24,11 @@ void Suite::run(const std::string& op, Precision p, const std::string& shape, co
   if (results.size() == before) fail(op, p, shape, "the case recorded no result");
 }
 
-Tensor Suite::input(const Shape& s, Precision p, std::vector<double>& values, float lo, float hi) {
+Tensor Suite::input(const Shape& s, Precision p, std::vector<double>& values, float lo, float hi, float fp8Scale) {
   std::uniform_real_distribution<float> dist(lo, hi);
   std::vector<float> host(static_cast<std::size_t>(s.numel()));
   Tensor t = backend.empty(s, p);
-  if (t.scale()) *t.scale() = 2.0f;
+  if (t.scale()) *t.scale() = fp8Scale;
   for (int attempt = 0; attempt < 8; ++attempt) {
     for (float& v : host) v = dist(rng);
     backend.upload(host.data(), t);
@@ -39,9 +39,9 @@ Tensor Suite::input(const Shape& s, Precision p, std::vector<double>& values, fl
   return t;
 }
 
-Tensor Suite::output(const Shape& s, Precision p) {
+Tensor Suite::output(const Shape& s, Precision p, float fp8Scale) {
   Tensor t = backend.empty(s, p);
-  if (t.scale()) *t.scale() = 0.5f;
+  if (t.scale()) *t.scale() = fp8Scale;
   return t;
 }
 

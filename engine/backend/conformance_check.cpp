@@ -24,10 +24,13 @@ std::string hexBits(Precision p, double v, float scale) {
 
 bool sameValue(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
 
+// Whether v is what some stored value of format p decodes to (stored / scale, in
+// fp32 as download() computes it). With a scale that is not a power of two, v * scale
+// need not be the stored value exactly, so the nearest stored value is decoded again.
 bool representable(Precision p, float v, float scale) {
-  const float stored = v * scale;
-  if (std::isnan(stored)) return true;
-  return roundTo(p, stored) == stored;
+  if (std::isnan(v)) return true;
+  const float stored = roundTo(p, v * scale);
+  return stored / scale == v;
 }
 
 }  // namespace
@@ -55,7 +58,8 @@ double ulpAt(Precision p, double v, float scale) {
 }
 
 double roundRef(Precision p, double v, float scale) {
-  return static_cast<double>(roundTo(p, static_cast<float>(v) * scale)) / scale;
+  // Decoded as download() does: stored / scale in fp32.
+  return static_cast<double>(roundTo(p, static_cast<float>(v) * scale) / scale);
 }
 
 std::vector<double> roundRef(Precision p, const std::vector<double>& v, float scale) {

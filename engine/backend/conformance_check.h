@@ -20,8 +20,8 @@ struct Tolerance {
 };
 
 // One output of one op. `want` is the reference already rounded into the format;
-// `terms` (sum kind) is the sum of |terms| per element. fp8 outputs carry `scale`
-// (a power of two in this suite, so stored = logical * scale exactly).
+// `terms` (sum kind) is the sum of |terms| per element. fp8 outputs carry `scale`;
+// logical values are stored / scale in fp32, as download() gives them.
 struct Outcome {
   std::string op, shape;
   Precision format = Precision::fp32;
@@ -35,7 +35,7 @@ ConformanceResult compare(const Outcome& o, const Tolerance& tol);
 
 // The spacing of format p at |v| (fp8: of the stored value v * scale, divided back).
 double ulpAt(Precision p, double v, float scale = 1.0f);
-// The reference's one rounding: round_p(float(v) * scale) / scale.
+// The reference's one rounding: round_p(float(v) * scale) / scale (the division in fp32).
 double roundRef(Precision p, double v, float scale = 1.0f);
 std::vector<double> roundRef(Precision p, const std::vector<double>& v, float scale = 1.0f);
 

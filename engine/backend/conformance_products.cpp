@@ -60,6 +60,22 @@ void gemmCase(Suite& s, Precision p, bool ta, bool tb, int m, int n, int k, floa
   });
 }
 
+// fp8 with delayed-scaling scales that are not powers of two (as Transformer Engine
+// computes them): inputs stored as round(v * 3) and round(v * 5), output as
+// round(y * 0.7). The reference multiplies the logical values (stored / scale).
+void scaledFp8GemmCase(Suite& s, Precision p) {
+  const std::string op = "gemm NT (fp8 scales 3, 5 -> 0.7)";
+  const std::string shape = productShape({48, 200}, false, {40, 200}, true);
+  s.run(op, p, shape, [&] {
+    std::vector<double> a, b;
+    Tensor ta = s.input({48, 200}, p, a, -1.0f, 1.0f, 3.0f), tb = s.input({40, 200}, p, b, -1.0f, 1.0f, 5.0f);
+    Tensor c = s.output({48, 40}, p, 0.7f);
+    s.backend.gemm(false, true, 1.0f, ta, tb, 0.0f, c);
+    const Product want = referenceGemm(false, true, 48, 40, 200, 1.0, a, b, 0.0, {});
+    s.check(op, shape, c, want.value, &want.terms, s.products(p));
+  });
+}
+
 void biasCases(Suite& s, Precision p, const Shape& shape) {
   const auto batch = shape[0], channels = shape[1], spatial = shape.numel() / (batch * channels);
   s.run("addBias", p, shape.toString(), [&] {
@@ -164,6 +180,8 @@ void runProductCases(Suite& s) {
   }
   gemmCase(s, Precision::tf32, false, false, 40, 30, 200, 1.0f, 0.0f, Precision::fp32);
   gemmCase(s, Precision::tf32, true, true, 40, 30, 200, 1.0f, 0.0f, Precision::fp32);
+  scaledFp8GemmCase(s, Precision::fp8_e4m3);
+  scaledFp8GemmCase(s, Precision::fp8_e5m2);
   Conv2dGeometry same;
   same.n = 2, same.c = 3, same.h = 9, same.w = 8, same.k = 4, same.r = 3, same.s = 3, same.padH = 1, same.padW = 1;
   Conv2dGeometry strided;

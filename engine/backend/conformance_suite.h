@@ -23,9 +23,10 @@ class Suite {
   void run(const std::string& op, Precision p, const std::string& shape, const std::function<void()>& body);
   // Random values uniform in [lo, hi] rounded into format p (fp8: scale 2), never
   // all zero. `values` receives the logical values the tensor holds.
-  Tensor input(const Shape& s, Precision p, std::vector<double>& values, float lo = -1.0f, float hi = 1.0f);
+  Tensor input(const Shape& s, Precision p, std::vector<double>& values, float lo = -1.0f, float hi = 1.0f,
+               float fp8Scale = 2.0f);
   // An output tensor of format p (fp8: scale 0.5, so scales are exercised).
-  Tensor output(const Shape& s, Precision p);
+  Tensor output(const Shape& s, Precision p, float fp8Scale = 0.5f);
   std::vector<float> read(const Tensor& t);
   // Rounds `exactWant` into t's format and compares with what t holds.
   void check(const std::string& op, const std::string& shape, const Tensor& t, const std::vector<double>& exactWant,

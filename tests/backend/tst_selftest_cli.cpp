@@ -64,10 +64,11 @@ void TestSelftestCli::tablePrintsToleranceAndVerdictPerCheck() {
   const Result r = runCli({"selftest", "--filter", "gemm NT"});
   QCOMPARE(r.exitCode, 0);
   const QString text = QString::fromUtf8(r.out);
-  QVERIFY2(text.contains("bit-exact") == false && text.contains("1e-05*sum|terms|"), qPrintable(text));
-  // Two shapes in each of six formats.
-  QCOMPARE(text.count(QRegularExpression("^gemm NT .* PASS$", QRegularExpression::MultilineOption)), 12);
-  QVERIFY(text.contains("selftest: 12 checks, 0 failed: PASS"));
+  QVERIFY2(text.contains("1e-05*sum|terms|"), qPrintable(text));
+  // Two shapes in each of six formats, and the two fp8 cases with scales 3, 5 -> 0.7.
+  QCOMPARE(text.count(QRegularExpression("^gemm NT .* PASS$", QRegularExpression::MultilineOption)), 14);
+  QCOMPARE(text.count(QRegularExpression("^gemm NT \\(fp8 scales", QRegularExpression::MultilineOption)), 2);
+  QVERIFY(text.contains("selftest: 14 checks, 0 failed: PASS"));
 }
 
 void TestSelftestCli::unusableBackendExitsTwo() {
