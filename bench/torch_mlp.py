@@ -5,7 +5,8 @@ Times the same training step that `precisionlab-cli bench` times for
 experiments/fashion-mnist-mlp.json: an MLP 784-256-128-10 with ReLU, softmax
 cross-entropy, Adam (lr 1e-3), batch 128, fp32 on the CPU. One step is
 zero_grad -> forward -> loss -> backward -> optimizer.step on a batch that is
-already in memory (as ours is: the batch upload is timed in both).
+already a tensor (ours also copies the batch into its input tensor, inside the
+timed step). With --train-epochs it trains instead and reports test accuracy.
 Prints the median step time of --steps steps after --warmup steps.
 """
 import argparse

@@ -5,6 +5,7 @@
 // autocast with bf16) and the file's own assignment ("custom"). For each: the median
 // step time of many steps after a warm-up, samples/s, and each layer's forward and
 // backward time (measured in a separate pass, because timing a layer waits for it).
+// Step times are wall time on the CPU and device time (events) on a GPU.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -17,10 +18,13 @@
 
 namespace plab {
 
+// Measured steps are timed in blocks of this many (see speed_benchmark.cpp).
+inline constexpr std::int32_t kStepsPerTimedBlock = 5;
+
 struct SpeedOptions {
   std::int32_t batchSize = 0;        // 0: the file's batch_size
   std::int32_t warmupSteps = 10;
-  std::int32_t measuredSteps = 100;  // step times whose median is reported
+  std::int32_t measuredSteps = 100;  // steps measured; the median over blocks of kStepsPerTimedBlock is reported
   std::int32_t layerTimingSteps = 20;
   std::vector<std::string> configs = {"fp32", "tf32", "fp16-mixed", "bf16-mixed", "custom"};
 };
