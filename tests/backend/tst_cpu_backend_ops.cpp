@@ -46,6 +46,8 @@ class TestCpuBackendOps : public QObject {
   void statsOfTensorCountsZerosAndHistogram();
   void dropoutMaskIsDeterministic();
   void activationNanPassesThrough();
+  void badLabelNamesRowAndValue_data();
+  void badLabelNamesRowAndValue();
   void infoNamesCpuAndOpenBlas();
   void autoPicksCpuWithReason();
   void unknownBackendNameIsRejected();
@@ -203,11 +205,33 @@ void TestCpuBackendOps::activationNanPassesThrough() {
   }
 }
 
+void TestCpuBackendOps::badLabelNamesRowAndValue_data() {
+  QTest::addColumn<float>("label");
+  QTest::newRow("equal to the class count") << 3.0f;
+  QTest::newRow("negative") << -1.0f;
+  QTest::newRow("fractional") << 1.5f;
+  QTest::newRow("NaN") << std::numeric_limits<float>::quiet_NaN();
+  QTest::newRow("huge") << 1e30f;
+}
+
+void TestCpuBackendOps::badLabelNamesRowAndValue() {
+  QFETCH(float, label);
+  Tensor logits = be_.zeros({2, 3}, Precision::fp32), d = be_.empty({2, 3}, Precision::fp32);
+  Tensor labels = tensorOf(be_, {2}, Precision::fp32, {0.0f, label});
+  auto st = be_.createStepState(LossScaleRule{}, 0);
+  try {
+    be_.softmaxCrossEntropy(logits, labels, *st, d);
+    QFAIL("no exception");
+  } catch (const std::invalid_argument& e) {
+    QVERIFY2(QString(e.what()).contains("row 1") && QString(e.what()).contains("[0, 3)"), e.what());
+  }
+}
+
 void TestCpuBackendOps::infoNamesCpuAndOpenBlas() {
   const auto info = be_.info();
   QCOMPARE(QString::fromStdString(info.name), QString("cpu"));
   QVERIFY2(QString::fromStdString(info.device).contains("threads"), info.device.c_str());
-  QVERIFY2(QString::fromStdString(info.details).contains("OpenBLAS"), info.details.c_str());
+  QVERIFY2(QString::fromStdString(info.details).contains("OpenBLAS kernel"), info.details.c_str());
 }
 
 void TestCpuBackendOps::autoPicksCpuWithReason() {

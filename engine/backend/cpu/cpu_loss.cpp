@@ -26,8 +26,10 @@ ClassMatrix classMatrix(const char* op, const Tensor& logits, const Tensor& labe
 
 std::int64_t labelAt(const char* op, const float* labels, std::int64_t row, std::int64_t classes) {
   const float l = labels[row];
-  const auto c = static_cast<std::int64_t>(l);
-  if (!(l >= 0.0f) || static_cast<float>(c) != l || c >= classes)
+  // Range first: converting NaN or a huge float to an integer is undefined.
+  const bool inRange = l >= 0.0f && l < static_cast<float>(classes);
+  const auto c = inRange ? static_cast<std::int64_t>(l) : -1;
+  if (!inRange || static_cast<float>(c) != l)
     fail(op, "label " + std::to_string(l) + " of row " + std::to_string(row) + " is not a class index in [0, " +
                  std::to_string(classes) + ")");
   return c;
