@@ -70,7 +70,9 @@ ConfigDiffTable::ConfigDiffTable(QWidget* parent) : QWidget(parent) {
   table_ = new QTableWidget;
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->verticalHeader()->hide();
-  table_->horizontalHeader()->setStretchLastSection(true);
+  table_->horizontalHeader()->setStretchLastSection(false);
+  table_->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft);
+  table_->setWordWrap(false);
   layout->addWidget(table_, 1);
   connect(onlyDifferences_, &QCheckBox::toggled, this, &ConfigDiffTable::rebuild);
 }
@@ -108,11 +110,14 @@ void ConfigDiffTable::rebuild() {
     table_->setItem(r, 0, key);
     for (int c = 0; c < row.values.size(); ++c) {
       auto* item = new QTableWidgetItem(row.values[c]);
+      item->setToolTip(row.values[c]);
       if (row.differs) item->setBackground(QColor("#fff3c4"));  // what differs stands out
       table_->setItem(r, c + 1, item);
     }
   }
   table_->resizeColumnsToContents();
+  // Long values (the description) would push the other runs out of sight.
+  for (int c = 0; c < table_->columnCount(); ++c) table_->setColumnWidth(c, std::min(table_->columnWidth(c), 340));
 }
 
 }  // namespace plab::ui

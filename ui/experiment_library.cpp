@@ -66,7 +66,10 @@ void ExperimentLibrary::refresh() {
     const QString path = dir.filePath(name);
     const Summary s = readSummary(path);
     const QString title = s.title.isEmpty() ? name : s.title;
-    auto* item = new QListWidgetItem(QStringLiteral("%1\n%2").arg(title, s.description));
+    // Title and the first sentence; the whole description is the tooltip.
+    QString gist = s.description.section(QStringLiteral(". "), 0, 0);
+    if (gist.size() > 110) gist = gist.left(107) + QStringLiteral("…");
+    auto* item = new QListWidgetItem(QStringLiteral("%1\n%2").arg(title, gist));
     item->setData(Qt::UserRole, path);
     item->setData(Qt::UserRole + 1, name);
     item->setToolTip(QStringLiteral("%1\n\n%2").arg(path, s.description));

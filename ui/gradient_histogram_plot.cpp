@@ -38,7 +38,9 @@ GradientHistogramPlot::GradientHistogramPlot(QWidget* parent) : RunPlot(tr("Grad
   plot()->xAxis->setLabel(tr("log₂|x|"));
   plot()->yAxis->setLabel(tr("share of values"));
   plot()->xAxis->setRange(-40, 20);
-  plot()->legend->setVisible(true);
+  // The line above the plot names layer, step and format for each run: no legend
+  // box to cover the format bands.
+  plot()->legend->setVisible(false);
   auto rebuildSoon = [this] { rebuild(); };
   connect(layer_, &QComboBox::currentTextChanged, this, rebuildSoon);
   connect(kind_, &QComboBox::currentIndexChanged, this, rebuildSoon);
@@ -61,8 +63,7 @@ void GradientHistogramPlot::clearSeries() {
 
 void GradientHistogramPlot::resetView() {
   plot()->xAxis->setRange(-40, 20);
-  plot()->yAxis->rescale();
-  plot()->yAxis->setRangeLower(0);
+  fitY();
   plot()->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -124,9 +125,11 @@ void GradientHistogramPlot::drawFormatRanges() {
     band(f.minSubnormal, f.minNormal, 70);
     band(f.minNormal, f.maxFinite, 170);
     auto* label = new QCPItemText(plot());
-    label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    label->position->setCoords(std::log2(f.maxFinite) + 0.5, 1 - (top + bottom) / 2);
+    label->position->setType(QCPItemPosition::ptAxisRectRatio);  // pinned to the left edge
+    label->position->setCoords(0.005, 1 - (top + bottom) / 2);
     label->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    label->setBrush(QColor(255, 255, 255, 210));
+    label->setPadding(QMargins(2, 0, 2, 0));
     label->setText(precisionName(p));
     label->setColor(precisionColour(p).darker(130));
     label->setSelectable(false);
@@ -184,8 +187,13 @@ void GradientHistogramPlot::updateSeries() {
   }
   shares_->setText(shares.isEmpty() ? tr("No statistics yet (they are recorded every stats_interval steps).")
                                     : shares.join(QStringLiteral("\n")));
+  fitY();
+}
+
+void GradientHistogramPlot::fitY() {
+  // Headroom: the top quarter of the plot holds the format bands.
   plot()->yAxis->rescale();
-  plot()->yAxis->setRangeLower(0);
+  plot()->yAxis->setRange(0, std::max(1e-3, plot()->yAxis->range().upper * 1.45));
 }
 
 QString GradientHistogramPlot::readout(double x, double y) const {

@@ -32,6 +32,7 @@ class GradientHistogramPlot : public RunPlot {
 
  private:
   void drawFormatRanges();
+  void fitY();
   void syncLayerChoices();
   std::vector<const LayerStatsRecord*> recordsFor(const RunData& run) const;
   QComboBox* layer_;

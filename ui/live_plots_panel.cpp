@@ -118,6 +118,10 @@ void LivePlotsPanel::replotNow() {
   emit replotted();
 }
 
+void LivePlotsPanel::resetViews() {
+  for (RunPlot* p : plots_) p->resetView();
+}
+
 void LivePlotsPanel::setBanner(const QString& text, bool isError) {
   banner_->setText(text);
   banner_->setStyleSheet(isError ? QStringLiteral("QLabel { background: #ffebee; color: #b71c1c; padding: 6px; border-radius: 4px; }")

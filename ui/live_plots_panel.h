@@ -30,6 +30,8 @@ class LivePlotsPanel : public QWidget {
   void scheduleReplot();
   // Redraws every plot now (the timer's slot; also for export and tests).
   void replotNow();
+  // Fits every plot to its data.
+  void resetViews();
   void setBanner(const QString& text, bool isError);
   void appendLog(const QString& text);
 

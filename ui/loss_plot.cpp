@@ -64,7 +64,9 @@ void LossPlot::clearSeries() {
 
 LossPlot::Series LossPlot::makeSeries(const PlotRun& run) {
   Series s;
-  const QString label = overlay() ? run.data->label() + QStringLiteral(": ") : QString();
+  // Overlaid runs: one legend entry per run (its smoothed loss); the header above the
+  // plots names each run's colour, and line styles tell the series apart.
+  const QString label = overlay() ? QStringLiteral("#%1 ").arg(run.data->runId) : QString();
   const QColor base = overlay() ? run.colour : QColor("#1f77b4");
   QColor light = base;
   light.setAlpha(overlay() ? 50 : 70);
@@ -89,6 +91,9 @@ LossPlot::Series LossPlot::makeSeries(const PlotRun& run) {
   s.testAccuracy->setPen(QPen(overlay() ? base.lighter(120) : QColor("#2ca02c"), 1.5, Qt::DotLine));
   s.testAccuracy->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, 6));
   s.testAccuracy->setName(label + tr("test accuracy"));
+  if (overlay()) {
+    for (QCPGraph* g : {s.skipped, s.testLoss, s.testAccuracy}) g->removeFromLegend();
+  }
   return s;
 }
 

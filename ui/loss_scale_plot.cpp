@@ -36,7 +36,7 @@ void LossScalePlot::updateSeries() {
     auto it = series_.find(run.data.get());
     if (it == series_.end()) {
       Series s;
-      const QString prefix = overlay() ? run.data->label() + QStringLiteral(": ") : QString();
+      const QString prefix = overlay() ? QStringLiteral("#%1 ").arg(run.data->runId) : QString();
       s.scale = plot()->addGraph();
       s.scale->setLineStyle(QCPGraph::lsStepLeft);
       s.scale->setPen(QPen(overlay() ? run.colour : QColor("#1565c0"), 2));
@@ -45,7 +45,8 @@ void LossScalePlot::updateSeries() {
       s.overflows->setLineStyle(QCPGraph::lsNone);
       s.overflows->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssTriangleInverted, QColor("#c62828"),
                                                    QColor("#ef9a9a"), 9));
-      s.overflows->setName(prefix + tr("overflow (hover for details)"));
+      s.overflows->setName(tr("overflow (hover for details)"));
+      if (!series_.empty()) s.overflows->removeFromLegend();  // one entry for all runs
       it = series_.emplace(run.data.get(), s).first;
     }
     Series& s = it->second;

@@ -165,7 +165,10 @@ void MainWindow::connectWorker() {
 }
 
 bool MainWindow::startRun() {
-  if (worker_->isRunning()) return false;
+  if (worker_->isBusy()) {
+    warn(tr("A run is going"), tr("Stop the current run before starting another."));
+    return false;
+  }
   editor_->checkNow();
   if (!editor_->lastCheck().ok) {
     showTab(QStringLiteral("networkTab"));
@@ -188,6 +191,7 @@ bool MainWindow::startRun() {
 void MainWindow::onRunEnded(const QString& status) {
   const auto run = worker_->run();
   plots_->replotNow();
+  plots_->resetViews();  // live plots followed the run; show all of it now
   runBar_->setRunning(false, false);
   runBar_->showProgress(*run);
   const bool failed = status == QLatin1String("failed");
@@ -322,7 +326,7 @@ void MainWindow::warn(const QString& title, const QString& text) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-  if (worker_->isRunning()) {
+  if (worker_->isBusy()) {
     if (interactive_ &&
         QMessageBox::question(this, tr("A run is going"),
                               tr("Stop the run and quit? What it recorded so far stays in the run store.")) != QMessageBox::Yes) {

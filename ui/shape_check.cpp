@@ -106,10 +106,11 @@ ShapeCheck checkExperiment(const nlohmann::json& experimentJson) {
 }
 
 QString formatBytes(double bytes) {
-  return QLocale::c().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeTraditionalFormat)
-      .replace(QStringLiteral("KB"), QStringLiteral("KiB"))
-      .replace(QStringLiteral("MB"), QStringLiteral("MiB"))
-      .replace(QStringLiteral("GB"), QStringLiteral("GiB"));
+  // Short binary units: the diagram has little room.
+  if (bytes < 1024) return QStringLiteral("%1 B").arg(qint64(bytes));
+  if (bytes < 1024.0 * 1024) return QStringLiteral("%1 KiB").arg(bytes / 1024, 0, 'f', 1);
+  if (bytes < 1024.0 * 1024 * 1024) return QStringLiteral("%1 MiB").arg(bytes / (1024.0 * 1024), 0, 'f', 1);
+  return QStringLiteral("%1 GiB").arg(bytes / (1024.0 * 1024 * 1024), 0, 'f', 2);
 }
 
 QString formatShape(const Shape& shape) {

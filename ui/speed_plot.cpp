@@ -25,7 +25,7 @@ void SpeedPlot::updateSeries() {
     auto it = series_.find(run.data.get());
     if (it == series_.end()) {
       Series s;
-      const QString prefix = overlay() ? run.data->label() + QStringLiteral(": ") : QString();
+      const QString prefix = overlay() ? QStringLiteral("#%1 ").arg(run.data->runId) : QString();
       s.stepMs = plot()->addGraph();
       s.stepMs->setPen(QPen(overlay() ? run.colour : QColor("#6a1b9a"), 1.2));
       s.stepMs->setName(prefix + tr("step time (ms)"));

@@ -29,9 +29,14 @@ bool WorkerClient::isRunning() const { return process_ && process_->state() != Q
 qint64 WorkerClient::processId() const { return process_ ? process_->processId() : 0; }
 
 bool WorkerClient::start(const nlohmann::json& experiment, const QString& databasePath) {
-  if (isRunning()) {
+  if (isBusy()) {
     error_ = tr("A run is already going");
     return false;
+  }
+  if (isRunning()) {
+    // The last run has ended and its worker is exiting: let it finish its flush.
+    process_->closeWriteChannel();
+    if (!process_->waitForFinished(5000)) process_->kill();
   }
   workerPath_ = workerExecutable();
   if (workerPath_.isEmpty()) {

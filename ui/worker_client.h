@@ -29,7 +29,10 @@ class WorkerClient : public QObject {
   // Stops and waits up to timeoutMs for a clean exit, then kills. For closing the app.
   void stopAndWait(int timeoutMs);
 
+  // The worker process exists (it may still be exiting after its run ended).
   bool isRunning() const;
+  // A run is in progress: what Start/Stop and closing the window care about.
+  bool isBusy() const { return isRunning() && run_ && run_->isLive(); }
   bool isPaused() const { return paused_; }
   RunDataPtr run() const { return run_; }
   QString error() const { return error_; }

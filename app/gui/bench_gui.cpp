@@ -1,0 +1,186 @@
+// bench_gui: the GUI's two performance promises, measured (docs/PERFORMANCE.md, "GUI").
+//  1. Replot time with 1,000,000 points per series (loss plot: raw + smoothed, so
+//     2,000,000 points), full view, zoomed and while panning; adaptive sampling on/off.
+//  2. The GUI thread's longest stall while a run streams: a 2 ms probe timer measures
+//     event-loop latency (a) while a synthetic stream appends 100,000 steps/s into a
+//     RunData at the worker's 30 batches/s until 1,000,000 points, and (b) during a
+//     real run of the worker (precisionlab-cli worker) at its full speed.
+// Run: QT_QPA_PLATFORM=offscreen build/app/gui/bench_gui [experiment.json]
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <qcustomplot.h>
+#include <random>
+#include <vector>
+
+#include "app_paths.h"
+#include "app_resources.h"
+#include "experiment_document.h"
+#include "live_plots_panel.h"
+#include "loss_plot.h"
+#include "main_window.h"
+#include "worker_client.h"
+
+using namespace plab::ui;
+
+namespace {
+
+plab::StepMetrics syntheticStep(std::int64_t step, std::mt19937& rng) {
+  std::normal_distribution<double> noise(0.0, 0.05);
+  plab::StepMetrics m;
+  m.step = step;
+  m.loss = 2.0 * std::exp(-double(step) / 200000.0) + 0.1 + noise(rng);
+  m.lossScale = 65536;
+  m.stepMs = 1.0 + noise(rng);
+  m.samplesPerSecond = 64000;
+  return m;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double timeReplot(QCustomPlot* plot, int repeats) {
+  std::vector<double> ms;
+  for (int i = 0; i < repeats; ++i) {
+    QElapsedTimer t;
+    t.start();
+    plot->replot(QCustomPlot::rpImmediateRefresh);
+    ms.push_back(t.nsecsElapsed() / 1e6);
+  }
+  return median(ms);
+}
+
+void replotBenchmark(bool adaptive) {
+  auto run = std::make_shared<RunData>();
+  std::mt19937 rng(1);
+  constexpr int kPoints = 1'000'000;
+  run->steps.reserve(kPoints);
+  for (int i = 1; i <= kPoints; ++i) run->steps.push_back(syntheticStep(i, rng));
+  run->status = QStringLiteral("completed");
+  LossPlot plot;
+  plot.resize(1200, 700);
+  plot.show();
+  QElapsedTimer ingest;
+  ingest.start();
+  plot.setRuns({PlotRun{run, runColour(0)}});
+  const double ingestMs = ingest.nsecsElapsed() / 1e6;
+  for (int i = 0; i < plot.plot()->graphCount(); ++i) plot.plot()->graph(i)->setAdaptiveSampling(adaptive);
+  const double full = timeReplot(plot.plot(), 9);
+  plot.plot()->xAxis->setRange(400000, 410000);  // zoomed to 1% of the run
+  const double zoomed = timeReplot(plot.plot(), 9);
+  std::vector<double> pan;
+  plot.plot()->xAxis->setRange(0, 1'000'000);
+  for (int i = 0; i < 20; ++i) {  // panning: each frame moves the range and redraws
+    plot.plot()->xAxis->moveRange(-5000);
+    QElapsedTimer t;
+    t.start();
+    plot.plot()->replot(QCustomPlot::rpImmediateRefresh);
+    pan.push_back(t.nsecsElapsed() / 1e6);
+  }
+  std::printf("replot, 1,000,000 steps (2 series, 2,000,000 points), adaptive sampling %-3s: "
+              "ingest %.0f ms, full view %.1f ms, zoomed %.1f ms, pan frame %.1f ms (median)\n",
+              adaptive ? "on" : "off", ingestMs, full, zoomed, median(pan));
+}
+
+// Measures the longest gap between 2 ms probe ticks while `work` runs the event loop.
+struct StallProbe {
+  QTimer timer;
+  QElapsedTimer clock;
+  qint64 last = 0;
+  std::vector<double> gaps;
+  StallProbe() {
+    timer.setInterval(2);
+    timer.setTimerType(Qt::PreciseTimer);
+    QObject::connect(&timer, &QTimer::timeout, [this] {
+      const qint64 now = clock.nsecsElapsed();
+      if (last) gaps.push_back((now - last) / 1e6);
+      last = now;
+    });
+    clock.start();
+    timer.start();
+  }
+  void report(const char* what, int replots, double slowestReplotMs) {
+    std::sort(gaps.begin(), gaps.end());
+    const double worst = gaps.empty() ? 0 : gaps.back();
+    const double p99 = gaps.empty() ? 0 : gaps[std::size_t(double(gaps.size() - 1) * 0.99)];
+    std::printf("%s: longest GUI-thread stall %.1f ms, 99th percentile %.1f ms, %zu probes, %d replots "
+                "(slowest data update %.1f ms)\n", what, worst, p99, gaps.size(), replots, slowestReplotMs);
+  }
+};
+
+void syntheticStreamBenchmark() {
+  LivePlotsPanel panel;
+  panel.resize(1400, 900);
+  panel.show();
+  auto run = std::make_shared<RunData>();
+  panel.setRuns({PlotRun{run, runColour(0)}});
+  std::mt19937 rng(2);
+  std::int64_t step = 0;
+  QTimer feeder;  // the worker's batching: ~30 messages a second
+  feeder.setInterval(33);
+  QEventLoop loop;
+  QObject::connect(&feeder, &QTimer::timeout, [&] {
+    for (int i = 0; i < 3333 && step < 1'000'000; ++i) run->steps.push_back(syntheticStep(++step, rng));
+    ++run->revision;
+    panel.scheduleReplot();
+    if (step >= 1'000'000) loop.quit();
+  });
+  StallProbe probe;
+  feeder.start();
+  loop.exec();
+  // Let the last replot land.
+  QTimer::singleShot(200, &loop, &QEventLoop::quit);
+  loop.exec();
+  probe.report("synthetic stream, 100,000 steps/s to 1,000,000 points", panel.replotCount(), panel.slowestReplotMs());
+}
+
+void workerStreamBenchmark(const QString& experiment) {
+  QTemporaryDir dir;
+  MainWindowOptions options;
+  options.databasePath = dir.filePath(QStringLiteral("bench.sqlite"));
+  options.experimentsDir = experimentsDir();
+  options.initialExperiment = experiment;
+  MainWindow window(options);
+  window.setInteractive(false);
+  window.resize(1400, 900);
+  window.show();
+  nlohmann::json j = window.document()->json();
+  j.erase("epochs");
+  j["steps"] = 20000;
+  j["stats_interval"] = 50;
+  window.document()->load(j, {});
+  QEventLoop loop;
+  QObject::connect(&window, &MainWindow::runFinished, &loop, &QEventLoop::quit);
+  StallProbe probe;
+  QElapsedTimer wall;
+  wall.start();
+  if (!window.startRun()) {
+    std::printf("worker run: cannot start: %s\n", qPrintable(window.lastWarning()));
+    return;
+  }
+  loop.exec();
+  const auto run = window.worker()->run();
+  char what[200];
+  std::snprintf(what, sizeof what, "worker run, %lld steps in %.1f s (%.0f steps/s, stats every 50)",
+                static_cast<long long>(run->lastStep()), wall.elapsed() / 1000.0, run->lastStep() / (wall.elapsed() / 1000.0));
+  probe.report(what, window.plotsPanel()->replotCount(), window.plotsPanel()->slowestReplotMs());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  QApplication app(argc, argv);
+  initResources();
+  replotBenchmark(true);
+  replotBenchmark(false);
+  syntheticStreamBenchmark();
+  const QString experiment = argc > 1 ? QString::fromLocal8Bit(argv[1]) : experimentsDir() + QStringLiteral("/spirals.json");
+  workerStreamBenchmark(experiment);
+  return 0;
+}

@@ -1,0 +1,196 @@
+// Stored runs: two real runs through the worker (fp16 with dynamic loss scaling and
+// an fp32 baseline), then the run browser (filter, notes and tags written to the
+// store), overlay with the configuration diff, and every export checked as a file:
+// PNG/PDF/SVG of a plot, CSV of a run, PDF and HTML reports, the headless report.
+#include <QAbstractItemModel>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTableWidget>
+#include <QtTest>
+
+#include "config_diff_table.h"
+#include "gui_test_support.h"
+#include "live_plots_panel.h"
+#include "loss_plot.h"
+#include "loss_scale_plot.h"
+#include "network_editor.h"
+#include "plot_widget.h"
+#include "run_browser.h"
+#include "run_table_model.h"
+#include "worker_client.h"
+
+using namespace plab::ui;
+
+class TestGuiRuns : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+  std::unique_ptr<MainWindow> window_;
+  QList<qint64> runIds_;
+
+  qint64 runOnce(const nlohmann::json& experiment) {
+    window_->document()->load(experiment, {});
+    QSignalSpy ended(window_.get(), &MainWindow::runFinished);
+    if (!window_->startRun()) {
+      qWarning("startRun refused: %s", qPrintable(window_->lastWarning()));
+      return -1;
+    }
+    if (!ended.wait(120000)) {
+      qWarning("no runFinished; worker messages: %s", qPrintable(window_->worker()->lastMessages().join(QStringLiteral(" / "))));
+      return -1;
+    }
+    if (ended.first().at(1).toString() != QLatin1String("completed")) qWarning("run ended %s", qPrintable(ended.first().at(1).toString()));
+    return ended.first().at(0).toLongLong();
+  }
+  QString path(const QString& name) const { return dir_.filePath(name); }
+
+ private slots:
+  void initTestCase() {
+    window_ = test::makeWindow(dir_);
+    window_->show();
+    nlohmann::json fp16 = test::shortExperiment(*window_, 300);
+    for (auto& layer : fp16["network"]["layers"]) layer["precision"] = "fp16";
+    fp16["loss_scaling"] = {{"mode", "dynamic"}, {"growth_interval", 50}};
+    fp16["title"] = "spirals fp16";
+    nlohmann::json fp32 = fp16;
+    for (auto& layer : fp32["network"]["layers"]) layer["precision"] = "fp32";
+    fp32["loss_scaling"] = {{"mode", "none"}};
+    fp32["title"] = "spirals fp32";
+    for (const auto& e : {fp16, fp32}) {
+      const qint64 id = runOnce(e);
+      QVERIFY2(id > 0, qPrintable(window_->lastWarning() + QStringLiteral(" | ") +
+                                  (window_->worker()->run() ? window_->worker()->run()->error : QString())));
+      runIds_ << id;
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(window_->runBrowser()->model()->rowCount() == 2, 10000);
+  }
+  void cleanupTestCase() { window_.reset(); }
+
+  void browserFiltersRuns() {
+    RunBrowser* browser = window_->runBrowser();
+    browser->setFilterText(QStringLiteral("fp16"));
+    QCOMPARE(browser->visibleRowCount(), 1);
+    browser->setFilterText(QStringLiteral("spirals"));
+    QCOMPARE(browser->visibleRowCount(), 2);
+    browser->setFilterText(QStringLiteral("no such run"));
+    QCOMPARE(browser->visibleRowCount(), 0);
+    browser->setFilterText(QString());
+  }
+
+  void notesAndTagsAreStored() {
+    RunTableModel* model = window_->runBrowser()->model();
+    const int row = model->rowOfRun(runIds_[0]);
+    QVERIFY(model->setData(model->index(row, RunTableModel::Notes), QStringLiteral("overflows early on"), Qt::EditRole));
+    QVERIFY(model->setData(model->index(row, RunTableModel::Tags), QStringLiteral("demo, fp16"), Qt::EditRole));
+    plab::RunReader reader(window_->databasePath().toStdString());
+    const auto info = reader.getRun(runIds_[0]);
+    QVERIFY(info);
+    QCOMPARE(QString::fromStdString(info->notes), QStringLiteral("overflows early on"));
+    QCOMPARE(int(info->tags.size()), 2);
+    QCOMPARE(QString::fromStdString(info->tags[1]), QStringLiteral("fp16"));
+  }
+
+  void overlaysTwoRunsWithConfigDiff() {
+    QSignalSpy shown(window_.get(), &MainWindow::runsShown);
+    window_->showRuns(runIds_);
+    QVERIFY(shown.wait(20000));
+    QCOMPARE(shown.first().at(0).toInt(), 2);
+    LossPlot* loss = window_->plotsPanel()->lossPlot();
+    QCOMPARE(loss->runs().size(), 2);
+    QVERIFY(loss->pointCount(0) > 0);
+    QVERIFY(loss->pointCount(1) > 0);
+    QVERIFY(loss->runs()[0].colour != loss->runs()[1].colour);
+    // The fp16 run with dynamic scaling has overflow markers; the fp32 run none.
+    QVERIFY(window_->plotsPanel()->lossScalePlot()->overflowMarkerCount() > 0);
+    ConfigDiffTable* diff = window_->configDiff();
+    QCOMPARE(diff->table()->columnCount(), 3);
+    QVERIFY2(diff->differingRowCount() >= 3, qPrintable(QString::number(diff->differingRowCount())));
+    bool precisionDiffers = false;
+    for (const ConfigDiffRow& row : diffConfigs({loss->runs()[0].data, loss->runs()[1].data})) {
+      if (row.key == QStringLiteral("network.layers[0].precision")) precisionDiffers = row.differs;
+    }
+    QVERIFY(precisionDiffers);
+  }
+
+  void exportsPlotAsPngPdfSvg_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QByteArray>("magic");
+    QTest::newRow("png") << "loss.png" << QByteArray("\x89PNG\r\n\x1a\n");
+    QTest::newRow("pdf") << "loss.pdf" << QByteArray("%PDF");
+    QTest::newRow("svg") << "loss.svg" << QByteArray("<svg");
+  }
+  void exportsPlotAsPngPdfSvg() {
+    QFETCH(QString, file);
+    QFETCH(QByteArray, magic);
+    PlotWidget* plot = window_->plotsPanel()->lossPlot();
+    PlotWidget::ExportFormat format;
+    QVERIFY(PlotWidget::formatFromSuffix(file, &format));
+    QString error;
+    QVERIFY2(plot->exportTo(path(file), format, 1600, 1000, &error), qPrintable(error));
+    const QByteArray head = test::head(path(file), 4096);
+    QVERIFY2(head.size() > 100, qPrintable(QString::number(head.size())));
+    QVERIFY2(head.contains(magic), head.left(80).constData());
+    if (file.endsWith(QLatin1String(".png"))) {
+      QImage image(path(file));
+      QCOMPARE(image.size(), QSize(1600, 1000));
+      QCOMPARE(image.pixelColor(2, 2), QColor(Qt::white));  // report style: white background
+    }
+  }
+
+  void exportsCsvOfARun() {
+    QSignalSpy done(window_.get(), &MainWindow::csvExported);
+    window_->exportCsv(runIds_[0], path(QStringLiteral("run.csv")));
+    QVERIFY(done.wait(20000));
+    QVERIFY(done.first().at(1).toBool());
+    QFile csv(path(QStringLiteral("run.csv")));
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = csv.readAll().split('\n');
+    QVERIFY2(lines[0].startsWith("step,epoch,loss,loss_scale,overflow,skipped"), lines[0].constData());
+    QCOMPARE(lines.size() - 2, 300);  // header + 300 steps + the empty piece after the last newline
+    QVERIFY(lines[1].startsWith("1,"));
+  }
+
+  void writesReports_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QByteArray>("magic");
+    QTest::newRow("pdf") << "report.pdf" << QByteArray("%PDF");
+    QTest::newRow("html") << "report.html" << QByteArray("<html");
+  }
+  void writesReports() {
+    QFETCH(QString, file);
+    QFETCH(QByteArray, magic);
+    QSignalSpy done(window_.get(), &MainWindow::reportWritten);
+    window_->writeReport(runIds_, path(file));
+    QVERIFY(done.wait(60000));
+    QVERIFY2(done.first().at(1).toBool(), qPrintable(window_->lastWarning()));
+    const QByteArray head = test::head(path(file), 1 << 20);
+    QVERIFY2(head.startsWith(magic), head.left(40).constData());
+    QVERIFY(QFileInfo(path(file)).size() > 10000 || file.endsWith(QLatin1String(".html")));
+    if (file.endsWith(QLatin1String(".html"))) {
+      QVERIFY(head.contains("Speedup vs fp32"));
+      QVERIFY(head.contains("spirals fp16"));
+      const QImage loss(path(QStringLiteral("report_files/loss.png")));
+      QVERIFY(!loss.isNull());
+      QVERIFY(loss.width() >= 1000);
+    }
+  }
+
+  void headlessReportCommand() {
+    const QString app = qEnvironmentVariable("PLAB_GUI_APP");
+    if (app.isEmpty()) QSKIP("PLAB_GUI_APP (the precisionlab binary) is not set");
+    QProcess report;
+    report.start(app, {QStringLiteral("report"), QStringLiteral("--db"), window_->databasePath(), QStringLiteral("--runs"),
+                       QStringLiteral("%1,%2").arg(runIds_[0]).arg(runIds_[1]), QStringLiteral("-o"), path(QStringLiteral("cli.pdf"))});
+    QVERIFY(report.waitForFinished(120000));
+    QVERIFY2(report.exitCode() == 0, report.readAllStandardError().constData());
+    QVERIFY(test::head(path(QStringLiteral("cli.pdf")), 8).startsWith("%PDF"));
+    // A wrong id is an error with a message, not a crash.
+    report.start(app, {QStringLiteral("report"), QStringLiteral("--db"), window_->databasePath(), QStringLiteral("--runs"),
+                       QStringLiteral("999"), QStringLiteral("-o"), path(QStringLiteral("none.pdf"))});
+    QVERIFY(report.waitForFinished(60000));
+    QCOMPARE(report.exitCode(), 1);
+    QVERIFY(report.readAllStandardError().contains("999"));
+  }
+};
+
+QTEST_MAIN(TestGuiRuns)
+#include "tst_gui_runs.moc"
