@@ -134,14 +134,13 @@ void addNumbersCommand(CLI::App& app) {
   sub->add_flag("--json", options->json, "Print one JSON array of objects");
   sub->allow_extras();
   // CLI11 hands "--" back to the parent app (which rejects what follows) unless this
-  // subcommand still waits for a positional. This hidden one waits forever: it rejects
-  // every value (validate_positionals), so values fall through to the extras, in order,
-  // and the first "--" stays among them as a marker, dropped below.
-  sub->add_option("never-filled", "")
-      ->group("")
+  // subcommand still waits for a positional. This one (there for the help text) waits
+  // forever: it rejects every value (validate_positionals), so values fall through to
+  // the extras, in order, and the first "--" stays among them as a marker, dropped below.
+  sub->add_option("VALUE", "One or more numbers (0.1, -1e-8, 0x1p-24, inf, nan); "
+                           "negative ones also after --")
       ->check(CLI::Validator([](std::string&) { return std::string("not taken"); }, ""));
   sub->validate_positionals();
-  sub->footer("VALUE...: decimal numbers, inf, nan; negative ones also after --");
   sub->callback([options, sub] {
     std::vector<std::string> values = sub->remaining();
     const auto marker = std::find(values.begin(), values.end(), "--");
