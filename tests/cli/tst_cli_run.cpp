@@ -1,5 +1,6 @@
 // `precisionlab-cli run` end to end: the real binary, real SQLite files, real
 // datasets and real signals. Each bad input must give a clear error and exit code.
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -83,6 +84,22 @@ class TestCliRun : public QObject {
     // Not a terminal: plain progress lines, no carriage returns.
     QVERIFY2(!r.out.contains('\r'), qPrintable(r.out));
     QVERIFY2(r.out.contains("epoch 2"), qPrintable(r.out));
+  }
+
+  // On a terminal the progress line is rewritten in place. `script` (util-linux, in
+  // every Debian) gives the run a pseudo-terminal as its stdout.
+  void progressLineOverwritesOnATerminal() {
+    if (QStandardPaths::findExecutable("script").isEmpty()) QSKIP("util-linux `script` is not installed");
+    json j = tinySpirals();
+    j["epochs"] = 40;  // long enough for a few progress reports
+    const QString file = writeExperiment(QDir(dir_.path()), "tty.json", j);
+    const QString command = QString("'%1' run '%2' --db '%3'").arg(cliPath(), file, dir_.filePath("tty.sqlite"));
+    QProcess p;
+    p.start("script", {"-qec", command, "/dev/null"});
+    QVERIFY(p.waitForFinished(60000));
+    const QString out = QString::fromUtf8(p.readAllStandardOutput());
+    QVERIFY2(p.exitCode() == 0, qPrintable(out));
+    QVERIFY2(out.contains("\rstep "), qPrintable(out));
   }
 
   void benchPrintsJsonAndStoresTheResults() {
