@@ -121,7 +121,14 @@ Dataset loadIdx(SpecReader& reader, const std::string& name) {
   } else if (name == "mnist") {
     o.numClasses = 10;
   }
-  return data::loadIdxSet(o);
+  try {
+    return data::loadIdxSet(o);
+  } catch (const DatasetError& e) {
+    // The default location is where Debian's package puts the files: say so.
+    if (name == "fashion-mnist" && o.folder == kFashionMnistFolder && std::string(e.what()).find("not found") != std::string::npos)
+      throw DatasetError(std::string(e.what()) + " (install Debian's dataset-fashion-mnist package, or set dataset.path)");
+    throw;
+  }
 }
 
 }  // namespace
