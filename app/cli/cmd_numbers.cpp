@@ -77,7 +77,7 @@ std::string shortError(double x) {
   return buffer;
 }
 
-void printTable(const std::vector<ValueExplanation>& rows) {
+void printTable(const std::vector<ValueExplanation>& rows, std::size_t rowsPerValue) {
   const std::vector<std::string> header = {"input", "format", "value", "bits", "sign exponent mantissa",
                                            "class", "abs error", "rel error", "outcome"};
   std::vector<std::vector<std::string>> cells;
@@ -101,7 +101,11 @@ void printTable(const std::vector<ValueExplanation>& rows) {
     std::cout << line << "\n";
   };
   printRow(header);
-  for (const auto& row : cells) printRow(row);
+  for (std::size_t r = 0; r < cells.size(); ++r) {
+    // With several formats, a blank line between values groups each value's rows.
+    if (r > 0 && rowsPerValue > 1 && r % rowsPerValue == 0) std::cout << "\n";
+    printRow(cells[r]);
+  }
 }
 
 void runNumbers(const NumbersOptions& options, const std::vector<std::string>& texts) {
@@ -118,7 +122,7 @@ void runNumbers(const NumbersOptions& options, const std::vector<std::string>& t
     for (const ValueExplanation& e : rows) array.push_back(toJson(e));
     std::cout << array.dump(2) << "\n";
   } else {
-    printTable(rows);
+    printTable(rows, formats.size());
   }
 }
 
