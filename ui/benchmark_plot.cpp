@@ -51,7 +51,9 @@ void BenchmarkPlot::updateSeries() {
       if (!configs.contains(QString::fromStdString(s.config))) configs << QString::fromStdString(s.config);
     }
   }
-  for (int c = 0; c < configs.size(); ++c) ticker->addTick(c, configs[c]);
+  // "fp16-mixed" on two lines: five configurations fit under narrow bars.
+  for (int c = 0; c < configs.size(); ++c) ticker->addTick(c, QString(configs[c]).replace(QLatin1Char('-'), QLatin1Char('\n')));
+  plot()->legend->setVisible(overlay());  // one bar colour per run needs a legend; precisions do not
   plot()->xAxis->setTicker(ticker);
   const double width = 0.8 / std::max<qsizetype>(1, runs_.size());
   for (int i = 0; i < runs_.size(); ++i) {

@@ -109,7 +109,7 @@ void GradientHistogramPlot::drawFormatRanges() {
     const FormatInfo& f = formatInfo(p);
     QColor c = precisionColour(p);
     const int row = int(p) - int(Precision::fp16);  // stack the bands so they do not hide each other
-    const double top = 1.0 - 0.06 * row, bottom = top - 0.05;
+    const double top = 1.0 - 0.07 * row, bottom = top - 0.05;
     auto band = [&](double from, double to, int alpha) {
       auto* rect = new QCPItemRect(plot());
       rect->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
@@ -130,6 +130,7 @@ void GradientHistogramPlot::drawFormatRanges() {
     label->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
     label->setBrush(QColor(255, 255, 255, 210));
     label->setPadding(QMargins(2, 0, 2, 0));
+    label->setFont(QFont(font().family(), std::max(6, font().pointSize() - 2)));
     label->setText(precisionName(p));
     label->setColor(precisionColour(p).darker(130));
     label->setSelectable(false);

@@ -60,7 +60,10 @@ void LayerTimingPlot::updateSeries() {
   for (std::size_t i = 0; i < shown->layers.size(); ++i) {
     forward->addData(double(i), shown->layers[i].forwardMs);
     backward->addData(double(i), shown->layers[i].backwardMs);
-    ticker->addTick(double(i), QString::fromStdString(shown->layers[i].layerName).replace(QLatin1Char(' '), QLatin1Char('\n')));
+    // "layers[2] linear" -> "2\nlinear": the index and type fit under a bar.
+    QString name = QString::fromStdString(shown->layers[i].layerName);
+    name.remove(QStringLiteral("layers[")).replace(QStringLiteral("] "), QStringLiteral("\n"));
+    ticker->addTick(double(i), name);
   }
   plot()->xAxis->setTicker(ticker);
   plot()->rescaleAxes();

@@ -29,6 +29,7 @@
 #include "csv_export.h"
 #include "run_browser.h"
 #include "run_loader.h"
+#include "benchmark_runner.h"
 #include "report_writer.h"
 
 namespace plab::ui {
@@ -67,6 +68,19 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   runBar_ = new RunControlBar;
   addToolBar(Qt::TopToolBarArea, runBar_);
   worker_ = new WorkerClient(this);
+  bench_ = new BenchmarkRunner(this);
+  connect(bench_, &BenchmarkRunner::finished, this, [this](qint64 id, const QString& message) {
+    statusBar()->showMessage(message, 10000);
+    plots_->appendLog(message);
+    browser_->refresh();
+    if (id > 0) {
+      showRuns({id});
+      plots_->detailTabs()->setCurrentIndex(2);  // the speed view
+    } else {
+      warn(tr("Benchmark"), message);
+    }
+    emit benchmarkFinished(id);
+  });
   connectWorker();
   connectBrowser();
 
@@ -135,6 +149,9 @@ void MainWindow::buildMenus() {
   run->addAction(runBar_->startAction());
   run->addAction(runBar_->pauseAction());
   run->addAction(runBar_->stopAction());
+  run->addSeparator();
+  run->addAction(QIcon(QStringLiteral(":/icons/report.svg")), tr("&Benchmark speed"), QKeySequence(Qt::CTRL | Qt::Key_B), this,
+                 [this] { startBenchmark(); });
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   for (int i = 0; i < tabs_->count(); ++i) {
@@ -255,6 +272,19 @@ bool MainWindow::rerun(qint64 id) {
     return false;
   }
   return startRun();
+}
+
+bool MainWindow::startBenchmark(int measuredSteps) {
+  editor_->checkNow();
+  QString error;
+  if (!editor_->lastCheck().ok) error = editor_->lastCheck().allErrors();
+  else bench_->start(doc_->json(), options_.databasePath, measuredSteps, &error);  // sets error on failure
+  if (!error.isEmpty()) {
+    warn(tr("Cannot benchmark"), error);
+    return false;
+  }
+  statusBar()->showMessage(tr("Benchmarking fp32, tf32, fp16-mixed, bf16-mixed and this assignment…"));
+  return true;
 }
 
 void MainWindow::exportCsvDialog(qint64 id) {

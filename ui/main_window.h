@@ -21,6 +21,7 @@ class WorkerClient;
 class LivePlotsPanel;
 class RunBrowser;
 class ConfigDiffTable;
+class BenchmarkRunner;
 
 struct MainWindowOptions {
   QString databasePath;     // SQLite run store
@@ -56,6 +57,9 @@ class MainWindow : public QMainWindow {
   void showRuns(const QList<qint64>& ids);
   // Makes a stored run's config the experiment and starts it.
   bool rerun(qint64 id);
+  // Measures the experiment under fp32/tf32/fp16/bf16/its own assignment in
+  // precisionlab-cli bench; the stored results are then shown (benchmarkFinished).
+  bool startBenchmark(int measuredSteps = 30);
   // Writes a run's per-step metrics (in the background); csvExported() when done.
   void exportCsv(qint64 id, const QString& path);
   // Writes a PDF or HTML report of the runs; reportWritten() when done.
@@ -70,6 +74,7 @@ class MainWindow : public QMainWindow {
  signals:
   void runFinished(qint64 runId, const QString& status);
   void runsShown(int count);
+  void benchmarkFinished(qint64 runId);
   void csvExported(const QString& path, bool ok);
   void reportWritten(const QString& path, bool ok);
 
@@ -104,6 +109,7 @@ class MainWindow : public QMainWindow {
   LivePlotsPanel* plots_;
   RunBrowser* browser_;
   ConfigDiffTable* diff_;
+  BenchmarkRunner* bench_;
   bool interactive_ = true;
   QString lastWarning_;
 };

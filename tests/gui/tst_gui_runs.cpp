@@ -8,6 +8,7 @@
 #include <QTableWidget>
 #include <QtTest>
 
+#include "benchmark_plot.h"
 #include "config_diff_table.h"
 #include "gui_test_support.h"
 #include "live_plots_panel.h"
@@ -172,6 +173,22 @@ class TestGuiRuns : public QObject {
       QVERIFY(!loss.isNull());
       QVERIFY(loss.width() >= 1000);
     }
+  }
+
+  void benchmarkShowsSpeedupsOverFp32() {
+    QSignalSpy done(window_.get(), &MainWindow::benchmarkFinished);
+    QVERIFY2(window_->startBenchmark(5), qPrintable(window_->lastWarning()));
+    QVERIFY(done.wait(180000));
+    const qint64 id = done.first().at(0).toLongLong();
+    QVERIFY2(id > 0, qPrintable(window_->lastWarning()));
+    QSignalSpy shown(window_.get(), &MainWindow::runsShown);
+    QVERIFY(shown.count() == 1 || shown.wait(20000));
+    auto* bench = qobject_cast<BenchmarkPlot*>(window_->plotsPanel()->plotByName(QStringLiteral("benchmarkPlot")));
+    QVERIFY(bench);
+    bench->refresh();
+    const QStringList labels = bench->speedupLabels();
+    QVERIFY2(labels.contains(QStringLiteral("fp32: ×1.00")), qPrintable(labels.join(QStringLiteral("; "))));
+    QVERIFY2(labels.size() == 5, qPrintable(labels.join(QStringLiteral("; "))));
   }
 
   void headlessReportCommand() {
