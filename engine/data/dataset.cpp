@@ -55,6 +55,13 @@ class SpecReader {
     return v.get<std::int64_t>();
   }
 
+  bool flag(const std::string& key, bool fallback) {
+    if (!has(key)) return fallback;
+    const auto& v = spec_.at(key);
+    if (!v.is_boolean()) fail(key, "must be true or false (got " + v.dump() + ")");
+    return v.get<bool>();
+  }
+
   double number(const std::string& key, double fallback, double min) {
     if (!has(key)) return fallback;
     const json& v = spec_.at(key);
@@ -105,8 +112,26 @@ Dataset loadSynthetic(SpecReader& reader, const std::string& name, std::uint64_t
   return data::makeSynthetic(name, p, seed);
 }
 
+// Standardises every pixel with the mean and standard deviation of all training
+// pixels (one scalar each, as torchvision's Normalize((mean,), (std,)) does for
+// grey images), so inputs are centred: it speeds up early training of an MLP.
+void standardizePixels(Dataset& d) {
+  double sum = 0, sumSq = 0;
+  for (float v : d.trainX) {
+    sum += v;
+    sumSq += double(v) * v;
+  }
+  const double n = double(d.trainX.size());
+  if (n == 0) return;
+  const double mean = sum / n;
+  const double var = sumSq / n - mean * mean;
+  const double invStd = var > 0 ? 1.0 / std::sqrt(var) : 1.0;
+  for (auto* xs : {&d.trainX, &d.testX})
+    for (float& v : *xs) v = float((v - mean) * invStd);
+}
+
 Dataset loadIdx(SpecReader& reader, const std::string& name) {
-  reader.rejectOthers(name, {"name", "path", "limit_train", "limit_test"});
+  reader.rejectOthers(name, {"name", "path", "limit_train", "limit_test", "normalize"});
   data::IdxSetOptions o;
   o.name = name;
   const std::string defaultFolder = name == "fashion-mnist" ? kFashionMnistFolder : name == "mnist" ? kMnistFolder : "";
@@ -121,8 +146,11 @@ Dataset loadIdx(SpecReader& reader, const std::string& name) {
   } else if (name == "mnist") {
     o.numClasses = 10;
   }
+  const bool normalize = reader.flag("normalize", false);
   try {
-    return data::loadIdxSet(o);
+    Dataset d = data::loadIdxSet(o);
+    if (normalize) standardizePixels(d);
+    return d;
   } catch (const DatasetError& e) {
     // The default location is where Debian's package puts the files: say so.
     if (name == "fashion-mnist" && o.folder == kFashionMnistFolder && std::string(e.what()).find("not found") != std::string::npos)

@@ -2,6 +2,8 @@
 // and Debian's Fashion-MNIST when it is installed.
 #include <QtTest>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
@@ -75,6 +77,29 @@ class TestIdxReader : public QObject {
     QCOMPARE(d.trainCount, 7);
     QCOMPARE(d.trainX.size(), std::size_t(7 * 12));
     QCOMPARE(d.testY.size(), std::size_t(2));
+  }
+
+  void normalizeStandardisesWithTrainingStatistics() {
+    QTemporaryDir dir;
+    writeSet(dir.path(), false);
+    json spec = idxSpec(dir.path());
+    const plab::Dataset raw = plab::loadDataset(spec, 0);
+    spec["normalize"] = true;
+    const plab::Dataset d = plab::loadDataset(spec, 0);
+    double sum = 0, sumSq = 0;
+    for (float v : d.trainX) {
+      sum += v;
+      sumSq += double(v) * v;
+    }
+    const double n = double(d.trainX.size());
+    QVERIFY2(std::abs(sum / n) < 1e-5, qPrintable(QStringLiteral("mean %1").arg(sum / n)));
+    QVERIFY2(std::abs(sumSq / n - 1.0) < 1e-4, qPrintable(QStringLiteral("variance %1").arg(sumSq / n)));
+    // The test set is mapped with the training statistics: same affine map, same order.
+    const double scale = (d.trainX[1] - d.trainX[0]) / double(raw.trainX[1] - raw.trainX[0]);
+    const double expected = d.trainX[0] + (raw.testX[5] - raw.trainX[0]) * scale;
+    QVERIFY2(std::abs(d.testX[5] - expected) < 1e-5, qPrintable(QStringLiteral("test pixel %1 vs %2").arg(d.testX[5]).arg(expected)));
+    spec["normalize"] = "yes";
+    QVERIFY_THROWS_EXCEPTION(plab::DatasetError, plab::loadDataset(spec, 0));
   }
 
   // Each row breaks one file of a valid set and names what the message must say.
