@@ -39,6 +39,7 @@ class LossPlot : public RunPlot {
     double ema = 0;
     bool emaStarted = false;
     double lastFinite = 0;
+    std::int64_t stride = 0;  // smoothed series keeps steps divisible by stride
   };
   Series makeSeries(const PlotRun& run);
   std::map<const RunData*, Series> series_;

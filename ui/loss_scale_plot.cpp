@@ -51,10 +51,19 @@ void LossScalePlot::updateSeries() {
     }
     Series& s = it->second;
     const auto& steps = run.data->steps;
+    // A step line needs only the points where the scale changes (and the last step):
+    // a million-step run with a few hundred changes draws a few hundred points.
     QVector<QCPGraphData> points;
     for (; s.stepCursor < steps.size(); ++s.stepCursor) {
       const StepMetrics& m = steps[s.stepCursor];
-      if (m.lossScale > 0 && plottable(m.lossScale)) points.append({double(m.step), m.lossScale});
+      if (!(m.lossScale > 0) || !plottable(m.lossScale)) continue;
+      extent_.add(double(m.step), m.lossScale);
+      if (m.lossScale != s.lastScale) points.append({double(m.step), m.lossScale});
+      s.lastScale = m.lossScale;
+      s.lastStep = m.step;
+    }
+    if (s.lastStep > 0 && (points.isEmpty() || points.back().key < double(s.lastStep))) {
+      points.append({double(s.lastStep), s.lastScale});
     }
     s.scale->data()->add(points, true);
     for (; s.overflowCursor < run.data->overflows.size(); ++s.overflowCursor) {
@@ -62,9 +71,7 @@ void LossScalePlot::updateSeries() {
       s.overflows->addData(double(e.step), e.scaleBefore > 0 ? e.scaleBefore : 1.0);
     }
   }
-  bool anyLive = false;
-  for (const PlotRun& run : runs_) anyLive = anyLive || run.data->isLive();
-  if (anyLive) plot()->rescaleAxes();
+  followLiveRuns(true);
 }
 
 const OverflowEvent* LossScalePlot::overflowNear(const QPointF& pos, double radius) const {

@@ -29,6 +29,8 @@ class LossScalePlot : public RunPlot {
     QCPGraph* scale = nullptr;
     QCPGraph* overflows = nullptr;
     std::size_t stepCursor = 0, overflowCursor = 0;
+    double lastScale = -1;
+    std::int64_t lastStep = 0;
   };
   std::map<const RunData*, Series> series_;
 };

@@ -30,6 +30,7 @@
 #include "run_browser.h"
 #include "run_loader.h"
 #include "benchmark_runner.h"
+#include "run_follower.h"
 #include "report_writer.h"
 
 namespace plab::ui {
@@ -68,6 +69,8 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   runBar_ = new RunControlBar;
   addToolBar(Qt::TopToolBarArea, runBar_);
   worker_ = new WorkerClient(this);
+  follower_ = new RunFollower(options_.databasePath, this);
+  connect(follower_, &RunFollower::runsUpdated, plots_, &LivePlotsPanel::scheduleReplot);
   bench_ = new BenchmarkRunner(this);
   connect(bench_, &BenchmarkRunner::finished, this, [this](qint64 id, const QString& message) {
     statusBar()->showMessage(message, 10000);
@@ -251,6 +254,12 @@ void MainWindow::showRuns(const QList<qint64>& ids) {
     }
     plots_->setRuns(runs);
     diff_->setRuns(runs);
+    // Runs still being written by another process (headless runs) keep growing.
+    QList<RunDataPtr> others;
+    for (const PlotRun& r : runs) {
+      if (r.data != live) others << r.data;
+    }
+    follower_->follow(others);
     showTab(QStringLiteral("plotsTab"));
     emit runsShown(int(runs.size()));
   });

@@ -22,6 +22,7 @@ class LivePlotsPanel;
 class RunBrowser;
 class ConfigDiffTable;
 class BenchmarkRunner;
+class RunFollower;
 
 struct MainWindowOptions {
   QString databasePath;     // SQLite run store
@@ -110,6 +111,7 @@ class MainWindow : public QMainWindow {
   RunBrowser* browser_;
   ConfigDiffTable* diff_;
   BenchmarkRunner* bench_;
+  RunFollower* follower_;
   bool interactive_ = true;
   QString lastWarning_;
 };

@@ -68,7 +68,21 @@ PlotWidget::~PlotWidget() = default;
 
 void PlotWidget::refresh() {
   updateSeries();
+  // A plot in a hidden tab keeps its data current but draws only when shown: with a
+  // million points a draw costs tens of milliseconds of the GUI thread.
+  if (!isVisible()) {
+    replotWhenShown_ = true;
+    return;
+  }
   plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PlotWidget::showEvent(QShowEvent* event) {
+  QWidget::showEvent(event);
+  if (replotWhenShown_) {
+    replotWhenShown_ = false;
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+  }
 }
 
 void PlotWidget::resetView() {

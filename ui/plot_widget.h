@@ -48,6 +48,7 @@ class PlotWidget : public QWidget {
   // The readout text at plot coordinates (x, y); subclasses can name the series.
   virtual QString readout(double x, double y) const;
   bool eventFilter(QObject* watched, QEvent* event) override;
+  void showEvent(QShowEvent* event) override;
   void keyPressEvent(QKeyEvent* event) override;
 
  private:
@@ -65,6 +66,7 @@ class PlotWidget : public QWidget {
   QCPItemStraightLine* crossX_ = nullptr;
   QCPItemStraightLine* crossY_ = nullptr;
   QCPItemText* readout_ = nullptr;
+  bool replotWhenShown_ = false;
 };
 
 }  // namespace plab::ui

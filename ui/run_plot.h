@@ -3,6 +3,8 @@
 // into the run's data so each refresh appends only the new points; setRuns() starts over.
 #include <QHash>
 #include <QList>
+#include <algorithm>
+#include <cmath>
 
 #include "plot_widget.h"
 #include "run_data.h"
@@ -22,6 +24,20 @@ class RunPlot : public PlotWidget {
   virtual void clearSeries() = 0;
   // Rebuilds from scratch on the next refresh (e.g. the smoothing changed).
   void rebuild();
+  // Live runs: extents of what was appended, kept as points arrive, so following the
+  // run costs O(new points) instead of rescaling over every point each tick.
+  struct Extent {
+    double xMax = 0, yMin = HUGE_VAL, yMax = -HUGE_VAL;
+    void add(double x, double y) {
+      xMax = std::max(xMax, x);
+      yMin = std::min(yMin, y);
+      yMax = std::max(yMax, y);
+    }
+  };
+  Extent extent_;
+  // Shows [0, xMax] x [yMin, yMax] of extent_ while any shown run is live and the user
+  // has not zoomed or panned since the last reset.
+  void followLiveRuns(bool logY = false);
   QList<PlotRun> runs_;
 };
 

@@ -1,6 +1,7 @@
 #include "screenshot_script.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QDir>
 #include <QLineEdit>
 #include <QTabWidget>
@@ -109,6 +110,7 @@ class ScreenshotScript : public QObject {
         w_.runBrowser()->selectRuns(runIds_);
         save(QStringLiteral("overlay"));
         w_.showTab(QStringLiteral("compareTab"));
+        if (auto* only = w_.findChild<QCheckBox*>(QStringLiteral("onlyDifferences"))) only->setChecked(true);
         save(QStringLiteral("compare"));
         QApplication::quit();
       });

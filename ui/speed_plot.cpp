@@ -16,6 +16,7 @@ SpeedPlot::SpeedPlot(QWidget* parent) : RunPlot(tr("Speed"), parent) {
 }
 
 void SpeedPlot::clearSeries() {
+  samplesMax_ = 0;
   plot()->clearGraphs();
   series_.clear();
 }
@@ -39,15 +40,23 @@ void SpeedPlot::updateSeries() {
     const auto& steps = run.data->steps;
     for (; s.cursor < steps.size(); ++s.cursor) {
       const StepMetrics& m = steps[s.cursor];
-      if (plottable(m.stepMs) && m.stepMs > 0) ms.append({double(m.step), m.stepMs});
-      if (plottable(m.samplesPerSecond) && m.samplesPerSecond > 0) samples.append({double(m.step), m.samplesPerSecond});
+      if (plottable(m.stepMs) && m.stepMs > 0) {
+        ms.append({double(m.step), m.stepMs});
+        extent_.add(double(m.step), m.stepMs);
+      }
+      if (plottable(m.samplesPerSecond) && m.samplesPerSecond > 0) {
+        samples.append({double(m.step), m.samplesPerSecond});
+        samplesMax_ = std::max(samplesMax_, m.samplesPerSecond);
+      }
     }
     s.stepMs->data()->add(ms, true);
     s.samples->data()->add(samples, true);
   }
+  if (!extent_.yMax || extent_.yMin > extent_.yMax) return;
+  followLiveRuns();
   bool anyLive = false;
   for (const PlotRun& run : runs_) anyLive = anyLive || run.data->isLive();
-  if (anyLive) plot()->rescaleAxes();
+  if (anyLive) plot()->yAxis2->setRange(0, samplesMax_ * 1.05);
 }
 
 QString SpeedPlot::readout(double x, double y) const {

@@ -25,6 +25,7 @@ class SpeedPlot : public RunPlot {
     std::size_t cursor = 0;
   };
   std::map<const RunData*, Series> series_;
+  double samplesMax_ = 0;
 };
 
 }  // namespace plab::ui

@@ -63,6 +63,7 @@ void replotBenchmark(bool adaptive) {
   run->steps.reserve(kPoints);
   for (int i = 1; i <= kPoints; ++i) run->steps.push_back(syntheticStep(i, rng));
   run->status = QStringLiteral("completed");
+  run->totalSteps = kPoints;
   LossPlot plot;
   plot.resize(1200, 700);
   plot.show();
@@ -83,7 +84,7 @@ void replotBenchmark(bool adaptive) {
     plot.plot()->replot(QCustomPlot::rpImmediateRefresh);
     pan.push_back(t.nsecsElapsed() / 1e6);
   }
-  std::printf("replot, 1,000,000 steps (2 series, 2,000,000 points), adaptive sampling %-3s: "
+  std::printf("replot, loss plot of 1,000,000 steps (raw 1,000,000 points + smoothed), adaptive sampling %-3s: "
               "ingest %.0f ms, full view %.1f ms, zoomed %.1f ms, pan frame %.1f ms (median)\n",
               adaptive ? "on" : "off", ingestMs, full, zoomed, median(pan));
 }
@@ -119,6 +120,7 @@ void syntheticStreamBenchmark() {
   panel.resize(1400, 900);
   panel.show();
   auto run = std::make_shared<RunData>();
+  run->totalSteps = 1'000'000;  // as run_started announces it
   panel.setRuns({PlotRun{run, runColour(0)}});
   std::mt19937 rng(2);
   std::int64_t step = 0;

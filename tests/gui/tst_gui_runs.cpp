@@ -4,6 +4,7 @@
 // PNG/PDF/SVG of a plot, CSV of a run, PDF and HTML reports, the headless report.
 #include <QAbstractItemModel>
 #include <QProcess>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QtTest>
@@ -189,6 +190,37 @@ class TestGuiRuns : public QObject {
     const QStringList labels = bench->speedupLabels();
     QVERIFY2(labels.contains(QStringLiteral("fp32: ×1.00")), qPrintable(labels.join(QStringLiteral("; "))));
     QVERIFY2(labels.size() == 5, qPrintable(labels.join(QStringLiteral("; "))));
+  }
+
+  void followsARunThatAHeadlessCliIsWriting() {
+    nlohmann::json long_ = test::shortExperiment(*window_, 400000);
+    long_["title"] = "headless long run";
+    QFile file(path(QStringLiteral("long.json")));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray::fromStdString(long_.dump()));
+    file.close();
+    QProcess cli;
+    cli.start(qEnvironmentVariable("PLAB_CLI"), {QStringLiteral("run"), file.fileName(), QStringLiteral("--db"), window_->databasePath()});
+    QVERIFY(cli.waitForStarted());
+    RunBrowser* browser = window_->runBrowser();
+    qint64 id = 0;
+    auto findRun = [&] {
+      browser->refresh();
+      for (int r = 0; r < browser->model()->rowCount(); ++r) {
+        if (browser->model()->runAt(r)->title == "headless long run") id = browser->model()->runAt(r)->id;
+      }
+      return id > 0;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(findRun(), 30000);
+    QSignalSpy shown(window_.get(), &MainWindow::runsShown);
+    window_->showRuns({id});
+    QVERIFY(shown.wait(20000));
+    LossPlot* loss = window_->plotsPanel()->lossPlot();
+    const int before = loss->pointCount(0);
+    QTRY_VERIFY_WITH_TIMEOUT(loss->pointCount(0) > before + 10, 20000);
+    cli.terminate();  // SIGTERM: the CLI ends the run as cancelled
+    QVERIFY(cli.waitForFinished(20000));
+    QTRY_COMPARE_WITH_TIMEOUT(loss->runs()[0].data->status, QStringLiteral("cancelled"), 20000);
   }
 
   void headlessReportCommand() {
