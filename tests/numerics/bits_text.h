@@ -4,19 +4,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "numerics/convert_bits.h"
+
 namespace plab::test {
 
-inline std::uint32_t bitsOf(float x) {
-  std::uint32_t b;
-  std::memcpy(&b, &x, sizeof b);
-  return b;
-}
-
-inline float floatOf(std::uint32_t b) {
-  float x;
-  std::memcpy(&x, &b, sizeof x);
-  return x;
-}
+// The engine's own bit casts, so tests and engine read bits one way.
+using plab::detail::bitsOf;
+using plab::detail::floatOf;
 
 inline QString hex(std::uint32_t bits, int digits = 8) {
   return QStringLiteral("0x%1").arg(bits, digits, 16, QLatin1Char('0'));
