@@ -91,7 +91,8 @@ class TestProtocolMessages : public QObject {
     const std::string line = encodeLine(Event(StepsBatch{{m}}));
     QVERIFY2(line.find("\"loss\":\"nan\"") != std::string::npos, line.c_str());
     QVERIFY2(line.find("\"grad_norm\":\"inf\"") != std::string::npos, line.c_str());
-    const auto& back = std::get<StepsBatch>(decodeEvent(line)).steps.at(0);
+    const Event decoded = decodeEvent(line);
+    const StepMetrics& back = std::get<StepsBatch>(decoded).steps.at(0);
     QVERIFY(std::isnan(back.loss));
     QVERIFY(std::isinf(back.gradNorm) && back.gradNorm > 0);
   }
