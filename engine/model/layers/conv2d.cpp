@@ -1,46 +1,17 @@
 // Conv2d, NCHW, weight [K, C, R, S] as PyTorch. Like Linear, the bias is added to the
 // fp32 result before the one rounding into the layer's format.
-#include <cmath>
-
-#include "model/layers/factory.h"
+#include "model/layers/weighted_layer.h"
 
 namespace plab::detail {
 namespace {
 
-class Conv2dLayer final : public Layer {
+class Conv2dLayer final : public WeightedLayer {
  public:
-  explicit Conv2dLayer(const LayerBuild& b)
-      : Layer(b.spec, b.inputShape, b.outputShape, b.forwardFormat, b.gradFormat) {
-    initBuffer(output_, b.backend, false);
-    initBuffer(inputGrad_, b.backend, true);
-  }
+  explicit Conv2dLayer(const LayerBuild& b) : WeightedLayer(b) {}
 
   std::vector<ParamDecl> declareParameters(std::uint64_t seed) override {
     const std::int64_t c = inputShape_[0], k = spec_.out, r = spec_.kernel;
-    const std::int64_t fanIn = c * r * r;
-    SplitMix64 rng(seed);
-    const float bound = spec_.initGain / std::sqrt(float(fanIn));
-    std::vector<ParamDecl> decls;
-    decls.push_back({"weight", Shape{k, c, r, r}, forwardFormat_, gradFormat_,
-                     uniformInit(k * fanIn, bound, rng)});
-    if (spec_.bias) decls.push_back({"bias", Shape{k}, forwardFormat_, gradFormat_, uniformInit(k, bound, rng)});
-    return decls;
-  }
-
-  void bindParameters(ParamSlot* first) override {
-    weight_ = first;
-    bias_ = spec_.bias ? first + 1 : nullptr;
-  }
-
-  void collectFp8Tensors(std::vector<Tensor>& out) const override {
-    out.push_back(weight_->working);
-    out.push_back(weight_->grad);
-    if (bias_) {
-      out.push_back(bias_->working);
-      out.push_back(bias_->grad);
-    }
-    out.push_back(output_.scaleOwner());
-    out.push_back(inputGrad_.scaleOwner());
+    return declareWeightAndBias(Shape{k, c, r, r}, c * r * r, k, seed);
   }
 
   const Tensor& forward(const Tensor& x, LayerIo& io) override {
@@ -87,10 +58,6 @@ class Conv2dLayer final : public Layer {
     return g;
   }
 
-  ParamSlot* weight_ = nullptr;
-  ParamSlot* bias_ = nullptr;
-  Buffer output_, inputGrad_;
-  Tensor input_;
   Conv2dGeometry geometry_;
 };
 

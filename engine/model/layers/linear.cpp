@@ -1,45 +1,18 @@
 // Linear: y = x W^T + b, W [out, in] as PyTorch. The product accumulates in fp32
 // and, with a bias, the bias is added to the fp32 result before the one rounding
 // into the layer's format (as a cuBLASLt bias epilogue does).
-#include <cmath>
-
-#include "model/layers/factory.h"
+#include "model/layers/weighted_layer.h"
 
 namespace plab::detail {
 namespace {
 
-class LinearLayer final : public Layer {
+class LinearLayer final : public WeightedLayer {
  public:
-  explicit LinearLayer(const LayerBuild& b)
-      : Layer(b.spec, b.inputShape, b.outputShape, b.forwardFormat, b.gradFormat) {
-    initBuffer(output_, b.backend, false);
-    initBuffer(inputGrad_, b.backend, true);
-  }
+  explicit LinearLayer(const LayerBuild& b) : WeightedLayer(b) {}
 
   std::vector<ParamDecl> declareParameters(std::uint64_t seed) override {
     const std::int64_t in = inputShape_[0], out = spec_.out;
-    SplitMix64 rng(seed);
-    const float bound = spec_.initGain / std::sqrt(float(in));
-    std::vector<ParamDecl> decls;
-    decls.push_back({"weight", Shape{out, in}, forwardFormat_, gradFormat_, uniformInit(out * in, bound, rng)});
-    if (spec_.bias) decls.push_back({"bias", Shape{out}, forwardFormat_, gradFormat_, uniformInit(out, bound, rng)});
-    return decls;
-  }
-
-  void bindParameters(ParamSlot* first) override {
-    weight_ = first;
-    bias_ = spec_.bias ? first + 1 : nullptr;
-  }
-
-  void collectFp8Tensors(std::vector<Tensor>& out) const override {
-    out.push_back(weight_->working);
-    out.push_back(weight_->grad);
-    if (bias_) {
-      out.push_back(bias_->working);
-      out.push_back(bias_->grad);
-    }
-    out.push_back(output_.scaleOwner());
-    out.push_back(inputGrad_.scaleOwner());
+    return declareWeightAndBias(Shape{out, in}, in, out, seed);
   }
 
   const Tensor& forward(const Tensor& x, LayerIo& io) override {
@@ -70,12 +43,6 @@ class LinearLayer final : public Layer {
     io.finish(dxTarget, dx, StatsKind::gradient);
     return &dx;
   }
-
- private:
-  ParamSlot* weight_ = nullptr;
-  ParamSlot* bias_ = nullptr;
-  Buffer output_, inputGrad_;
-  Tensor input_;  // forward's input (already in the layer's format), for dW
 };
 
 }  // namespace
