@@ -253,7 +253,10 @@ bool PlotWidget::exportTo(const QString& path, ExportFormat format, int width, i
 QImage PlotWidget::renderImage(int width, int height) {
   refresh();
   const SavedStyle saved = applyReportStyle();
-  const QPixmap pixmap = plot_->toPixmap(width, height, 1.0);
+  // As for PNG export: large images are laid out at half size and drawn at 2x, so
+  // the text in a report is readable.
+  const double scale = width >= 1200 ? 2.0 : 1.0;
+  const QPixmap pixmap = plot_->toPixmap(int(width / scale), int(height / scale), scale);
   restoreStyle(saved);
   plot_->replot(QCustomPlot::rpQueuedReplot);
   return pixmap.toImage();
