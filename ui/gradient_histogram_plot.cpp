@@ -3,6 +3,7 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMenu>
 #include <QSlider>
 #include <QVBoxLayout>
 #include <cmath>
@@ -195,6 +196,14 @@ void GradientHistogramPlot::fitY() {
   // Headroom: the top quarter of the plot holds the format bands.
   plot()->yAxis->rescale();
   plot()->yAxis->setRange(0, std::max(1e-3, plot()->yAxis->range().upper * 1.45));
+}
+
+void GradientHistogramPlot::addContextActions(QMenu* menu) {
+  const LayerStatsRecord* r = shownRecord(0);
+  if (!r) return;
+  const double maxAbs = double(r->stats.maxAbs);
+  menu->addAction(tr("Explore max |x| = %1 in the Precision Explorer").arg(maxAbs, 0, 'g', 6), this,
+                  [this, maxAbs] { emit valuePicked(maxAbs); });
 }
 
 QString GradientHistogramPlot::readout(double x, double y) const {

@@ -25,10 +25,15 @@ class GradientHistogramPlot : public RunPlot {
   const LayerStatsRecord* shownRecord(int runIndex) const;
   QString sharesText() const;
 
+ signals:
+  // The user asked to see this value (max |x| of the shown tensor) in every format.
+  void valuePicked(double value);
+
  protected:
   void updateSeries() override;
   void clearSeries() override;
   QString readout(double x, double y) const override;
+  void addContextActions(QMenu* menu) override;
 
  private:
   void drawFormatRanges();

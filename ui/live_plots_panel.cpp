@@ -48,7 +48,9 @@ LivePlotsPanel::LivePlotsPanel(QWidget* parent) : QWidget(parent) {
   split->addWidget(top);
   detailTabs_ = new QTabWidget;
   detailTabs_->setObjectName(QStringLiteral("detailTabs"));
-  addPlot(new GradientHistogramPlot, detailTabs_, tr("Gradients"));
+  auto* histogram = new GradientHistogramPlot;
+  connect(histogram, &GradientHistogramPlot::valuePicked, this, &LivePlotsPanel::valuePicked);
+  addPlot(histogram, detailTabs_, tr("Gradients"));
   addPlot(new LayerHeatMap, detailTabs_, tr("Overflow / underflow map"));
   auto* speed = new QSplitter(Qt::Horizontal);
   speed->setObjectName(QStringLiteral("speedTab"));

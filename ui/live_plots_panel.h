@@ -46,6 +46,8 @@ class LivePlotsPanel : public QWidget {
 
  signals:
   void replotted();
+  // A value picked from a tensor's statistics, for the Precision Explorer.
+  void valuePicked(double value);
 
  private:
   void addPlot(RunPlot* plot, QWidget* area, const QString& tabName = {});

@@ -181,6 +181,10 @@ void MainWindow::connectWorker() {
     statusBar()->showMessage(tr("Run #%1 started on %2 (%3)").arg(id).arg(run->backend, run->device));
   });
   connect(worker_, &WorkerClient::message, plots_, &LivePlotsPanel::appendLog);
+  connect(plots_, &LivePlotsPanel::valuePicked, this, [this](double value) {
+    explorer_->showValue(value);
+    showTab(QStringLiteral("explorerTab"));
+  });
   connect(worker_, &WorkerClient::runEnded, this, &MainWindow::onRunEnded);
 }
 

@@ -8,7 +8,10 @@
 #include <QtTest>
 #include <csignal>
 
+#include "gradient_histogram_plot.h"
 #include "gui_test_support.h"
+#include "precision_explorer.h"
+#include <QTabWidget>
 #include "live_plots_panel.h"
 #include "loss_plot.h"
 #include "loss_scale_plot.h"
@@ -51,6 +54,17 @@ class TestGuiRun : public QObject {
     QVERIFY(!run->epochs.empty());
     QCOMPARE(window_->runControl()->progressBar()->value(), 120);
     QVERIFY(window_->runControl()->startAction()->isEnabled());
+
+    // Statistics reached the gradient view; its max |x| opens in the Precision Explorer.
+    auto* histogram = qobject_cast<GradientHistogramPlot*>(window_->plotsPanel()->plotByName(QStringLiteral("gradientHistogram")));
+    QVERIFY(histogram);
+    histogram->refresh();
+    const plab::LayerStatsRecord* shown = histogram->shownRecord(0);
+    QVERIFY2(shown, "no layer statistics in the gradient view");
+    QVERIFY(shown->stats.count > 0);
+    emit histogram->valuePicked(double(shown->stats.maxAbs));
+    QCOMPARE(window_->tabs()->currentWidget()->objectName(), QStringLiteral("explorerTab"));
+    QCOMPARE(window_->explorer()->inputText().toDouble(), double(shown->stats.maxAbs));
 
     RunBrowser* browser = window_->runBrowser();
     auto statusInBrowser = [&] {
