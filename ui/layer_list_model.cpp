@@ -1,6 +1,7 @@
 #include "layer_list_model.h"
 
 #include <QColor>
+#include <QMimeData>
 
 #include "experiment_document.h"
 #include "layer_summary.h"
@@ -88,6 +89,30 @@ bool LayerListModel::moveRows(const QModelIndex& sourceParent, int sourceRow, in
   endMoveRows();
   emit dataChanged(index(0), index(rows_ - 1));  // row numbers in the text changed
   return true;
+}
+
+static const char* kLayerRowMime = "application/x-precisionlab-layer-row";
+
+QStringList LayerListModel::mimeTypes() const { return {QString::fromLatin1(kLayerRowMime)}; }
+
+QMimeData* LayerListModel::mimeData(const QModelIndexList& indexes) const {
+  if (indexes.isEmpty()) return nullptr;
+  auto* data = new QMimeData;
+  data->setData(QString::fromLatin1(kLayerRowMime), QByteArray::number(indexes.first().row()));
+  return data;
+}
+
+bool LayerListModel::dropMimeData(const QMimeData* data, Qt::DropAction action, int row, int column,
+                                  const QModelIndex& parent) {
+  Q_UNUSED(column);
+  if (action != Qt::MoveAction || !data || !data->hasFormat(QString::fromLatin1(kLayerRowMime))) return false;
+  bool ok = false;
+  const int source = data->data(QString::fromLatin1(kLayerRowMime)).toInt(&ok);
+  if (!ok) return false;
+  // row -1: dropped onto a row (insert before it) or below the last one.
+  const int destination = row >= 0 ? row : (parent.isValid() ? parent.row() : rows_);
+  moveRows({}, source, 1, {}, destination);
+  return false;  // moved already: a true here would make the view remove the source row
 }
 
 void LayerListModel::setShapeInfo(const QHash<int, QString>& errors, const QHash<int, QString>& shapes) {

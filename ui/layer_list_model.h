@@ -22,6 +22,12 @@ class LayerListModel : public QAbstractListModel {
   Qt::DropActions supportedDropActions() const override { return Qt::MoveAction; }
   bool moveRows(const QModelIndex& sourceParent, int sourceRow, int count,
                 const QModelIndex& destinationParent, int destinationChild) override;
+  // Drag and drop: views that move through moveRows never call these; views that go
+  // through mime data get the same move (and are told not to delete the source row).
+  QStringList mimeTypes() const override;
+  QMimeData* mimeData(const QModelIndexList& indexes) const override;
+  bool dropMimeData(const QMimeData* data, Qt::DropAction action, int row, int column,
+                    const QModelIndex& parent) override;
 
   // Per-layer inference results, set by the editor after each change.
   void setShapeInfo(const QHash<int, QString>& errors, const QHash<int, QString>& shapes);

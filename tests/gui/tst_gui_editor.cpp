@@ -5,6 +5,7 @@
 #include <QListWidget>
 #include <QTableWidget>
 #include <QLineEdit>
+#include <QMimeData>
 #include <QUndoStack>
 #include <QtTest>
 
@@ -86,6 +87,12 @@ class TestGuiEditor : public QObject {
     QCOMPARE(layers()[1], first);
     window_->document()->undoStack()->undo();
     QCOMPARE(layers()[0], first);
+    // The same move through drag-and-drop mime data (views that do not use moveRows).
+    std::unique_ptr<QMimeData> drag(model->mimeData({model->index(0)}));
+    QVERIFY(drag);
+    model->dropMimeData(drag.get(), Qt::MoveAction, 2, 0, {});
+    QCOMPARE(layers()[0], second);
+    QCOMPARE(layers()[1], first);
   }
 
   void setAllAndKeepEndsInFp32() {
