@@ -164,25 +164,11 @@ void from_json(const json& j, SpeedResult& r) {
 
 namespace protocol {
 
-namespace {
-constexpr RunStatus kAllStatuses[] = {RunStatus::running, RunStatus::completed, RunStatus::failed,
-                                      RunStatus::cancelled, RunStatus::interrupted};
-}
-
-const char* runStatusText(RunStatus s) {
-  switch (s) {
-    case RunStatus::running: return "running";
-    case RunStatus::completed: return "completed";
-    case RunStatus::failed: return "failed";
-    case RunStatus::cancelled: return "cancelled";
-    case RunStatus::interrupted: return "interrupted";
-  }
-  return "unknown";
-}
+const char* runStatusText(RunStatus s) { return plab::toString(s); }
 
 std::optional<RunStatus> runStatusFromText(const std::string& text) {
-  for (RunStatus s : kAllStatuses)
-    if (text == runStatusText(s)) return s;
+  RunStatus s;
+  if (parseRunStatus(text, s)) return s;
   return std::nullopt;
 }
 

@@ -11,8 +11,31 @@
 namespace plab {
 
 enum class RunStatus { running, completed, failed, cancelled, interrupted };
-const char* toString(RunStatus s);
-bool parseRunStatus(const std::string& text, RunStatus& out);
+
+// The one spelling of each status: in the store's runs.status, in run_finished
+// messages, in the CLI and the GUI. Inline so that the store and the protocol use
+// it without linking the trainer.
+inline const char* toString(RunStatus s) {
+  switch (s) {
+    case RunStatus::running: return "running";
+    case RunStatus::completed: return "completed";
+    case RunStatus::failed: return "failed";
+    case RunStatus::cancelled: return "cancelled";
+    case RunStatus::interrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
+inline bool parseRunStatus(const std::string& text, RunStatus& out) {
+  for (RunStatus s : {RunStatus::running, RunStatus::completed, RunStatus::failed,
+                      RunStatus::cancelled, RunStatus::interrupted}) {
+    if (text == toString(s)) {
+      out = s;
+      return true;
+    }
+  }
+  return false;
+}
 
 struct StepMetrics {
   std::int64_t step = 0;          // 1-based optimizer step
