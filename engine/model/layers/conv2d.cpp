@@ -30,12 +30,7 @@ class Conv2dLayer final : public WeightedLayer {
     Tensor& dwTarget = io.begin(dw);
     io.backend.conv2dBackwardFilter(geometry_, input_, dy, dwTarget);
     io.finish(dwTarget, dw, StatsKind::gradient);
-    if (bias_) {
-      Tensor& db = bias_->grad;
-      Tensor& dbTarget = io.begin(db);
-      io.backend.biasGrad(dy, dbTarget);
-      io.finish(dbTarget, db, StatsKind::gradient);
-    }
+    if (bias_) biasGradient(dy, io);
     if (!needInputGrad) return nullptr;
     Tensor& dx = inputGrad_.ensure(batched(dy.shape()[0], inputShape_));
     Tensor& dxTarget = io.begin(dx);

@@ -47,6 +47,14 @@ class WeightedLayer : public Layer {
     return decls;
   }
 
+  // db = sum of dy over all but the channel dimension, rounded into the bias's format.
+  void biasGradient(const Tensor& dy, LayerIo& io) {
+    Tensor& db = bias_->grad;
+    Tensor& dbTarget = io.begin(db);
+    io.backend.biasGrad(dy, dbTarget);
+    io.finish(dbTarget, db, StatsKind::gradient);
+  }
+
   ParamSlot* weight_ = nullptr;
   ParamSlot* bias_ = nullptr;
   Buffer output_, inputGrad_;
