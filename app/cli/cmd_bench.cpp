@@ -12,6 +12,7 @@
 #include "run_support.h"
 #include "store/store.h"
 #include "train/speed_benchmark.h"
+#include "train/training_step.h"
 #include "train/store_recorder.h"
 
 namespace plab::cli {
@@ -27,6 +28,7 @@ struct BenchOptions {
   int batch = 0;
   int steps = 100;
   int warmup = 10;
+  std::string stepCapture;  // on, off; empty: on unless PLAB_STEP_CAPTURE=off
 };
 
 void printTable(const std::vector<SpeedResult>& results, const BackendInfo& info) {
@@ -41,6 +43,8 @@ void printTable(const std::vector<SpeedResult>& results, const BackendInfo& info
                 r.samplesPerSecond, speedup);
   }
   if (results.empty()) return;
+  for (const auto& r : results)
+    if (!r.stepCapture.empty()) std::printf("%-12s %s\n", r.config.c_str(), r.stepCapture.c_str());
   std::printf("\nper layer, forward / backward ms:\n%-24s", "layer");
   for (const auto& r : results) std::printf(" %17s", r.config.c_str());
   std::printf("\n");
@@ -90,6 +94,7 @@ int runBench(const BenchOptions& o) {
   options.batchSize = o.batch;
   options.measuredSteps = o.steps;
   options.warmupSteps = o.warmup;
+  options.stepCapture = o.stepCapture.empty() ? stepCaptureEnabledByDefault() : o.stepCapture == "on";
   std::vector<SpeedResult> results;
   try {
     results = runSpeedBenchmark(experiment, data, *backend, options, [&](const SpeedResult& r) {
@@ -106,6 +111,9 @@ int runBench(const BenchOptions& o) {
     j["backend"] = info.name;
     j["device"] = info.device;
     j["results"] = results;
+    nlohmann::json capture = nlohmann::json::object();
+    for (const auto& r : results) capture[r.config] = r.stepCapture;
+    j["step_capture"] = capture;
     std::cout << j.dump() << "\n";
   } else {
     printTable(results, info);
@@ -125,6 +133,10 @@ void addBenchCommand(CLI::App& app) {
   cmd->add_option("--steps", options->steps, "measured steps per configuration (median reported)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", options->warmup, "warm-up steps per configuration")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--step-capture", options->stepCapture,
+                  "on: replay each configuration's captured training step (CUDA graphs; the CPU backend "
+                  "has none), off: issue every operation (default: on unless PLAB_STEP_CAPTURE=off)")
+      ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--db", options->db, "SQLite run store for the results");
   cmd->add_flag("--no-store", options->noStore, "do not store the results");
   cmd->add_option("--backend", options->backend, "cpu, cuda or auto (default: the file's \"backend\")")
