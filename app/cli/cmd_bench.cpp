@@ -28,7 +28,7 @@ struct BenchOptions {
   int batch = 0;
   int steps = 100;
   int warmup = 10;
-  std::string stepCapture;  // on, off; empty: on unless PLAB_STEP_CAPTURE=off
+  std::string stepCapture;  // on, off; empty: off unless PLAB_STEP_CAPTURE=on
 };
 
 void printTable(const std::vector<SpeedResult>& results, const BackendInfo& info) {
@@ -135,7 +135,7 @@ void addBenchCommand(CLI::App& app) {
   cmd->add_option("--warmup", options->warmup, "warm-up steps per configuration")->check(CLI::NonNegativeNumber);
   cmd->add_option("--step-capture", options->stepCapture,
                   "on: replay each configuration's captured training step (CUDA graphs; the CPU backend "
-                  "has none), off: issue every operation (default: on unless PLAB_STEP_CAPTURE=off)")
+                  "has none), off: issue every operation (default: off unless PLAB_STEP_CAPTURE=on)")
       ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--db", options->db, "SQLite run store for the results");
   cmd->add_flag("--no-store", options->noStore, "do not store the results");

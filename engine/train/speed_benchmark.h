@@ -26,7 +26,7 @@ struct SpeedOptions {
   std::int32_t warmupSteps = 10;
   std::int32_t measuredSteps = 100;  // steps measured; the median over blocks of kStepsPerTimedBlock is reported
   std::int32_t layerTimingSteps = 20;
-  bool stepCapture = true;           // replay the captured step where the backend can (CUDA graphs)
+  bool stepCapture = false;          // replay the captured step where the backend can (CUDA graphs)
   std::vector<std::string> configs = {"fp32", "tf32", "fp16-mixed", "bf16-mixed", "custom"};
 };
 

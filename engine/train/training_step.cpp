@@ -54,7 +54,7 @@ void runTrainingStep(Network& network, Backend& backend, StepState& state, StepB
 
 bool stepCaptureEnabledByDefault() {
   const char* v = std::getenv("PLAB_STEP_CAPTURE");
-  return !(v && (std::strcmp(v, "off") == 0 || std::strcmp(v, "0") == 0));
+  return v && (std::strcmp(v, "on") == 0 || std::strcmp(v, "1") == 0);
 }
 
 bool StepRunner::Key::operator==(const Key& o) const {
@@ -81,7 +81,7 @@ StepRunner::Key StepRunner::keyOf(const Network& network, const StepState& state
 }
 
 StepRunner::StepRunner(Backend& backend, bool captureEnabled) : backend_(backend), enabled_(captureEnabled) {
-  if (!captureEnabled) offReason_ = "switched off";
+  if (!captureEnabled) offReason_ = "not asked for (PLAB_STEP_CAPTURE=on or bench --step-capture on)";
 }
 
 StepRunner::~StepRunner() = default;
@@ -128,7 +128,10 @@ std::string StepRunner::summary() const {
   const std::int64_t total = counts_.eager + counts_.replayed;
   s << "step capture: " << counts_.replayed << " of " << total << " steps replayed, " << counts_.captures
     << (counts_.captures == 1 ? " capture" : " captures");
-  if (!offReason_.empty()) s << " (off: " << offReason_ << ")";
+  if (!offReason_.empty())
+    s << " (off: " << offReason_ << ")";
+  else if (counts_.captures == 0 && total > 2)
+    s << " (no step ran without allocating device memory, so none could be captured)";
   return s.str();
 }
 

@@ -34,9 +34,10 @@ double medianOf(std::vector<double> v);
 void runTrainingStep(Network& network, Backend& backend, StepState& state, StepBuffers& buffers,
                      LossKind loss, const OptimizerHyper& hyper, std::int64_t step);
 
-// Step capture is on unless the environment says PLAB_STEP_CAPTURE=off (or 0): the
-// switch for comparing captured and eager steps, and for ruling capture out when
-// looking for a fault.
+// Whether training and the benchmark capture steps when nothing else says: only when
+// the environment says PLAB_STEP_CAPTURE=on (or 1). Capture stays opt-in until its
+// selftest check and its speed have been measured on a GPU (docs/gpu-testing.md);
+// `precisionlab-cli bench --step-capture on|off` chooses per command.
 bool stepCaptureEnabledByDefault();
 
 // Runs training steps, replaying a captured step (Backend::captureStep: a CUDA graph)
