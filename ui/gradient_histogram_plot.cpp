@@ -65,7 +65,7 @@ void GradientHistogramPlot::clearSeries() {
 void GradientHistogramPlot::resetView() {
   plot()->xAxis->setRange(-40, 20);
   fitY();
-  plot()->replot(QCustomPlot::rpQueuedReplot);
+  requestDraw();
 }
 
 std::vector<const LayerStatsRecord*> GradientHistogramPlot::recordsFor(const RunData& run) const {

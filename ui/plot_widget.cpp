@@ -13,6 +13,8 @@
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
+#include "plot_draw_queue.h"
+
 namespace plab::ui {
 
 struct PlotWidget::SavedStyle {
@@ -68,26 +70,33 @@ PlotWidget::~PlotWidget() = default;
 
 void PlotWidget::refresh() {
   updateSeries();
+  requestDraw();
+}
+
+void PlotWidget::requestDraw() { PlotDrawQueue::instance().request(this); }
+
+bool PlotWidget::drawNow() {
   // A plot in a hidden tab keeps its data current but draws only when shown: with a
   // million points a draw costs tens of milliseconds of the GUI thread.
   if (!isVisible()) {
     replotWhenShown_ = true;
-    return;
+    return false;
   }
-  plot_->replot(QCustomPlot::rpQueuedReplot);
+  plot_->replot(QCustomPlot::rpRefreshHint);
+  return true;
 }
 
 void PlotWidget::showEvent(QShowEvent* event) {
   QWidget::showEvent(event);
   if (replotWhenShown_) {
     replotWhenShown_ = false;
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    requestDraw();
   }
 }
 
 void PlotWidget::resetView() {
   plot_->rescaleAxes();
-  plot_->replot(QCustomPlot::rpQueuedReplot);
+  requestDraw();
 }
 
 QString PlotWidget::readout(double x, double y) const {
@@ -244,7 +253,7 @@ bool PlotWidget::exportTo(const QString& path, ExportFormat format, int width, i
     }
   }
   restoreStyle(saved);
-  plot_->replot(QCustomPlot::rpQueuedReplot);
+  requestDraw();
   if (!ok && error) *error = tr("Could not write %1").arg(path);
   if (ok) emit exported(path);
   return ok;
@@ -258,7 +267,7 @@ QImage PlotWidget::renderImage(int width, int height) {
   const double scale = width >= 1200 ? 2.0 : 1.0;
   const QPixmap pixmap = plot_->toPixmap(int(width / scale), int(height / scale), scale);
   restoreStyle(saved);
-  plot_->replot(QCustomPlot::rpQueuedReplot);
+  requestDraw();
   return pixmap.toImage();
 }
 

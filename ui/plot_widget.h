@@ -4,8 +4,9 @@
 // readout, a right-click menu to export PNG/PDF/SVG at a chosen size or copy to the
 // clipboard, and a report style (white background, larger fonts, legend) for exports.
 //
-// Subclasses put their data into QCustomPlot in updateSeries(); requestReplot() is
-// what the owner's 40 ms coalescing timer calls, so each plot redraws at most once per tick.
+// Subclasses put their data into QCustomPlot in updateSeries(). refresh() is what the
+// owner's 40 ms coalescing timer calls: it pulls the new data at once and queues one draw
+// (PlotDrawQueue), so each plot redraws at most once per tick and in a turn of its own.
 #include <QWidget>
 
 class QCustomPlot;
@@ -24,8 +25,11 @@ class PlotWidget : public QWidget {
   QCustomPlot* plot() const { return plot_; }
   QString title() const { return title_; }
 
-  // Pulls new data into the plot and schedules one redraw.
+  // Pulls new data into the plot and queues one draw.
   void refresh();
+  // Draws now when shown and returns true; a hidden plot draws when next shown (the
+  // draw queue calls this).
+  bool drawNow();
   // Fits the axes to the data.
   virtual void resetView();
 
@@ -43,6 +47,8 @@ class PlotWidget : public QWidget {
 
  protected:
   virtual void updateSeries() = 0;
+  // Queues a draw in a turn of the event loop of its own (PlotDrawQueue).
+  void requestDraw();
   // Extra entries for the right-click menu (log scale, smoothing, ...).
   virtual void addContextActions(QMenu* menu) { Q_UNUSED(menu); }
   // The readout text at plot coordinates (x, y); subclasses can name the series.

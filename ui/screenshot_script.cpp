@@ -13,6 +13,7 @@
 #include "live_plots_panel.h"
 #include "main_window.h"
 #include "network_editor.h"
+#include "plot_draw_queue.h"
 #include "run_browser.h"
 
 namespace plab::ui {
@@ -29,6 +30,7 @@ class ScreenshotScript : public QObject {
  private:
   void save(const QString& name) {
     QApplication::processEvents();
+    PlotDrawQueue::instance().drawAllNow();
     const QString path = dir_.filePath(name + QStringLiteral(".png"));
     w_.grab().save(path);
     std::cout << "screenshot " << path.toStdString() << "\n";
