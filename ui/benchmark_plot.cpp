@@ -14,7 +14,7 @@ BenchmarkPlot::BenchmarkPlot(QWidget* parent) : RunPlot(tr("Speed benchmark (med
 
 void BenchmarkPlot::clearSeries() {
   plot()->clearPlottables();
-  plot()->clearItems();
+  clearDataItems();
   labels_.clear();
   seen_ = ~0ull;
 }

@@ -58,7 +58,7 @@ QString GradientHistogramPlot::sharesText() const { return shares_->text(); }
 
 void GradientHistogramPlot::clearSeries() {
   plot()->clearPlottables();
-  plot()->clearItems();
+  clearDataItems();
   seenRevision_.clear();
 }
 
@@ -145,7 +145,7 @@ void GradientHistogramPlot::updateSeries() {
   for (const PlotRun& run : runs_) changed = changed || seenRevision_[run.data.get()] != run.data->revision;
   if (!changed) return;
   plot()->clearPlottables();
-  plot()->clearItems();
+  clearDataItems();
   drawFormatRanges();
   QStringList shares;
   int maxRecords = 0;

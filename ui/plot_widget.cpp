@@ -73,6 +73,13 @@ void PlotWidget::refresh() {
   requestDraw();
 }
 
+void PlotWidget::clearDataItems() {
+  for (int i = plot_->itemCount() - 1; i >= 0; --i) {
+    QCPAbstractItem* item = plot_->item(i);
+    if (item != crossX_ && item != crossY_ && item != readout_) plot_->removeItem(item);
+  }
+}
+
 void PlotWidget::requestDraw() { PlotDrawQueue::instance().request(this); }
 
 bool PlotWidget::drawNow() {

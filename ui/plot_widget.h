@@ -49,6 +49,9 @@ class PlotWidget : public QWidget {
   virtual void updateSeries() = 0;
   // Queues a draw in a turn of the event loop of its own (PlotDrawQueue).
   void requestDraw();
+  // Removes the items a subclass drew (labels, bands), keeping the crosshair's:
+  // QCustomPlot::clearItems() would delete those too.
+  void clearDataItems();
   // Extra entries for the right-click menu (log scale, smoothing, ...).
   virtual void addContextActions(QMenu* menu) { Q_UNUSED(menu); }
   // The readout text at plot coordinates (x, y); subclasses can name the series.
