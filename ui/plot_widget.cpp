@@ -17,6 +17,9 @@
 
 namespace plab::ui {
 
+// More points than this make a series "dense" when drawn scaled (renderImage).
+constexpr int kDenseSeriesPoints = 2000;
+
 struct PlotWidget::SavedStyle {
   bool legendVisible = false;
   QList<QFont> fonts;
@@ -272,7 +275,24 @@ QImage PlotWidget::renderImage(int width, int height) {
   // As for PNG export: large images are laid out at half size and drawn at 2x, so
   // the text in a report is readable.
   const double scale = width >= 1200 ? 2.0 : 1.0;
+  // Scaled up, a 1 px line is 2 device pixels wide, which Qt strokes as a filled path:
+  // for a dense, jagged series (raw loss of thousands of steps) that took about a
+  // second per chart. Dense thin series are drawn as hairlines instead, which Qt draws
+  // fast; they are the light background of a chart, its thick lines keep their width.
+  QList<QPair<QCPGraph*, QPen>> thinned;
+  if (scale > 1) {
+    for (int i = 0; i < plot_->graphCount(); ++i) {
+      QCPGraph* g = plot_->graph(i);
+      if (g->dataCount() < kDenseSeriesPoints || g->pen().widthF() > 1.0) continue;
+      thinned.append({g, g->pen()});
+      QPen hairline = g->pen();
+      hairline.setWidthF(0);  // cosmetic, one device pixel
+      hairline.setCosmetic(true);
+      g->setPen(hairline);
+    }
+  }
   const QPixmap pixmap = plot_->toPixmap(int(width / scale), int(height / scale), scale);
+  for (const auto& [graph, pen] : thinned) graph->setPen(pen);
   restoreStyle(saved);
   requestDraw();
   return pixmap.toImage();
