@@ -24,6 +24,7 @@
 #include "run_control_bar.h"
 #include "worker_client.h"
 #include <QCloseEvent>
+#include <QTimer>
 #include <QtConcurrent>
 #include "config_diff_table.h"
 #include "csv_export.h"
@@ -361,7 +362,15 @@ void MainWindow::writeReport(const QList<qint64>& ids, const QString& path) {
 void MainWindow::renderReportCharts(const std::shared_ptr<ReportWriter>& report, const QString& path) {
   // The charts are widgets, so they are drawn here, one chart per turn of the event loop.
   if (report->renderNextChart()) {
-    QMetaObject::invokeMethod(this, [this, report, path] { renderReportCharts(report, path); }, Qt::QueuedConnection);
+    // A zero timer fires once the events waiting (input, the worker, other timers) are
+    // served: a queued call could run two slices back to back.
+    auto* next = new QTimer(this);
+    next->setSingleShot(true);
+    connect(next, &QTimer::timeout, this, [this, next, report, path] {
+      next->deleteLater();
+      renderReportCharts(report, path);
+    });
+    next->start(0);
     return;
   }
   // The document itself (PDF layout and printing, PNG encoding) is written off the GUI thread.

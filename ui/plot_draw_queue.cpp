@@ -23,16 +23,19 @@ void PlotDrawQueue::request(PlotWidget* plot) {
   post();
 }
 
+PlotDrawQueue::PlotDrawQueue(QObject* parent) : QObject(parent) {
+  // A zero timer fires once the events already waiting (input, the worker's output,
+  // other timers) are served; a queued call could run two draws back to back.
+  turn_.setSingleShot(true);
+  turn_.setInterval(0);
+  connect(&turn_, &QTimer::timeout, this, &PlotDrawQueue::drawNext);
+}
+
 void PlotDrawQueue::post() {
-  if (posted_) return;
-  posted_ = true;
-  // A queued call, not a zero timer: calls posted while posted events are delivered
-  // wait for the next pass of the event loop, after timers and sockets had their turn.
-  QMetaObject::invokeMethod(this, &PlotDrawQueue::drawNext, Qt::QueuedConnection);
+  if (!turn_.isActive()) turn_.start();
 }
 
 void PlotDrawQueue::drawNext() {
-  posted_ = false;
   drawOne();
   if (!queue_.isEmpty()) post();
 }

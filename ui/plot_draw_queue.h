@@ -2,11 +2,12 @@
 // Plots draw one per event-loop turn. With a million points a single plot's draw costs
 // tens of milliseconds; drawing every visible plot in the same turn added those costs up
 // into one long stall of the GUI thread. A plot that asks to be drawn is queued (once);
-// a posted call draws the first in the queue and posts the next, so input, timers and
-// the worker's events are served between two plots.
+// a zero timer draws the first in the queue and starts again for the next, so input,
+// timers and the worker's events are served between two plots.
 #include <QList>
 #include <QObject>
 #include <QPointer>
+#include <QTimer>
 
 namespace plab::ui {
 
@@ -28,14 +29,14 @@ class PlotDrawQueue : public QObject {
   void resetStatistics();
 
  private:
-  using QObject::QObject;
+  explicit PlotDrawQueue(QObject* parent);
   void post();
   void drawNext();
   // Draws the first queued plot that is shown; false when none was.
   bool drawOne();
 
   QList<QPointer<PlotWidget>> queue_;
-  bool posted_ = false;
+  QTimer turn_;
   double longestDrawMs_ = 0;
   int draws_ = 0;
 };

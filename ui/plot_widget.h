@@ -8,6 +8,7 @@
 // owner's 40 ms coalescing timer calls: it pulls the new data at once and queues one draw
 // (PlotDrawQueue), so each plot redraws at most once per tick and in a turn of its own.
 #include <QWidget>
+#include <memory>
 
 class QCustomPlot;
 class QCPItemText;
@@ -40,6 +41,14 @@ class PlotWidget : public QWidget {
   static bool formatFromSuffix(const QString& path, ExportFormat* format);
   // The plot as an image in report style (clipboard, reports).
   QImage renderImage(int width, int height);
+  // The same image drawn in parts, so the caller can return to the event loop between
+  // them (report charts): beginImage(), drawImagePart() until it returns false, then
+  // takeImage(). The parts are the frame (background, grid, axes, title), then one
+  // series at a time, then the legend. A call draws parts until budgetMs has passed;
+  // a part once started is finished, so a call takes budgetMs plus one part at most.
+  void beginImage(int width, int height);
+  bool drawImagePart(double budgetMs);
+  QImage takeImage();
   void copyToClipboard();
 
  signals:
@@ -67,6 +76,8 @@ class PlotWidget : public QWidget {
   void hideCrosshair();
   // Report style on/off around an export: white, larger fonts, legend visible.
   struct SavedStyle;
+  struct ImageInProgress;
+  void drawImagePass(ImageInProgress& image);
   SavedStyle applyReportStyle();
   void restoreStyle(const SavedStyle& saved);
 
@@ -76,6 +87,7 @@ class PlotWidget : public QWidget {
   QCPItemStraightLine* crossY_ = nullptr;
   QCPItemText* readout_ = nullptr;
   bool replotWhenShown_ = false;
+  std::unique_ptr<ImageInProgress> image_;
 };
 
 }  // namespace plab::ui

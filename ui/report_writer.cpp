@@ -17,6 +17,7 @@
 #include "layer_summary.h"
 #include "loss_plot.h"
 #include "loss_scale_plot.h"
+#include "plot_widget.h"
 #include "run_loader.h"
 
 namespace plab::ui {
@@ -28,14 +29,20 @@ QString num(double v, int precision = 4) {
   return QString::number(v, 'g', precision);
 }
 
+constexpr int kChartWidth = 1400, kChartHeight = 800;
+// A slice of drawing a chart starts no further part (a series) after this long; one
+// part can take tens of milliseconds (the smoothed loss of 20,000 steps, 40 ms at 2x),
+// so the budget is small to keep a slice near the cost of a single part.
+constexpr double kSliceBudgetMs = 5;
+
 template <class Plot>
-QImage renderPlot(const QList<PlotRun>& runs, int width, int height) {
-  Plot plot;
-  plot.resize(width, height);
-  plot.setRuns(runs);
-  plot.refresh();
-  plot.resetView();
-  return plot.renderImage(width, height);
+std::unique_ptr<PlotWidget> makePlot(const QList<PlotRun>& runs) {
+  auto plot = std::make_unique<Plot>();
+  plot->resize(kChartWidth, kChartHeight);
+  plot->setRuns(runs);
+  plot->refresh();
+  plot->resetView();
+  return plot;
 }
 
 }  // namespace
@@ -71,33 +78,42 @@ ReportSummaryRow summarize(const RunData& run) {
 }
 
 ReportWriter::ReportWriter(QList<PlotRun> runs) : runs_(std::move(runs)) {
-  static constexpr int w = 1400, h = 800;
   const QList<PlotRun> r = runs_;
-  charts_.append({QStringLiteral("loss"), QObject::tr("Training loss (smoothed), test loss and accuracy"),
-                  [r] { return renderPlot<LossPlot>(r, w, h); }, {}});
-  charts_.append({QStringLiteral("loss-scale"), QObject::tr("Loss scale (log₂) with overflow events"),
-                  [r] { return renderPlot<LossScalePlot>(r, w, h); }, {}});
+  charts_.push_back({QStringLiteral("loss"), QObject::tr("Training loss (smoothed), test loss and accuracy"),
+                  [r] { return makePlot<LossPlot>(r); }, {}, {}});
+  charts_.push_back({QStringLiteral("loss-scale"), QObject::tr("Loss scale (log₂) with overflow events"),
+                  [r] { return makePlot<LossScalePlot>(r); }, {}, {}});
   bool anyStats = false, anySpeed = false;
   for (const PlotRun& run : runs_) {
     anyStats = anyStats || !run.data->layerStats.empty();
     anySpeed = anySpeed || !run.data->speed.empty();
   }
   if (anyStats) {
-    charts_.append({QStringLiteral("gradients"),
+    charts_.push_back({QStringLiteral("gradients"),
                     QObject::tr("Gradient histogram of the first layer at the last statistics step, with format ranges"),
-                    [r] { return renderPlot<GradientHistogramPlot>(r, w, h); }, {}});
+                    [r] { return makePlot<GradientHistogramPlot>(r); }, {}, {}});
   }
   if (anySpeed) {
-    charts_.append({QStringLiteral("benchmark"), QObject::tr("Speed benchmark: median step time and speedup over fp32"),
-                    [r] { return renderPlot<BenchmarkPlot>(r, w, h); }, {}});
+    charts_.push_back({QStringLiteral("benchmark"), QObject::tr("Speed benchmark: median step time and speedup over fp32"),
+                    [r] { return makePlot<BenchmarkPlot>(r); }, {}, {}});
   }
 }
 
+ReportWriter::~ReportWriter() = default;
+
 bool ReportWriter::renderNextChart() {
-  if (rendered_ >= charts_.size()) return false;
-  Chart& c = charts_[rendered_++];
-  c.image = c.render();
-  return rendered_ < charts_.size();
+  if (current_ >= charts_.size()) return false;
+  Chart& c = charts_[current_];
+  if (!c.plot) {
+    // Making the plot takes in the runs' data: a slice of its own.
+    c.plot = c.makePlot();
+    c.plot->beginImage(kChartWidth, kChartHeight);
+  } else if (!c.plot->drawImagePart(kSliceBudgetMs)) {
+    c.image = c.plot->takeImage();
+    c.plot.reset();
+    ++current_;
+  }
+  return current_ < charts_.size();
 }
 
 void ReportWriter::renderAllCharts() {

@@ -13,10 +13,14 @@
 #include <QList>
 #include <QString>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "run_data.h"
 
 namespace plab::ui {
+
+class PlotWidget;
 
 struct ReportSummaryRow {
   QString run, status, device;
@@ -29,12 +33,14 @@ ReportSummaryRow summarize(const RunData& run);
 class ReportWriter {
  public:
   explicit ReportWriter(QList<PlotRun> runs);
+  ~ReportWriter();
   // Picks PDF or HTML from the suffix. False with *error set on failure.
   bool write(const QString& path, QString* error);
   bool writePdf(const QString& path, QString* error);
   bool writeHtml(const QString& path, QString* error);
 
-  // GUI thread: draws the next chart; false when every chart is drawn.
+  // GUI thread: does the next slice of drawing the charts (makes a chart's plot, or
+  // draws part of its image); false when every chart is drawn.
   bool renderNextChart();
   int chartCount() const { return int(charts_.size()); }
   // Any thread, once every chart is drawn: writes PDF or HTML by the suffix.
@@ -43,7 +49,8 @@ class ReportWriter {
  private:
   struct Chart {
     QString name, caption;
-    std::function<QImage()> render;
+    std::function<std::unique_ptr<PlotWidget>()> makePlot;
+    std::unique_ptr<PlotWidget> plot;  // while being drawn
     QImage image;
   };
   void renderAllCharts();
@@ -51,8 +58,8 @@ class ReportWriter {
   bool writeRenderedHtml(const QString& path, QString* error) const;
   QString html(const QString& imagePrefix) const;
   QList<PlotRun> runs_;
-  QList<Chart> charts_;
-  int rendered_ = 0;
+  std::vector<Chart> charts_;
+  std::size_t current_ = 0;
 };
 
 // Loads runs from the store and writes the report: the `precisionlab report` command.

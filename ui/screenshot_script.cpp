@@ -111,6 +111,7 @@ class ScreenshotScript : public QObject {
       QTimer::singleShot(800, this, [this] {
         w_.runBrowser()->selectRuns(runIds_);
         save(QStringLiteral("overlay"));
+        showDetail(1, QStringLiteral("heat-map-overlay"));
         w_.showTab(QStringLiteral("compareTab"));
         if (auto* only = w_.findChild<QCheckBox*>(QStringLiteral("onlyDifferences"))) only->setChecked(true);
         save(QStringLiteral("compare"));
