@@ -1,5 +1,6 @@
 // Conformance cases: gemm, bias, convolution, against double-accumulation references.
 #include <cmath>
+#include <cstdio>
 
 #include "backend/conformance_suite.h"
 #include "numerics/convert.h"
@@ -74,6 +75,55 @@ void scaledFp8GemmCase(Suite& s, Precision p) {
     const Product want = referenceGemm(false, true, 48, 40, 200, 1.0, a, b, 0.0, {});
     s.check(op, shape, c, want.value, &want.terms, s.products(p));
   });
+}
+
+// fp8 operands of two formats into any output, in shapes that meet cuBLASLt's fp8
+// rules (C = A B^T, every dimension a multiple of 16), so that on sm_89 and newer the
+// CUDA backend takes its fp8 tensor-core path; the scales are not powers of two. An fp8
+// output also checks its amax: max |A B| before the output's scale, kept as the
+// largest since the last scale update (a second, smaller product leaves it).
+void fp8ProductCase(Suite& s, Precision pa, Precision pb, Precision pc, float outScale) {
+  constexpr int m = 64, n = 48, k = 208;
+  char scaleText[32];
+  std::snprintf(scaleText, sizeof scaleText, "%g", outScale);
+  const std::string op = std::string("gemm NT fp8 ") + std::string(toString(pa)) + " x " +
+                         std::string(toString(pb)) + " (scales 3, 5 -> " + scaleText + ")";
+  const std::string shape = productShape({m, k}, false, {n, k}, true);
+  s.run(op, pc, shape, [&] {
+    std::vector<double> a, b;
+    Tensor ta = s.input({m, k}, pa, a, -1.0f, 1.0f, 3.0f), tb = s.input({n, k}, pb, b, -1.0f, 1.0f, 5.0f);
+    Tensor c = s.output({m, n}, pc, outScale);
+    s.backend.gemm(false, true, 1.0f, ta, tb, 0.0f, c);
+    const Product want = referenceGemm(false, true, m, n, k, 1.0, a, b, 0.0, {});
+    s.check(op, shape, c, want.value, &want.terms, s.products(pc));
+    if (!isFp8Format(pc)) return;
+    std::size_t peak = 0;
+    for (std::size_t i = 1; i < want.value.size(); ++i)
+      if (std::fabs(want.value[i]) > std::fabs(want.value[peak])) peak = i;
+    std::vector<float> got{s.backend.fp8Amax(c)};
+    s.backend.gemm(false, true, 0.5f, ta, tb, 0.0f, c);
+    got.push_back(s.backend.fp8Amax(c));
+    const std::vector<double> wantAmax(2, std::fabs(want.value[peak])), terms(2, want.terms[peak]);
+    s.results.push_back(compare({op + " amax [after it, after a second product at alpha 0.5]", shape,
+                                 Precision::fp32, 1.0f, &got, &wantAmax, &terms},
+                                s.products(Precision::fp32)));
+    s.results.back().format = std::string(toString(pc));
+  });
+}
+
+void fp8ProductCases(Suite& s) {
+  const Precision e4m3 = Precision::fp8_e4m3, e5m2 = Precision::fp8_e5m2;
+  for (Precision out : {Precision::fp32, Precision::fp16, Precision::bf16, e4m3}) {
+    fp8ProductCase(s, e4m3, e4m3, out, 0.7f);
+    fp8ProductCase(s, e4m3, e5m2, out, 0.7f);
+    fp8ProductCase(s, e5m2, e4m3, out, 0.7f);
+  }
+  fp8ProductCase(s, e4m3, e5m2, e5m2, 0.7f);
+  fp8ProductCase(s, e5m2, e4m3, e5m2, 0.7f);
+  // Saturation: with these output scales most results land beyond the format's largest
+  // finite value and must be stored as +-max (SATFINITE), never as inf or NaN.
+  fp8ProductCase(s, e4m3, e4m3, e4m3, 300.0f);
+  fp8ProductCase(s, e4m3, e5m2, e5m2, 40000.0f);
 }
 
 void biasCases(Suite& s, Precision p, const Shape& shape) {
@@ -182,6 +232,7 @@ void runProductCases(Suite& s) {
   gemmCase(s, Precision::tf32, true, true, 40, 30, 200, 1.0f, 0.0f, Precision::fp32);
   scaledFp8GemmCase(s, Precision::fp8_e4m3);
   scaledFp8GemmCase(s, Precision::fp8_e5m2);
+  fp8ProductCases(s);
   Conv2dGeometry same;
   same.n = 2, same.c = 3, same.h = 9, same.w = 8, same.k = 4, same.r = 3, same.s = 3, same.padH = 1, same.padW = 1;
   Conv2dGeometry strided;
