@@ -78,30 +78,34 @@ void scaledFp8GemmCase(Suite& s, Precision p) {
 }
 
 // fp8 operands of two formats into any output, in shapes that meet cuBLASLt's fp8
-// rules (C = A B^T, every dimension a multiple of 16), so that on sm_89 and newer the
-// CUDA backend takes its fp8 tensor-core path; the scales are not powers of two. An fp8
-// output also checks its amax: max |A B| before the output's scale, kept as the
-// largest since the last scale update (a second, smaller product leaves it).
-void fp8ProductCase(Suite& s, Precision pa, Precision pb, Precision pc, float outScale) {
+// rules (every dimension a multiple of 16), so that on sm_89 and newer the CUDA backend
+// takes its fp8 tensor-core path (whose kernels take C = A B^T only: the other layouts
+// check its transposed copies); the scales are not powers of two. An fp8 output also
+// checks its amax: max |A B| before the output's scale, kept as the largest since the
+// last scale update (a second, smaller product leaves it).
+void fp8ProductCase(Suite& s, Precision pa, Precision pb, Precision pc, float outScale, bool ta = false,
+                    bool tb = true) {
   constexpr int m = 64, n = 48, k = 208;
   char scaleText[32];
   std::snprintf(scaleText, sizeof scaleText, "%g", outScale);
-  const std::string op = std::string("gemm NT fp8 ") + std::string(toString(pa)) + " x " +
-                         std::string(toString(pb)) + " (scales 3, 5 -> " + scaleText + ")";
-  const std::string shape = productShape({m, k}, false, {n, k}, true);
+  const std::string op = std::string("gemm ") + (ta ? "T" : "N") + (tb ? "T" : "N") + " fp8 " +
+                         std::string(toString(pa)) + " x " + std::string(toString(pb)) + " (scales 3, 5 -> " +
+                         scaleText + ")";
+  const Shape sa = ta ? Shape{k, m} : Shape{m, k}, sb = tb ? Shape{n, k} : Shape{k, n};
+  const std::string shape = productShape(sa, ta, sb, tb);
   s.run(op, pc, shape, [&] {
     std::vector<double> a, b;
-    Tensor ta = s.input({m, k}, pa, a, -1.0f, 1.0f, 3.0f), tb = s.input({n, k}, pb, b, -1.0f, 1.0f, 5.0f);
+    Tensor tA = s.input(sa, pa, a, -1.0f, 1.0f, 3.0f), tB = s.input(sb, pb, b, -1.0f, 1.0f, 5.0f);
     Tensor c = s.output({m, n}, pc, outScale);
-    s.backend.gemm(false, true, 1.0f, ta, tb, 0.0f, c);
-    const Product want = referenceGemm(false, true, m, n, k, 1.0, a, b, 0.0, {});
+    s.backend.gemm(ta, tb, 1.0f, tA, tB, 0.0f, c);
+    const Product want = referenceGemm(ta, tb, m, n, k, 1.0, a, b, 0.0, {});
     s.check(op, shape, c, want.value, &want.terms, s.products(pc));
     if (!isFp8Format(pc)) return;
     std::size_t peak = 0;
     for (std::size_t i = 1; i < want.value.size(); ++i)
       if (std::fabs(want.value[i]) > std::fabs(want.value[peak])) peak = i;
     std::vector<float> got{s.backend.fp8Amax(c)};
-    s.backend.gemm(false, true, 0.5f, ta, tb, 0.0f, c);
+    s.backend.gemm(ta, tb, 0.5f, tA, tB, 0.0f, c);
     got.push_back(s.backend.fp8Amax(c));
     const std::vector<double> wantAmax(2, std::fabs(want.value[peak])), terms(2, want.terms[peak]);
     s.results.push_back(compare({op + " amax [after it, after a second product at alpha 0.5]", shape,
@@ -120,6 +124,10 @@ void fp8ProductCases(Suite& s) {
   }
   fp8ProductCase(s, e4m3, e5m2, e5m2, 0.7f);
   fp8ProductCase(s, e5m2, e4m3, e5m2, 0.7f);
+  // A linear layer's backward products: dW = dy^T x and dx = dy W, gradients in e5m2.
+  fp8ProductCase(s, e5m2, e4m3, e5m2, 0.7f, true, false);
+  fp8ProductCase(s, e5m2, e4m3, e5m2, 0.7f, false, false);
+  fp8ProductCase(s, e4m3, e4m3, Precision::fp32, 1.0f, true, true);
   // Saturation: with these output scales most results land beyond the format's largest
   // finite value and must be stored as +-max (SATFINITE), never as inf or NaN.
   fp8ProductCase(s, e4m3, e4m3, e4m3, 300.0f);

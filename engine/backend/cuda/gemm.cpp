@@ -160,6 +160,15 @@ bool fp8GemmForcedEmulated() {
 
 bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
 
+// A transposed copy of an fp8 matrix, reading with t's own scale slot.
+Tensor transposedFp8(CudaBackend& be, const Tensor& t) {
+  const std::int64_t rows = t.shape()[0], cols = t.shape()[1];
+  Tensor out = Tensor(&be, be.allocate(static_cast<std::size_t>(rows * cols)), Shape{cols, rows}, t.precision())
+                   .withFp8ScaleOf(t);
+  launchTransposeBytes(be.stream(), t.data(), out.data(), rows, cols);
+  return out;
+}
+
 }  // namespace
 
 // fp8 operands on fp8 tensor cores: cuBLASLt multiplies the stored bytes, accumulates
@@ -168,8 +177,8 @@ bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 
 // first (D scale pointer) and rounded with saturation to the largest finite value, as
 // our conversions do. cuBLASLt writes max |alpha A B| (before the D scale, our amax's
 // domain) to the slot's product amax, folded into the tensor's amax afterwards.
-// Returns false, with nothing queued, when the product must be emulated; each `return
-// false` names the rule that sends it there.
+// Returns false when the product must be emulated (at most an unused transposed copy
+// has been queued); each `return false` names the rule that sends it there.
 bool CudaBackend::fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
                           Tensor& c) {
   const Precision pa = a.precision(), pb = b.precision(), pc = c.precision();
@@ -178,11 +187,8 @@ bool CudaBackend::fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a
   const cudaDeviceProp& dev = context().properties;
   if (dev.major * 10 + dev.minor < 89) return false;  // fp8 tensor cores: Ada (sm_89) and newer
   if (pa == Precision::fp8_e5m2 && pb == Precision::fp8_e5m2) return false;  // no e5m2 x e5m2 kernels
-  // "TN" only: cuBLASLt's A (our B) transposed, its B (our A) not, i.e. C = A B^T with
-  // both operands row-major [rows, K] (a linear layer's forward; its two backward
-  // products are emulated).
-  if (transA || !transB) return false;
-  const std::int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[0];
+  const std::int64_t m = transA ? a.shape()[1] : a.shape()[0], k = transA ? a.shape()[0] : a.shape()[1];
+  const std::int64_t n = transB ? b.shape()[0] : b.shape()[1];
   // Every dimension a multiple of 16 (the leading dimensions are K, K and N) and every
   // pointer 16-byte aligned.
   if (m <= 0 || n <= 0 || k <= 0 || m % 16 || n % 16 || k % 16) return false;
@@ -190,7 +196,12 @@ bool CudaBackend::fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a
   if (pc == Precision::tf32) return false;  // a tf32 result needs tf32-rounded inputs and output: emulated
   // An fp8 C goes with a 16-bit C operand in cuBLASLt, so it cannot be read: beta must be 0.
   if (isFp8(pc) && beta != 0.0f) return false;
-  GemmKey key{transA, transB, m, n, k, nativeType(pa), nativeType(pc), CUBLAS_COMPUTE_32F};
+  // "TN" only: cuBLASLt's A (our B) transposed, its B (our A) not, i.e. C = A B^T with
+  // both operands row-major [rows, K], as a linear layer's forward. Other layouts (its
+  // two backward products) multiply transposed copies (bytes, cheap beside the product).
+  const Tensor ra = transA ? transposedFp8(*this, a) : a;
+  const Tensor rb = transB ? b : transposedFp8(*this, b);
+  GemmKey key{false, true, m, n, k, nativeType(pa), nativeType(pc), CUBLAS_COMPUTE_32F};
   key.fp8Scaled = true;
   key.formatB = nativeType(pb);
   if (isFp8(pc)) key.cFormat = CUDA_R_16BF;
@@ -200,7 +211,7 @@ bool CudaBackend::fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a
     pointers.productAmaxD = productAmaxOf(c);
   }
   // Unsupported type combination or shape: cuBLASLt has no algorithm (remembered).
-  if (!runLt(*this, key, alpha, a.data(), b.data(), beta, c.data(), nullptr, &pointers)) return false;
+  if (!runLt(*this, key, alpha, ra.data(), rb.data(), beta, c.data(), nullptr, &pointers)) return false;
   if (isFp8(pc)) launchFp8FoldProductAmax(stream(), c.scale());
   return true;
 }
