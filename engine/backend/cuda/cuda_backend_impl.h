@@ -4,7 +4,8 @@
 // (cast.cu, gemm.cpp, conv.cpp, activation.cu, loss.cu, step.cu, optimizer.cu, ...).
 //
 // Every operation is queued on one stream; nothing here waits for the device except
-// download, stats, evaluate, drainStepRecords, Timer::milliseconds and synchronize.
+// download, stats, evaluate, drainStepRecords, fp8Scale, fp8Amax, Timer::milliseconds
+// and synchronize.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
