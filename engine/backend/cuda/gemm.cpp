@@ -80,8 +80,8 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key, const Fp
     PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
   }
   if (key.fp8Scaled) {
-    // Full fp32 accumulation: partial sums are promoted to fp32 as the product goes
-    // (the default, said explicitly: "fast accumulation" would skip that).
+    // Partial sums promoted to fp32 at intervals (the default, said explicitly): "fast
+    // accumulation" would keep them in the tensor cores' narrower accumulator throughout.
     const std::int8_t fastAccumulation = 0;
     PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fastAccumulation,
                                                sizeof fastAccumulation));
