@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "backend/cuda/cuda_backend_impl.h"
@@ -149,11 +150,15 @@ cudaDataType_t nativeType(Precision p) {
 }
 
 // PLAB_CUDA_FP8_GEMM=emulated sends every fp8 product down the emulated path (to
-// compare speed and results); read once, at the first fp8 product.
+// compare speed and results); unset, empty or "fp8" (the default) lets them take the
+// fp8 path. Read once, at the first fp8 product; any other value is an error.
 bool fp8GemmForcedEmulated() {
   static const bool forced = [] {
     const char* v = std::getenv("PLAB_CUDA_FP8_GEMM");
-    return v != nullptr && std::strcmp(v, "emulated") == 0;
+    if (v == nullptr || *v == '\0' || std::strcmp(v, "fp8") == 0) return false;
+    if (std::strcmp(v, "emulated") == 0) return true;
+    throw std::invalid_argument(std::string("CUDA backend: environment variable PLAB_CUDA_FP8_GEMM=\"") + v +
+                                "\" is not one of fp8, emulated");
   }();
   return forced;
 }
