@@ -88,7 +88,7 @@ void fp8ProductCase(Suite& s, Precision pa, Precision pb, Precision pc, float ou
   constexpr int m = 64, n = 48, k = 208;
   char scaleText[32];
   std::snprintf(scaleText, sizeof scaleText, "%g", outScale);
-  const std::string op = std::string("gemm ") + (ta ? "T" : "N") + (tb ? "T" : "N") + " fp8 " +
+  const std::string op = std::string("gemm fp8 ") + (ta ? "T" : "N") + (tb ? "T" : "N") + " " +
                          std::string(toString(pa)) + " x " + std::string(toString(pb)) + " (scales 3, 5 -> " +
                          scaleText + ")";
   const Shape sa = ta ? Shape{k, m} : Shape{m, k}, sb = tb ? Shape{n, k} : Shape{k, n};
