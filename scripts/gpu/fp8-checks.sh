@@ -61,3 +61,7 @@ for batch in 512 1024; do
     grep -E "^(config|custom)" "$out/fp8-bench-$batch-$mode.txt" >> "$summary"
   done
 done
+cat "$summary"
+if [[ -n "${OUT:-}" ]]; then
+  tar -czf "$OUT/fp8-logs.tar.gz" "$out"/fp8-*
+fi
