@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "protocol/records_json.h"
@@ -27,6 +28,7 @@ struct BenchOptions {
   int batch = 0;
   int steps = 100;
   int warmup = 10;
+  std::vector<std::string> configs;
 };
 
 void printTable(const std::vector<SpeedResult>& results, const BackendInfo& info) {
@@ -90,6 +92,7 @@ int runBench(const BenchOptions& o) {
   options.batchSize = o.batch;
   options.measuredSteps = o.steps;
   options.warmupSteps = o.warmup;
+  if (!o.configs.empty()) options.configs = o.configs;
   std::vector<SpeedResult> results;
   try {
     results = runSpeedBenchmark(experiment, data, *backend, options, [&](const SpeedResult& r) {
@@ -125,6 +128,10 @@ void addBenchCommand(CLI::App& app) {
   cmd->add_option("--steps", options->steps, "measured steps per configuration (median reported)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", options->warmup, "warm-up steps per configuration")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--configs", options->configs,
+                  "comma-separated configurations (default fp32,tf32,fp16-mixed,bf16-mixed,custom); a suffix "
+                  "@nchw, @nhwc or @auto picks the convolution layout, e.g. fp16-mixed@nchw,fp16-mixed@nhwc")
+      ->delimiter(',');
   cmd->add_option("--db", options->db, "SQLite run store for the results");
   cmd->add_flag("--no-store", options->noStore, "do not store the results");
   cmd->add_option("--backend", options->backend, "cpu, cuda or auto (default: the file's \"backend\")")
