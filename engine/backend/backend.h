@@ -34,7 +34,8 @@ enum class PoolKind { max, average };
 
 // Which memory layout a backend runs its convolutions in (MemoryLayout, tensor.h).
 // automatic: channels-last for fp16 and bf16 operands, where tensor-core kernels
-// want it, nchw for the rest. A backend that stores only nchw (the CPU) ignores it.
+// want it, nchw for the rest; nhwc: also for tf32 (fp32 and fp8 stay nchw). A backend
+// that stores only nchw (the CPU) ignores it.
 enum class ConvLayoutChoice { nchw, nhwc, automatic };
 std::string_view toString(ConvLayoutChoice choice);
 // "nchw", "nhwc" or "auto"; anything else throws std::invalid_argument naming `where`.

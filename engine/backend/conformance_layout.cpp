@@ -130,9 +130,10 @@ void layoutChain(Suite& s, Precision p, ConvLayoutChoice layout) {
     const ConvLayoutChoice before = s.backend.convLayout();
     s.backend.setConvLayout(layout);
     // The layout the backend's convolutions really use for format p (the CPU: nchw).
-    const bool channelsLast = s.backend.convLayout() == ConvLayoutChoice::nhwc ||
-                              (s.backend.convLayout() == ConvLayoutChoice::automatic &&
-                               (p == Precision::fp16 || p == Precision::bf16));
+    // (CUDA: nhwc for fp16, bf16, tf32; auto for fp16, bf16; layout.cu).
+    const bool half = p == Precision::fp16 || p == Precision::bf16;
+    const bool channelsLast = (s.backend.convLayout() == ConvLayoutChoice::nhwc && (half || p == Precision::tf32)) ||
+                              (s.backend.convLayout() == ConvLayoutChoice::automatic && half);
     const MemoryLayout stored = channelsLast ? MemoryLayout::nhwc : MemoryLayout::nchw;
     struct Restore {
       Backend& b;
@@ -270,7 +271,7 @@ void layoutChain(Suite& s, Precision p, ConvLayoutChoice layout) {
 
 void runLayoutCases(Suite& s) {
   for (ConvLayoutChoice layout : {ConvLayoutChoice::nchw, ConvLayoutChoice::nhwc})
-    for (Precision p : {Precision::fp16, Precision::bf16, Precision::fp32}) layoutChain(s, p, layout);
+    for (Precision p : {Precision::fp16, Precision::bf16, Precision::tf32}) layoutChain(s, p, layout);
 }
 
 }  // namespace plab::conformance

@@ -50,9 +50,14 @@ ConvLayoutChoice CudaBackend::convLayoutFromEnvironment() {
   return parseConvLayoutChoice(text, "PLAB_CUDA_CONV_LAYOUT");
 }
 
+// Channels-last only where cuDNN runs the convolution on tensor cores: fp16 and bf16
+// (auto and nhwc) and tf32 (nhwc). fp32 (FMA kernels only) and the emulated fp8
+// stay NCHW, where cuDNN's FMA kernels are at home.
 MemoryLayout CudaBackend::convLayoutFor(Precision p) const {
   switch (convLayout_) {
-    case ConvLayoutChoice::nhwc: return MemoryLayout::nhwc;
+    case ConvLayoutChoice::nhwc:
+      return p == Precision::fp16 || p == Precision::bf16 || p == Precision::tf32 ? MemoryLayout::nhwc
+                                                                                  : MemoryLayout::nchw;
     case ConvLayoutChoice::automatic:
       return p == Precision::fp16 || p == Precision::bf16 ? MemoryLayout::nhwc : MemoryLayout::nchw;
     default: return MemoryLayout::nchw;
