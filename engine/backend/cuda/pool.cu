@@ -122,13 +122,13 @@ void CudaBackend::pool2dBackward(const Pool2dGeometry& g, const Tensor& dy, cons
                                           " does not match the pooling geometry");
   if (g.kind == PoolKind::max && (!indices.defined() || indices.numel() != dy.numel()))
     throwShapeError("pool2dBackward", "max pooling needs the forward's fp32 indices tensor the size of dy");
-  const bool max = g.kind == PoolKind::max;
-  const MemoryLayout dxLayout = max ? indices.layout() : dy.layout();
+  const bool isMax = g.kind == PoolKind::max;
+  const MemoryLayout dxLayout = isMax ? indices.layout() : dy.layout();
   dx.setLayout(dxLayout);
   poolBackwardKernel<<<blocksFor(n), kThreads, 0, stream()>>>(
       g, g.outH(), g.outW(), planeOf(g.c, g.h, g.w, dxLayout), planeOf(g.c, g.outH(), g.outW(), dy.layout()),
-      planeOf(g.c, g.outH(), g.outW(), max ? indices.layout() : dy.layout()), arg(dy),
-      max ? indices.dataAs<float>() : nullptr, arg(dx), n);
+      planeOf(g.c, g.outH(), g.outW(), isMax ? indices.layout() : dy.layout()), arg(dy),
+      isMax ? indices.dataAs<float>() : nullptr, arg(dx), n);
   PLAB_CUDA_LAUNCHED("poolBackwardKernel");
 }
 
