@@ -13,7 +13,9 @@
 // format) says; inputs in the other layout are reordered, the output is written in
 // the run's layout and tagged. In NHWC the filter is KRSC: the logical KCRS weight is
 // reordered per call (K*C*R*S elements, a few thousand in a small CNN) and a KRSC
-// filter gradient is reordered back into the KCRS gradient tensor.
+// filter gradient is reordered back into the KCRS gradient tensor. Where cuDNN offers
+// no NHWC algorithm for a case, that case runs NCHW between two reorders (correct,
+// slower; the side-by-side bench shows it).
 #include <string>
 #include <vector>
 
@@ -118,13 +120,27 @@ std::shared_ptr<ConvPlan> makePlan(CudaBackend& be, const Conv2dGeometry& g, Con
   return p;
 }
 
-ConvPlan& planFor(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, ConvFormat f, MemoryLayout layout) {
+// The cached plan, or nullptr when cuDNN has no NHWC algorithm for this case (cached
+// too, so that it is asked once): the caller then runs it NCHW. NCHW failures throw.
+ConvPlan* planFor(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, ConvFormat f, MemoryLayout layout) {
   std::vector<std::int64_t> key{static_cast<int>(dir), f.type, f.math, g.n, g.c, g.h, g.w, g.k, g.r, g.s,
                                 g.strideH, g.strideW, g.padH, g.padW, static_cast<int>(layout)};
   auto& plans = be.convPlans();
   auto it = plans.find(key);
-  if (it == plans.end()) it = plans.emplace(key, makePlan(be, g, dir, f, layout)).first;
-  return *it->second;
+  if (it == plans.end()) {
+    std::shared_ptr<ConvPlan> plan;
+    if (layout == MemoryLayout::nchw) {
+      plan = makePlan(be, g, dir, f, layout);
+    } else {
+      try {
+        plan = makePlan(be, g, dir, f, layout);
+      } catch (const std::exception&) {
+        plan = nullptr;
+      }
+    }
+    it = plans.emplace(key, std::move(plan)).first;
+  }
+  return it->second.get();
 }
 
 // The format the convolution runs in, or nullopt-like {} when it must be emulated.
@@ -179,7 +195,15 @@ void runConv(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, Memory
 
 void runConvAs(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, MemoryLayout layout, ConvFormat f,
                const Tensor& in1, const Tensor& in2, Tensor& out) {
-  ConvPlan& p = planFor(be, g, dir, f, layout);
+  ConvPlan* plan = planFor(be, g, dir, f, layout);
+  if (!plan) {  // no NHWC algorithm: reorder into NCHW, run there, reorder the result back
+    const Tensor a = be.inLayout(in1, MemoryLayout::nchw), b = be.inLayout(in2, MemoryLayout::nchw);
+    Tensor logical = be.empty(out.shape(), out.precision());
+    runConvAs(be, g, dir, MemoryLayout::nchw, f, a, b, logical);
+    be.toLayout(logical, out, out.layout());
+    return;
+  }
+  ConvPlan& p = *plan;
   void* ws = be.workspace(p.workspaceBytes);
   const float one = 1.0f, zero = 0.0f;
   cudnnHandle_t h = be.context().dnn;
