@@ -13,6 +13,7 @@
 #include "run_support.h"
 #include "store/store.h"
 #include "train/speed_benchmark.h"
+#include "train/training_step.h"
 #include "train/store_recorder.h"
 
 namespace plab::cli {
@@ -29,6 +30,7 @@ struct BenchOptions {
   int steps = 100;
   int warmup = 10;
   std::vector<std::string> configs;
+  std::string stepCapture;  // on, off; empty: off unless PLAB_STEP_CAPTURE=on
 };
 
 void printTable(const std::vector<SpeedResult>& results, const BackendInfo& info) {
@@ -43,6 +45,8 @@ void printTable(const std::vector<SpeedResult>& results, const BackendInfo& info
                 r.samplesPerSecond, speedup);
   }
   if (results.empty()) return;
+  for (const auto& r : results)
+    if (!r.stepCapture.empty()) std::printf("%-12s %s\n", r.config.c_str(), r.stepCapture.c_str());
   std::printf("\nper layer, forward / backward ms:\n%-24s", "layer");
   for (const auto& r : results) std::printf(" %17s", r.config.c_str());
   std::printf("\n");
@@ -93,6 +97,7 @@ int runBench(const BenchOptions& o) {
   options.measuredSteps = o.steps;
   options.warmupSteps = o.warmup;
   if (!o.configs.empty()) options.configs = o.configs;
+  options.stepCapture = o.stepCapture.empty() ? stepCaptureEnabledByDefault() : o.stepCapture == "on";
   std::vector<SpeedResult> results;
   try {
     results = runSpeedBenchmark(experiment, data, *backend, options, [&](const SpeedResult& r) {
@@ -109,6 +114,9 @@ int runBench(const BenchOptions& o) {
     j["backend"] = info.name;
     j["device"] = info.device;
     j["results"] = results;
+    nlohmann::json capture = nlohmann::json::object();
+    for (const auto& r : results) capture[r.config] = r.stepCapture;
+    j["step_capture"] = capture;
     std::cout << j.dump() << "\n";
   } else {
     printTable(results, info);
@@ -132,6 +140,10 @@ void addBenchCommand(CLI::App& app) {
                   "comma-separated configurations (default fp32,tf32,fp16-mixed,bf16-mixed,custom); a suffix "
                   "@nchw, @nhwc or @auto picks the convolution layout, e.g. fp16-mixed@nchw,fp16-mixed@nhwc")
       ->delimiter(',');
+  cmd->add_option("--step-capture", options->stepCapture,
+                  "on: replay each configuration's captured training step (CUDA graphs; the CPU backend "
+                  "has none), off: issue every operation (default: off unless PLAB_STEP_CAPTURE=on)")
+      ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--db", options->db, "SQLite run store for the results");
   cmd->add_flag("--no-store", options->noStore, "do not store the results");
   cmd->add_option("--backend", options->backend, "cpu, cuda or auto (default: the file's \"backend\")")

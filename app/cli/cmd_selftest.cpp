@@ -13,6 +13,7 @@
 #include "backend/conformance.h"
 #include "backend/registry.h"
 #include "commands.h"
+#include "train/capture_check.h"
 
 namespace plab::cli {
 
@@ -97,6 +98,13 @@ void runSelftest(const SelftestOptions& o) {
     ConformanceOptions options;
     options.filter = o.filter;
     r.results = runConformance(*backend, options);
+    // Whole training steps captured and replayed (CUDA graphs) against the same steps
+    // issued op by op; nothing for a backend that cannot capture.
+    if (o.filter.empty() ||
+        std::string("training step: captured and replayed vs issued op by op").find(o.filter) != std::string::npos) {
+      auto capture = checkStepCapture(*backend);
+      r.results.insert(r.results.end(), capture.begin(), capture.end());
+    }
     if (!o.json) printTable(r, o.failuresOnly);
     reports.push_back(std::move(r));
   }

@@ -13,6 +13,7 @@
 // something on the host (a log step, a statistics step).
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -208,6 +209,42 @@ class Backend {
   virtual std::vector<StepRecord> drainStepRecords(StepState& state) = 0;
   // fp8 delayed scaling: new scale from the amax history of each fp8 tensor.
   virtual void updateFp8Scales(std::span<Tensor> tensors, int historyLength, float margin) = 0;
+
+  // ---- step capture (optional: CUDA graphs) -----------------------------------------
+  // A backend that can record the work one training step queues and replay it later
+  // issues a whole step with one launch instead of one per operation, which is what
+  // bounds small networks on a GPU. The step number and the learning rate are the
+  // only values that change between replays; everything else (tensors and their
+  // addresses, shapes, formats, the other optimizer settings) is baked in, so the
+  // caller captures again when any of it may have changed (StepRunner,
+  // train/training_step.h, decides when).
+  class CapturedStep {
+   public:
+    virtual ~CapturedStep() = default;
+  };
+  // Records what `body` queues (one training step) without running it. Returns
+  // nullptr and says why when this backend cannot capture, or when the body did
+  // something a capture cannot hold (waiting for the device, allocating memory); the
+  // step state is then as before the call and the caller runs the step normally.
+  virtual std::unique_ptr<CapturedStep> captureStep(StepState& state, const std::function<void()>& body,
+                                                    std::string& whyNot) {
+    (void)state;
+    (void)body;
+    whyNot = "the " + info().name + " backend does not capture steps";
+    return nullptr;
+  }
+  // Queues a captured step again as step `step` with learning rate `lr`. Queues
+  // only: it waits for the device only when the step-record ring is full, as
+  // updateLossScale does.
+  virtual void replayStep(CapturedStep& captured, StepState& state, std::int64_t step, float lr) {
+    (void)captured;
+    (void)state;
+    (void)step;
+    (void)lr;
+  }
+  // Counts the backend's allocations. A captured step holds raw addresses, so it is
+  // replayed only while this count has not moved since it was captured.
+  virtual std::uint64_t allocationCount() const { return 0; }
 
   // ---- timing ----------------------------------------------------------------------
   // Device time on a GPU (events), wall time on the CPU.

@@ -102,6 +102,7 @@ class Network {
   // Timing: while enabled, a Backend::Timer measures each layer's forward and backward
   // (read at once, so it syncs per layer: for the speed benchmark, not for training).
   void setTimingEnabled(bool enabled) { timingEnabled_ = enabled; }
+  bool timingEnabled() const { return timingEnabled_; }
   // Mean milliseconds per call since timing was last reset, per layer in forward order.
   std::vector<LayerTiming> layerTimings() const;
   void resetTimings();

@@ -101,6 +101,7 @@ struct SpeedResult {
   double samplesPerSecond = 0;
   std::int32_t measuredSteps = 0;
   std::vector<LayerTiming> layers;
+  std::string stepCapture;        // StepRunner::summary() of the measured steps (not stored)
 };
 
 }  // namespace plab

@@ -52,6 +52,7 @@ struct RunOutcome {
   double testLoss = 0;             // last evaluation (NaN if none)
   double testAccuracy = -1;        // -1: none or not classification
   double medianStepMs = 0;
+  std::string stepCapture;         // StepRunner::summary(): how many steps were replayed
 };
 
 class RunObserver {

@@ -24,6 +24,7 @@ nlohmann::json runSummaryJson(const RunOutcome& o, std::int64_t runId, const Bac
   // -1 means "not a classification task": null says the same without a fake number.
   j["test_accuracy"] = o.testAccuracy >= 0 ? nlohmann::json(o.testAccuracy) : nlohmann::json(nullptr);
   j["median_step_ms"] = o.medianStepMs;
+  j["step_capture"] = o.stepCapture;
   return j;
 }
 

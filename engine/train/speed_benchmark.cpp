@@ -69,9 +69,15 @@ SpeedResult benchmarkOne(const Experiment& e, const std::string& config, const D
   BatchPool pool = makeBatchPool(backend, data, batch, e.seed);
   auto timer = backend.createTimer();
   std::int64_t step = 0;
+  // The step reads one pair of buffers, as in training (a captured step holds their
+  // addresses); each pooled batch is copied in on the device first.
+  StepBuffers live = makeStepBuffers(backend, data, batch);
+  StepRunner runner(backend, options.stepCapture);
   auto oneStep = [&](StepBuffers& b) {
     ++step;
-    runTrainingStep(network, backend, *state, b, e.network.loss, e.hyperAt(step, 1 << 30), step);
+    backend.convert(b.input, live.input);
+    backend.convert(b.target, live.target);
+    runner.run(network, *state, live, e.network.loss, e.hyperAt(step, 1 << 30), step);
   };
 
   for (std::int32_t i = 0; i < options.warmupSteps; ++i) oneStep(pool.take());
@@ -102,6 +108,7 @@ SpeedResult benchmarkOne(const Experiment& e, const std::string& config, const D
   r.medianStepMs = medianOf(ms);
   r.samplesPerSecond = r.medianStepMs > 0 ? batch * 1000.0 / r.medianStepMs : 0;
   r.layers = network.layerTimings();
+  r.stepCapture = runner.summary();
   return r;
 }
 

@@ -51,6 +51,7 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& data, Backend& bac
   network_->allocateOptimizerState(experiment.optimizer.kind);
   gradientOwners_ = network_->gradientLayerNamesInBackwardOrder();
   state_ = backend.createStepState(experiment.lossScaling, int(gradientOwners_.size()));
+  runner_ = std::make_unique<StepRunner>(backend, stepCaptureEnabledByDefault());
   const std::int32_t batch = experiment.batchSize;
   buffers_ = makeStepBuffers(backend, data, batch);
   const std::int32_t logInterval = std::max<std::int32_t>(experiment.logInterval, 1);
@@ -69,7 +70,7 @@ void Trainer::trainStep(std::int64_t step, std::int32_t epoch) {
   timer.start();
   backend_.upload(hostX_.data(), buffers_.input);
   backend_.upload(hostY_.data(), buffers_.target);
-  runTrainingStep(*network_, backend_, *state_, buffers_, experiment_.network.loss, hyper, step);
+  runner_->run(*network_, *state_, buffers_, experiment_.network.loss, hyper, step);
   timer.stop();
 
   pending_.push_back({step, epoch, hyper.lr, pending_.size()});
@@ -278,6 +279,7 @@ RunOutcome Trainer::run() {
   outcome_.overflowEvents = scaler_.overflowCount();
   outcome_.finalLossScale = scaler_.scale();
   outcome_.medianStepMs = medianOf(stepMs_);
+  outcome_.stepCapture = runner_->summary();
   if (!failure_.empty()) {
     outcome_.status = RunStatus::failed;
     outcome_.error = failure_;

@@ -80,6 +80,7 @@ class Trainer {
   std::string backendNote_;
   std::unique_ptr<Network> network_;
   std::unique_ptr<StepState> state_;
+  std::unique_ptr<StepRunner> runner_;  // replays the captured step where the backend can
   LossScaler scaler_;
   std::vector<std::string> gradientOwners_;
   std::int64_t totalSteps_ = 0;

@@ -6,6 +6,8 @@
 // check over every gradient (backward order) -> optimizer step (skipped by the
 // backend on overflow) -> loss-scale update. Nothing here waits for the device.
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "backend/backend.h"
@@ -31,5 +33,66 @@ double medianOf(std::vector<double> v);
 
 void runTrainingStep(Network& network, Backend& backend, StepState& state, StepBuffers& buffers,
                      LossKind loss, const OptimizerHyper& hyper, std::int64_t step);
+
+// Whether training and the benchmark capture steps when nothing else says: only when
+// the environment says PLAB_STEP_CAPTURE=on (or 1). Capture stays opt-in until its
+// selftest check and its speed have been measured on a GPU (docs/gpu-testing.md);
+// `precisionlab-cli bench --step-capture on|off` chooses per command.
+bool stepCaptureEnabledByDefault();
+
+// Runs training steps, replaying a captured step (Backend::captureStep: a CUDA graph)
+// where the backend can and nothing the capture baked in may have changed. A step
+// runs as usual (eagerly) when capture is off or unsupported, on statistics and
+// layer-timing steps (they read results back on the host), and whenever the
+// network, the buffers, the optimizer settings other than the learning rate, or any
+// device allocation differ from the capture's. After such a step, once one eager step
+// has run without allocating anything, the next eligible step is captured afresh.
+// Replayed and eager steps compute the same thing: the same kernels in the same order.
+class StepRunner {
+ public:
+  StepRunner(Backend& backend, bool captureEnabled);
+  ~StepRunner();
+  StepRunner(const StepRunner&) = delete;
+  StepRunner& operator=(const StepRunner&) = delete;
+
+  void run(Network& network, StepState& state, StepBuffers& buffers, LossKind loss, const OptimizerHyper& hyper,
+           std::int64_t step);
+
+  struct Counts {
+    std::int64_t eager = 0;     // steps run operation by operation
+    std::int64_t replayed = 0;  // steps run as one captured launch
+    std::int64_t captures = 0;  // times the step was (re)captured
+  };
+  const Counts& counts() const { return counts_; }
+  // Why steps are not captured at all: empty while capture is on and working.
+  const std::string& captureOffReason() const { return offReason_; }
+  // One line for logs: "step capture: 980 of 1000 steps replayed, 3 captures".
+  std::string summary() const;
+
+ private:
+  struct Key {
+    const Network* network = nullptr;
+    const StepState* state = nullptr;
+    const void* input = nullptr;
+    const void* target = nullptr;
+    const void* dOutput = nullptr;
+    LossKind loss = LossKind::cross_entropy;
+    OptimizerHyper hyper;  // lr zeroed: it is passed at each replay
+    bool operator==(const Key& o) const;
+  };
+  static Key keyOf(const Network& network, const StepState& state, const StepBuffers& buffers, LossKind loss,
+                   const OptimizerHyper& hyper);
+
+  Backend& backend_;
+  bool enabled_;
+  std::string offReason_;
+  Counts counts_;
+  std::unique_ptr<Backend::CapturedStep> captured_;
+  Key capturedKey_;
+  std::uint64_t capturedAllocations_ = 0;
+  bool lastEagerClean_ = false;  // the last step ran eagerly, allocated nothing, and was eligible
+  Key lastKey_;
+  std::uint64_t allocationsAfterLast_ = 0;
+};
 
 }  // namespace plab

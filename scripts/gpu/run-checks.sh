@@ -3,8 +3,10 @@
 # .carry/ on the build machine. Writes every log under ./gpu-out, prints a short
 # summary last, and when $OUT is set (the device tool's folder that comes back) packs
 # the logs into $OUT/gpu-logs.tar.gz beside $OUT/summary.txt. Steps (each can be skipped: PLAB_STEPS="selftest bench torch train"):
-#   selftest  precisionlab-cli selftest --backend cuda (the conformance suite)
-#   bench     precisionlab-cli bench on the 784-1024-1024-10 MLP at batch 512 and 1024
+#   selftest  precisionlab-cli selftest --backend cuda (the conformance suite, and
+#             captured training steps against op-by-op ones)
+#   bench     precisionlab-cli bench on the 784-1024-1024-10 MLP at batch 512 and 1024,
+#             with step capture (CUDA graphs) off and on
 #   torch     bench/torch_gpu_mlp.py (PyTorch autocast + GradScaler, fused Adam) at 512 and 1024
 #   train     the Fashion-MNIST MLP in fp32, fp16 and bf16 on CUDA and on the CPU
 #             (PLAB_TRAIN_BACKENDS="cuda cpu"); every command is limited to
@@ -46,11 +48,15 @@ if [[ " $steps " == *" selftest "* ]]; then
   grep -E "FAIL" "$out/selftest-cuda.txt" | head -40 >> "$summary"
 fi
 if [[ " $steps " == *" bench "* ]]; then
+  # Each batch twice, side by side: every operation issued by the host, then the
+  # captured step replayed as one CUDA graph launch (--step-capture on).
   for batch in 512 1024; do
-    timeout "$limit" "$cli" bench scripts/gpu/mlp-784-1024-1024-10.json --backend cuda --batch $batch --steps 200 --warmup 20 \
-      --db "$db" > "$out/bench-cuda-$batch.txt" 2>&1
-    echo "bench cuda batch $batch: rc=$?" >> "$summary"
-    sed -n '1,8p' "$out/bench-cuda-$batch.txt" >> "$summary"
+    for capture in off on; do
+      timeout "$limit" "$cli" bench scripts/gpu/mlp-784-1024-1024-10.json --backend cuda --batch $batch --steps 200 \
+        --warmup 20 --step-capture $capture --db "$db" > "$out/bench-cuda-$batch-capture-$capture.txt" 2>&1
+      echo "bench cuda batch $batch, step capture $capture: rc=$?" >> "$summary"
+      grep -vE '^  ' "$out/bench-cuda-$batch-capture-$capture.txt" | sed -n '1,13p' >> "$summary"
+    done
   done
 fi
 if [[ " $steps " == *" torch "* ]]; then
@@ -62,9 +68,9 @@ if [[ " $steps " == *" torch "* ]]; then
 fi
 train_one() {  # file backend
   local file=$1 backend=$2
-  timeout "$limit" "$cli" run "experiments/$file.json" --backend "$backend" --db "$out/runs-$file-$backend.sqlite" \
+  PLAB_STEP_CAPTURE=${PLAB_TRAIN_CAPTURE:-on} timeout "$limit" "$cli" run "experiments/$file.json" --backend "$backend" --db "$out/runs-$file-$backend.sqlite" \
     --summary-json "$out/train-$file-$backend.json" > "$out/train-$file-$backend.txt" 2>&1
-  echo "run $file on $backend: rc=$? $(python3 -c "import json; d=json.load(open('$out/train-$file-$backend.json')); print({k: d[k] for k in d if 'acc' in k or k in ('status', 'wall_seconds')})" 2>/dev/null)" >> "$summary"
+  echo "run $file on $backend: rc=$? $(python3 -c "import json; d=json.load(open('$out/train-$file-$backend.json')); print({k: d[k] for k in d if 'acc' in k or k in ('status', 'wall_seconds', 'step_capture')})" 2>/dev/null)" >> "$summary"
 }
 if [[ " $steps " == *" train "* ]]; then
   # The runs are independent: side by side, each CPU run with 4 OpenBLAS threads.

@@ -6,6 +6,7 @@
 #include "backend/activation_math.h"
 #include "backend/counter_rng.h"
 #include "backend/cuda/elementwise.cuh"
+#include "backend/cuda/step_state.h"
 
 namespace plab::cuda {
 namespace {
@@ -70,8 +71,12 @@ __global__ void activationBackwardKernel(Activation a, float param, TensorArg so
 }
 
 template <class IO>
-__global__ void dropoutForwardKernel(float p, std::uint64_t stream, TensorArg x, TensorArg y, float* mask,
-                                     std::int64_t n) {
+// The mask's stream comes from (seed, inputs->step) when inputs is given (a replayed
+// capture), else it is `stream`, drawn on the host from the same two numbers.
+__global__ void dropoutForwardKernel(float p, std::uint64_t seed, std::uint64_t hostStream, const StepInputs* inputs,
+                                     TensorArg x, TensorArg y, float* mask, std::int64_t n) {
+  const std::uint64_t stream =
+      inputs ? counterStream(seed, static_cast<std::uint64_t>(inputs->step)) : hostStream;
   const float sx = scaleValue(x.scale), sy = scaleValue(y.scale);
   const float keepScale = act::dropoutKeepScale(p);
   float localMax = 0.0f;
@@ -114,7 +119,7 @@ void CudaBackend::dropoutForward(float p, std::uint64_t seed, std::uint64_t step
   const std::uint64_t stream = counterStream(seed, step);
   dispatchIO({&xl, &y}, [&](auto io) {
     dropoutForwardKernel<decltype(io)><<<blocksFor(x.numel()), kThreads, 0, this->stream()>>>(
-        p, stream, arg(xl), arg(y), mask.dataAs<float>(), x.numel());
+        p, seed, stream, capturedInputs(), arg(xl), arg(y), mask.dataAs<float>(), x.numel());
   });
   PLAB_CUDA_LAUNCHED("dropoutForwardKernel");
 }

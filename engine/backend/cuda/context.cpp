@@ -1,9 +1,11 @@
 // The CUDA backend's device, stream, handles and memory; the probe and the factory.
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_backend_impl.h"
+#include "backend/cuda/step_state.h"
 
 namespace plab {
 namespace cuda {
@@ -54,7 +56,11 @@ void ManagedPairPool::give(float* pair) {
   free_.push_back(pair);
 }
 
-CudaBackend::CudaBackend() : ctx_(std::make_shared<DeviceContext>()) { workspace(32u << 20); }
+CudaBackend::CudaBackend() : ctx_(std::make_shared<DeviceContext>()) {
+  workspace(32u << 20);
+  stepInputsMemory_ = allocate(sizeof(StepInputs));
+  stepInputs_ = static_cast<StepInputs*>(stepInputsMemory_.get());
+}
 
 CudaBackend::~CudaBackend() {
   if (cudaStreamSynchronize(ctx_->stream) != cudaSuccess)
@@ -79,6 +85,10 @@ BackendInfo CudaBackend::info() const {
 }
 
 std::shared_ptr<void> CudaBackend::allocate(std::size_t bytes) {
+  // A captured step keeps raw addresses: memory it allocated would belong to the
+  // graph. captureStep catches this and the step runs eagerly instead.
+  if (capturing_) throw std::runtime_error("CUDA backend: the step allocates device memory while being captured");
+  ++allocations_;
   void* p = nullptr;
   if (bytes == 0) bytes = 1;
   PLAB_CUDA(cudaMallocAsync(&p, bytes, ctx_->stream));

@@ -53,6 +53,9 @@ struct DeviceContext {
   DeviceContext& operator=(const DeviceContext&) = delete;
 };
 
+class CudaStepState;  // step_state.h
+struct StepInputs;    // step_state.h
+
 // One cached cuBLASLt plan per product shape and format (gemm.cpp).
 struct GemmPlan;
 struct GemmKey {
@@ -129,6 +132,11 @@ class CudaBackend final : public Backend {
   void optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot> params, StepState& state) override;
   void updateLossScale(StepState& state, std::int64_t step) override;
   std::vector<StepRecord> drainStepRecords(StepState& state) override;
+  // CUDA graphs (capture.cu): the step's launches recorded once, replayed as one.
+  std::unique_ptr<CapturedStep> captureStep(StepState& state, const std::function<void()>& body,
+                                            std::string& whyNot) override;
+  void replayStep(CapturedStep& captured, StepState& state, std::int64_t step, float lr) override;
+  std::uint64_t allocationCount() const override { return allocations_; }
   void updateFp8Scales(std::span<Tensor> tensors, int historyLength, float margin) override;
 
   std::unique_ptr<Timer> createTimer() override;
@@ -172,8 +180,18 @@ class CudaBackend final : public Backend {
     int length = 0;
   };
   std::unordered_map<const float*, AmaxHistory>& amaxHistories() { return amaxHistories_; }
+  // While a step is being captured: where kernels read the values that change from
+  // one replay to the next (the step number, the learning rate); nullptr otherwise,
+  // and kernels then use the values passed by the host.
+  const StepInputs* capturedInputs() const { return capturing_ ? stepInputs_ : nullptr; }
+  // Advances the host's record count after a step (step.cu).
+  void finishStep(CudaStepState& st);
 
  private:
+  bool capturing_ = false;
+  StepInputs* stepInputs_ = nullptr;      // device memory, held by stepInputsMemory_
+  std::shared_ptr<void> stepInputsMemory_;
+  std::uint64_t allocations_ = 0;
   std::shared_ptr<DeviceContext> ctx_;
   std::unique_ptr<HostProfile> profile_ = HostProfile::fromEnvironment();
   std::shared_ptr<void> workspace_;

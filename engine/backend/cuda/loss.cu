@@ -40,7 +40,7 @@ __device__ bool lastBlockToFinish(unsigned int* doneBlocks) {
 template <class IO>
 __global__ void softmaxCrossEntropyKernel(TensorArg logits, const float* labels, TensorArg dlogits,
                                           std::int64_t rows, std::int64_t classes, float* rowLoss,
-                                          DeviceScaleState* scale, StepSlot* slot) {
+                                          DeviceScaleState* scale, SlotRing ring) {
   const int lane = threadIdx.x & 31;
   const std::int64_t row = (blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x) / 32;
   const float sIn = scaleValue(logits.scale), sOut = scaleValue(dlogits.scale);
@@ -72,14 +72,14 @@ __global__ void softmaxCrossEntropyKernel(TensorArg logits, const float* labels,
   if (dlogits.amax) reportAmax(dlogits.amax, localMax);
   if (lastBlockToFinish(&scale->doneBlocks)) {
     const double total = blockSumFixedOrder(rowLoss, rows);
-    if (threadIdx.x == 0) slot->loss = static_cast<float>(total / static_cast<double>(rows));
+    if (threadIdx.x == 0) ring.at(scale->head)->loss = static_cast<float>(total / static_cast<double>(rows));
   }
 }
 
 // Squared errors: per-block partial sums, and dpred = S * 2 (p - t) / count.
 template <class IO>
 __global__ void meanSquaredErrorKernel(TensorArg pred, const float* targets, TensorArg dpred, std::int64_t n,
-                                       double* blockSums, DeviceScaleState* scale, StepSlot* slot) {
+                                       double* blockSums, DeviceScaleState* scale, SlotRing ring) {
   __shared__ double partial[kThreads];
   const float sIn = scaleValue(pred.scale), sOut = scaleValue(dpred.scale);
   const float gradFactor = 2.0f * scale->counters.scale / static_cast<float>(n);
@@ -102,7 +102,7 @@ __global__ void meanSquaredErrorKernel(TensorArg pred, const float* targets, Ten
   if (threadIdx.x == 0) blockSums[blockIdx.x] = partial[0];
   if (lastBlockToFinish(&scale->doneBlocks)) {
     const double total = blockSumFixedOrder(blockSums, gridDim.x);
-    if (threadIdx.x == 0) slot->loss = static_cast<float>(total / static_cast<double>(n));
+    if (threadIdx.x == 0) ring.at(scale->head)->loss = static_cast<float>(total / static_cast<double>(n));
   }
 }
 
@@ -162,7 +162,7 @@ void CudaBackend::softmaxCrossEntropy(const Tensor& logits, const Tensor& labels
   auto* rowLoss = static_cast<float*>(stateScratch(*this, st, static_cast<std::size_t>(rows) * sizeof(float)));
   dispatchIO({&logits, &dlogits}, [&](auto io) {
     softmaxCrossEntropyKernel<decltype(io)><<<blocksFor(rows * 32), kThreads, 0, stream()>>>(
-        arg(logits), labels.dataAs<float>(), arg(dlogits), rows, classes, rowLoss, st.scale(), st.current());
+        arg(logits), labels.dataAs<float>(), arg(dlogits), rows, classes, rowLoss, st.scale(), st.ring());
   });
   PLAB_CUDA_LAUNCHED("softmaxCrossEntropyKernel");
 }
@@ -179,7 +179,7 @@ void CudaBackend::meanSquaredError(const Tensor& prediction, const Tensor& targe
   auto* blockSums = static_cast<double*>(stateScratch(*this, st, static_cast<std::size_t>(blocks) * sizeof(double)));
   dispatchIO({&prediction, &dprediction}, [&](auto io) {
     meanSquaredErrorKernel<decltype(io)><<<blocks, kThreads, 0, stream()>>>(
-        arg(prediction), targets.dataAs<float>(), arg(dprediction), n, blockSums, st.scale(), st.current());
+        arg(prediction), targets.dataAs<float>(), arg(dprediction), n, blockSums, st.scale(), st.ring());
   });
   PLAB_CUDA_LAUNCHED("meanSquaredErrorKernel");
 }

@@ -83,9 +83,13 @@ __device__ __forceinline__ float updated(const Hyper& h, const StepScalars& s, f
   return w + (-s.adamStepSize) * (m / denom);
 }
 
-__global__ void optimizerKernel(const void* table, int tensorCount, Hyper h, const DeviceScaleState* state,
-                                const StepSlot* slot) {
+// The learning rate comes from `inputs` when given (a replayed capture), else from h.
+__global__ void optimizerKernel(const void* table, int tensorCount, Hyper hyper, const DeviceScaleState* state,
+                                SlotRing ring, const StepInputs* inputs) {
+  const StepSlot* slot = ring.at(state->head);
   if (slot->overflow) return;  // the step is skipped; nothing changes
+  Hyper h = hyper;
+  if (inputs) h.lr = inputs->lr;
   const auto* descs = static_cast<const ParamDesc*>(table);
   const auto* chunks = reinterpret_cast<const Chunk*>(static_cast<const char*>(table) + chunkOffset<ParamDesc>(tensorCount));
   const Chunk ch = chunks[blockIdx.x];
@@ -139,7 +143,8 @@ void CudaBackend::optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot
   if (cache.chunkCount == 0) return;
   Hyper h{hyper.kind, hyper.lr, hyper.momentum, hyper.beta1, hyper.beta2, hyper.eps, hyper.weightDecay,
           hyper.clipNorm, hyper.nesterov};
-  optimizerKernel<<<cache.chunkCount, kThreads, 0, stream()>>>(t, cache.tensorCount, h, st.scale(), st.current());
+  optimizerKernel<<<cache.chunkCount, kThreads, 0, stream()>>>(t, cache.tensorCount, h, st.scale(), st.ring(),
+                                                               capturedInputs());
   PLAB_CUDA_LAUNCHED("optimizerKernel");
 }
 

@@ -22,7 +22,7 @@ struct GradDesc {
 // Sums of squares in double, as the CPU backend: no fp32 overflow for large finite
 // gradients, so only a real inf/NaN sets a flag.
 __global__ void checkGradientsKernel(const void* table, int tensorCount, int chunkCount, DeviceScaleState* state,
-                                     StepSlot* slot, std::uint8_t* flags) {
+                                     SlotRing ring) {
   __shared__ double partial[kThreads];
   __shared__ bool last;
   const auto* descs = static_cast<const GradDesc*>(table);
@@ -38,8 +38,9 @@ __global__ void checkGradientsKernel(const void* table, int tensorCount, int chu
     bad |= !isfinite(g);
     sum += static_cast<double>(g) * g;
   }
+  StepSlot* slot = ring.at(state->head);
   if (__syncthreads_or(bad) && threadIdx.x == 0) {
-    flags[ch.tensor] = 1;
+    ring.flagsAt(state->head)[ch.tensor] = 1;
     slot->overflow = 1;
   }
   partial[threadIdx.x] = sum;
@@ -66,27 +67,35 @@ __global__ void checkGradientsKernel(const void* table, int tensorCount, int chu
 }
 
 // Finishes the current step's record, applies the loss-scale rule, counts the
-// optimizer's step, and clears the next record.
-__global__ void updateLossScaleKernel(LossScaleRule rule, DeviceScaleState* state, StepSlot* slot,
-                                      StepSlot* nextSlot, std::uint8_t* nextFlags, int gradientCount,
-                                      long long step, bool optimizerCalled) {
+// optimizer's step, advances the device's step count and clears the next record.
+// The step number comes from `inputs` when given (a replayed capture), else `step`.
+__global__ void updateLossScaleKernel(LossScaleRule rule, DeviceScaleState* state, SlotRing ring, long long step,
+                                      const StepInputs* inputs, bool optimizerCalled) {
+  __shared__ long long head;
+  if (threadIdx.x == 0) head = state->head;
+  __syncthreads();
+  StepSlot* slot = ring.at(head);
+  StepSlot* nextSlot = ring.at(head + 1);
   if (threadIdx.x == 0) {
     const bool overflow = slot->overflow != 0;
-    slot->step = step;
+    slot->step = inputs ? inputs->step : step;
     slot->lossScale = state->counters.scale;
     slot->skipped = overflow && optimizerCalled ? 1 : 0;
     if (optimizerCalled && !overflow) state->optimizerSteps += 1;
     state->counters = nextCounters(rule, state->counters, overflow);
     slot->nextLossScale = state->counters.scale;
     if (nextSlot != slot) *nextSlot = StepSlot{};
+    state->head = head + 1;
   }
-  for (int g = threadIdx.x; g < gradientCount; g += blockDim.x) nextFlags[g] = 0;
+  std::uint8_t* nextFlags = ring.flagsAt(head + 1);
+  for (int g = threadIdx.x; g < ring.gradientCount; g += blockDim.x) nextFlags[g] = 0;
 }
 
 __global__ void initStateKernel(LossScaleRule rule, DeviceScaleState* state, StepSlot* slots, int capacity) {
   if (threadIdx.x == 0) {
     state->counters = initialCounters(rule);
     state->optimizerSteps = 0;
+    state->head = 0;
     state->doneBlocks = 0;
   }
   for (int i = threadIdx.x; i < capacity; i += blockDim.x) slots[i] = StepSlot{};
@@ -155,23 +164,28 @@ void CudaBackend::checkGradients(std::span<const Tensor> grads, StepState& state
   const void* t = multiTensorTable(*this, cache, key, descs, sizes);
   if (cache.chunkCount == 0) return;
   checkGradientsKernel<<<cache.chunkCount, kThreads, 0, stream()>>>(t, cache.tensorCount, cache.chunkCount,
-                                                                    st.scale(), st.current(), st.currentFlags());
+                                                                    st.scale(), st.ring());
   PLAB_CUDA_LAUNCHED("checkGradientsKernel");
 }
 
 void CudaBackend::updateLossScale(StepState& state, std::int64_t step) {
   PLAB_BACKEND_CALL("updateLossScale");
   CudaStepState& st = asCudaState(state);
-  updateLossScaleKernel<<<1, kThreads, 0, stream()>>>(st.rule, st.scale(), st.current(), st.slot(st.head + 1),
-                                                      st.slotFlags(st.head + 1), st.gradientCount, step,
+  updateLossScaleKernel<<<1, kThreads, 0, stream()>>>(st.rule, st.scale(), st.ring(), step, capturedInputs(),
                                                       st.optimizerCalled);
   PLAB_CUDA_LAUNCHED("updateLossScaleKernel");
   st.optimizerCalled = false;
+  finishStep(st);
+}
+
+// The host's count of the device's records; drains early when the ring is full (a
+// rare, forced sync) rather than let the device overwrite records not yet read.
+// Not while capturing: replayStep finishes each replayed step instead.
+void CudaBackend::finishStep(CudaStepState& st) {
+  if (capturing_) return;
   st.head += 1;
-  // The ring is full: move the records to the host now (a rare, forced sync) rather
-  // than overwrite them.
   if (st.head - st.drained >= st.capacity - 1) {
-    std::vector<StepRecord> records = drainStepRecords(state);
+    std::vector<StepRecord> records = drainStepRecords(st);
     st.spilled.insert(st.spilled.end(), records.begin(), records.end());
   }
 }

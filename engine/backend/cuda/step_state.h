@@ -2,7 +2,10 @@
 // The per-step state of the mixed-precision step, living in device memory: the loss
 // scale and its counters, and a ring of step records (loss, scale, overflow flags per
 // gradient, sum of squares) that drainStepRecords copies out in one go. Kernels of
-// loss.cu, step.cu and optimizer.cu read and write it; the host only advances `head`.
+// loss.cu, step.cu and optimizer.cu read and write it. Kernels find the current record
+// from the device's own step count (DeviceScaleState::head), not from a pointer the
+// host computes, so that a captured step (CUDA graph) writes the right record when
+// replayed; the host keeps the same count in CudaStepState::head for draining.
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -28,7 +31,25 @@ struct StepSlot {
 struct DeviceScaleState {
   LossScaleCounters counters;
   long long optimizerSteps;   // steps taken (not skipped): Adam's bias correction
+  long long head;             // steps finished: the current record is slots[head % capacity]
   unsigned int doneBlocks;    // for "last block reduces" kernels
+};
+
+// The ring of step records as kernels see it.
+struct SlotRing {
+  StepSlot* slots;
+  std::uint8_t* flags;  // [capacity][gradientCount]
+  int capacity;
+  int gradientCount;
+  PLAB_HOST_DEVICE StepSlot* at(long long index) const { return slots + index % capacity; }
+  PLAB_HOST_DEVICE std::uint8_t* flagsAt(long long index) const { return flags + (index % capacity) * gradientCount; }
+};
+
+// The values a captured step reads from device memory because they change from one
+// replay to the next; CudaBackend::replayStep writes them before each launch.
+struct StepInputs {
+  long long step;
+  float lr;
 };
 
 class CudaStepState final : public StepState {
@@ -51,8 +72,10 @@ class CudaStepState final : public StepState {
   std::uint8_t* slotFlags(long long index) const {
     return static_cast<std::uint8_t*>(flags.get()) + (index % capacity) * gradientCount;
   }
-  StepSlot* current() const { return slot(head); }
-  std::uint8_t* currentFlags() const { return slotFlags(head); }
+  SlotRing ring() const {
+    return SlotRing{static_cast<StepSlot*>(slots.get()), static_cast<std::uint8_t*>(flags.get()), capacity,
+                    gradientCount};
+  }
 };
 
 inline CudaStepState& asCudaState(StepState& s) {
