@@ -14,7 +14,7 @@ BenchmarkPlot::BenchmarkPlot(QWidget* parent) : RunPlot(tr("Speed benchmark (med
 
 void BenchmarkPlot::clearSeries() {
   plot()->clearPlottables();
-  plot()->clearItems();
+  clearDataItems();
   labels_.clear();
   seen_ = ~0ull;
 }
@@ -24,7 +24,7 @@ void BenchmarkPlot::resetView() {
   plot()->yAxis->setRangeLower(0);
   plot()->yAxis->setRangeUpper(plot()->yAxis->range().upper * 1.2);  // room for the labels
   plot()->xAxis->setRange(plot()->xAxis->range().lower - 0.7, plot()->xAxis->range().upper + 0.7);
-  plot()->replot(QCustomPlot::rpQueuedReplot);
+  requestDraw();
 }
 
 namespace {

@@ -58,14 +58,14 @@ QString GradientHistogramPlot::sharesText() const { return shares_->text(); }
 
 void GradientHistogramPlot::clearSeries() {
   plot()->clearPlottables();
-  plot()->clearItems();
+  clearDataItems();
   seenRevision_.clear();
 }
 
 void GradientHistogramPlot::resetView() {
   plot()->xAxis->setRange(-40, 20);
   fitY();
-  plot()->replot(QCustomPlot::rpQueuedReplot);
+  requestDraw();
 }
 
 std::vector<const LayerStatsRecord*> GradientHistogramPlot::recordsFor(const RunData& run) const {
@@ -145,7 +145,7 @@ void GradientHistogramPlot::updateSeries() {
   for (const PlotRun& run : runs_) changed = changed || seenRevision_[run.data.get()] != run.data->revision;
   if (!changed) return;
   plot()->clearPlottables();
-  plot()->clearItems();
+  clearDataItems();
   drawFormatRanges();
   QStringList shares;
   int maxRecords = 0;

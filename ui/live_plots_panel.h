@@ -28,7 +28,8 @@ class LivePlotsPanel : public QWidget {
   const QList<PlotRun>& runs() const { return runs_; }
   // Starts the coalescing timer unless a replot is already pending.
   void scheduleReplot();
-  // Redraws every plot now (the timer's slot; also for export and tests).
+  // Pulls new data into every plot now and queues their draws, one plot per turn of
+  // the event loop (the timer's slot; also for export and tests).
   void replotNow();
   // Fits every plot to its data.
   void resetViews();
@@ -41,7 +42,8 @@ class LivePlotsPanel : public QWidget {
   QList<RunPlot*> plots() const { return plots_; }
   RunPlot* plotByName(const QString& objectName) const;
   int replotCount() const { return replots_; }
-  // Longest time one replotNow() took, in ms (for the benchmark).
+  // Longest time one replotNow() took pulling data, in ms (for the benchmark; the
+  // draws are timed by PlotDrawQueue).
   double slowestReplotMs() const { return slowestReplotMs_; }
 
  signals:

@@ -70,12 +70,12 @@ LossPlot::Series LossPlot::makeSeries(const PlotRun& run) {
   const QColor base = overlay() ? run.colour : QColor("#1f77b4");
   QColor light = base;
   light.setAlpha(overlay() ? 50 : 70);
-  s.raw = plot()->addGraph();
+  s.raw = addLiveGraph();
   s.raw->setPen(QPen(light, 1));
   s.raw->setName(label + tr("loss (raw)"));
   s.raw->setAdaptiveSampling(true);
   if (overlay()) s.raw->removeFromLegend();
-  s.smooth = plot()->addGraph();
+  s.smooth = addLiveGraph();
   s.smooth->setPen(QPen(base, 2));
   s.smooth->setName(label + tr("loss (smoothed)"));
   s.smooth->setAdaptiveSampling(true);
@@ -124,8 +124,9 @@ void LossPlot::updateSeries() {
         // fewer points (a million-step run keeps ~20,000), which halves the draw cost.
         if (m.step % s.stride == 0 || i + 1 == steps.size()) smooth.append({double(m.step), s.ema});
       }
-      s.raw->data()->add(raw, true);
-      s.smooth->data()->add(smooth, true);
+      const std::int64_t expected = run.data->isLive() ? run.data->totalSteps : 0;
+      appendPoints(s.raw, raw, expected);
+      appendPoints(s.smooth, smooth, expected / s.stride + 1);
       if (!skipped.isEmpty()) s.skipped->data()->add(skipped, true);
       s.stepCursor = steps.size();
     }

@@ -24,6 +24,7 @@
 #include "run_control_bar.h"
 #include "worker_client.h"
 #include <QCloseEvent>
+#include <QTimer>
 #include <QtConcurrent>
 #include "config_diff_table.h"
 #include "csv_export.h"
@@ -343,23 +344,51 @@ void MainWindow::writeReport(const QList<qint64>& ids, const QString& path) {
   connect(watcher, &QFutureWatcher<QList<RunDataPtr>>::finished, this, [this, watcher, path] {
     watcher->deleteLater();
     QList<PlotRun> runs;
-    QString error;
     try {
       for (const RunDataPtr& r : watcher->result()) runs << PlotRun{r, runColour(int(runs.size()))};
     } catch (const std::exception& e) {
-      error = QString::fromUtf8(e.what());
+      finishReport(path, QString::fromUtf8(e.what()));
+      return;
     }
-    // The charts are widgets, so they are drawn here; the store was read off-thread.
-    const bool ok = error.isEmpty() && ReportWriter(runs).write(path, &error);
-    if (!ok) warn(tr("Report failed"), error);
-    else statusBar()->showMessage(tr("Wrote %1").arg(path), 6000);
-    emit reportWritten(path, ok);
+    renderReportCharts(std::make_shared<ReportWriter>(runs), path);
   });
   watcher->setFuture(QtConcurrent::run([db, ids] {
     QList<RunDataPtr> runs;
     for (qint64 id : ids) runs << loadRunData(db, id);
     return runs;
   }));
+}
+
+void MainWindow::renderReportCharts(const std::shared_ptr<ReportWriter>& report, const QString& path) {
+  // The charts are widgets, so they are drawn here, one chart per turn of the event loop.
+  if (report->renderNextChart()) {
+    // A zero timer fires once the events waiting (input, the worker, other timers) are
+    // served: a queued call could run two slices back to back.
+    auto* next = new QTimer(this);
+    next->setSingleShot(true);
+    connect(next, &QTimer::timeout, this, [this, next, report, path] {
+      next->deleteLater();
+      renderReportCharts(report, path);
+    });
+    next->start(0);
+    return;
+  }
+  // The document itself (PDF layout and printing, PNG encoding) is written off the GUI thread.
+  auto* watcher = new QFutureWatcher<QString>(this);
+  connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
+    watcher->deleteLater();
+    finishReport(path, watcher->result());
+  });
+  watcher->setFuture(QtConcurrent::run([report, path] {
+    QString error;
+    return report->writeRendered(path, &error) ? QString() : (error.isEmpty() ? QObject::tr("%1: not written").arg(path) : error);
+  }));
+}
+
+void MainWindow::finishReport(const QString& path, const QString& error) {
+  if (!error.isEmpty()) warn(tr("Report failed"), error);
+  else statusBar()->showMessage(tr("Wrote %1").arg(path), 6000);
+  emit reportWritten(path, error.isEmpty());
 }
 
 void MainWindow::warn(const QString& title, const QString& text) {

@@ -2,6 +2,7 @@
 // The main window: wires the panels together, holds the menus, toolbar and shortcuts.
 // Each panel is its own widget class; this file only arranges and connects them.
 #include <QMainWindow>
+#include <memory>
 
 #include "run_data.h"
 
@@ -23,6 +24,7 @@ class RunBrowser;
 class ConfigDiffTable;
 class BenchmarkRunner;
 class RunFollower;
+class ReportWriter;
 
 struct MainWindowOptions {
   QString databasePath;     // SQLite run store
@@ -93,6 +95,9 @@ class MainWindow : public QMainWindow {
   void connectWorker();
   void onRunEnded(const QString& status);
   void warn(const QString& title, const QString& text);
+  // The report's charts, one per event-loop turn, then its file on a worker thread.
+  void renderReportCharts(const std::shared_ptr<ReportWriter>& report, const QString& path);
+  void finishReport(const QString& path, const QString& error);
   void connectBrowser();
   void exportCsvDialog(qint64 id);
   void reportDialog(const QList<qint64>& ids);

@@ -4,6 +4,7 @@
 #include <QClipboard>
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QElapsedTimer>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QMenu>
@@ -12,8 +13,14 @@
 #include <QSvgGenerator>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
+#include <tuple>
+
+#include "plot_draw_queue.h"
 
 namespace plab::ui {
+
+// More points than this make a series "dense" when drawn scaled (renderImage).
+constexpr int kDenseSeriesPoints = 2000;
 
 struct PlotWidget::SavedStyle {
   bool legendVisible = false;
@@ -68,26 +75,40 @@ PlotWidget::~PlotWidget() = default;
 
 void PlotWidget::refresh() {
   updateSeries();
+  requestDraw();
+}
+
+void PlotWidget::clearDataItems() {
+  for (int i = plot_->itemCount() - 1; i >= 0; --i) {
+    QCPAbstractItem* item = plot_->item(i);
+    if (item != crossX_ && item != crossY_ && item != readout_) plot_->removeItem(item);
+  }
+}
+
+void PlotWidget::requestDraw() { PlotDrawQueue::instance().request(this); }
+
+bool PlotWidget::drawNow() {
   // A plot in a hidden tab keeps its data current but draws only when shown: with a
   // million points a draw costs tens of milliseconds of the GUI thread.
   if (!isVisible()) {
     replotWhenShown_ = true;
-    return;
+    return false;
   }
-  plot_->replot(QCustomPlot::rpQueuedReplot);
+  plot_->replot(QCustomPlot::rpRefreshHint);
+  return true;
 }
 
 void PlotWidget::showEvent(QShowEvent* event) {
   QWidget::showEvent(event);
   if (replotWhenShown_) {
     replotWhenShown_ = false;
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    requestDraw();
   }
 }
 
 void PlotWidget::resetView() {
   plot_->rescaleAxes();
-  plot_->replot(QCustomPlot::rpQueuedReplot);
+  requestDraw();
 }
 
 QString PlotWidget::readout(double x, double y) const {
@@ -244,22 +265,140 @@ bool PlotWidget::exportTo(const QString& path, ExportFormat format, int width, i
     }
   }
   restoreStyle(saved);
-  plot_->replot(QCustomPlot::rpQueuedReplot);
+  requestDraw();
   if (!ok && error) *error = tr("Could not write %1").arg(path);
   if (ok) emit exported(path);
   return ok;
 }
 
+struct PlotWidget::ImageInProgress {
+  QPixmap pixmap;
+  double scale = 1;
+  int width = 0, height = 0;  // laid out at this size, drawn at `scale`
+  SavedStyle saved;
+  QList<QPair<QCPGraph*, QPen>> thinned;
+  QList<QCPAbstractPlottable*> series;
+  // Axis rects' margins as the frame laid them out, held for the later parts: hidden
+  // axes would otherwise give their space to the series. Restored by takeImage().
+  QList<std::tuple<QCPAxisRect*, QCP::MarginSides, QMargins>> heldMargins;
+  int next = -1;  // -1: the frame; 0..n-1: series; n: axes and legend; n + 1: done
+};
+
 QImage PlotWidget::renderImage(int width, int height) {
+  beginImage(width, height);
+  while (drawImagePart(HUGE_VAL)) {
+  }
+  return takeImage();
+}
+
+void PlotWidget::beginImage(int width, int height) {
   refresh();
-  const SavedStyle saved = applyReportStyle();
+  image_ = std::make_unique<ImageInProgress>();
+  ImageInProgress& im = *image_;
+  im.saved = applyReportStyle();
   // As for PNG export: large images are laid out at half size and drawn at 2x, so
   // the text in a report is readable.
-  const double scale = width >= 1200 ? 2.0 : 1.0;
-  const QPixmap pixmap = plot_->toPixmap(int(width / scale), int(height / scale), scale);
-  restoreStyle(saved);
-  plot_->replot(QCustomPlot::rpQueuedReplot);
-  return pixmap.toImage();
+  im.scale = width >= 1200 ? 2.0 : 1.0;
+  im.width = int(width / im.scale);
+  im.height = int(height / im.scale);
+  im.pixmap = QPixmap(qRound(im.width * im.scale), qRound(im.height * im.scale));
+  im.pixmap.fill(Qt::white);
+  // Scaled up, a 1 px line is 2 device pixels wide, which Qt strokes as a filled path:
+  // for a dense, jagged series (raw loss of thousands of steps) that took about a
+  // second per chart. Dense thin series are drawn as hairlines instead, which Qt draws
+  // fast; they are the light background of a chart, its thick lines keep their width.
+  if (im.scale > 1) {
+    for (int i = 0; i < plot_->graphCount(); ++i) {
+      QCPGraph* g = plot_->graph(i);
+      if (g->dataCount() < kDenseSeriesPoints || g->pen().widthF() > 1.0) continue;
+      im.thinned.append({g, g->pen()});
+      QPen hairline = g->pen();
+      hairline.setWidthF(0);  // cosmetic, one device pixel
+      hairline.setCosmetic(true);
+      g->setPen(hairline);
+    }
+  }
+  for (int i = 0; i < plot_->plottableCount(); ++i) {
+    if (plot_->plottable(i)->visible()) im.series.append(plot_->plottable(i));
+  }
+}
+
+bool PlotWidget::drawImagePart(double budgetMs) {
+  if (!image_) return false;
+  QElapsedTimer clock;
+  clock.start();
+  ImageInProgress& im = *image_;
+  while (im.next <= im.series.size()) {
+    drawImagePass(im);
+    ++im.next;
+    if (clock.nsecsElapsed() / 1e6 >= budgetMs) break;
+  }
+  return im.next <= im.series.size();
+}
+
+void PlotWidget::drawImagePass(ImageInProgress& im) {
+  // Each pass hides what it does not draw and puts it back afterwards. Layers cannot
+  // be hidden instead: a hidden layer hides the children of what it holds too (the
+  // axes and the legend hang from the axis rect on the main layer).
+  const bool frame = im.next < 0, last = im.next == im.series.size();
+  QCPLayer* main = plot_->layer(QStringLiteral("main"));
+  QList<QPair<QCPLayerable*, bool>> hidden;
+  for (int i = 0; i < plot_->layerCount(); ++i) {
+    for (QCPLayerable* l : plot_->layer(i)->children()) {
+      auto* plottable = qobject_cast<QCPAbstractPlottable*>(l);
+      const bool item = qobject_cast<QCPAbstractItem*>(l) != nullptr;
+      const bool legend = qobject_cast<QCPLegend*>(l) || qobject_cast<QCPAbstractLegendItem*>(l);
+      const bool container = qobject_cast<QCPLayout*>(l) || qobject_cast<QCPAxisRect*>(l);
+      const bool decor = !container && !legend && (qobject_cast<QCPAxis*>(l) || qobject_cast<QCPLayoutElement*>(l));
+      bool hide = false;
+      if (frame) {
+        // Background, grid, axes, title and background items; series, the items drawn
+        // above them and the legend come later.
+        hide = plottable || legend || (item && l->layer() == main && !im.series.isEmpty());
+      } else if (!last) {
+        // One series; the items on the main layer with the last one.
+        const bool lastSeries = im.next == im.series.size() - 1;
+        hide = decor || legend || (plottable && plottable != im.series[im.next]) || (item && !(lastSeries && l->layer() == main));
+      } else {
+        hide = decor || plottable || item;  // the legend, above everything
+      }
+      if (hide) {
+        hidden.append({l, l->visible()});
+        l->setVisible(false);
+      }
+    }
+  }
+  plot_->setBackground(QBrush(Qt::NoBrush));  // the pixmap is already white
+  QCPPainter painter(&im.pixmap);
+  if (im.scale > 1) {
+    painter.setMode(QCPPainter::pmNonCosmetic);  // as QCustomPlot::toPixmap draws scaled
+    painter.scale(im.scale, im.scale);
+  }
+  plot_->toPainter(&painter, im.width, im.height);
+  painter.end();
+  plot_->setBackground(QBrush(Qt::white));
+  for (const auto& [layerable, visible] : hidden) layerable->setVisible(visible);
+  if (frame) {
+    for (QCPAxisRect* rect : plot_->axisRects()) {
+      im.heldMargins.append({rect, rect->autoMargins(), rect->margins()});
+      rect->setAutoMargins(QCP::msNone);
+      rect->setMargins(rect->margins());
+    }
+  }
+}
+
+QImage PlotWidget::takeImage() {
+  if (!image_) return {};
+  for (const auto& [graph, pen] : image_->thinned) graph->setPen(pen);
+  for (const auto& [rect, sides, margins] : image_->heldMargins) {
+    rect->setMargins(margins);
+    rect->setAutoMargins(sides);
+  }
+  restoreStyle(image_->saved);
+  const QImage image = image_->pixmap.toImage();
+  image_.reset();
+  requestDraw();
+  return image;
 }
 
 void PlotWidget::copyToClipboard() { QApplication::clipboard()->setImage(renderImage(1200, 750)); }

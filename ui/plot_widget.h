@@ -4,9 +4,11 @@
 // readout, a right-click menu to export PNG/PDF/SVG at a chosen size or copy to the
 // clipboard, and a report style (white background, larger fonts, legend) for exports.
 //
-// Subclasses put their data into QCustomPlot in updateSeries(); requestReplot() is
-// what the owner's 40 ms coalescing timer calls, so each plot redraws at most once per tick.
+// Subclasses put their data into QCustomPlot in updateSeries(). refresh() is what the
+// owner's 40 ms coalescing timer calls: it pulls the new data at once and queues one draw
+// (PlotDrawQueue), so each plot redraws at most once per tick and in a turn of its own.
 #include <QWidget>
+#include <memory>
 
 class QCustomPlot;
 class QCPItemText;
@@ -24,8 +26,11 @@ class PlotWidget : public QWidget {
   QCustomPlot* plot() const { return plot_; }
   QString title() const { return title_; }
 
-  // Pulls new data into the plot and schedules one redraw.
+  // Pulls new data into the plot and queues one draw.
   void refresh();
+  // Draws now when shown and returns true; a hidden plot draws when next shown (the
+  // draw queue calls this).
+  bool drawNow();
   // Fits the axes to the data.
   virtual void resetView();
 
@@ -36,6 +41,14 @@ class PlotWidget : public QWidget {
   static bool formatFromSuffix(const QString& path, ExportFormat* format);
   // The plot as an image in report style (clipboard, reports).
   QImage renderImage(int width, int height);
+  // The same image drawn in parts, so the caller can return to the event loop between
+  // them (report charts): beginImage(), drawImagePart() until it returns false, then
+  // takeImage(). The parts are the frame (background, grid, axes, title), then one
+  // series at a time, then the legend. A call draws parts until budgetMs has passed;
+  // a part once started is finished, so a call takes budgetMs plus one part at most.
+  void beginImage(int width, int height);
+  bool drawImagePart(double budgetMs);
+  QImage takeImage();
   void copyToClipboard();
 
  signals:
@@ -43,6 +56,11 @@ class PlotWidget : public QWidget {
 
  protected:
   virtual void updateSeries() = 0;
+  // Queues a draw in a turn of the event loop of its own (PlotDrawQueue).
+  void requestDraw();
+  // Removes the items a subclass drew (labels, bands), keeping the crosshair's:
+  // QCustomPlot::clearItems() would delete those too.
+  void clearDataItems();
   // Extra entries for the right-click menu (log scale, smoothing, ...).
   virtual void addContextActions(QMenu* menu) { Q_UNUSED(menu); }
   // The readout text at plot coordinates (x, y); subclasses can name the series.
@@ -58,6 +76,8 @@ class PlotWidget : public QWidget {
   void hideCrosshair();
   // Report style on/off around an export: white, larger fonts, legend visible.
   struct SavedStyle;
+  struct ImageInProgress;
+  void drawImagePass(ImageInProgress& image);
   SavedStyle applyReportStyle();
   void restoreStyle(const SavedStyle& saved);
 
@@ -67,6 +87,7 @@ class PlotWidget : public QWidget {
   QCPItemStraightLine* crossY_ = nullptr;
   QCPItemText* readout_ = nullptr;
   bool replotWhenShown_ = false;
+  std::unique_ptr<ImageInProgress> image_;
 };
 
 }  // namespace plab::ui

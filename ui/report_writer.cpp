@@ -17,6 +17,7 @@
 #include "layer_summary.h"
 #include "loss_plot.h"
 #include "loss_scale_plot.h"
+#include "plot_widget.h"
 #include "run_loader.h"
 
 namespace plab::ui {
@@ -28,14 +29,20 @@ QString num(double v, int precision = 4) {
   return QString::number(v, 'g', precision);
 }
 
+constexpr int kChartWidth = 1400, kChartHeight = 800;
+// A slice of drawing a chart starts no further part (a series) after this long; one
+// part can take tens of milliseconds (the smoothed loss of 20,000 steps, 40 ms at 2x),
+// so the budget is small to keep a slice near the cost of a single part.
+constexpr double kSliceBudgetMs = 5;
+
 template <class Plot>
-QImage renderPlot(const QList<PlotRun>& runs, int width, int height) {
-  Plot plot;
-  plot.resize(width, height);
-  plot.setRuns(runs);
-  plot.refresh();
-  plot.resetView();
-  return plot.renderImage(width, height);
+std::unique_ptr<PlotWidget> makePlot(const QList<PlotRun>& runs) {
+  auto plot = std::make_unique<Plot>();
+  plot->resize(kChartWidth, kChartHeight);
+  plot->setRuns(runs);
+  plot->refresh();
+  plot->resetView();
+  return plot;
 }
 
 }  // namespace
@@ -70,30 +77,51 @@ ReportSummaryRow summarize(const RunData& run) {
   return row;
 }
 
-ReportWriter::ReportWriter(QList<PlotRun> runs) : runs_(std::move(runs)) {}
-
-QList<ReportWriter::Chart> ReportWriter::renderCharts() {
-  const int w = 1400, h = 800;
-  QList<Chart> charts;
-  charts.append({QStringLiteral("loss"), QObject::tr("Training loss (smoothed), test loss and accuracy"), renderPlot<LossPlot>(runs_, w, h)});
-  charts.append({QStringLiteral("loss-scale"), QObject::tr("Loss scale (log₂) with overflow events"), renderPlot<LossScalePlot>(runs_, w, h)});
+ReportWriter::ReportWriter(QList<PlotRun> runs) : runs_(std::move(runs)) {
+  const QList<PlotRun> r = runs_;
+  charts_.push_back({QStringLiteral("loss"), QObject::tr("Training loss (smoothed), test loss and accuracy"),
+                  [r] { return makePlot<LossPlot>(r); }, {}, {}});
+  charts_.push_back({QStringLiteral("loss-scale"), QObject::tr("Loss scale (log₂) with overflow events"),
+                  [r] { return makePlot<LossScalePlot>(r); }, {}, {}});
   bool anyStats = false, anySpeed = false;
-  for (const PlotRun& r : runs_) {
-    anyStats = anyStats || !r.data->layerStats.empty();
-    anySpeed = anySpeed || !r.data->speed.empty();
+  for (const PlotRun& run : runs_) {
+    anyStats = anyStats || !run.data->layerStats.empty();
+    anySpeed = anySpeed || !run.data->speed.empty();
   }
   if (anyStats) {
-    charts.append({QStringLiteral("gradients"), QObject::tr("Gradient histogram of the first layer at the last statistics step, with format ranges"),
-                   renderPlot<GradientHistogramPlot>(runs_, w, h)});
+    charts_.push_back({QStringLiteral("gradients"),
+                    QObject::tr("Gradient histogram of the first layer at the last statistics step, with format ranges"),
+                    [r] { return makePlot<GradientHistogramPlot>(r); }, {}, {}});
   }
   if (anySpeed) {
-    charts.append({QStringLiteral("benchmark"), QObject::tr("Speed benchmark: median step time and speedup over fp32"),
-                   renderPlot<BenchmarkPlot>(runs_, w, h)});
+    charts_.push_back({QStringLiteral("benchmark"), QObject::tr("Speed benchmark: median step time and speedup over fp32"),
+                    [r] { return makePlot<BenchmarkPlot>(r); }, {}, {}});
   }
-  return charts;
 }
 
-QString ReportWriter::html(const QList<Chart>& charts, const QString& imagePrefix) const {
+ReportWriter::~ReportWriter() = default;
+
+bool ReportWriter::renderNextChart() {
+  if (current_ >= charts_.size()) return false;
+  Chart& c = charts_[current_];
+  if (!c.plot) {
+    // Making the plot takes in the runs' data: a slice of its own.
+    c.plot = c.makePlot();
+    c.plot->beginImage(kChartWidth, kChartHeight);
+  } else if (!c.plot->drawImagePart(kSliceBudgetMs)) {
+    c.image = c.plot->takeImage();
+    c.plot.reset();
+    ++current_;
+  }
+  return current_ < charts_.size();
+}
+
+void ReportWriter::renderAllCharts() {
+  while (renderNextChart()) {
+  }
+}
+
+QString ReportWriter::html(const QString& imagePrefix) const {
   QString out;
   QTextStream s(&out);
   s << "<html><head><meta charset='utf-8'><title>Precision Lab report</title>"
@@ -132,7 +160,7 @@ QString ReportWriter::html(const QList<Chart>& charts, const QString& imagePrefi
     s << "</tr>";
   }
   s << "</table><h2>Charts</h2>";
-  for (const Chart& c : charts) {
+  for (const Chart& c : charts_) {
     s << "<p><img src='" << imagePrefix << c.name << ".png' width='640'><br><i>" << c.caption.toHtmlEscaped() << "</i></p>";
   }
   s << "</body></html>";
@@ -140,12 +168,27 @@ QString ReportWriter::html(const QList<Chart>& charts, const QString& imagePrefi
 }
 
 bool ReportWriter::write(const QString& path, QString* error) {
-  return path.endsWith(QLatin1String(".html"), Qt::CaseInsensitive) || path.endsWith(QLatin1String(".htm"), Qt::CaseInsensitive)
-             ? writeHtml(path, error)
-             : writePdf(path, error);
+  renderAllCharts();
+  return writeRendered(path, error);
 }
 
 bool ReportWriter::writeHtml(const QString& path, QString* error) {
+  renderAllCharts();
+  return writeRenderedHtml(path, error);
+}
+
+bool ReportWriter::writePdf(const QString& path, QString* error) {
+  renderAllCharts();
+  return writeRenderedPdf(path, error);
+}
+
+bool ReportWriter::writeRendered(const QString& path, QString* error) const {
+  return path.endsWith(QLatin1String(".html"), Qt::CaseInsensitive) || path.endsWith(QLatin1String(".htm"), Qt::CaseInsensitive)
+             ? writeRenderedHtml(path, error)
+             : writeRenderedPdf(path, error);
+}
+
+bool ReportWriter::writeRenderedHtml(const QString& path, QString* error) const {
   const QFileInfo info(path);
   const QString folderName = info.completeBaseName() + QStringLiteral("_files");
   QDir dir = info.absoluteDir();
@@ -153,8 +196,7 @@ bool ReportWriter::writeHtml(const QString& path, QString* error) {
     if (error) *error = QObject::tr("%1: cannot create folder %2").arg(path, folderName);
     return false;
   }
-  const QList<Chart> charts = renderCharts();
-  for (const Chart& c : charts) {
+  for (const Chart& c : charts_) {
     const QString imagePath = dir.filePath(folderName + QLatin1Char('/') + c.name + QStringLiteral(".png"));
     if (!c.image.save(imagePath, "PNG")) {
       if (error) *error = QObject::tr("%1: cannot write").arg(imagePath);
@@ -162,7 +204,7 @@ bool ReportWriter::writeHtml(const QString& path, QString* error) {
     }
   }
   QSaveFile file(path);
-  const QByteArray text = html(charts, folderName + QLatin1Char('/')).toUtf8();
+  const QByteArray text = html(folderName + QLatin1Char('/')).toUtf8();
   if (!file.open(QIODevice::WriteOnly) || file.write(text) != text.size() || !file.commit()) {
     if (error) *error = QObject::tr("%1: %2").arg(path, file.errorString());
     return false;
@@ -170,11 +212,11 @@ bool ReportWriter::writeHtml(const QString& path, QString* error) {
   return true;
 }
 
-bool ReportWriter::writePdf(const QString& path, QString* error) {
-  const QList<Chart> charts = renderCharts();
+bool ReportWriter::writeRenderedPdf(const QString& path, QString* error) const {
+  // QTextDocument and QPdfWriter are not widgets: this half runs on a worker thread.
   QTextDocument doc;
-  for (const Chart& c : charts) doc.addResource(QTextDocument::ImageResource, QUrl(QStringLiteral("chart/") + c.name + QStringLiteral(".png")), c.image);
-  doc.setHtml(html(charts, QStringLiteral("chart/")));
+  for (const Chart& c : charts_) doc.addResource(QTextDocument::ImageResource, QUrl(QStringLiteral("chart/") + c.name + QStringLiteral(".png")), c.image);
+  doc.setHtml(html(QStringLiteral("chart/")));
   QPdfWriter writer(path);
   writer.setPageSize(QPageSize(QPageSize::A4));
   writer.setResolution(150);

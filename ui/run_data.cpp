@@ -1,8 +1,15 @@
 #include "run_data.h"
 
+#include <algorithm>
 #include <map>
 
 namespace plab::ui {
+
+void RunData::reserveSteps(std::int64_t total) {
+  // Capped: a typo'd step count must not reserve gigabytes; past the cap it grows as usual.
+  constexpr std::int64_t kMostReserved = 20'000'000;
+  steps.reserve(std::size_t(std::clamp<std::int64_t>(total, 0, kMostReserved)));
+}
 
 QString RunData::label() const {
   const QString text = name.isEmpty() ? title : name;

@@ -35,6 +35,9 @@ struct RunData {
   double etaSeconds = 0;
   std::uint64_t revision = 0;       // bumped by every append
 
+  // Reserves room for the announced number of steps: growing a vector of a million
+  // steps moves every one of them, a stall of the GUI thread while a run streams.
+  void reserveSteps(std::int64_t total);
   QString label() const;            // "#12 Two spirals in fp16"
   bool isLive() const { return status == QLatin1String("running"); }
   std::int64_t lastStep() const { return steps.empty() ? 0 : steps.back().step; }

@@ -3,6 +3,33 @@
 #include <qcustomplot.h>
 
 namespace plab::ui {
+namespace {
+
+// QCPDataContainer without a public reserve: its storage is protected, so a subclass
+// adds one. Only graphs made by RunPlot::addLiveGraph hold this type.
+class ReservableGraphData : public QCPGraphDataContainer {
+ public:
+  void reserve(std::int64_t points) {
+    constexpr std::int64_t kMostReserved = 20'000'000;
+    mData.reserve(mPreallocSize + int(std::min(points, kMostReserved)));
+  }
+};
+
+}  // namespace
+
+QCPGraph* RunPlot::addLiveGraph(QCPAxis* valueAxis) {
+  QCPGraph* graph = plot()->addGraph(plot()->xAxis, valueAxis ? valueAxis : plot()->yAxis);
+  graph->setData(QSharedPointer<QCPGraphDataContainer>(new ReservableGraphData));
+  return graph;
+}
+
+void RunPlot::appendPoints(QCPGraph* graph, const QVector<QCPGraphData>& points, std::int64_t expected) {
+  if (points.isEmpty()) return;
+  const bool first = graph->data()->isEmpty();
+  graph->data()->add(points, true);
+  // After the first add: adding to an empty container adopts the given vector whole.
+  if (first && expected > points.size()) static_cast<ReservableGraphData*>(graph->data().data())->reserve(expected);
+}
 
 void RunPlot::setRuns(const QList<PlotRun>& runs) {
   runs_ = runs;

@@ -9,6 +9,10 @@
 #include "plot_widget.h"
 #include "run_data.h"
 
+class QCPAxis;
+class QCPGraph;
+class QCPGraphData;
+
 namespace plab::ui {
 
 class RunPlot : public PlotWidget {
@@ -20,6 +24,12 @@ class RunPlot : public PlotWidget {
   bool overlay() const { return runs_.size() > 1; }
 
  protected:
+  // A graph whose data container can reserve room (see appendPoints).
+  QCPGraph* addLiveGraph(QCPAxis* valueAxis = nullptr);
+  // Appends points sorted by step to a graph made by addLiveGraph. QCustomPlot grows a
+  // graph's data by copying it whole, which at a million points stalls the GUI thread;
+  // a live run announces its length, so the first append reserves room for `expected`.
+  static void appendPoints(QCPGraph* graph, const QVector<QCPGraphData>& points, std::int64_t expected);
   // Removes every series; called before the runs change.
   virtual void clearSeries() = 0;
   // Rebuilds from scratch on the next refresh (e.g. the smoothing changed).

@@ -13,6 +13,7 @@
 #include "live_plots_panel.h"
 #include "main_window.h"
 #include "network_editor.h"
+#include "plot_draw_queue.h"
 #include "run_browser.h"
 
 namespace plab::ui {
@@ -29,6 +30,7 @@ class ScreenshotScript : public QObject {
  private:
   void save(const QString& name) {
     QApplication::processEvents();
+    PlotDrawQueue::instance().drawAllNow();
     const QString path = dir_.filePath(name + QStringLiteral(".png"));
     w_.grab().save(path);
     std::cout << "screenshot " << path.toStdString() << "\n";
@@ -109,6 +111,7 @@ class ScreenshotScript : public QObject {
       QTimer::singleShot(800, this, [this] {
         w_.runBrowser()->selectRuns(runIds_);
         save(QStringLiteral("overlay"));
+        showDetail(1, QStringLiteral("heat-map-overlay"));
         w_.showTab(QStringLiteral("compareTab"));
         if (auto* only = w_.findChild<QCheckBox*>(QStringLiteral("onlyDifferences"))) only->setChecked(true);
         save(QStringLiteral("compare"));

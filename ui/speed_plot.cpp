@@ -27,10 +27,10 @@ void SpeedPlot::updateSeries() {
     if (it == series_.end()) {
       Series s;
       const QString prefix = overlay() ? QStringLiteral("#%1 ").arg(run.data->runId) : QString();
-      s.stepMs = plot()->addGraph();
+      s.stepMs = addLiveGraph();
       s.stepMs->setPen(QPen(overlay() ? run.colour : QColor("#6a1b9a"), 1.2));
       s.stepMs->setName(prefix + tr("step time (ms)"));
-      s.samples = plot()->addGraph(plot()->xAxis, plot()->yAxis2);
+      s.samples = addLiveGraph(plot()->yAxis2);
       s.samples->setPen(QPen(overlay() ? run.colour.lighter(130) : QColor("#00897b"), 1.2, Qt::DashLine));
       s.samples->setName(prefix + tr("samples/s"));
       it = series_.emplace(run.data.get(), s).first;
@@ -49,8 +49,9 @@ void SpeedPlot::updateSeries() {
         samplesMax_ = std::max(samplesMax_, m.samplesPerSecond);
       }
     }
-    s.stepMs->data()->add(ms, true);
-    s.samples->data()->add(samples, true);
+    const std::int64_t expected = run.data->isLive() ? run.data->totalSteps : 0;
+    appendPoints(s.stepMs, ms, expected);
+    appendPoints(s.samples, samples, expected);
   }
   if (!extent_.yMax || extent_.yMin > extent_.yMax) return;
   followLiveRuns();

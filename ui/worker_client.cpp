@@ -2,6 +2,9 @@
 
 #include <QCoreApplication>
 #include <type_traits>
+#ifdef Q_OS_UNIX
+#include <unistd.h>
+#endif
 
 #include "app_paths.h"
 #include "protocol/messages.h"
@@ -10,6 +13,9 @@ namespace plab::ui {
 namespace {
 
 QString fromStd(const std::string& s) { return QString::fromStdString(s); }
+
+// How much the worker defers to other processes for the CPU (nice(2); 0 is normal).
+constexpr int kWorkerNiceness = 5;
 
 template <class T>
 void append(std::vector<T>& to, std::vector<T>&& from) {
@@ -62,6 +68,13 @@ bool WorkerClient::start(const nlohmann::json& experiment, const QString& databa
   connect(process_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError e) {
     if (e == QProcess::FailedToStart) endRun(QStringLiteral("failed"), tr("cannot start %1: %2").arg(workerPath_, process_->errorString()));
   });
+#ifdef Q_OS_UNIX
+  // The worker trains flat out; the GUI thread needs a core for a few milliseconds at a
+  // time. On a busy machine both wait for a core, and each wait is a stall the user
+  // sees; a slightly lower priority lets the GUI thread go first (training loses
+  // little: the GUI uses a fraction of one core). GPU work is not affected.
+  process_->setChildProcessModifier([] { (void)!nice(kWorkerNiceness); });
+#endif
   process_->start(workerPath_, {QStringLiteral("worker"), QStringLiteral("--db"), databasePath});
   if (!process_->waitForStarted(10000)) {
     error_ = tr("cannot start %1: %2").arg(workerPath_, process_->errorString());
@@ -142,6 +155,7 @@ void WorkerClient::handleLine(const QByteArray& line) {
       run.runId = m.runId;
       run.config = m.config;
       run.totalSteps = m.totalSteps;
+      run.reserveSteps(m.totalSteps);
       run.layerNames = m.layers;
       emit runStarted(m.runId);
     } else if constexpr (std::is_same_v<T, protocol::StepsBatch>) {

@@ -5,6 +5,7 @@
 //     event-loop latency (a) while a synthetic stream appends 100,000 steps/s into a
 //     RunData at the worker's 30 batches/s until 1,000,000 points, and (b) during a
 //     real run of the worker (precisionlab-cli worker) at its full speed.
+//  3. The same while the PDF and the HTML report of three such stored runs are written.
 // Run: QT_QPA_PLATFORM=offscreen build/app/gui/bench_gui [experiment.json]
 #include <QApplication>
 #include <QElapsedTimer>
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <qcustomplot.h>
 #include <random>
+#include <time.h>
 #include <vector>
 
 #include "app_paths.h"
@@ -23,6 +25,7 @@
 #include "live_plots_panel.h"
 #include "loss_plot.h"
 #include "main_window.h"
+#include "plot_draw_queue.h"
 #include "worker_client.h"
 
 using namespace plab::ui;
@@ -89,29 +92,57 @@ void replotBenchmark(bool adaptive) {
               adaptive ? "on" : "off", ingestMs, full, zoomed, median(pan));
 }
 
-// Measures the longest gap between 2 ms probe ticks while `work` runs the event loop.
+double threadCpuMs() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
+}
+
+// Measures the gaps between 2 ms probe ticks while the event loop runs. A gap is the
+// longest the GUI thread could not answer; beside its wall time the probe keeps the CPU
+// time the GUI thread spent in it, which tells work done on the thread (what the app
+// controls) from time the thread waited for a core (the machine's load).
 struct StallProbe {
+  struct Gap {
+    double wallMs, cpuMs, atMs;
+  };
   QTimer timer;
   QElapsedTimer clock;
   qint64 last = 0;
-  std::vector<double> gaps;
+  double lastCpu = 0;
+  std::vector<Gap> gaps;
   StallProbe() {
     timer.setInterval(2);
     timer.setTimerType(Qt::PreciseTimer);
     QObject::connect(&timer, &QTimer::timeout, [this] {
       const qint64 now = clock.nsecsElapsed();
-      if (last) gaps.push_back((now - last) / 1e6);
+      const double cpu = threadCpuMs();
+      if (last) gaps.push_back({(now - last) / 1e6, cpu - lastCpu, last / 1e6});
       last = now;
+      lastCpu = cpu;
     });
+    PlotDrawQueue::instance().resetStatistics();
     clock.start();
     timer.start();
   }
-  void report(const char* what, int replots, double slowestReplotMs) {
-    std::sort(gaps.begin(), gaps.end());
-    const double worst = gaps.empty() ? 0 : gaps.back();
-    const double p99 = gaps.empty() ? 0 : gaps[std::size_t(double(gaps.size() - 1) * 0.99)];
-    std::printf("%s: longest GUI-thread stall %.1f ms, 99th percentile %.1f ms, %zu probes, %d replots "
-                "(slowest data update %.1f ms)\n", what, worst, p99, gaps.size(), replots, slowestReplotMs);
+  void report(const char* what, int replots, double slowestDataUpdateMs) {
+    std::vector<Gap> byWall = gaps;
+    std::sort(byWall.begin(), byWall.end(), [](const Gap& a, const Gap& b) { return a.wallMs < b.wallMs; });
+    double busiest = 0;
+    for (const Gap& g : gaps) busiest = std::max(busiest, g.cpuMs);
+    const Gap worst = byWall.empty() ? Gap{} : byWall.back();
+    const double p99 = byWall.empty() ? 0 : byWall[std::size_t(double(byWall.size() - 1) * 0.99)].wallMs;
+    std::printf("%s: longest GUI-thread stall %.1f ms (of which the thread ran %.1f ms), 99th percentile %.1f ms, "
+                "longest busy stall %.1f ms CPU, %zu probes, %d data updates (slowest %.1f ms), %d plot draws "
+                "(slowest %.1f ms)\n",
+                what, worst.wallMs, worst.cpuMs, p99, busiest, gaps.size(), replots, slowestDataUpdateMs,
+                PlotDrawQueue::instance().drawCount(), PlotDrawQueue::instance().longestDrawMs());
+    std::printf("  five longest stalls (wall ms / thread CPU ms @ time s):");
+    for (std::size_t i = 0; i < std::min<std::size_t>(5, byWall.size()); ++i) {
+      const Gap& g = byWall[byWall.size() - 1 - i];
+      std::printf(" %.1f/%.1f@%.2f", g.wallMs, g.cpuMs, g.atMs / 1000);
+    }
+    std::printf("\n");
   }
 };
 
@@ -120,7 +151,8 @@ void syntheticStreamBenchmark() {
   panel.resize(1400, 900);
   panel.show();
   auto run = std::make_shared<RunData>();
-  run->totalSteps = 1'000'000;  // as run_started announces it
+  run->totalSteps = 1'000'000;  // as run_started announces it (WorkerClient does the same)
+  run->reserveSteps(run->totalSteps);
   panel.setRuns({PlotRun{run, runColour(0)}});
   std::mt19937 rng(2);
   std::int64_t step = 0;
@@ -142,6 +174,34 @@ void syntheticStreamBenchmark() {
   probe.report("synthetic stream, 100,000 steps/s to 1,000,000 points", panel.replotCount(), panel.slowestReplotMs());
 }
 
+// Runs the window's experiment to the end; the run's id, or 0.
+qint64 runToEnd(MainWindow& window) {
+  QEventLoop loop;
+  QObject::connect(&window, &MainWindow::runFinished, &loop, &QEventLoop::quit);
+  if (!window.startRun()) {
+    std::printf("worker run: cannot start: %s\n", qPrintable(window.lastWarning()));
+    return 0;
+  }
+  loop.exec();
+  return window.worker()->run()->runId;
+}
+
+// The GUI thread while a report of the stored runs is written (PDF, then HTML).
+void reportBenchmark(MainWindow& window, const QList<qint64>& ids, const QTemporaryDir& dir) {
+  for (const char* name : {"report.pdf", "report.html"}) {
+    QEventLoop loop;
+    QObject::connect(&window, &MainWindow::reportWritten, &loop, &QEventLoop::quit);
+    StallProbe probe;
+    QElapsedTimer wall;
+    wall.start();
+    window.writeReport(ids, dir.filePath(QString::fromLatin1(name)));
+    loop.exec();
+    char what[200];
+    std::snprintf(what, sizeof what, "%s of %lld runs written in %.2f s", name, static_cast<long long>(ids.size()), wall.elapsed() / 1000.0);
+    probe.report(what, 0, 0);
+  }
+}
+
 void workerStreamBenchmark(const QString& experiment) {
   QTemporaryDir dir;
   MainWindowOptions options;
@@ -157,21 +217,27 @@ void workerStreamBenchmark(const QString& experiment) {
   j["steps"] = 20000;
   j["stats_interval"] = 50;
   window.document()->load(j, {});
-  QEventLoop loop;
-  QObject::connect(&window, &MainWindow::runFinished, &loop, &QEventLoop::quit);
-  StallProbe probe;
-  QElapsedTimer wall;
-  wall.start();
-  if (!window.startRun()) {
-    std::printf("worker run: cannot start: %s\n", qPrintable(window.lastWarning()));
-    return;
+  QList<qint64> ids;
+  {
+    StallProbe probe;
+    QElapsedTimer wall;
+    wall.start();
+    const qint64 id = runToEnd(window);
+    if (id <= 0) return;
+    ids << id;
+    const auto run = window.worker()->run();
+    char what[200];
+    std::snprintf(what, sizeof what, "worker run, %lld steps in %.1f s (%.0f steps/s, stats every 50)",
+                  static_cast<long long>(run->lastStep()), wall.elapsed() / 1000.0, run->lastStep() / (wall.elapsed() / 1000.0));
+    probe.report(what, window.plotsPanel()->replotCount(), window.plotsPanel()->slowestReplotMs());
   }
-  loop.exec();
-  const auto run = window.worker()->run();
-  char what[200];
-  std::snprintf(what, sizeof what, "worker run, %lld steps in %.1f s (%.0f steps/s, stats every 50)",
-                static_cast<long long>(run->lastStep()), wall.elapsed() / 1000.0, run->lastStep() / (wall.elapsed() / 1000.0));
-  probe.report(what, window.plotsPanel()->replotCount(), window.plotsPanel()->slowestReplotMs());
+  // Two more runs of the same length (not measured) for a report of three runs.
+  for (int i = 0; i < 2; ++i) {
+    const qint64 id = runToEnd(window);
+    if (id <= 0) return;
+    ids << id;
+  }
+  reportBenchmark(window, ids, dir);
 }
 
 }  // namespace

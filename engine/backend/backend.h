@@ -210,6 +210,18 @@ class Backend {
   // fp8 delayed scaling: new scale from the amax history of each fp8 tensor.
   virtual void updateFp8Scales(std::span<Tensor> tensors, int historyLength, float margin) = 0;
 
+  // ---- an fp8 tensor's scale and amax, from the host --------------------------------
+  // They live in the backend's memory (device memory on CUDA, updated there by the
+  // step): host code reads and sets them only through these calls, never through
+  // Tensor::scale() / amax(). For a tensor of any other format fp8Scale is 1 and
+  // fp8Amax 0.
+  virtual float fp8Scale(const Tensor& t) = 0;  // syncs
+  virtual float fp8Amax(const Tensor& t) = 0;   // syncs
+  // Queued behind the work before it. Values already stored are not re-quantised (they
+  // now read as stored / scale): set the scale before writing. Throws for a tensor that
+  // is not fp8 or a scale that is not finite and > 0.
+  virtual void setFp8Scale(Tensor& t, float scale) = 0;
+
   // ---- step capture (optional: CUDA graphs) -----------------------------------------
   // A backend that can record the work one training step queues and replay it later
   // issues a whole step with one launch instead of one per operation, which is what

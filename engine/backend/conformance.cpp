@@ -28,7 +28,7 @@ Tensor Suite::input(const Shape& s, Precision p, std::vector<double>& values, fl
   std::uniform_real_distribution<float> dist(lo, hi);
   std::vector<float> host(static_cast<std::size_t>(s.numel()));
   Tensor t = backend.empty(s, p);
-  if (t.scale()) *t.scale() = fp8Scale;
+  if (isFp8Format(p)) backend.setFp8Scale(t, fp8Scale);
   for (int attempt = 0; attempt < 8; ++attempt) {
     for (float& v : host) v = dist(rng);
     backend.upload(host.data(), t);
@@ -41,7 +41,7 @@ Tensor Suite::input(const Shape& s, Precision p, std::vector<double>& values, fl
 
 Tensor Suite::output(const Shape& s, Precision p, float fp8Scale) {
   Tensor t = backend.empty(s, p);
-  if (t.scale()) *t.scale() = fp8Scale;
+  if (isFp8Format(p)) backend.setFp8Scale(t, fp8Scale);
   return t;
 }
 
@@ -53,7 +53,7 @@ std::vector<float> Suite::read(const Tensor& t) {
 
 void Suite::check(const std::string& op, const std::string& shape, const Tensor& t, const std::vector<double>& exactWant,
                   const std::vector<double>* terms, const Tolerance& tol) {
-  const float scale = t.scale() ? *t.scale() : 1.0f;
+  const float scale = backend.fp8Scale(t);
   const auto want = roundRef(t.precision(), exactWant, scale);
   const auto got = read(t);
   results.push_back(compare({op, shape, t.precision(), scale, &got, &want, terms}, tol));
@@ -61,7 +61,7 @@ void Suite::check(const std::string& op, const std::string& shape, const Tensor&
 
 void Suite::checkRounded(const std::string& op, const std::string& shape, const Tensor& t,
                          const std::vector<double>& want, const Tolerance& tol) {
-  const float scale = t.scale() ? *t.scale() : 1.0f;
+  const float scale = backend.fp8Scale(t);
   const auto got = read(t);
   results.push_back(compare({op, shape, t.precision(), scale, &got, &want, nullptr}, tol));
 }

@@ -114,7 +114,7 @@ void optimizerCase(Suite& s, Precision p, const Variant& variant) {
       referenceStep(hyper, step, unscaled, host);
       // Without master weights the weights live only in the working format.
       if (!variant.master) {
-        const float scale = slot.working.scale() ? *slot.working.scale() : 1.0f;
+        const float scale = s.backend.fp8Scale(slot.working);
         for (float& w : host.w) w = static_cast<float>(roundRef(p, w, scale));
       }
     }

@@ -1,5 +1,6 @@
 // Conformance cases: gemm, bias, convolution, against double-accumulation references.
 #include <cmath>
+#include <cstdio>
 
 #include "backend/conformance_suite.h"
 #include "numerics/convert.h"
@@ -74,6 +75,68 @@ void scaledFp8GemmCase(Suite& s, Precision p) {
     const Product want = referenceGemm(false, true, 48, 40, 200, 1.0, a, b, 0.0, {});
     s.check(op, shape, c, want.value, &want.terms, s.products(p));
   });
+}
+
+// fp8 operands of two formats into any output, in shapes that meet cuBLASLt's fp8
+// rules (every dimension a multiple of 16), so that on sm_89 and newer the CUDA backend
+// takes its fp8 tensor-core path (whose kernels take C = A B^T only: the other layouts
+// check its transposed copies); the scales are not powers of two. An fp8 output also
+// checks its amax: max |A B| before the output's scale, kept as the largest since the
+// last scale update (a second, smaller product leaves it).
+void fp8ProductCase(Suite& s, Precision pa, Precision pb, Precision pc, float outScale, bool ta = false,
+                    bool tb = true) {
+  constexpr int m = 64, n = 48, k = 208;
+  char scaleText[32];
+  std::snprintf(scaleText, sizeof scaleText, "%g", outScale);
+  const std::string op = std::string("gemm fp8 ") + (ta ? "T" : "N") + (tb ? "T" : "N") + " " +
+                         std::string(toString(pa)) + " x " + std::string(toString(pb)) + " (scales 3, 5 -> " +
+                         scaleText + ")";
+  const Shape sa = ta ? Shape{k, m} : Shape{m, k}, sb = tb ? Shape{n, k} : Shape{k, n};
+  const std::string shape = productShape(sa, ta, sb, tb);
+  s.run(op, pc, shape, [&] {
+    std::vector<double> a, b;
+    Tensor tA = s.input(sa, pa, a, -1.0f, 1.0f, 3.0f), tB = s.input(sb, pb, b, -1.0f, 1.0f, 5.0f);
+    Tensor c = s.output({m, n}, pc, outScale);
+    s.backend.gemm(ta, tb, 1.0f, tA, tB, 0.0f, c);
+    const Product want = referenceGemm(ta, tb, m, n, k, 1.0, a, b, 0.0, {});
+    s.check(op, shape, c, want.value, &want.terms, s.products(pc));
+    if (!isFp8Format(pc)) return;
+    std::size_t peak = 0;
+    for (std::size_t i = 1; i < want.value.size(); ++i)
+      if (std::fabs(want.value[i]) > std::fabs(want.value[peak])) peak = i;
+    std::vector<float> got{s.backend.fp8Amax(c)};
+    s.backend.gemm(ta, tb, 0.5f, tA, tB, 0.0f, c);
+    got.push_back(s.backend.fp8Amax(c));
+    const std::vector<double> wantAmax(2, std::fabs(want.value[peak])), terms(2, want.terms[peak]);
+    s.results.push_back(compare({op + " amax [after it, after a second product at alpha 0.5]", shape,
+                                 Precision::fp32, 1.0f, &got, &wantAmax, &terms},
+                                s.products(Precision::fp32)));
+    s.results.back().format = std::string(toString(pc));
+  });
+}
+
+// The trap these cases watch for: Hopper's fp8 tensor cores add each group of products
+// in fixed point with about 13 mantissa bits; only with fast accumulation off (as the
+// CUDA backend sets it) does cuBLASLt promote the partial sums to fp32 as it goes. The
+// tolerance is the one of every other product, so a too-coarse accumulation fails here,
+// first in the fp32-output cases.
+void fp8ProductCases(Suite& s) {
+  const Precision e4m3 = Precision::fp8_e4m3, e5m2 = Precision::fp8_e5m2;
+  for (Precision out : {Precision::fp32, Precision::fp16, Precision::bf16, e4m3}) {
+    fp8ProductCase(s, e4m3, e4m3, out, 0.7f);
+    fp8ProductCase(s, e4m3, e5m2, out, 0.7f);
+    fp8ProductCase(s, e5m2, e4m3, out, 0.7f);
+  }
+  fp8ProductCase(s, e4m3, e5m2, e5m2, 0.7f);
+  fp8ProductCase(s, e5m2, e4m3, e5m2, 0.7f);
+  // A linear layer's backward products: dW = dy^T x and dx = dy W, gradients in e5m2.
+  fp8ProductCase(s, e5m2, e4m3, e5m2, 0.7f, true, false);
+  fp8ProductCase(s, e5m2, e4m3, e5m2, 0.7f, false, false);
+  fp8ProductCase(s, e4m3, e4m3, Precision::fp32, 1.0f, true, true);
+  // Saturation: with these output scales most results land beyond the format's largest
+  // finite value and must be stored as +-max (SATFINITE), never as inf or NaN.
+  fp8ProductCase(s, e4m3, e4m3, e4m3, 300.0f);
+  fp8ProductCase(s, e4m3, e5m2, e5m2, 40000.0f);
 }
 
 void biasCases(Suite& s, Precision p, const Shape& shape) {
@@ -182,6 +245,7 @@ void runProductCases(Suite& s) {
   gemmCase(s, Precision::tf32, true, true, 40, 30, 200, 1.0f, 0.0f, Precision::fp32);
   scaledFp8GemmCase(s, Precision::fp8_e4m3);
   scaledFp8GemmCase(s, Precision::fp8_e5m2);
+  fp8ProductCases(s);
   Conv2dGeometry same;
   same.n = 2, same.c = 3, same.h = 9, same.w = 8, same.k = 4, same.r = 3, same.s = 3, same.padH = 1, same.padW = 1;
   Conv2dGeometry strided;

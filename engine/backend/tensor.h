@@ -6,7 +6,9 @@
 //
 // fp8 tensors carry a per-tensor scale (delayed scaling, as Transformer Engine does):
 // the stored number is round_fp8(value * scale), the logical value is stored / scale.
-// scale() and amax() point into the backend's memory (one float each).
+// scale() and amax() point into the backend's memory (one float each; device memory
+// on CUDA), for the backend's own kernels: host code reads and sets them through
+// Backend::fp8Scale, fp8Amax and setFp8Scale.
 //
 // Memory layout: a 4-D tensor's logical order is always [N, C, H, W]. Only the CUDA
 // backend ever stores one channels-last (NHWC), and tags it so; every op reads either

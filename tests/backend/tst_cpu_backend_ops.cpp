@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "backend/counter_rng.h"
 #include "backend/cpu/cpu_backend.h"
@@ -45,6 +46,7 @@ class TestCpuBackendOps : public QObject {
   void uploadRoundsIntoEachFormat_data();
   void uploadRoundsIntoEachFormat();
   void fp8StoresValueTimesScale();
+  void setFp8ScaleRejectsBadInput();
   void statsCountsUnderflows();
   void statsOfTensorCountsZerosAndHistogram();
   void dropoutMaskIsDeterministic();
@@ -130,13 +132,38 @@ void TestCpuBackendOps::uploadRoundsIntoEachFormat() {
 void TestCpuBackendOps::fp8StoresValueTimesScale() {
   Tensor t = be_.empty({1}, Precision::fp8_e4m3);
   QVERIFY(t.scale() && t.amax());
-  QCOMPARE(*t.scale(), 1.0f);
-  *t.scale() = 2.0f;
+  QCOMPARE(be_.fp8Scale(t), 1.0f);
+  QCOMPARE(be_.fp8Amax(t), 0.0f);
+  be_.setFp8Scale(t, 2.0f);
   const float v = 100.0f;
   be_.upload(&v, t);
   QCOMPARE(t.dataAs<float>()[0], 192.0f);
   QCOMPARE(download(be_, t)[0], 96.0f);
-  QCOMPARE(*t.amax(), 100.0f);
+  QCOMPARE(be_.fp8Amax(t), 100.0f);
+}
+
+// Only fp8 tensors have a scale, and it must be a finite number > 0; the errors say
+// which rule was broken.
+void TestCpuBackendOps::setFp8ScaleRejectsBadInput() {
+  Tensor half = be_.empty({3}, Precision::fp16);
+  QCOMPARE(be_.fp8Scale(half), 1.0f);
+  QCOMPARE(be_.fp8Amax(half), 0.0f);
+  try {
+    be_.setFp8Scale(half, 2.0f);
+    QFAIL("an fp16 tensor took a scale");
+  } catch (const std::invalid_argument& e) {
+    QVERIFY2(QString(e.what()).contains("fp16"), e.what());
+  }
+  Tensor t = be_.empty({3}, Precision::fp8_e5m2);
+  for (float bad : {0.0f, -1.0f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+    try {
+      be_.setFp8Scale(t, bad);
+      QFAIL(qPrintable(QString("scale %1 was accepted").arg(bad)));
+    } catch (const std::invalid_argument& e) {
+      QVERIFY2(QString(e.what()).contains("finite number > 0"), e.what());
+    }
+  }
+  QCOMPARE(be_.fp8Scale(t), 1.0f);
 }
 
 void TestCpuBackendOps::statsCountsUnderflows() {

@@ -1,6 +1,7 @@
 // The network editor, training settings, library and Precision Explorer, driven
 // through their widgets on the offscreen platform.
 #include <QComboBox>
+#include <QDrag>
 #include <QListView>
 #include <QListWidget>
 #include <QTableWidget>
@@ -93,6 +94,62 @@ class TestGuiEditor : public QObject {
     model->dropMimeData(drag.get(), Qt::MoveAction, 2, 0, {});
     QCOMPARE(layers()[0], second);
     QCOMPARE(layers()[1], first);
+  }
+
+  // A layer dragged with the mouse. The mouse events start Qt's own drag: the view
+  // builds a QDrag with the model's mime data for the pressed row. What the offscreen
+  // platform cannot do is the drop half: its QDrag::exec() returns IgnoreAction at
+  // once, and an InternalMove view accepts only drops whose QDropEvent::source() is
+  // itself, which Qt's drag manager reports only while exec() runs. So the drop is
+  // delivered here as a platform would deliver it (drag-enter, drag-move and drop on
+  // the viewport at the mouse position, carrying the drag's own mime data), with the
+  // view accepting drops without a source for that moment. The view still works out
+  // the target row from the position, and the model moves the layer as one undoable edit.
+  void dragsALayerWithTheMouse() {
+    QListView* view = editor()->view();
+    window_->showTab(QStringLiteral("networkTab"));
+    QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
+    const nlohmann::json first = layers()[0];
+    const nlohmann::json second = layers()[1];
+    const nlohmann::json third = layers()[2];
+    QWidget* viewport = view->viewport();
+    const QPoint from = view->visualRect(editor()->model()->index(0)).center();
+    const QRect target = view->visualRect(editor()->model()->index(2));
+    const QPoint to(target.center().x(), target.top() + 2);  // upper edge of row 2: between rows 1 and 2
+
+    // The first move with the button down arms the drag, the next past the start
+    // distance starts it (QAbstractItemView::mouseMoveEvent).
+    QTest::mousePress(viewport, Qt::LeftButton, {}, from);
+    QTest::mouseMove(viewport, from + QPoint(0, 1));
+    QTest::mouseMove(viewport, from + QPoint(0, QApplication::startDragDistance() + 4));
+    auto* drag = view->findChild<QDrag*>();
+    QVERIFY2(drag && drag->mimeData(), "the mouse did not start a drag");
+    QCOMPARE(drag->mimeData()->formats(), editor()->model()->mimeTypes());
+    std::unique_ptr<QMimeData> payload(new QMimeData);
+    for (const QString& format : drag->mimeData()->formats()) payload->setData(format, drag->mimeData()->data(format));
+    QTest::mouseRelease(viewport, Qt::LeftButton, {}, to);
+    QCOMPARE(layers()[0], first);  // nothing moved yet: the drop is still to come
+
+    view->setDragDropMode(QAbstractItemView::DragDrop);
+    QDragEnterEvent enter(to, Qt::MoveAction, payload.get(), Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(viewport, &enter);
+    QVERIFY(enter.isAccepted());
+    QDragMoveEvent move(to, Qt::MoveAction, payload.get(), Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(viewport, &move);
+    QVERIFY(move.isAccepted());
+    QDropEvent drop(QPointF(to), Qt::MoveAction, payload.get(), Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(viewport, &drop);
+    view->setDragDropMode(QAbstractItemView::InternalMove);
+    QCOMPARE(layers()[0], second);
+    QCOMPARE(layers()[1], first);
+    QCOMPARE(layers()[2], third);
+    QCOMPARE(editor()->model()->rowCount(), int(layers().size()));
+
+    window_->document()->undoStack()->undo();
+    QCOMPARE(layers()[0], first);
+    QCOMPARE(layers()[1], second);
+    window_->document()->undoStack()->redo();
+    QCOMPARE(layers()[0], second);
   }
 
   void setAllAndKeepEndsInFp32() {

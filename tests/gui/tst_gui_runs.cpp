@@ -12,6 +12,7 @@
 #include "benchmark_plot.h"
 #include "config_diff_table.h"
 #include "gui_test_support.h"
+#include "layer_heat_map.h"
 #include "live_plots_panel.h"
 #include "loss_plot.h"
 #include "loss_scale_plot.h"
@@ -111,6 +112,16 @@ class TestGuiRuns : public QObject {
       if (row.key == QStringLiteral("network.layers[0].precision")) precisionDiffers = row.differs;
     }
     QVERIFY(precisionDiffers);
+    // The layer heat map shows both runs, each band in its run's colour.
+    auto* heat = qobject_cast<LayerHeatMap*>(window_->plotsPanel()->plotByName(QStringLiteral("layerHeatMap")));
+    QVERIFY(heat);
+    heat->refresh();
+    QCOMPARE(heat->bandCount(), 2);
+    QVERIFY(heat->layerCount(0) > 0);
+    QCOMPARE(heat->layerCount(1), heat->layerCount(0));
+    QVERIFY(heat->stepCount(1) > 0);
+    QCOMPARE(heat->bandColour(1), loss->runs()[1].colour);
+    QVERIFY(heat->rowLabel(0, 1).startsWith(QStringLiteral("#%1 ").arg(runIds_[1])));
   }
 
   void exportsPlotAsPngPdfSvg_data() {

@@ -76,6 +76,9 @@ class CpuBackend final : public Backend {
   void updateLossScale(StepState& state, std::int64_t step) override;
   std::vector<StepRecord> drainStepRecords(StepState& state) override;
   void updateFp8Scales(std::span<Tensor> tensors, int historyLength, float margin) override;
+  float fp8Scale(const Tensor& t) override;
+  float fp8Amax(const Tensor& t) override;
+  void setFp8Scale(Tensor& t, float scale) override;
 
   std::unique_ptr<Timer> createTimer() override;
   void synchronize() override {}

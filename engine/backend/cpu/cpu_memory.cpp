@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -75,6 +76,20 @@ Tensor CpuBackend::empty(const Shape& shape, Precision precision) {
   if (isFp8(precision))
     return Tensor(this, storage, shape, precision, std::make_shared<float>(1.0f), std::make_shared<float>(0.0f));
   return Tensor(this, storage, shape, precision);
+}
+
+// The CPU backend's scale and amax are host floats: reading them needs no wait.
+float CpuBackend::fp8Scale(const Tensor& t) { return t.scale() ? *t.scale() : 1.0f; }
+float CpuBackend::fp8Amax(const Tensor& t) { return t.amax() ? *t.amax() : 0.0f; }
+
+void CpuBackend::setFp8Scale(Tensor& t, float scale) {
+  requireDefined("setFp8Scale", "tensor", t);
+  if (!t.scale())
+    fail("setFp8Scale", "tensor " + t.shape().toString() + " is " + std::string(toString(t.precision())) +
+                            ", only fp8 tensors have a scale");
+  if (!(scale > 0.0f) || !std::isfinite(scale))
+    fail("setFp8Scale", "scale " + std::to_string(scale) + " is not a finite number > 0");
+  *t.scale() = scale;
 }
 
 void CpuBackend::fill(Tensor& t, float value) {

@@ -33,27 +33,28 @@ DeviceContext::~DeviceContext() {
   if (stream) cudaStreamDestroy(stream);
 }
 
-ManagedPairPool::~ManagedPairPool() {
-  for (void* slab : slabs_) cudaFree(slab);
+Fp8SlotPool::~Fp8SlotPool() {
+  for (void* slab : slabs_)
+    if (cudaFree(slab) != cudaSuccess) std::fprintf(stderr, "CUDA backend: freeing fp8 scale slots failed\n");
 }
 
-float* ManagedPairPool::take() {
-  constexpr int kPairsPerSlab = 4096;
+float* Fp8SlotPool::take() {
+  constexpr int kSlotsPerSlab = 4096;
   std::lock_guard<std::mutex> lock(mutex_);
   if (free_.empty()) {
     void* slab = nullptr;
-    PLAB_CUDA(cudaMallocManaged(&slab, kPairsPerSlab * 2 * sizeof(float)));
+    PLAB_CUDA(cudaMalloc(&slab, kSlotsPerSlab * kFp8SlotFloats * sizeof(float)));
     slabs_.push_back(slab);
-    for (int i = kPairsPerSlab - 1; i >= 0; --i) free_.push_back(static_cast<float*>(slab) + 2 * i);
+    for (int i = kSlotsPerSlab - 1; i >= 0; --i) free_.push_back(static_cast<float*>(slab) + kFp8SlotFloats * i);
   }
-  float* pair = free_.back();
+  float* slot = free_.back();
   free_.pop_back();
-  return pair;
+  return slot;
 }
 
-void ManagedPairPool::give(float* pair) {
+void Fp8SlotPool::give(float* slot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  free_.push_back(pair);
+  free_.push_back(slot);
 }
 
 CudaBackend::CudaBackend() : ctx_(std::make_shared<DeviceContext>()) {
@@ -119,16 +120,14 @@ static std::size_t bytesPerElement(Precision p) {
 Tensor CudaBackend::empty(const Shape& shape, Precision precision) {
   std::shared_ptr<void> storage = allocate(static_cast<std::size_t>(shape.numel()) * bytesPerElement(precision));
   if (!isFp8(precision)) return Tensor(this, storage, shape, precision);
-  // The scale and the amax: one managed pair, scale 1, amax 0. A recycled pair may
-  // still be read by queued kernels of its last owner: wait for them before the host
-  // writes it (fp8 tensors are made rarely, once per buffer).
+  // The scale and the amax: one device slot, set to scale 1, amax 0 by a kernel on the
+  // stream. A recycled slot may still be read by queued kernels of its last owner; the
+  // initialisation is queued behind them, so no host wait is needed.
   std::shared_ptr<DeviceContext> ctx = ctx_;
-  std::shared_ptr<float> pair(ctx->fp8Pairs.take(), [ctx](float* p) { ctx->fp8Pairs.give(p); });
-  PLAB_CUDA(cudaStreamSynchronize(ctx_->stream));
-  pair.get()[0] = 1.0f;
-  pair.get()[1] = 0.0f;
-  amaxHistories_.erase(pair.get() + 1);  // a recycled pair starts a new history
-  return Tensor(this, storage, shape, precision, pair, std::shared_ptr<float>(pair, pair.get() + 1));
+  std::shared_ptr<float> slot(ctx->fp8Slots.take(), [ctx](float* p) { ctx->fp8Slots.give(p); });
+  launchFp8SlotInit(ctx_->stream, slot.get());
+  amaxHistories_.erase(slot.get() + 1);  // a recycled slot starts a new history
+  return Tensor(this, storage, shape, precision, slot, std::shared_ptr<float>(slot, slot.get() + 1));
 }
 
 void CudaBackend::synchronize() {

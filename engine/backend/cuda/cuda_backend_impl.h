@@ -4,7 +4,8 @@
 // (cast.cu, gemm.cpp, conv.cpp, activation.cu, loss.cu, step.cu, optimizer.cu, ...).
 //
 // Every operation is queued on one stream; nothing here waits for the device except
-// download, stats, evaluate, drainStepRecords, Timer::milliseconds and synchronize.
+// download, stats, evaluate, drainStepRecords, fp8Scale, fp8Amax, Timer::milliseconds
+// and synchronize.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
@@ -23,15 +24,19 @@
 
 namespace plab::cuda {
 
-// fp8 tensors' (scale, amax) pairs live in managed memory, so that host code can read
-// and set a scale through Tensor::scale() as the interface allows (the conformance
-// suite and fp8 set-up do), while kernels read and update them on the device. Pairs
-// come from slabs, since one managed allocation per tensor would waste a page each.
-class ManagedPairPool {
+// Each fp8 tensor's scaling slot: four floats of plain device memory,
+//   [0] scale, [1] amax (what our kernels fold into), [2] 1 / scale (what cuBLASLt's
+//   A/B scale pointers take), [3] the amax cuBLASLt writes for one product (gemm.cpp
+//   folds it into [1]).
+// Tensor::scale() points at [0] and Tensor::amax() at [1]. Only device code touches a
+// slot; the host reads and sets it with fp8Scale / fp8Amax / setFp8Scale (fp8_scale.cu).
+// Slots come from slabs, since one allocation per tensor would waste 512 bytes each.
+inline constexpr int kFp8SlotFloats = 4;
+class Fp8SlotPool {
  public:
-  ~ManagedPairPool();
-  float* take();               // two floats
-  void give(float* pair);
+  ~Fp8SlotPool();
+  float* take();
+  void give(float* slot);
  private:
   std::mutex mutex_;
   std::vector<float*> free_;
@@ -41,7 +46,7 @@ class ManagedPairPool {
 // The stream and library handles, shared by the backend and by every tensor's
 // deleter, so that a tensor outliving the backend still frees on a live stream.
 struct DeviceContext {
-  ManagedPairPool fp8Pairs;
+  Fp8SlotPool fp8Slots;
   int device = 0;
   cudaDeviceProp properties{};
   cudaStream_t stream = nullptr;
@@ -65,9 +70,15 @@ struct GemmKey {
   int outFormat;   // cudaDataType of C and D
   int compute;     // cublasComputeType_t
   bool biasEpilogue = false;
+  // fp8 products (scale pointers set per call): B's cudaDataType when it differs from
+  // A's, else -1; C's when it differs from D's, else -1.
+  bool fp8Scaled = false;
+  int formatB = -1;
+  int cFormat = -1;
   bool operator<(const GemmKey& o) const {
-    return std::tie(transA, transB, m, n, k, format, outFormat, compute, biasEpilogue) <
-           std::tie(o.transA, o.transB, o.m, o.n, o.k, o.format, o.outFormat, o.compute, o.biasEpilogue);
+    return std::tie(transA, transB, m, n, k, format, outFormat, compute, biasEpilogue, fp8Scaled, formatB, cFormat) <
+           std::tie(o.transA, o.transB, o.m, o.n, o.k, o.format, o.outFormat, o.compute, o.biasEpilogue, o.fp8Scaled,
+                    o.formatB, o.cFormat);
   }
 };
 // One cached cuDNN convolution setup per geometry and format (conv.cpp).
@@ -138,6 +149,9 @@ class CudaBackend final : public Backend {
   void replayStep(CapturedStep& captured, StepState& state, std::int64_t step, float lr) override;
   std::uint64_t allocationCount() const override { return allocations_; }
   void updateFp8Scales(std::span<Tensor> tensors, int historyLength, float margin) override;
+  float fp8Scale(const Tensor& t) override;
+  float fp8Amax(const Tensor& t) override;
+  void setFp8Scale(Tensor& t, float scale) override;
 
   std::unique_ptr<Timer> createTimer() override;
   void synchronize() override;
@@ -215,6 +229,7 @@ class CudaBackend final : public Backend {
   bool fuseBias(const Tensor& y, const Tensor& bias);
   bool fuseRounding(const Tensor& src, Tensor& dst);
   void addBiasNow(Tensor& y, const Tensor& bias);
+  bool fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta, Tensor& c);
 };
 
 // ---- launch helpers -------------------------------------------------------------------
@@ -226,6 +241,15 @@ inline int blocksFor(std::int64_t work, int threads = kThreads) {
 }
 // The fp8 scale pointer of t, or nullptr (kernels read 1 then).
 inline const float* scaleOf(const Tensor& t) { return t.scale(); }
+// The other fields of an fp8 tensor's slot (see Fp8SlotPool).
+inline float* inverseScaleOf(const Tensor& t) { return t.scale() + 2; }
+inline float* productAmaxOf(const Tensor& t) { return t.scale() + 3; }
+// fp8_scale.cu: queued on the stream, no host wait.
+void launchFp8SlotInit(cudaStream_t stream, float* slot);              // scale 1, amax 0
+void launchFp8SetScale(cudaStream_t stream, float* slot, float scale);  // scale and 1 / scale
+void launchFp8FoldProductAmax(cudaStream_t stream, float* slot);       // [1] = max([1], [3])
+// fp8_transpose.cu: out [cols, rows] = in [rows, cols]^T, one byte per element.
+void launchTransposeBytes(cudaStream_t stream, const void* in, void* out, std::int64_t rows, std::int64_t cols);
 inline bool isFp8(Precision p) { return p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2; }
 [[noreturn]] void throwShapeError(const char* op, const std::string& what);
 

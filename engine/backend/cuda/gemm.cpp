@@ -5,9 +5,14 @@
 // Fast paths (A and B in one format): fp32 (CUBLAS_COMPUTE_32F: no TF32); fp16 and
 // bf16 into C of the same format (fp32 accumulation, one rounding) or into an fp32 C
 // (the layers' fp32 temporary before the bias); tf32 (CUBLAS_COMPUTE_32F_FAST_TF32 on
-// operands already rounded to tf32, then C rounded to tf32 unless C is fp32). Every
-// other combination, fp8 included, is emulated: operands widened exactly to fp32, an
-// fp32 product, one rounding into C's format.
+// operands already rounded to tf32, then C rounded to tf32 unless C is fp32); fp8 on
+// sm_89 and newer (fp8Gemm below, when the product meets cuBLASLt's fp8 rules). Every
+// other combination is emulated: operands widened exactly to fp32, an fp32 product,
+// one rounding into C's format.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "backend/cuda/cuda_backend_impl.h"
@@ -16,11 +21,13 @@ namespace plab::cuda {
 
 struct GemmPlan {
   cublasLtMatmulDesc_t op = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr, d = nullptr;
   cublasLtMatmulAlgo_t algo{};
+  std::shared_ptr<void> unreadC;  // fp8 D: the C operand cuBLASLt wants (beta is 0, never read)
   ~GemmPlan() {
     if (a) cublasLtMatrixLayoutDestroy(a);
     if (b) cublasLtMatrixLayoutDestroy(b);
+    if (c) cublasLtMatrixLayoutDestroy(c);
     if (d) cublasLtMatrixLayoutDestroy(d);
     if (op) cublasLtMatmulDescDestroy(op);
   }
@@ -28,14 +35,39 @@ struct GemmPlan {
 
 namespace {
 
+// The device pointers of an fp8 product, in our operand order. cuBLASLt multiplies its
+// A and B by their scale pointers and D by its own before rounding; ours are stored =
+// value * scale, so A and B get 1 / scale and D gets the output's scale.
+struct Fp8Pointers {
+  const float* inverseScaleA = nullptr;
+  const float* inverseScaleB = nullptr;
+  const float* scaleD = nullptr;   // fp8 output only
+  float* productAmaxD = nullptr;   // fp8 output only
+};
+
+void setFp8Pointers(cublasLtMatmulDesc_t op, const Fp8Pointers& f) {
+  // Swapped operands: cuBLASLt's A is our B.
+  PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &f.inverseScaleB,
+                                             sizeof f.inverseScaleB));
+  PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &f.inverseScaleA,
+                                             sizeof f.inverseScaleA));
+  if (f.scaleD) {
+    PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_D_SCALE_POINTER, &f.scaleD, sizeof f.scaleD));
+    PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_AMAX_D_POINTER, &f.productAmaxD,
+                                               sizeof f.productAmaxD));
+  }
+}
+
 std::string describe(const GemmKey& k) {
   return "M=" + std::to_string(k.m) + " N=" + std::to_string(k.n) + " K=" + std::to_string(k.k) +
          (k.transA ? " A^T" : "") + (k.transB ? " B^T" : "") + " type " + std::to_string(k.format);
 }
 
-std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key) {
+std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key, const Fp8Pointers* fp8) {
   auto plan = std::make_shared<GemmPlan>();
   const auto type = static_cast<cudaDataType_t>(key.format);
+  // Our B sits in cuBLASLt's A slot (see the file comment).
+  const auto ltTypeA = key.formatB >= 0 ? static_cast<cudaDataType_t>(key.formatB) : type;
   PLAB_CUBLAS(cublasLtMatmulDescCreate(&plan->op, static_cast<cublasComputeType_t>(key.compute), CUDA_R_32F));
   // Swapped operands: cuBLASLt's A is our B, its B is our A (see the file comment).
   cublasOperation_t ltTransA = key.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -48,11 +80,24 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key) {
     cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
     PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
   }
+  if (key.fp8Scaled) {
+    // Partial sums promoted to fp32 at intervals (the default, said explicitly): "fast
+    // accumulation" would keep them in the tensor cores' narrower accumulator throughout.
+    const std::int8_t fastAccumulation = 0;
+    PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fastAccumulation,
+                                               sizeof fastAccumulation));
+    setFp8Pointers(plan->op, *fp8);
+  }
   const std::uint64_t aRows = key.transB ? key.k : key.n, aCols = key.transB ? key.n : key.k;
   const std::uint64_t bRows = key.transA ? key.m : key.k, bCols = key.transA ? key.k : key.m;
-  PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->a, type, aRows, aCols, static_cast<std::int64_t>(aRows)));
+  PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->a, ltTypeA, aRows, aCols, static_cast<std::int64_t>(aRows)));
   PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->b, type, bRows, bCols, static_cast<std::int64_t>(bRows)));
   PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->d, static_cast<cudaDataType_t>(key.outFormat), key.n, key.m, key.n));
+  if (key.cFormat >= 0) {
+    PLAB_CUBLAS(cublasLtMatrixLayoutCreate(&plan->c, static_cast<cudaDataType_t>(key.cFormat), key.n, key.m, key.n));
+    plan->unreadC = be.allocate(static_cast<std::size_t>(key.m * key.n) * 2);
+  }
+  cublasLtMatrixLayout_t layoutC = plan->c ? plan->c : plan->d;
 
   cublasLtMatmulPreference_t pref = nullptr;
   PLAB_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
@@ -61,12 +106,15 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key) {
                                                    sizeof maxWorkspace));
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(be.context().lt, plan->op, plan->a, plan->b, plan->d, plan->d,
+  cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(be.context().lt, plan->op, plan->a, plan->b, layoutC, plan->d,
                                                     pref, 1, &result, &found);
   cublasLtMatmulPreferenceDestroy(pref);
   // No algorithm for this format and shape (say, an odd leading dimension in fp16):
-  // the caller takes the emulated fp32 path instead.
+  // the caller takes the emulated fp32 path instead. For fp8 the table of type
+  // combinations differs between cuBLASLt versions (e4m3 x e4m3 into e5m2, say), and
+  // an unsupported one may answer "invalid value": emulated too.
   if (s == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) return nullptr;
+  if (key.fp8Scaled && s != CUBLAS_STATUS_SUCCESS) return nullptr;
   PLAB_CUBLAS(s);
   plan->algo = result.algo;
   return plan;
@@ -74,17 +122,20 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key) {
 
 // False when cuBLASLt has no algorithm for this key (the plan cache remembers that).
 bool runLt(CudaBackend& be, const GemmKey& key, float alpha, const void* a, const void* b, float beta, void* c,
-           const void* bias = nullptr) {
+           const void* bias = nullptr, const Fp8Pointers* fp8 = nullptr) {
   auto& plans = be.gemmPlans();
   auto it = plans.find(key);
-  if (it == plans.end()) it = plans.emplace(key, makePlan(be, key)).first;
+  if (it == plans.end()) it = plans.emplace(key, makePlan(be, key, fp8)).first;
   if (!it->second) return false;
   GemmPlan& p = *it->second;
   if (key.biasEpilogue)
     PLAB_CUBLAS(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-  // Our B goes in cuBLASLt's A slot and our A in its B slot.
-  PLAB_CUBLAS(cublasLtMatmul(be.context().lt, p.op, &alpha, b, p.a, a, p.b, &beta, c, p.d, c, p.d, &p.algo,
-                             be.workspace(0), be.workspaceSize(), be.stream()));
+  if (key.fp8Scaled) setFp8Pointers(p.op, *fp8);
+  // Our B goes in cuBLASLt's A slot and our A in its B slot. An fp8 D has its own C
+  // (cuBLASLt wants a 16-bit C beside an fp8 D; beta is 0 there, so it is not read).
+  const void* inC = p.c ? p.unreadC.get() : c;
+  PLAB_CUBLAS(cublasLtMatmul(be.context().lt, p.op, &alpha, b, p.a, a, p.b, &beta, inC, p.c ? p.c : p.d, c, p.d,
+                             &p.algo, be.workspace(0), be.workspaceSize(), be.stream()));
   return true;
 }
 
@@ -92,11 +143,83 @@ cudaDataType_t nativeType(Precision p) {
   switch (p) {
     case Precision::fp16: return CUDA_R_16F;
     case Precision::bf16: return CUDA_R_16BF;
+    case Precision::fp8_e4m3: return CUDA_R_8F_E4M3;
+    case Precision::fp8_e5m2: return CUDA_R_8F_E5M2;
     default: return CUDA_R_32F;
   }
 }
 
+// PLAB_CUDA_FP8_GEMM=emulated sends every fp8 product down the emulated path (to
+// compare speed and results); unset, empty or "fp8" (the default) lets them take the
+// fp8 path. Read once, at the first fp8 product; any other value is an error.
+bool fp8GemmForcedEmulated() {
+  static const bool forced = [] {
+    const char* v = std::getenv("PLAB_CUDA_FP8_GEMM");
+    if (v == nullptr || *v == '\0' || std::strcmp(v, "fp8") == 0) return false;
+    if (std::strcmp(v, "emulated") == 0) return true;
+    throw std::invalid_argument(std::string("CUDA backend: environment variable PLAB_CUDA_FP8_GEMM=\"") + v +
+                                "\" is not one of fp8, emulated");
+  }();
+  return forced;
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+
+// A transposed copy of an fp8 matrix, reading with t's own scale slot.
+Tensor transposedFp8(CudaBackend& be, const Tensor& t) {
+  const std::int64_t rows = t.shape()[0], cols = t.shape()[1];
+  Tensor out = Tensor(&be, be.allocate(static_cast<std::size_t>(rows * cols)), Shape{cols, rows}, t.precision())
+                   .withFp8ScaleOf(t);
+  launchTransposeBytes(be.stream(), t.data(), out.data(), rows, cols);
+  return out;
+}
+
 }  // namespace
+
+// fp8 operands on fp8 tensor cores: cuBLASLt multiplies the stored bytes, accumulates
+// in fp32, scales by alpha / (scaleA scaleB) (its A/B scale pointers get the slots'
+// 1 / scale) and rounds once into C's format; an fp8 C is multiplied by its scale
+// first (D scale pointer) and rounded with saturation to the largest finite value, as
+// our conversions do. cuBLASLt writes max |alpha A B| (before the D scale, our amax's
+// domain) to the slot's product amax, folded into the tensor's amax afterwards.
+// Returns false when the product must be emulated (at most an unused transposed copy
+// has been queued); each `return false` names the rule that sends it there.
+bool CudaBackend::fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
+                          Tensor& c) {
+  const Precision pa = a.precision(), pb = b.precision(), pc = c.precision();
+  if (!isFp8(pa) || !isFp8(pb)) return false;  // the fp8 path takes fp8 operands only
+  if (fp8GemmForcedEmulated()) return false;   // PLAB_CUDA_FP8_GEMM=emulated
+  const cudaDeviceProp& dev = context().properties;
+  if (dev.major * 10 + dev.minor < 89) return false;  // fp8 tensor cores: Ada (sm_89) and newer
+  if (pa == Precision::fp8_e5m2 && pb == Precision::fp8_e5m2) return false;  // no e5m2 x e5m2 kernels
+  const std::int64_t m = transA ? a.shape()[1] : a.shape()[0], k = transA ? a.shape()[0] : a.shape()[1];
+  const std::int64_t n = transB ? b.shape()[0] : b.shape()[1];
+  // Every dimension a multiple of 16 (the leading dimensions are K, K and N) and every
+  // pointer 16-byte aligned.
+  if (m <= 0 || n <= 0 || k <= 0 || m % 16 || n % 16 || k % 16) return false;
+  if (!aligned16(a.data()) || !aligned16(b.data()) || !aligned16(c.data())) return false;
+  if (pc == Precision::tf32) return false;  // a tf32 result needs tf32-rounded inputs and output: emulated
+  // An fp8 C goes with a 16-bit C operand in cuBLASLt, so it cannot be read: beta must be 0.
+  if (isFp8(pc) && beta != 0.0f) return false;
+  // "TN" only: cuBLASLt's A (our B) transposed, its B (our A) not, i.e. C = A B^T with
+  // both operands row-major [rows, K], as a linear layer's forward. Other layouts (its
+  // two backward products) multiply transposed copies (bytes, cheap beside the product).
+  const Tensor ra = transA ? transposedFp8(*this, a) : a;
+  const Tensor rb = transB ? b : transposedFp8(*this, b);
+  GemmKey key{false, true, m, n, k, nativeType(pa), nativeType(pc), CUBLAS_COMPUTE_32F};
+  key.fp8Scaled = true;
+  key.formatB = nativeType(pb);
+  if (isFp8(pc)) key.cFormat = CUDA_R_16BF;
+  Fp8Pointers pointers{inverseScaleOf(a), inverseScaleOf(b), nullptr, nullptr};
+  if (isFp8(pc)) {
+    pointers.scaleD = c.scale();
+    pointers.productAmaxD = productAmaxOf(c);
+  }
+  // Unsupported type combination or shape: cuBLASLt has no algorithm (remembered).
+  if (!runLt(*this, key, alpha, ra.data(), rb.data(), beta, c.data(), nullptr, &pointers)) return false;
+  if (isFp8(pc)) launchFp8FoldProductAmax(stream(), c.scale());
+  return true;
+}
 
 // ---- holding back a product for the bias epilogue (see cuda_backend_impl.h) ------------
 bool CudaBackend::holdBack(const GemmKey& key, float alpha, const Tensor& a, const Tensor& b, float beta,
@@ -162,6 +285,7 @@ void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, c
     if (holdBack(key, alpha, a, b, beta, c)) return;
     if (runLt(*this, key, alpha, a.data(), b.data(), beta, c.data())) return;
   }
+  if (fp8Gemm(transA, transB, alpha, a, b, beta, c)) return;
   if (sameInputs && pa == Precision::tf32 && (pc == Precision::tf32 || pc == Precision::fp32)) {
     GemmKey key{transA, transB, m, n, k, CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32};
     if (runLt(*this, key, alpha, a.data(), b.data(), beta, c.data())) {

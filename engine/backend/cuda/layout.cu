@@ -46,7 +46,8 @@ bool sameOrder(const Shape& s) { return s.rank() != 4 || s[1] == 1 || s[2] * s[3
 
 ConvLayoutChoice CudaBackend::convLayoutFromEnvironment() {
   const char* text = std::getenv("PLAB_CUDA_CONV_LAYOUT");
-  if (!text || !*text) return ConvLayoutChoice::automatic;
+  // Unset: NCHW until the NHWC path has been measured on a GPU (docs/gpu-testing.md).
+  if (!text || !*text) return ConvLayoutChoice::nchw;
   return parseConvLayoutChoice(text, "PLAB_CUDA_CONV_LAYOUT");
 }
 

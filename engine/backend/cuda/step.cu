@@ -118,7 +118,10 @@ __global__ void updateFp8ScaleKernel(float* history, int length, float* amax, fl
   change[0] = *scale;
   change[1] = next;
   change[2] = changes ? 1.0f : 0.0f;
-  if (changes) *scale = next;
+  if (changes) {
+    scale[0] = next;
+    scale[2] = 1.0f / next;  // the slot's inverse, for cuBLASLt's scale pointers (cuda_backend_impl.h)
+  }
   *amax = 0.0f;
 }
 
@@ -249,10 +252,8 @@ void CudaBackend::updateFp8Scales(std::span<Tensor> tensors, int historyLength, 
     });
     PLAB_CUDA_LAUNCHED("requantiseKernel");
   }
-  // Host code reads fp8 scales through Tensor::scale() (managed memory) right after
-  // this call, so it waits for the update. This is the one sync of an fp8 step; the
-  // other formats' steps have none.
-  PLAB_CUDA(cudaStreamSynchronize(stream()));
+  // No host wait: the scales stay on the device, and host code that wants one reads it
+  // with fp8Scale(), which waits then.
 }
 
 }  // namespace plab::cuda

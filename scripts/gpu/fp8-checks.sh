@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs ON THE GPU MACHINE after scripts/gpu/run-checks.sh set up .carry/ (libraries
+# unpacked, dataset in place). Checks the CUDA backend's fp8 products against its
+# emulated path (PLAB_CUDA_FP8_GEMM=emulated, docs/gpu-testing.md):
+#   - the fp8 conformance cases both ways (selftest --filter fp8),
+#   - fp8-mlp.json on CUDA both ways and on the CPU (test accuracy side by side),
+#   - the small CNN with every layer in fp8_e4m3 on CUDA both ways,
+#   - the fp8 MLP bench (scripts/gpu/mlp-fp8-784-1024-1024-10.json, batch 512 and
+#     1024) both ways: its `custom` row is the fp8 network.
+# Appends to $OUT/summary.txt (or gpu-out/summary.txt); logs in gpu-out/fp8-*.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=gpu-out
+mkdir -p "$out"
+summary="${OUT:-$out}/summary.txt"
+[[ -d .carry/lib ]] || tar -C .carry -xJf .carry/lib.tar.xz
+nvlibs=$(python3 -c 'import os, nvidia; print(":".join(sorted({r for p in nvidia.__path__ for r, _, f in os.walk(p) if any(".so" in x for x in f)})))')
+export LD_LIBRARY_PATH="$PWD/.carry/lib:$nvlibs"
+mkdir -p /usr/share/datasets/fashion-mnist && cp -n .carry/fashion-mnist/*.gz /usr/share/datasets/fashion-mnist/ 2>/dev/null
+cli="$PWD/.carry/bin/precisionlab-cli"
+limit=${PLAB_STEP_TIMEOUT:-150}
+accuracy() { python3 -c "import json; d=json.load(open('$1')); print(d.get('status'), 'test_accuracy', d.get('test_accuracy'), 'median_step_ms', d.get('median_step_ms'), d.get('error', ''))" 2>/dev/null; }
+# mode: "fp8" (the default, tensor cores where the rules allow) or "emulated"
+with_mode() { local mode=$1; shift; if [[ $mode == emulated ]]; then PLAB_CUDA_FP8_GEMM=emulated "$@"; else "$@"; fi; }
+
+for mode in fp8 emulated; do
+  with_mode $mode timeout "$limit" "$cli" selftest --backend cuda --filter fp8 > "$out/fp8-selftest-$mode.txt" 2>&1
+  echo "fp8 selftest ($mode): rc=$? ($(tail -n 1 "$out/fp8-selftest-$mode.txt"))" >> "$summary"
+  grep -E "FAIL" "$out/fp8-selftest-$mode.txt" | head -20 >> "$summary"
+done
+
+python3 - <<'PY'
+import json
+e = json.load(open("experiments/fashion-mnist-cnn.json"))
+for layer in e["network"]["layers"]:
+    layer["precision"] = "fp8_e4m3"
+e["epochs"] = 1
+e["title"] = "CNN, every layer fp8_e4m3"
+e["loss_scaling"] = {"mode": "dynamic"}
+json.dump(e, open("gpu-out/fp8-cnn.json", "w"), indent=1)
+PY
+for mode in fp8 emulated; do
+  ( with_mode $mode timeout "$limit" "$cli" run experiments/fp8-mlp.json --backend cuda --db "$out/fp8-mlp-$mode.sqlite" \
+      --summary-json "$out/fp8-mlp-cuda-$mode.json" > "$out/fp8-mlp-cuda-$mode.txt" 2>&1
+    echo "fp8-mlp on cuda ($mode): rc=$? $(accuracy "$out/fp8-mlp-cuda-$mode.json")" >> "$summary" ) &
+  ( with_mode $mode timeout "$limit" "$cli" run "$out/fp8-cnn.json" --backend cuda --db "$out/fp8-cnn-$mode.sqlite" \
+      --summary-json "$out/fp8-cnn-$mode.json" > "$out/fp8-cnn-$mode.txt" 2>&1
+    echo "cnn fp8_e4m3 on cuda ($mode): rc=$? $(accuracy "$out/fp8-cnn-$mode.json")" >> "$summary" ) &
+done
+( OPENBLAS_NUM_THREADS=4 timeout "$limit" "$cli" run experiments/fp8-mlp.json --backend cpu --db "$out/fp8-mlp-cpu.sqlite" \
+    --summary-json "$out/fp8-mlp-cpu.json" > "$out/fp8-mlp-cpu.txt" 2>&1
+  echo "fp8-mlp on cpu: rc=$? $(accuracy "$out/fp8-mlp-cpu.json")" >> "$summary" ) &
+wait
+
+# The benches one at a time, nothing else running.
+for batch in 512 1024; do
+  for mode in fp8 emulated; do
+    with_mode $mode timeout "$limit" "$cli" bench scripts/gpu/mlp-fp8-784-1024-1024-10.json --backend cuda \
+      --batch $batch --steps 200 --warmup 20 --no-store > "$out/fp8-bench-$batch-$mode.txt" 2>&1
+    echo "fp8 bench batch $batch ($mode): rc=$?" >> "$summary"
+    grep -E "^(config|custom)" "$out/fp8-bench-$batch-$mode.txt" >> "$summary"
+  done
+done
+cat "$summary"
+if [[ -n "${OUT:-}" ]]; then
+  tar -czf "$OUT/fp8-logs.tar.gz" "$out"/fp8-*
+fi

@@ -1,0 +1,217 @@
+// The plots that take several runs at once (layer heat map, per-layer timing) and the
+// draw queue, on run data built here: two runs of known statistics and benchmark
+// timings, so every cell and bar can be checked by value. Real widgets, offscreen.
+#include <QThreadPool>
+#include <QtTest>
+#include <qcustomplot.h>
+
+#include "app_resources.h"
+#include "layer_heat_map.h"
+#include "layer_timing_plot.h"
+#include "live_plots_panel.h"
+#include "plot_draw_queue.h"
+#include "report_writer.h"
+#include "run_data.h"
+
+using namespace plab::ui;
+
+namespace {
+
+// A run whose layers 0 and 2 have gradient statistics at `steps`; the underflow share
+// of layer l at column c is (runId + l + c) / 100 of 100 values.
+RunDataPtr statsRun(std::int64_t runId, const std::vector<std::int64_t>& steps) {
+  auto run = std::make_shared<RunData>();
+  run->runId = runId;
+  run->title = QStringLiteral("run %1").arg(runId);
+  run->status = QStringLiteral("completed");
+  for (std::size_t c = 0; c < steps.size(); ++c) {
+    for (int layer : {0, 2}) {
+      plab::LayerStatsRecord r;
+      r.step = steps[c];
+      r.layerIndex = layer;
+      r.layerName = "layers[" + std::to_string(layer) + "] linear";
+      r.kind = plab::StatsKind::gradient;
+      r.stats.count = 100;
+      r.stats.underflows = runId + layer + std::int64_t(c);
+      run->layerStats.push_back(r);
+    }
+  }
+  ++run->revision;
+  return run;
+}
+
+// Benchmark results for `configs`, three layers each; forward time of layer i is
+// scale * (i + 1) ms, backward twice that.
+void addSpeed(RunData& run, const QStringList& configs, double scale) {
+  for (const QString& config : configs) {
+    plab::SpeedResult s;
+    s.config = config.toStdString();
+    s.medianStepMs = 3 * scale;
+    for (int i = 0; i < 3; ++i) s.layers.push_back({"layers[" + std::to_string(i) + "] linear", scale * (i + 1), 2 * scale * (i + 1)});
+    run.speed.push_back(s);
+  }
+  ++run.revision;
+}
+
+}  // namespace
+
+class TestGuiPlots : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() { initResources(); }
+
+  void heatMapStacksEveryOverlaidRun() {
+    LayerHeatMap map;
+    map.resize(900, 500);
+    map.show();
+    const RunDataPtr a = statsRun(1, {10, 20, 30});
+    const RunDataPtr b = statsRun(2, {10, 20});
+    map.setRuns({PlotRun{a, runColour(0)}, PlotRun{b, runColour(1)}});
+    QCOMPARE(map.bandCount(), 2);
+    QCOMPARE(map.layerCount(0), 2);
+    QCOMPARE(map.layerCount(1), 2);
+    QCOMPARE(map.stepCount(0), 3);
+    QCOMPARE(map.stepCount(1), 2);
+    // Run 1, layer 2 (row 1), third column: (1 + 2 + 2) / 100.
+    QCOMPARE(map.cell(1, 2, 0), 0.05);
+    // Run 2, layer 0 (row 0), second column: (2 + 0 + 1) / 100.
+    QCOMPARE(map.cell(0, 1, 1), 0.03);
+    QCOMPARE(map.rowLabel(0, 1), QStringLiteral("#2 layers[0] linear"));
+    QCOMPARE(map.bandColour(0), runColour(0));
+    QCOMPARE(map.bandColour(1), runColour(1));
+  }
+
+  void heatMapOfOneRunHasNoRunPrefix() {
+    LayerHeatMap map;
+    map.setRuns({PlotRun{statsRun(5, {10, 20}), runColour(0)}});
+    QCOMPARE(map.bandCount(), 1);
+    QCOMPARE(map.rowLabel(1), QStringLiteral("layers[2] linear"));
+    QCOMPARE(map.cell(1, 1), 0.08);
+  }
+
+  void crosshairSurvivesRebuilds() {
+    // Rebuilding removes the plot's own items; the crosshair's must stay usable.
+    LayerHeatMap map;
+    map.resize(900, 500);
+    map.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&map));
+    map.setRuns({PlotRun{statsRun(1, {10, 20, 30}), runColour(0)}, PlotRun{statsRun(2, {10, 20}), runColour(1)}});
+    map.setMeasure(LayerHeatMap::Measure::gradientZeros);  // rebuilds
+    PlotDrawQueue::instance().drawAllNow();
+    // Over the second run's first layer (row 3: rows 0-1 are run 1, row 2 the gap).
+    const QPoint over(map.plot()->axisRect()->rect().center().x(), int(map.plot()->yAxis->coordToPixel(3)));
+    QTest::mouseMove(map.plot(), over);
+    QCPLayer* layer = map.plot()->layer(QStringLiteral("crosshair"));
+    QVERIFY(layer);
+    bool readoutShown = false;
+    for (QCPLayerable* item : layer->children()) {
+      if (auto* text = qobject_cast<QCPItemText*>(item)) readoutShown = text->visible() && text->text().contains(QStringLiteral("#2"));
+    }
+    QVERIFY(readoutShown);
+  }
+
+  void timingPlotShowsEveryRunSideBySide() {
+    LayerTimingPlot timing;
+    timing.resize(900, 500);
+    timing.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&timing));
+    auto a = std::make_shared<RunData>();
+    a->runId = 1;
+    addSpeed(*a, {QStringLiteral("fp32"), QStringLiteral("custom")}, 1.0);
+    auto b = std::make_shared<RunData>();
+    b->runId = 2;
+    addSpeed(*b, {QStringLiteral("fp32"), QStringLiteral("custom"), QStringLiteral("fp16-mixed")}, 0.5);
+    timing.setRuns({PlotRun{a, runColour(0)}, PlotRun{b, runColour(1)}});
+    QCOMPARE(timing.configurations(), (QStringList{QStringLiteral("fp32"), QStringLiteral("custom"), QStringLiteral("fp16-mixed")}));
+    QCOMPARE(timing.bars().size(), 2);
+    const auto& bars = timing.bars();
+    QCOMPARE(bars[0].run, a.get());
+    QCOMPARE(bars[1].backward->data()->at(2)->value, 3.0);  // 2 * 0.5 * 3
+    QCOMPARE(bars[0].forward->brush().color(), runColour(0).lighter(150));
+    QCOMPARE(bars[1].backward->brush().color(), runColour(1));
+    PlotDrawQueue::instance().drawAllNow();
+    // At each layer the runs stand side by side, each backward bar on its forward bar.
+    for (int layer = 0; layer < 3; ++layer) {
+      const double x0 = bars[0].forward->dataPixelPosition(layer).x();
+      const double x1 = bars[1].forward->dataPixelPosition(layer).x();
+      QVERIFY2(x0 + 5 < x1, qPrintable(QStringLiteral("layer %1: %2 vs %3").arg(layer).arg(x0).arg(x1)));
+      QCOMPARE(bars[0].backward->dataPixelPosition(layer).x(), x0);
+    }
+    // A configuration only the second run measured shows that run alone.
+    timing.setConfiguration(QStringLiteral("fp16-mixed"));
+    QCOMPARE(timing.bars().size(), 1);
+    QCOMPARE(timing.bars()[0].run, b.get());
+  }
+
+  void reportDrawsChartsInSlicesAndWritesOffTheGuiThread() {
+    auto run = statsRun(4, {10, 20});
+    for (int i = 1; i <= 3000; ++i) {
+      plab::StepMetrics m;
+      m.step = i;
+      m.loss = 1.0 / i;
+      m.lossScale = 1024;
+      run->steps.push_back(m);
+    }
+    ReportWriter report({PlotRun{run, runColour(0)}});
+    QCOMPARE(report.chartCount(), 3);  // loss, loss scale, gradients (no benchmark)
+    int slices = 1;
+    while (report.renderNextChart()) ++slices;
+    // Per chart at least: making the plot, its frame and series, its legend.
+    QVERIFY2(slices > 2 * report.chartCount(), qPrintable(QString::number(slices)));
+    QTemporaryDir dir;
+    const QString pdf = dir.filePath(QStringLiteral("report.pdf"));
+    QString error;
+    QThreadPool pool;
+    bool ok = false;
+    QThread* writer = nullptr;
+    pool.start([&] {
+      writer = QThread::currentThread();
+      ok = report.writeRendered(pdf, &error);
+    });
+    QVERIFY(pool.waitForDone(60000));
+    QVERIFY2(ok, qPrintable(error));
+    QVERIFY(writer != QThread::currentThread());
+    QFile file(pdf);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QVERIFY(file.read(4) == "%PDF");
+    QVERIFY(file.size() > 10000);
+  }
+
+  void plotsDrawOnePerEventLoopTurn() {
+    LivePlotsPanel panel;
+    panel.resize(1200, 800);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    auto run = statsRun(3, {10, 20});
+    for (int i = 1; i <= 2000; ++i) {
+      plab::StepMetrics m;
+      m.step = i;
+      m.loss = 1.0 / i;
+      m.lossScale = 1024;
+      m.stepMs = 1;
+      run->steps.push_back(m);
+    }
+    panel.setRuns({PlotRun{run, runColour(0)}});
+    PlotDrawQueue& queue = PlotDrawQueue::instance();
+    queue.drawAllNow();
+    int visible = 0;
+    for (RunPlot* p : panel.plots()) visible += p->isVisible() ? 1 : 0;
+    QVERIFY2(visible >= 3, qPrintable(QString::number(visible)));
+    queue.resetStatistics();
+    panel.replotNow();
+    QVERIFY(queue.isPending());
+    QCOMPARE(queue.drawCount(), 0);  // the data is in; nothing drawn in this turn
+    // Each pass of the event loop draws one plot at most.
+    for (int turn = 0; turn < 100 && queue.isPending(); ++turn) {
+      const int before = queue.drawCount();
+      QCoreApplication::processEvents();
+      QVERIFY2(queue.drawCount() - before <= 1, qPrintable(QStringLiteral("%1 draws in one turn").arg(queue.drawCount() - before)));
+    }
+    QVERIFY(!queue.isPending());
+    QCOMPARE(queue.drawCount(), visible);  // each shown plot once; hidden tabs wait
+  }
+};
+
+QTEST_MAIN(TestGuiPlots)
+#include "tst_gui_plots.moc"
