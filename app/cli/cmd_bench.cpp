@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "protocol/records_json.h"
@@ -28,6 +29,7 @@ struct BenchOptions {
   int batch = 0;
   int steps = 100;
   int warmup = 10;
+  std::vector<std::string> configs;
   std::string stepCapture;  // on, off; empty: off unless PLAB_STEP_CAPTURE=on
 };
 
@@ -94,6 +96,7 @@ int runBench(const BenchOptions& o) {
   options.batchSize = o.batch;
   options.measuredSteps = o.steps;
   options.warmupSteps = o.warmup;
+  if (!o.configs.empty()) options.configs = o.configs;
   options.stepCapture = o.stepCapture.empty() ? stepCaptureEnabledByDefault() : o.stepCapture == "on";
   std::vector<SpeedResult> results;
   try {
@@ -133,6 +136,10 @@ void addBenchCommand(CLI::App& app) {
   cmd->add_option("--steps", options->steps, "measured steps per configuration (median reported)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", options->warmup, "warm-up steps per configuration")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--configs", options->configs,
+                  "comma-separated configurations (default fp32,tf32,fp16-mixed,bf16-mixed,custom); a suffix "
+                  "@nchw, @nhwc or @auto picks the convolution layout, e.g. fp16-mixed@nchw,fp16-mixed@nhwc")
+      ->delimiter(',');
   cmd->add_option("--step-capture", options->stepCapture,
                   "on: replay each configuration's captured training step (CUDA graphs; the CPU backend "
                   "has none), off: issue every operation (default: off unless PLAB_STEP_CAPTURE=on)")

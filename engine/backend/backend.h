@@ -33,6 +33,15 @@ struct BackendInfo {
 enum class Activation { relu, leaky_relu, gelu, tanh, sigmoid };
 enum class PoolKind { max, average };
 
+// Which memory layout a backend runs its convolutions in (MemoryLayout, tensor.h).
+// automatic: channels-last for fp16 and bf16 operands, where tensor-core kernels
+// want it, nchw for the rest; nhwc: also for tf32 (fp32 and fp8 stay nchw). A backend
+// that stores only nchw (the CPU) ignores it.
+enum class ConvLayoutChoice { nchw, nhwc, automatic };
+std::string_view toString(ConvLayoutChoice choice);
+// "nchw", "nhwc" or "auto"; anything else throws std::invalid_argument naming `where`.
+ConvLayoutChoice parseConvLayoutChoice(std::string_view text, std::string_view where);
+
 // Convolution geometry, NCHW logical layout (a backend may store NHWC internally).
 struct Conv2dGeometry {
   int n = 0, c = 0, h = 0, w = 0;      // input
@@ -125,6 +134,14 @@ class Backend {
   virtual void convert(const Tensor& src, Tensor& dst, TensorStats* stats = nullptr) = 0;
   // Statistics of t's values as they are (zeros, max, histogram; no rounding). Syncs.
   virtual void stats(const Tensor& t, TensorStats& out) = 0;
+
+  // ---- memory layout (tensor.h) ---------------------------------------------------
+  // dst = src's stored values reordered into `layout`; same shape and precision, and
+  // for fp8 the same scale (dst = dst.withFp8ScaleOf(src) first). dst is tagged.
+  // Default: a plain copy, for backends that hold only nchw tensors.
+  virtual void toLayout(const Tensor& src, Tensor& dst, MemoryLayout layout);
+  virtual void setConvLayout(ConvLayoutChoice choice) { (void)choice; }
+  virtual ConvLayoutChoice convLayout() const { return ConvLayoutChoice::nchw; }
 
   // ---- products -----------------------------------------------------------------
   // C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T.

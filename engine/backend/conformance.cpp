@@ -102,6 +102,7 @@ std::vector<ConformanceResult> runConformance(Backend& backend, const Conformanc
   conformance::runStepCases(suite);
   conformance::runProductCases(suite);
   conformance::runElementwiseCases(suite);
+  conformance::runLayoutCases(suite);
   return std::move(suite.results);
 }
 

@@ -54,6 +54,7 @@ std::string productShape(const Shape& a, bool ta, const Shape& b, bool tb);
 
 void runProductCases(Suite& s);      // gemm, bias, convolution
 void runElementwiseCases(Suite& s);  // activations, dropout, pooling, batch norm
-void runStepCases(Suite& s);         // conversions, stats, losses, optimizers, loss scale, fp8 scales
+void runStepCases(Suite& s);
+void runLayoutCases(Suite& s);       // a CNN's ops chained in each convolution layout         // conversions, stats, losses, optimizers, loss scale, fp8 scales
 
 }  // namespace plab::conformance

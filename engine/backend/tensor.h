@@ -9,10 +9,17 @@
 // scale() and amax() point into the backend's memory (one float each; device memory
 // on CUDA), for the backend's own kernels: host code reads and sets them through
 // Backend::fp8Scale, fp8Amax and setFp8Scale.
+//
+// Memory layout: a 4-D tensor's logical order is always [N, C, H, W]. Only the CUDA
+// backend ever stores one channels-last (NHWC), and tags it so; every op reads either
+// layout, and anything that needs the logical order (download, flatten) converts
+// first. The CPU backend never sees an NHWC tensor.
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "numerics/precision.h"
@@ -20,6 +27,9 @@
 namespace plab {
 
 class Backend;
+
+enum class MemoryLayout : std::uint8_t { nchw, nhwc };
+std::string_view toString(MemoryLayout layout);
 
 struct Shape {
   std::vector<std::int64_t> dims;
@@ -54,9 +64,18 @@ class Tensor {
   Precision precision() const { return precision_; }
   float* scale() const { return scale_.get(); }  // fp8 only, else nullptr
   float* amax() const { return amax_.get(); }    // fp8 only, else nullptr
+  MemoryLayout layout() const { return layout_; }
+  // Set by the backend that wrote the values (the CUDA backend only).
+  void setLayout(MemoryLayout layout) { layout_ = layout; }
 
   // Same storage seen with another shape of the same element count (e.g. flatten).
+  // A channels-last tensor keeps its tag only as another 4-D view: any other view
+  // would read its values in the wrong order, so that throws.
   Tensor reshaped(Shape s) const {
+    if (layout_ != MemoryLayout::nchw && s.rank() != 4)
+      throw std::logic_error("Tensor::reshaped: a " + std::string(toString(layout_)) + " tensor " +
+                             shape_.toString() + " cannot be seen as " + s.toString() +
+                             "; convert it to nchw first (Backend::toLayout)");
     Tensor t = *this;
     t.shape_ = std::move(s);
     return t;
@@ -78,6 +97,7 @@ class Tensor {
   Precision precision_ = Precision::fp32;
   std::shared_ptr<float> scale_;
   std::shared_ptr<float> amax_;
+  MemoryLayout layout_ = MemoryLayout::nchw;
 };
 
 }  // namespace plab

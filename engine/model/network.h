@@ -134,6 +134,7 @@ class Network {
   std::vector<int> paramLayer_;            // layer index of each entry of params_
   std::vector<int> layerFirstParam_;       // index into params_ of each layer's first parameter
   std::vector<detail::Buffer> inputCopies_;  // a layer's input converted into its format
+  Tensor logicalOutput_;  // a channels-last last output put in logical order (CUDA backend)
   std::vector<detail::Buffer> gradCopies_;   // a layer's output gradient converted into its format
   std::vector<Tensor> fp8Tensors_;         // passed to updateFp8Scales each training step
   Fp8Settings fp8_;

@@ -58,6 +58,14 @@ const Tensor& Network::forward(const Tensor& input, bool training, std::int64_t 
     stopTiming(forwardMsSum_, forwardCalls_, i);
     keepStats(i, StatsKind::activation, io);
   }
+  if (x->layout() != MemoryLayout::nchw) {  // the loss and the host read the logical order
+    if (!logicalOutput_.defined() || !(logicalOutput_.shape() == x->shape()) ||
+        logicalOutput_.precision() != x->precision())
+      logicalOutput_ = backend_.empty(x->shape(), x->precision());
+    if (x->scale()) logicalOutput_ = logicalOutput_.withFp8ScaleOf(*x);
+    backend_.toLayout(*x, logicalOutput_, MemoryLayout::nchw);
+    x = &logicalOutput_;
+  }
   lastOutput_ = *x;
   return lastOutput_;
 }

@@ -112,6 +112,31 @@ SpeedResult benchmarkOne(const Experiment& e, const std::string& config, const D
   return r;
 }
 
+// "fp16-mixed@nhwc": the configuration and the convolution layout it runs in (none:
+// the backend's own setting). The backend's setting is restored afterwards.
+class ConvLayoutScope {
+ public:
+  ConvLayoutScope(Backend& backend, const std::string& config) : backend_(backend), before_(backend.convLayout()) {
+    const std::size_t at = config.find('@');
+    if (at == std::string::npos) return;
+    const ConvLayoutChoice wanted =
+        parseConvLayoutChoice(config.substr(at + 1), "speed benchmark configuration \"" + config + "\"");
+    backend.setConvLayout(wanted);
+    if (backend.convLayout() != wanted) {
+      backend.setConvLayout(before_);
+      throw std::invalid_argument("speed benchmark configuration \"" + config + "\": the " + backend.info().name +
+                                  " backend runs convolutions " + std::string(toString(before_)) + " only");
+    }
+  }
+  ~ConvLayoutScope() { backend_.setConvLayout(before_); }
+  ConvLayoutScope(const ConvLayoutScope&) = delete;
+  ConvLayoutScope& operator=(const ConvLayoutScope&) = delete;
+
+ private:
+  Backend& backend_;
+  ConvLayoutChoice before_;
+};
+
 }  // namespace
 
 std::vector<SpeedResult> runSpeedBenchmark(const Experiment& file, const Dataset& data, Backend& backend,
@@ -119,7 +144,9 @@ std::vector<SpeedResult> runSpeedBenchmark(const Experiment& file, const Dataset
                                            const std::function<void(const SpeedResult&)>& progress) {
   std::vector<SpeedResult> results;
   for (const std::string& config : options.configs) {
-    SpeedResult r = benchmarkOne(speedConfigExperiment(file, config), config, data, backend, options);
+    ConvLayoutScope layout(backend, config);
+    const std::string base = config.substr(0, config.find('@'));
+    SpeedResult r = benchmarkOne(speedConfigExperiment(file, base), config, data, backend, options);
     if (progress) progress(r);
     results.push_back(std::move(r));
   }

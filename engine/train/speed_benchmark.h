@@ -27,6 +27,9 @@ struct SpeedOptions {
   std::int32_t measuredSteps = 100;  // steps measured; the median over blocks of kStepsPerTimedBlock is reported
   std::int32_t layerTimingSteps = 20;
   bool stepCapture = false;          // replay the captured step where the backend can (CUDA graphs)
+  // A name may end in "@nchw", "@nhwc" or "@auto": the convolution layout it runs in
+  // (Backend::setConvLayout), so that "fp16-mixed@nchw" and "fp16-mixed@nhwc" compare
+  // the two layouts side by side in one run.
   std::vector<std::string> configs = {"fp32", "tf32", "fp16-mixed", "bf16-mixed", "custom"};
 };
 

@@ -37,6 +37,9 @@ class TestCpuBackendOps : public QObject {
 
  private slots:
   void shapePrintsItsDims();
+  void cpuBackendKeepsEveryTensorNchw();
+  void channelsLastTensorRefusesAFlatView();
+  void convLayoutChoiceParsesAndNamesTheBadValue();
   void gemmRoundsOnceIntoFp16();
   void gemmTf32RoundsFp32InputsFirst();
   void gemmShapeMismatchNamesBothShapes();
@@ -285,6 +288,54 @@ void TestCpuBackendOps::unknownBackendNameIsRejected() {
     QFAIL("no exception");
   } catch (const std::invalid_argument& e) {
     QVERIFY2(QString(e.what()).contains("cpu, cuda, auto"), e.what());
+  }
+}
+
+// The CPU backend stores only the logical order: it ignores the convolution layout
+// setting, its convolutions and pooling write NCHW, toLayout copies NCHW and refuses
+// to make NHWC.
+void TestCpuBackendOps::cpuBackendKeepsEveryTensorNchw() {
+  CpuBackend b;
+  b.setConvLayout(ConvLayoutChoice::nhwc);
+  QCOMPARE(int(b.convLayout()), int(ConvLayoutChoice::nchw));
+  Conv2dGeometry g;
+  g.n = 1, g.c = 2, g.h = 3, g.w = 3, g.k = 2, g.r = g.s = 1;
+  std::vector<float> xv(18), wv{1, 0, 0, 1};
+  for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = float(i);
+  Tensor x = tensorOf(b, Shape{1, 2, 3, 3}, Precision::fp16, xv), w = tensorOf(b, Shape{2, 2, 1, 1}, Precision::fp16, wv);
+  Tensor y = b.empty(Shape{1, 2, 3, 3}, Precision::fp16);
+  b.conv2dForward(g, x, w, y);
+  QCOMPARE(int(y.layout()), int(MemoryLayout::nchw));
+  QCOMPARE(download(b, y), xv);  // the identity filter, in logical order
+  Tensor copy = b.empty(y.shape(), Precision::fp16);
+  b.toLayout(y, copy, MemoryLayout::nchw);
+  QCOMPARE(download(b, copy), xv);
+  QVERIFY_THROWS_EXCEPTION(std::invalid_argument, b.toLayout(y, copy, MemoryLayout::nhwc));
+}
+
+void TestCpuBackendOps::channelsLastTensorRefusesAFlatView() {
+  CpuBackend b;
+  Tensor t = b.empty(Shape{2, 3, 4, 4}, Precision::fp32);
+  t.setLayout(MemoryLayout::nhwc);
+  QVERIFY(t.reshaped(Shape{2, 3, 2, 8}).shape() == Shape({2, 3, 2, 8}));
+  try {
+    (void)t.reshaped(Shape{2, 48});
+    QFAIL("a flat view of a channels-last tensor was allowed");
+  } catch (const std::logic_error& e) {
+    QVERIFY2(QString(e.what()).contains("nhwc") && QString(e.what()).contains("[2, 48]"), e.what());
+  }
+}
+
+void TestCpuBackendOps::convLayoutChoiceParsesAndNamesTheBadValue() {
+  QCOMPARE(int(parseConvLayoutChoice("nhwc", "x")), int(ConvLayoutChoice::nhwc));
+  QCOMPARE(int(parseConvLayoutChoice("nchw", "x")), int(ConvLayoutChoice::nchw));
+  QCOMPARE(int(parseConvLayoutChoice("auto", "x")), int(ConvLayoutChoice::automatic));
+  QCOMPARE(QString::fromStdString(std::string(toString(ConvLayoutChoice::automatic))), QStringLiteral("auto"));
+  try {
+    parseConvLayoutChoice("NHWC8", "PLAB_CUDA_CONV_LAYOUT");
+    QFAIL("NHWC8 was accepted");
+  } catch (const std::invalid_argument& e) {
+    QCOMPARE(QString(e.what()), QStringLiteral("PLAB_CUDA_CONV_LAYOUT: \"NHWC8\" is not one of nchw, nhwc, auto"));
   }
 }
 

@@ -305,6 +305,30 @@ class TestTrainer : public QObject {
     QCOMPARE(int(speedConfigExperiment(f.experiment, "tf32").network.layers[0].precision), int(Precision::tf32));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, speedConfigExperiment(f.experiment, "fp12"));
   }
+
+  // "config@layout" picks the convolution layout of one configuration; the CPU
+  // backend runs only nchw, so asking it for nhwc is an error that says so.
+  void speedBenchmarkTakesAConvLayoutSuffix() {
+    Fixture f(spiralsFile());
+    SpeedOptions options;
+    options.warmupSteps = 1;
+    options.measuredSteps = 2;
+    options.layerTimingSteps = 1;
+    options.configs = {"fp16-mixed@nchw"};
+    const auto results = runSpeedBenchmark(f.experiment, f.data, *f.backend, options);
+    QCOMPARE(results.size(), std::size_t(1));
+    QCOMPARE(QString::fromStdString(results[0].config), QStringLiteral("fp16-mixed@nchw"));
+    options.configs = {"fp16-mixed@nhwc"};
+    try {
+      runSpeedBenchmark(f.experiment, f.data, *f.backend, options);
+      QFAIL("the CPU backend accepted an nhwc configuration");
+    } catch (const std::invalid_argument& e) {
+      QVERIFY2(QString(e.what()).contains("fp16-mixed@nhwc") && QString(e.what()).contains("nchw only"), e.what());
+    }
+    options.configs = {"fp16-mixed@chw"};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, runSpeedBenchmark(f.experiment, f.data, *f.backend, options));
+    QCOMPARE(int(f.backend->convLayout()), int(ConvLayoutChoice::nchw));
+  }
 };
 
 QTEST_GUILESS_MAIN(TestTrainer)

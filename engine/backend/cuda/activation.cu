@@ -111,10 +111,15 @@ void CudaBackend::dropoutForward(float p, std::uint64_t seed, std::uint64_t step
   requireSameSize("dropoutForward", x, y);
   requireSameSize("dropoutForward", x, mask);
   if (mask.precision() != Precision::fp32) throwShapeError("dropoutForward", "mask must be fp32");
+  // The mask is drawn per logical index, as on the CPU: a channels-last input is put
+  // in logical order first (layout.cu).
+  const Tensor xl = inLayout(x, MemoryLayout::nchw);
+  y.setLayout(MemoryLayout::nchw);
+  mask.setLayout(MemoryLayout::nchw);
   const std::uint64_t stream = counterStream(seed, step);
-  dispatchIO({&x, &y}, [&](auto io) {
+  dispatchIO({&xl, &y}, [&](auto io) {
     dropoutForwardKernel<decltype(io)><<<blocksFor(x.numel()), kThreads, 0, this->stream()>>>(
-        p, seed, stream, capturedInputs(), arg(x), arg(y), mask.dataAs<float>(), x.numel());
+        p, seed, stream, capturedInputs(), arg(xl), arg(y), mask.dataAs<float>(), x.numel());
   });
   PLAB_CUDA_LAUNCHED("dropoutForwardKernel");
 }
@@ -123,9 +128,11 @@ void CudaBackend::dropoutBackward(float p, const Tensor& dy, const Tensor& mask,
   PLAB_BACKEND_CALL("dropoutBackward");
   requireSameSize("dropoutBackward", dy, dx);
   requireSameSize("dropoutBackward", dy, mask);
-  dispatchIO({&dy, &dx}, [&](auto io) {
+  const Tensor dyl = inLayout(dy, mask.layout());
+  dx.setLayout(mask.layout());
+  dispatchIO({&dyl, &dx}, [&](auto io) {
     dropoutBackwardKernel<decltype(io)><<<blocksFor(dx.numel()), kThreads, 0, stream()>>>(
-        act::dropoutKeepScale(p), arg(dy), mask.dataAs<float>(), arg(dx), dx.numel());
+        act::dropoutKeepScale(p), arg(dyl), mask.dataAs<float>(), arg(dx), dx.numel());
   });
   PLAB_CUDA_LAUNCHED("dropoutBackwardKernel");
 }
@@ -133,6 +140,7 @@ void CudaBackend::dropoutBackward(float p, const Tensor& dy, const Tensor& mask,
 void CudaBackend::activationForward(Activation a, float param, const Tensor& x, Tensor& y) {
   PLAB_BACKEND_CALL("activationForward");
   requireSameSize("activationForward", x, y);
+  y.setLayout(x.layout());  // layout.cu: elementwise ops keep their input's layout
   dispatchIO({&x, &y}, [&](auto io) {
     activationForwardKernel<decltype(io)><<<blocksFor(x.numel()), kThreads, 0, stream()>>>(a, param, arg(x), arg(y),
                                                                                          x.numel());
@@ -147,9 +155,11 @@ void CudaBackend::activationBackward(Activation a, float param, const Tensor& x,
   const Tensor& source = usesOutput ? y : x;  // the other one may be undefined
   requireSameSize("activationBackward", source, dx);
   requireSameSize("activationBackward", dy, dx);
-  dispatchIO({&source, &dy, &dx}, [&](auto io) {
+  const Tensor dyl = inLayout(dy, source.layout());  // layout.cu: dx follows the forward's tensors
+  dx.setLayout(source.layout());
+  dispatchIO({&source, &dyl, &dx}, [&](auto io) {
     activationBackwardKernel<decltype(io)><<<blocksFor(dx.numel()), kThreads, 0, stream()>>>(
-        a, param, arg(source), arg(dy), arg(dx), dx.numel());
+        a, param, arg(source), arg(dyl), arg(dx), dx.numel());
   });
   PLAB_CUDA_LAUNCHED("activationBackwardKernel");
 }

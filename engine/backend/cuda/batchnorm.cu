@@ -113,11 +113,13 @@ __global__ void batchNormInputGradKernel(Layout l, TensorArg x, TensorArg dy, Te
   if (dx.amax) reportAmax(dx.amax, localMax);
 }
 
+// Channels-last [N, H, W, C] is read as [N*H*W, C] (inner == 1).
 Layout layoutOf(const char* op, const Tensor& x, const Tensor& perChannel) {
   const Shape& s = x.shape();
   if (s.rank() < 2) throwShapeError(op, "needs [N, C] or [N, C, H, W], got " + s.toString());
   Layout l{s[0], s[1], 1};
   for (std::size_t d = 2; d < s.rank(); ++d) l.inner *= s[d];
+  if (x.layout() == MemoryLayout::nhwc) l = {s[0] * l.inner, s[1], 1};
   if (perChannel.numel() != l.channels)
     throwShapeError(op, "gamma " + perChannel.shape().toString() + " does not match " + s.toString());
   return l;
@@ -131,6 +133,7 @@ void CudaBackend::batchNormForward(const Tensor& x, const Tensor& gamma, const T
   PLAB_BACKEND_CALL("batchNormForward");
   const Layout l = layoutOf("batchNormForward", x, gamma);
   requireSameSize("batchNormForward", x, y);
+  y.setLayout(x.layout());
   if (training) {
     batchStatsKernel<<<static_cast<unsigned>(l.channels), kThreads, 0, stream()>>>(
         l, arg(x), runningMean.dataAs<float>(), runningVar.dataAs<float>(), momentum, eps, savedMean.dataAs<float>(),
@@ -151,13 +154,15 @@ void CudaBackend::batchNormBackward(const Tensor& x, const Tensor& dy, const Ten
   const Layout l = layoutOf("batchNormBackward", x, gamma);
   requireSameSize("batchNormBackward", x, dy);
   requireSameSize("batchNormBackward", x, dx);
+  const Tensor dyl = inLayout(dy, x.layout());
+  dx.setLayout(x.layout());
   std::shared_ptr<void> means = allocate(sizeof(float2) * static_cast<std::size_t>(l.channels));
   auto* m = static_cast<float2*>(means.get());
   batchNormGradStatsKernel<<<static_cast<unsigned>(l.channels), kThreads, 0, stream()>>>(
-      l, arg(x), arg(dy), savedMean.dataAs<float>(), savedInvStd.dataAs<float>(), arg(dgamma), arg(dbeta), m);
+      l, arg(x), arg(dyl), savedMean.dataAs<float>(), savedInvStd.dataAs<float>(), arg(dgamma), arg(dbeta), m);
   PLAB_CUDA_LAUNCHED("batchNormGradStatsKernel");
   batchNormInputGradKernel<<<blocksFor(x.numel()), kThreads, 0, stream()>>>(
-      l, arg(x), arg(dy), arg(dx), gamma.dataAs<float>(), savedMean.dataAs<float>(), savedInvStd.dataAs<float>(), m,
+      l, arg(x), arg(dyl), arg(dx), gamma.dataAs<float>(), savedMean.dataAs<float>(), savedInvStd.dataAs<float>(), m,
       x.numel());
   PLAB_CUDA_LAUNCHED("batchNormInputGradKernel");
 }

@@ -59,6 +59,7 @@ __global__ void channelSumKernel(TensorArg dy, TensorArg db, std::int64_t batch,
   if (threadIdx.x == 0) AnyIO::store(db, c, partial[0], scaleValue(db.scale));
 }
 
+// Channels-last [N, H, W, C] is [N*H*W, C] with inner == 1: the column sum's case.
 struct ChannelLayout {
   std::int64_t batch, channels, inner;
 };
@@ -67,6 +68,7 @@ ChannelLayout channelLayout(const char* op, const Tensor& t, const Tensor& perCh
   if (s.rank() < 2) throwShapeError(op, "needs [N, C, ...], got " + s.toString());
   ChannelLayout l{s[0], s[1], 1};
   for (std::size_t d = 2; d < s.rank(); ++d) l.inner *= s[d];
+  if (t.layout() == MemoryLayout::nhwc) l = {s[0] * l.inner, s[1], 1};
   if (perChannel.numel() != l.channels)
     throwShapeError(op, "per-channel tensor " + perChannel.shape().toString() + " does not match " + s.toString());
   return l;

@@ -4,6 +4,8 @@
 #include "backend/cuda/dispatch.cuh"
 #include "backend/cuda/formats.cuh"
 
+#include <string>
+
 namespace plab::cuda {
 namespace {
 
@@ -61,6 +63,7 @@ void CudaBackend::fill(Tensor& t, float value) {
 
 void CudaBackend::upload(const float* host, Tensor& t) {
   PLAB_BACKEND_CALL("upload");
+  t.setLayout(MemoryLayout::nchw);  // the host's values are in logical order
   const std::size_t bytes = static_cast<std::size_t>(t.numel()) * sizeof(float);
   if (t.precision() == Precision::fp32) {
     PLAB_CUDA(cudaMemcpyAsync(t.data(), host, bytes, cudaMemcpyHostToDevice, stream()));
@@ -74,7 +77,12 @@ void CudaBackend::upload(const float* host, Tensor& t) {
 void CudaBackend::download(const Tensor& t, float* host) {
   PLAB_BACKEND_CALL("download");
   const std::size_t bytes = static_cast<std::size_t>(t.numel()) * sizeof(float);
-  if (t.precision() == Precision::fp32 || t.precision() == Precision::tf32) {
+  if (t.layout() != MemoryLayout::nchw) {  // the host sees the logical order
+    Tensor wide = toFp32(t);
+    Tensor logical = empty(t.shape(), Precision::fp32);
+    toLayout(wide, logical, MemoryLayout::nchw);
+    PLAB_CUDA(cudaMemcpyAsync(host, logical.data(), bytes, cudaMemcpyDeviceToHost, stream()));
+  } else if (t.precision() == Precision::fp32 || t.precision() == Precision::tf32) {
     PLAB_CUDA(cudaMemcpyAsync(host, t.data(), bytes, cudaMemcpyDeviceToHost, stream()));
   } else {
     Tensor wide = toFp32(t);
@@ -85,6 +93,11 @@ void CudaBackend::download(const Tensor& t, float* host) {
 
 void CudaBackend::convert(const Tensor& src, Tensor& dst, TensorStats* stats) {
   PLAB_HOST_TIMED("convert");
+  // Layout-agnostic: the result keeps the source's memory order.
+  if (src.layout() != MemoryLayout::nchw && dst.shape().rank() != 4)
+    throwShapeError("convert", "a " + std::string(toString(src.layout())) + " source " + src.shape().toString() +
+                                   " into " + dst.shape().toString() + " would reorder its values");
+  dst.setLayout(src.layout());
   if (!stats && fuseRounding(src, dst)) return;
   flushPending();
   if (src.numel() != dst.numel())
@@ -101,6 +114,7 @@ void CudaBackend::roundInPlace(Tensor& t) {
 
 Tensor CudaBackend::toFp32(const Tensor& t, bool roundToTf32) {
   Tensor wide = empty(t.shape(), Precision::fp32);
+  wide.setLayout(t.layout());
   launchConvert(*this, t.precision(), t.data(), t.scale(), wide, roundToTf32);
   return wide;
 }

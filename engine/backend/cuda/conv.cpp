@@ -1,9 +1,21 @@
-// Convolutions through cuDNN (NCHW), one cached plan (descriptors and algorithm) per
-// geometry, format and direction. fp32 runs with CUDNN_FMA_MATH only (no TF32, as the
-// fp32 contract needs); tf32 lets cuDNN use TF32 tensor cores on operands already in
-// tf32 and rounds the result to tf32; fp16 and bf16 accumulate in fp32 (compute type
-// float) on tensor cores. Mixed formats and fp8 are emulated: exact fp32 operands, an
-// fp32 (FMA) convolution, one rounding into the output's format.
+// Convolutions through cuDNN, one cached plan (descriptors and algorithm) per
+// geometry, format, direction and memory layout. fp32 runs with CUDNN_FMA_MATH only
+// (no TF32, as the fp32 contract needs); tf32 lets cuDNN use TF32 tensor cores on
+// operands already in tf32 and rounds the result to tf32; fp16 and bf16 accumulate in
+// fp32 (compute type float) on tensor cores. Mixed formats and fp8 are emulated:
+// exact fp32 operands, an fp32 convolution, one rounding into the output's format.
+// When the operands are fp16, bf16 or tf32 their fp32 copies are exact in tf32, so
+// that fp32 convolution may use TF32 tensor cores: the products are exact and the
+// sums fp32, as in a native fp16 convolution (this is a layer with a bias, whose
+// convolution writes fp32 so that the bias is added before the one rounding).
+//
+// Layout (layout.cu): the convolution runs NCHW or NHWC as convLayoutFor(operand
+// format) says; inputs in the other layout are reordered, the output is written in
+// the run's layout and tagged. In NHWC the filter is KRSC: the logical KCRS weight is
+// reordered per call (K*C*R*S elements, a few thousand in a small CNN) and a KRSC
+// filter gradient is reordered back into the KCRS gradient tensor. Where cuDNN offers
+// no NHWC algorithm for a case, that case runs NCHW between two reorders (correct,
+// slower; the side-by-side bench shows it).
 #include <string>
 #include <vector>
 
@@ -52,15 +64,18 @@ template <class Perf> const Perf* pickAlgorithm(const Perf* perf, int count, cud
   return nullptr;
 }
 
-std::shared_ptr<ConvPlan> makePlan(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, ConvFormat f) {
+std::shared_ptr<ConvPlan> makePlan(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, ConvFormat f,
+                                   MemoryLayout layout) {
+  const cudnnTensorFormat_t order = layout == MemoryLayout::nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
   auto p = std::make_shared<ConvPlan>();
   PLAB_CUDNN(cudnnCreateTensorDescriptor(&p->x));
   PLAB_CUDNN(cudnnCreateTensorDescriptor(&p->y));
   PLAB_CUDNN(cudnnCreateFilterDescriptor(&p->w));
   PLAB_CUDNN(cudnnCreateConvolutionDescriptor(&p->conv));
-  PLAB_CUDNN(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NCHW, f.type, g.n, g.c, g.h, g.w));
-  PLAB_CUDNN(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NCHW, f.type, g.n, g.k, g.outH(), g.outW()));
-  PLAB_CUDNN(cudnnSetFilter4dDescriptor(p->w, f.type, CUDNN_TENSOR_NCHW, g.k, g.c, g.r, g.s));
+  // Dimensions are given in logical order whatever the memory order; an NHWC filter is KRSC.
+  PLAB_CUDNN(cudnnSetTensor4dDescriptor(p->x, order, f.type, g.n, g.c, g.h, g.w));
+  PLAB_CUDNN(cudnnSetTensor4dDescriptor(p->y, order, f.type, g.n, g.k, g.outH(), g.outW()));
+  PLAB_CUDNN(cudnnSetFilter4dDescriptor(p->w, f.type, order, g.k, g.c, g.r, g.s));
   PLAB_CUDNN(cudnnSetConvolution2dDescriptor(p->conv, g.padH, g.padW, g.strideH, g.strideW, 1, 1,
                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
   PLAB_CUDNN(cudnnSetConvolutionMathType(p->conv, f.math));
@@ -72,7 +87,9 @@ std::shared_ptr<ConvPlan> makePlan(CudaBackend& be, const Conv2dGeometry& g, Con
     cudnnConvolutionFwdAlgoPerf_t perf[kMax];
     PLAB_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(h, p->x, p->w, p->conv, p->y, kMax, &found, perf));
     const auto* best = pickAlgorithm(perf, found, f.math);
-    if (!best) throw std::runtime_error("CUDA backend: cuDNN has no forward algorithm for " + describe(g));
+    if (!best)
+      throw std::runtime_error("CUDA backend: cuDNN has no forward algorithm for " + describe(g) + " " +
+                               std::string(toString(layout)));
     p->algo = best->algo;
     chosenMath = best->mathType;
     PLAB_CUDNN(cudnnGetConvolutionForwardWorkspaceSize(h, p->x, p->w, p->conv, p->y, best->algo, &p->workspaceBytes));
@@ -80,7 +97,9 @@ std::shared_ptr<ConvPlan> makePlan(CudaBackend& be, const Conv2dGeometry& g, Con
     cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
     PLAB_CUDNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w, p->y, p->conv, p->x, kMax, &found, perf));
     const auto* best = pickAlgorithm(perf, found, f.math);
-    if (!best) throw std::runtime_error("CUDA backend: cuDNN has no backward-data algorithm for " + describe(g));
+    if (!best)
+      throw std::runtime_error("CUDA backend: cuDNN has no backward-data algorithm for " + describe(g) + " " +
+                               std::string(toString(layout)));
     p->algo = best->algo;
     chosenMath = best->mathType;
     PLAB_CUDNN(cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w, p->y, p->conv, p->x, best->algo,
@@ -89,7 +108,9 @@ std::shared_ptr<ConvPlan> makePlan(CudaBackend& be, const Conv2dGeometry& g, Con
     cudnnConvolutionBwdFilterAlgoPerf_t perf[kMax];
     PLAB_CUDNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x, p->y, p->conv, p->w, kMax, &found, perf));
     const auto* best = pickAlgorithm(perf, found, f.math);
-    if (!best) throw std::runtime_error("CUDA backend: cuDNN has no backward-filter algorithm for " + describe(g));
+    if (!best)
+      throw std::runtime_error("CUDA backend: cuDNN has no backward-filter algorithm for " + describe(g) + " " +
+                               std::string(toString(layout)));
     p->algo = best->algo;
     chosenMath = best->mathType;
     PLAB_CUDNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x, p->y, p->conv, p->w, best->algo,
@@ -99,13 +120,27 @@ std::shared_ptr<ConvPlan> makePlan(CudaBackend& be, const Conv2dGeometry& g, Con
   return p;
 }
 
-ConvPlan& planFor(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, ConvFormat f) {
+// The cached plan, or nullptr when cuDNN has no NHWC algorithm for this case (cached
+// too, so that it is asked once): the caller then runs it NCHW. NCHW failures throw.
+ConvPlan* planFor(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, ConvFormat f, MemoryLayout layout) {
   std::vector<std::int64_t> key{static_cast<int>(dir), f.type, f.math, g.n, g.c, g.h, g.w, g.k, g.r, g.s,
-                                g.strideH, g.strideW, g.padH, g.padW};
+                                g.strideH, g.strideW, g.padH, g.padW, static_cast<int>(layout)};
   auto& plans = be.convPlans();
   auto it = plans.find(key);
-  if (it == plans.end()) it = plans.emplace(key, makePlan(be, g, dir, f)).first;
-  return *it->second;
+  if (it == plans.end()) {
+    std::shared_ptr<ConvPlan> plan;
+    if (layout == MemoryLayout::nchw) {
+      plan = makePlan(be, g, dir, f, layout);
+    } else {
+      try {
+        plan = makePlan(be, g, dir, f, layout);
+      } catch (const std::exception&) {
+        plan = nullptr;
+      }
+    }
+    it = plans.emplace(key, std::move(plan)).first;
+  }
+  return it->second.get();
 }
 
 // The format the convolution runs in, or nullopt-like {} when it must be emulated.
@@ -128,20 +163,47 @@ void checkSizes(const char* op, const Conv2dGeometry& g, const Tensor& x, const 
                             y.shape().toString() + " do not match " + describe(g));
 }
 
-// Runs one direction: in1, in2 are the inputs in the order cuDNN takes them, out the result.
-void runConv(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, const Tensor& in1, const Tensor& in2,
-             Tensor& out) {
+void runConvAs(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, MemoryLayout layout, ConvFormat f,
+               const Tensor& in1, const Tensor& in2, Tensor& out);
+
+// Every value of format p is exact in tf32 (10 mantissa bits, fp32's exponent range).
+bool exactInTf32(Precision p) { return p == Precision::fp16 || p == Precision::bf16 || p == Precision::tf32; }
+
+// Runs one direction: in1, in2 are the inputs in the order cuDNN takes them, out the
+// result, all three already stored in `layout` (the filter KRSC when NHWC).
+void runConv(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, MemoryLayout layout, const Tensor& in1,
+             const Tensor& in2, Tensor& out) {
   ConvFormat f{};
-  const bool native = nativeFormat(in1.precision(), in2.precision(), out.precision(), f);
-  if (!native) {
+  if (!nativeFormat(in1.precision(), in2.precision(), out.precision(), f)) {
     const bool tf32 = out.precision() == Precision::tf32;
+    const bool tensorCores = tf32 || (exactInTf32(in1.precision()) && exactInTf32(in2.precision()));
     Tensor a = be.toFp32(in1, tf32), b = be.toFp32(in2, tf32);
     Tensor wide = be.empty(out.shape(), Precision::fp32);
-    runConv(be, g, dir, a, b, wide);
-    be.convert(wide, out);
+    wide.setLayout(out.layout());
+    if (out.precision() == Precision::fp32 && !tensorCores) {
+      runConv(be, g, dir, layout, a, b, out);
+      return;
+    }
+    const ConvFormat widened{CUDNN_DATA_FLOAT, tensorCores ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH, false};
+    Tensor& target = out.precision() == Precision::fp32 ? out : wide;
+    runConvAs(be, g, dir, layout, widened, a, b, target);
+    if (&target != &out) be.convert(wide, out);
     return;
   }
-  ConvPlan& p = planFor(be, g, dir, f);
+  runConvAs(be, g, dir, layout, f, in1, in2, out);
+}
+
+void runConvAs(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, MemoryLayout layout, ConvFormat f,
+               const Tensor& in1, const Tensor& in2, Tensor& out) {
+  ConvPlan* plan = planFor(be, g, dir, f, layout);
+  if (!plan) {  // no NHWC algorithm: reorder into NCHW, run there, reorder the result back
+    const Tensor a = be.inLayout(in1, MemoryLayout::nchw), b = be.inLayout(in2, MemoryLayout::nchw);
+    Tensor logical = be.empty(out.shape(), out.precision());
+    runConvAs(be, g, dir, MemoryLayout::nchw, f, a, b, logical);
+    be.toLayout(logical, out, out.layout());
+    return;
+  }
+  ConvPlan& p = *plan;
   void* ws = be.workspace(p.workspaceBytes);
   const float one = 1.0f, zero = 0.0f;
   cudnnHandle_t h = be.context().dnn;
@@ -166,19 +228,38 @@ void runConv(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, const 
 void CudaBackend::conv2dForward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) {
   PLAB_BACKEND_CALL("conv2dForward");
   checkSizes("conv2dForward", g, x, w, y);
-  runConv(*this, g, ConvDirection::forward, x, w, y);
+  const MemoryLayout layout = convLayoutFor(x.precision());
+  const Tensor xs = inLayout(x, layout), ws = inLayout(w, layout);
+  y.setLayout(layout);
+  runConv(*this, g, ConvDirection::forward, layout, xs, ws, y);
 }
 
 void CudaBackend::conv2dBackwardData(const Conv2dGeometry& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
   PLAB_BACKEND_CALL("conv2dBackwardData");
   checkSizes("conv2dBackwardData", g, dx, w, dy);
-  runConv(*this, g, ConvDirection::backwardData, dy, w, dx);
+  const MemoryLayout layout = convLayoutFor(dy.precision());
+  const Tensor dys = inLayout(dy, layout), ws = inLayout(w, layout);
+  dx.setLayout(layout);
+  runConv(*this, g, ConvDirection::backwardData, layout, dys, ws, dx);
 }
 
+// The filter gradient is a parameter gradient: it stays KCRS (nchw) for the optimizer.
 void CudaBackend::conv2dBackwardFilter(const Conv2dGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw) {
   PLAB_BACKEND_CALL("conv2dBackwardFilter");
   checkSizes("conv2dBackwardFilter", g, x, dw, dy);
-  runConv(*this, g, ConvDirection::backwardFilter, x, dy, dw);
+  const MemoryLayout layout = convLayoutFor(x.precision());
+  const Tensor xs = inLayout(x, layout), dys = inLayout(dy, layout);
+  const bool reorder = layout != MemoryLayout::nchw && g.c > 1 && g.r * g.s > 1;
+  dw.setLayout(MemoryLayout::nchw);
+  if (!reorder) {
+    runConv(*this, g, ConvDirection::backwardFilter, layout, xs, dys, dw);
+    return;
+  }
+  Tensor krsc = empty(dw.shape(), dw.precision());
+  if (dw.scale()) krsc = krsc.withFp8ScaleOf(dw);
+  krsc.setLayout(layout);
+  runConv(*this, g, ConvDirection::backwardFilter, layout, xs, dys, krsc);
+  toLayout(krsc, dw, MemoryLayout::nchw);
 }
 
 }  // namespace plab::cuda

@@ -105,6 +105,9 @@ class CudaBackend final : public Backend {
   void download(const Tensor& t, float* host) override;
   void convert(const Tensor& src, Tensor& dst, TensorStats* stats = nullptr) override;
   void stats(const Tensor& t, TensorStats& out) override;
+  void toLayout(const Tensor& src, Tensor& dst, MemoryLayout layout) override;
+  void setConvLayout(ConvLayoutChoice choice) override { convLayout_ = choice; }
+  ConvLayoutChoice convLayout() const override { return convLayout_; }
 
   void gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
             Tensor& c) override;
@@ -175,6 +178,13 @@ class CudaBackend final : public Backend {
   void* workspace(std::size_t bytes);
   std::size_t workspaceSize() const { return workspaceBytes_; }
 
+  // ---- memory layout (layout.cu) ---------------------------------------------------
+  // The layout a convolution with operands of format p runs in (setConvLayout).
+  MemoryLayout convLayoutFor(Precision p) const;
+  // t itself when it is already in `layout` or when both layouts order its memory
+  // alike (one channel, or 1x1 planes), else a reordered copy (same format and scale).
+  Tensor inLayout(const Tensor& t, MemoryLayout layout);
+
   std::map<GemmKey, std::shared_ptr<GemmPlan>>& gemmPlans() { return gemmPlans_; }
   std::map<std::vector<std::int64_t>, std::shared_ptr<ConvPlan>>& convPlans() { return convPlans_; }
   MultiTensorTable& table(int which) { return tables_[which]; }
@@ -205,6 +215,9 @@ class CudaBackend final : public Backend {
   MultiTensorTable tables_[3];
   std::unordered_map<const float*, AmaxHistory> amaxHistories_;
   std::shared_ptr<void> fp8Change_;  // updateFp8Scales: old scale, new scale, flag
+  // PLAB_CUDA_CONV_LAYOUT=nchw|nhwc|auto (default auto), layout.cu.
+  ConvLayoutChoice convLayout_ = convLayoutFromEnvironment();
+  static ConvLayoutChoice convLayoutFromEnvironment();
   struct PendingGemm {
     bool active = false;
     GemmKey key{};

@@ -1,4 +1,7 @@
 // Flatten: [N, C, H, W] -> [N, C*H*W], the same storage seen with another shape.
+// A channels-last input (the CUDA backend's NHWC convolutions) is put in logical
+// order first, the one reorder of that path; the gradient goes back in logical order
+// and the layer before reads either layout.
 #include "model/layers/factory.h"
 
 namespace plab::detail {
@@ -10,7 +13,7 @@ class FlattenLayer final : public Layer {
       : Layer(b.spec, b.inputShape, b.outputShape, b.forwardFormat, b.gradFormat) {}
 
   const Tensor& forward(const Tensor& x, LayerIo& io) override {
-    output_ = x.reshaped(batched(x.shape()[0], outputShape_));
+    output_ = logicalOrder(x, io.backend).reshaped(batched(x.shape()[0], outputShape_));
     io.record(output_, StatsKind::activation);
     return output_;
   }
@@ -23,7 +26,16 @@ class FlattenLayer final : public Layer {
   }
 
  private:
-  Tensor output_, inputGrad_;
+  const Tensor& logicalOrder(const Tensor& x, Backend& backend) {
+    if (x.layout() == MemoryLayout::nchw) return x;
+    if (!logical_.defined() || !(logical_.shape() == x.shape()) || logical_.precision() != x.precision())
+      logical_ = backend.empty(x.shape(), x.precision());
+    if (x.scale()) logical_ = logical_.withFp8ScaleOf(x);  // the same stored values, so the same scale
+    backend.toLayout(x, logical_, MemoryLayout::nchw);
+    return logical_;
+  }
+
+  Tensor output_, inputGrad_, logical_;
 };
 
 }  // namespace
