@@ -9,15 +9,17 @@ namespace plab::ui {
 RunFollower::RunFollower(const QString& databasePath, QObject* parent) : QObject(parent), databasePath_(databasePath) {
   timer_.setInterval(1000);  // the writer commits at least once a second
   connect(&timer_, &QTimer::timeout, this, &RunFollower::poll);
-  connect(&watcher_, &QFutureWatcher<QList<RunDataPtr>>::finished, this, [this] {
-    QList<RunDataPtr> fresh;
+  connect(&watcher_, &QFutureWatcher<QList<RunIncrement>>::finished, this, [this] {
+    QList<RunIncrement> fresh;
     try {
       fresh = watcher_.result();
     } catch (const std::exception&) {
       return;  // the store was busy; the next tick tries again
     }
-    // Swap the updated copies' contents in, so views keep their RunDataPtr.
-    for (int i = 0; i < fresh.size() && i < runs_.size(); ++i) *runs_[i] = std::move(*fresh[i]);
+    // Each increment goes to the run it was read for, even if follow() changed the
+    // followed runs meanwhile.
+    for (int i = 0; i < fresh.size() && i < polled_.size(); ++i) applyRunIncrement(*polled_[i], std::move(fresh[i]));
+    polled_.clear();
     QList<RunDataPtr> still;
     for (const RunDataPtr& r : runs_) {
       if (r->isLive()) still << r;
@@ -41,13 +43,16 @@ void RunFollower::follow(const QList<RunDataPtr>& runs) {
 
 void RunFollower::poll() {
   if (watcher_.isRunning() || runs_.isEmpty()) return;
-  // Work on copies: the GUI thread keeps drawing the originals meanwhile.
-  QList<RunDataPtr> copies;
-  for (const RunDataPtr& r : runs_) copies << std::make_shared<RunData>(*r);
+  // Only where each run stands goes to the worker thread; the GUI thread keeps
+  // drawing the runs meanwhile and appends what comes back.
+  QList<RunCursor> cursors;
+  polled_ = runs_;
+  for (const RunDataPtr& r : polled_) cursors << cursorOf(*r);
   const QString db = databasePath_;
-  watcher_.setFuture(QtConcurrent::run([db, copies] {
-    for (const RunDataPtr& r : copies) loadRunIncrement(db, *r);
-    return copies;
+  watcher_.setFuture(QtConcurrent::run([db, cursors] {
+    QList<RunIncrement> increments;
+    for (const RunCursor& c : cursors) increments << readRunIncrement(db, c);
+    return increments;
   }));
 }
 

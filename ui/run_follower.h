@@ -1,13 +1,15 @@
 #pragma once
 // Follows shown runs that another process (a headless `precisionlab-cli run`) is still
 // writing: once a second it reads what the store gained since, on a worker thread,
-// and hands it to the GUI thread, which appends it and asks for a replot.
+// and hands it to the GUI thread, which appends it and asks for a replot. The GUI
+// thread only notes where each run stands and appends the new rows: no copy of a run.
 #include <QFutureWatcher>
 #include <QList>
 #include <QObject>
 #include <QTimer>
 
 #include "run_data.h"
+#include "run_loader.h"
 
 namespace plab::ui {
 
@@ -27,8 +29,9 @@ class RunFollower : public QObject {
   void poll();
   QString databasePath_;
   QList<RunDataPtr> runs_;
+  QList<RunDataPtr> polled_;  // the runs of the read in flight
   QTimer timer_;
-  QFutureWatcher<QList<RunDataPtr>> watcher_;
+  QFutureWatcher<QList<RunIncrement>> watcher_;
 };
 
 }  // namespace plab::ui

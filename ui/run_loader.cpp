@@ -45,26 +45,53 @@ RunDataPtr loadRunData(const QString& databasePath, std::int64_t runId) {
   return run;
 }
 
-bool loadRunIncrement(const QString& databasePath, RunData& run) {
+RunCursor cursorOf(const RunData& run) {
+  RunCursor c;
+  c.runId = run.runId;
+  c.lastStep = run.lastStep();
+  c.lastStatsStep = run.layerStats.empty() ? 0 : run.layerStats.back().step;
+  c.epochCount = run.epochs.size();
+  c.overflowCount = run.overflows.size();
+  c.status = run.status;
+  return c;
+}
+
+RunIncrement readRunIncrement(const QString& databasePath, const RunCursor& from) {
   RunReader reader(databasePath.toStdString(), StoreOptions{.readOnly = true});
-  const auto info = reader.getRun(run.runId);
-  if (!info) return false;
-  const std::int64_t lastStats = run.layerStats.empty() ? 0 : run.layerStats.back().step;
-  auto steps = reader.loadSteps(run.runId, run.lastStep());
-  auto stats = reader.loadLayerStats(run.runId, lastStats);
-  auto epochs = reader.loadEpochs(run.runId);
-  auto overflows = reader.loadOverflows(run.runId);
-  const bool added = !steps.empty() || !stats.empty() || epochs.size() > run.epochs.size() ||
-                     overflows.size() > run.overflows.size() ||
-                     QString::fromLatin1(plab::toString(info->status)) != run.status;
-  run.steps.insert(run.steps.end(), steps.begin(), steps.end());
-  run.layerStats.insert(run.layerStats.end(), stats.begin(), stats.end());
+  RunIncrement inc;
+  inc.info = reader.getRun(from.runId);
+  if (!inc.info) return inc;
+  inc.steps = reader.loadSteps(from.runId, from.lastStep);
+  inc.layerStats = reader.loadLayerStats(from.runId, from.lastStatsStep);
   // Epochs and overflows are few: the new ones are the tail.
-  for (std::size_t i = run.epochs.size(); i < epochs.size(); ++i) run.epochs.push_back(epochs[i]);
-  for (std::size_t i = run.overflows.size(); i < overflows.size(); ++i) run.overflows.push_back(overflows[i]);
-  applyRunInfo(run, *info);
+  auto epochs = reader.loadEpochs(from.runId);
+  if (epochs.size() > from.epochCount) inc.epochs.assign(epochs.begin() + std::ptrdiff_t(from.epochCount), epochs.end());
+  auto overflows = reader.loadOverflows(from.runId);
+  if (overflows.size() > from.overflowCount) {
+    inc.overflows.assign(std::make_move_iterator(overflows.begin() + std::ptrdiff_t(from.overflowCount)),
+                         std::make_move_iterator(overflows.end()));
+  }
+  return inc;
+}
+
+bool applyRunIncrement(RunData& run, RunIncrement&& inc) {
+  if (!inc.info) return false;
+  const bool added = !inc.steps.empty() || !inc.layerStats.empty() || !inc.epochs.empty() || !inc.overflows.empty() ||
+                     QString::fromLatin1(plab::toString(inc.info->status)) != run.status;
+  auto append = [](auto& to, auto& from) {
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  };
+  append(run.steps, inc.steps);
+  append(run.layerStats, inc.layerStats);
+  append(run.epochs, inc.epochs);
+  append(run.overflows, inc.overflows);
+  applyRunInfo(run, *inc.info);
   if (added) ++run.revision;
   return added;
+}
+
+bool loadRunIncrement(const QString& databasePath, RunData& run) {
+  return applyRunIncrement(run, readRunIncrement(databasePath, cursorOf(run)));
 }
 
 std::vector<RunInfo> listRunsWithConfig(const QString& databasePath) {
