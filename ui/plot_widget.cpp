@@ -141,7 +141,12 @@ void PlotWidget::updateCrosshair(const QPoint& pos) {
   crossX_->point2->setCoords(x, 1);
   crossY_->point1->setCoords(0, y);
   crossY_->point2->setCoords(1, y);
-  readout_->setText(readout(x, y));
+  const QString text = readout(x, y);
+  if (text.isEmpty()) {  // nothing there (a gap between a heat map's runs)
+    hideCrosshair();
+    return;
+  }
+  readout_->setText(text);
   // Keep the label inside the axis rect: flip to the left/below near the edges.
   const bool nearRight = pos.x() > rect->rect().center().x() + rect->width() / 4;
   const bool nearTop = pos.y() < rect->top() + 60;
