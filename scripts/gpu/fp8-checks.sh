@@ -20,8 +20,8 @@ mkdir -p /usr/share/datasets/fashion-mnist && cp -n .carry/fashion-mnist/*.gz /u
 cli="$PWD/.carry/bin/precisionlab-cli"
 limit=${PLAB_STEP_TIMEOUT:-150}
 accuracy() { python3 -c "import json; d=json.load(open('$1')); print(d.get('status'), 'test_accuracy', d.get('test_accuracy'), 'median_step_ms', d.get('median_step_ms'), d.get('error', ''))" 2>/dev/null; }
-# mode: "fp8" (the default, tensor cores where the rules allow) or "emulated"
-with_mode() { local mode=$1; shift; if [[ $mode == emulated ]]; then PLAB_CUDA_FP8_GEMM=emulated "$@"; else "$@"; fi; }
+# mode: "fp8" (tensor cores where the rules allow) or "emulated" (the default)
+with_mode() { local mode=$1; shift; PLAB_CUDA_FP8_GEMM=$mode "$@"; }
 
 for mode in fp8 emulated; do
   with_mode $mode timeout "$limit" "$cli" selftest --backend cuda --filter fp8 > "$out/fp8-selftest-$mode.txt" 2>&1

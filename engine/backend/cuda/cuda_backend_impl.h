@@ -215,7 +215,7 @@ class CudaBackend final : public Backend {
   MultiTensorTable tables_[3];
   std::unordered_map<const float*, AmaxHistory> amaxHistories_;
   std::shared_ptr<void> fp8Change_;  // updateFp8Scales: old scale, new scale, flag
-  // PLAB_CUDA_CONV_LAYOUT=nchw|nhwc|auto (default auto), layout.cu.
+  // PLAB_CUDA_CONV_LAYOUT=nchw|nhwc|auto (default nchw), layout.cu.
   ConvLayoutChoice convLayout_ = convLayoutFromEnvironment();
   static ConvLayoutChoice convLayoutFromEnvironment();
   struct PendingGemm {

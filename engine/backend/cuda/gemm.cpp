@@ -149,14 +149,15 @@ cudaDataType_t nativeType(Precision p) {
   }
 }
 
-// PLAB_CUDA_FP8_GEMM=emulated sends every fp8 product down the emulated path (to
-// compare speed and results); unset, empty or "fp8" (the default) lets them take the
-// fp8 path. Read once, at the first fp8 product; any other value is an error.
+// PLAB_CUDA_FP8_GEMM=fp8 lets fp8 products take cuBLASLt's fp8 path where its rules
+// allow; unset, empty or "emulated" (the default until the fp8 path has been run and
+// measured on a GPU, docs/gpu-testing.md) sends every fp8 product down the emulated
+// path. Read once, at the first fp8 product; any other value is an error.
 bool fp8GemmForcedEmulated() {
   static const bool forced = [] {
     const char* v = std::getenv("PLAB_CUDA_FP8_GEMM");
-    if (v == nullptr || *v == '\0' || std::strcmp(v, "fp8") == 0) return false;
-    if (std::strcmp(v, "emulated") == 0) return true;
+    if (v == nullptr || *v == '\0' || std::strcmp(v, "emulated") == 0) return true;
+    if (std::strcmp(v, "fp8") == 0) return false;
     throw std::invalid_argument(std::string("CUDA backend: environment variable PLAB_CUDA_FP8_GEMM=\"") + v +
                                 "\" is not one of fp8, emulated");
   }();
@@ -188,7 +189,7 @@ bool CudaBackend::fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a
                           Tensor& c) {
   const Precision pa = a.precision(), pb = b.precision(), pc = c.precision();
   if (!isFp8(pa) || !isFp8(pb)) return false;  // the fp8 path takes fp8 operands only
-  if (fp8GemmForcedEmulated()) return false;   // PLAB_CUDA_FP8_GEMM=emulated
+  if (fp8GemmForcedEmulated()) return false;   // PLAB_CUDA_FP8_GEMM unset or emulated
   const cudaDeviceProp& dev = context().properties;
   if (dev.major * 10 + dev.minor < 89) return false;  // fp8 tensor cores: Ada (sm_89) and newer
   if (pa == Precision::fp8_e5m2 && pb == Precision::fp8_e5m2) return false;  // no e5m2 x e5m2 kernels
