@@ -11,16 +11,7 @@
 # Logs under gpu-out/nhwc-*, a summary in $OUT/summary.txt (or gpu-out/summary.txt).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-out=gpu-out
-mkdir -p "$out"
-summary="${OUT:-$out}/summary.txt"
-[[ -d .carry/lib ]] || tar -C .carry -xJf .carry/lib.tar.xz
-nvlibs=$(python3 -c 'import os, nvidia; print(":".join(sorted({r for p in nvidia.__path__ for r, _, f in os.walk(p) if any(".so" in x for x in f)})))')
-export LD_LIBRARY_PATH="$PWD/.carry/lib:$nvlibs"
-mkdir -p /usr/share/datasets/fashion-mnist && cp -n .carry/fashion-mnist/*.gz /usr/share/datasets/fashion-mnist/ 2>/dev/null
-cli="$PWD/.carry/bin/precisionlab-cli"
-limit=${PLAB_STEP_TIMEOUT:-150}
-accuracy() { python3 -c "import json; d=json.load(open('$1')); print(d.get('status'), 'test_accuracy', d.get('test_accuracy'), 'median_step_ms', d.get('median_step_ms'), d.get('error', ''))" 2>/dev/null; }
+source scripts/gpu/setup-env.sh
 
 timeout "$limit" "$cli" selftest --backend cuda > "$out/nhwc-selftest.txt" 2>&1
 echo "nhwc: selftest --backend cuda: rc=$? ($(tail -n 3 "$out/nhwc-selftest.txt" | tr '\n' ' '))" >> "$summary"
