@@ -1,5 +1,5 @@
 // precisionlab-cli run FILE: trains one experiment headless, writes the run to the
-// SQLite store and prints a progress line (DESIGN.md, "Process model": the same
+// SQLite store and prints a progress line (docs/architecture.md, "Process model": the same
 // engine as the worker, without the pipe).
 #include <unistd.h>
 

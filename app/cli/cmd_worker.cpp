@@ -1,4 +1,4 @@
-// precisionlab-cli worker: the training engine speaking JSON lines (DESIGN.md,
+// precisionlab-cli worker: the training engine speaking JSON lines (docs/architecture.md,
 // "Process model"; messages in docs/protocol.md and engine/protocol/messages.h).
 //
 // stdin:  a `start` command with the experiment, then `pause`, `resume`, `stop` at any

@@ -19,14 +19,14 @@
 #include <time.h>
 #include <vector>
 
-#include "app_paths.h"
-#include "app_resources.h"
-#include "experiment_document.h"
-#include "live_plots_panel.h"
-#include "loss_plot.h"
-#include "main_window.h"
-#include "plot_draw_queue.h"
-#include "worker_client.h"
+#include "common/app_paths.h"
+#include "common/app_resources.h"
+#include "editor/experiment_document.h"
+#include "plots/live_plots_panel.h"
+#include "plots/loss_plot.h"
+#include "common/main_window.h"
+#include "plots/plot_draw_queue.h"
+#include "runs/worker_client.h"
 
 using namespace plab::ui;
 

@@ -7,11 +7,11 @@
 #include <cstring>
 #include <iostream>
 
-#include "app_paths.h"
-#include "app_resources.h"
-#include "main_window.h"
-#include "report_writer.h"
-#include "screenshot_script.h"
+#include "common/app_paths.h"
+#include "common/app_resources.h"
+#include "common/main_window.h"
+#include "report/report_writer.h"
+#include "common/screenshot_script.h"
 
 namespace {
 

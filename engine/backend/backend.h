@@ -3,7 +3,7 @@
 // only these operations, so the CPU backend (OpenBLAS + exact emulated rounding) and
 // the CUDA backend (cuBLASLt, cuDNN, own kernels) are interchangeable.
 //
-// Numerics contract (DESIGN.md): every operation reads its inputs in their own
+// Numerics contract (docs/architecture.md, "Numerics"): every operation reads its inputs in their own
 // formats, computes in fp32 (fp32 accumulation for products and convolutions) and
 // rounds its result once, round-to-nearest-even, into the output tensor's precision.
 // A tf32 output means the product's inputs are rounded to tf32 first.
@@ -59,7 +59,7 @@ struct Pool2dGeometry {
   int outW() const { return (w + 2 * padW - kernelW) / strideW + 1; }
 };
 
-// What rounding did to one tensor (DESIGN.md, "what a run records").
+// What rounding did to one tensor (docs/architecture.md, "what a run records").
 inline constexpr int kLog2HistMin = -64;   // bin 0 holds log2|x| < -63 as well
 inline constexpr int kLog2HistBins = 128;  // bin i: floor(log2|x|) == kLog2HistMin + i
 struct TensorStats {

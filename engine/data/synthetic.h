@@ -1,5 +1,5 @@
 #pragma once
-// The built-in datasets generated from a seed (DESIGN.md, "Datasets").
+// The built-in datasets generated from a seed (docs/architecture.md, "Datasets").
 //
 //   set      input        classes (default)   what it is; `noise` is the std. dev. of the
 //                                              Gaussian added to every coordinate/pixel

@@ -3,7 +3,7 @@
 // is allocated, for error messages and the GUI's diagram) and the Network itself
 // (forward, backward, parameters for the optimizer, per-layer statistics and timing).
 //
-// Numerics (DESIGN.md): a layer's precision is the storage format of its output
+// Numerics (docs/architecture.md, "Numerics"): a layer's precision is the storage format of its output
 // activations, working weights and gradients. Its input is converted into that format
 // on entry when the previous layer's format differs (a converted copy is kept for
 // backward); products accumulate in fp32 and round once. fp8 layers store forward

@@ -1,6 +1,6 @@
 #pragma once
 // Keeps the worker's stdout at about 30 lines a second whatever the step rate
-// (DESIGN.md: "Events are batched: at most ~30 messages a second").
+// (docs/architecture.md, "Process model": at most ~30 messages a second).
 //
 // Records of one type are merged into one message (all pending steps in one "steps"
 // line, all pending overflows in one "overflow" line, ...); nothing is dropped except

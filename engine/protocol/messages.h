@@ -1,5 +1,5 @@
 #pragma once
-// The worker protocol (DESIGN.md, "Process model"): JSON lines between the GUI and
+// The worker protocol (docs/architecture.md, "Process model"): JSON lines between the GUI and
 // `precisionlab-cli worker`. Each line is one JSON object with "v" (kProtocolVersion)
 // and "type". docs/protocol.md shows every message with an example.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The run store: one SQLite file holding every run (DESIGN.md, "What a run records").
+// The run store: one SQLite file holding every run (docs/architecture.md, "What a run records").
 //
 // The worker writes through RunWriter; the GUI, `precisionlab-cli runs` and `export`
 // read through RunReader, also while a worker in another process is writing (WAL).

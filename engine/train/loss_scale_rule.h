@@ -1,5 +1,5 @@
 #pragma once
-// The loss-scale update rule (DESIGN.md, "Loss scaling"), as one pure function so
+// The loss-scale update rule (docs/architecture.md, "Loss scaling"), as one pure function so
 // that the CPU backend and the CUDA kernel apply exactly the same rule.
 // Defaults follow torch.amp.GradScaler: init 2^16, growth 2.0, backoff 0.5,
 // growth interval 2000.

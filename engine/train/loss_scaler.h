@@ -1,5 +1,5 @@
 #pragma once
-// The loss scaler (DESIGN.md, "Loss scaling"): the one class for the concept.
+// The loss scaler (docs/architecture.md, "Loss scaling"): the one class for the concept.
 //
 // The backend applies the rule on the device (Backend::updateLossScale) so that a
 // training step needs no host synchronisation; this class is the host-side view of

@@ -1,5 +1,5 @@
 #pragma once
-// What a run records (DESIGN.md): the rows the trainer produces, the store writes,
+// What a run records (docs/architecture.md): the rows the trainer produces, the store writes,
 // the worker streams as events and the GUI plots. One definition for all of them.
 #include <array>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// The speed benchmark (DESIGN.md, "What a run records"): the same network and batch
+// The speed benchmark (docs/architecture.md, "What a run records"): the same network and batch
 // under fp32 (TF32 off), tf32, fp16-mixed (every layer fp16, dynamic loss scaling,
 // master weights), bf16-mixed (every layer bf16, master weights, no loss scaling, as
 // autocast with bf16) and the file's own assignment ("custom"). For each: the median

@@ -1,5 +1,5 @@
 #pragma once
-// The training loop (DESIGN.md, "Loss scaling" and "What a run records").
+// The training loop (docs/architecture.md, "Loss scaling" and "What a run records").
 //
 // Each step: upload the batch -> Network::forward -> the loss in fp32 with the
 // scaled gradient (Backend::softmaxCrossEntropy / meanSquaredError) ->

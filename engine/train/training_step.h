@@ -1,5 +1,5 @@
 #pragma once
-// One training step, the sequence of DESIGN.md's "Loss scaling", in one place: the
+// One training step, the sequence of "Loss scaling" in docs/architecture.md, in one place: the
 // trainer and the speed benchmark both run exactly this.
 //
 // forward -> fp32 loss with the gradient times the loss scale -> backward -> one

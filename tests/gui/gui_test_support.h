@@ -7,10 +7,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "app_paths.h"
-#include "app_resources.h"
-#include "experiment_document.h"
-#include "main_window.h"
+#include "common/app_paths.h"
+#include "common/app_resources.h"
+#include "editor/experiment_document.h"
+#include "common/main_window.h"
 
 namespace plab::ui::test {
 

@@ -10,11 +10,11 @@
 #include <QUndoStack>
 #include <QtTest>
 
-#include "experiment_library.h"
+#include "runs/experiment_library.h"
 #include "gui_test_support.h"
-#include "layer_list_model.h"
-#include "network_editor.h"
-#include "precision_explorer.h"
+#include "editor/layer_list_model.h"
+#include "editor/network_editor.h"
+#include "explorer/precision_explorer.h"
 
 using namespace plab::ui;
 

@@ -5,13 +5,13 @@
 #include <QtTest>
 #include <qcustomplot.h>
 
-#include "app_resources.h"
-#include "layer_heat_map.h"
-#include "layer_timing_plot.h"
-#include "live_plots_panel.h"
-#include "plot_draw_queue.h"
-#include "report_writer.h"
-#include "run_data.h"
+#include "common/app_resources.h"
+#include "plots/layer_heat_map.h"
+#include "plots/layer_timing_plot.h"
+#include "plots/live_plots_panel.h"
+#include "plots/plot_draw_queue.h"
+#include "report/report_writer.h"
+#include "runs/run_data.h"
 
 using namespace plab::ui;
 

@@ -8,17 +8,17 @@
 #include <QtTest>
 #include <csignal>
 
-#include "gradient_histogram_plot.h"
+#include "plots/gradient_histogram_plot.h"
 #include "gui_test_support.h"
-#include "precision_explorer.h"
+#include "explorer/precision_explorer.h"
 #include <QTabWidget>
-#include "live_plots_panel.h"
-#include "loss_plot.h"
-#include "loss_scale_plot.h"
-#include "run_browser.h"
-#include "run_control_bar.h"
-#include "run_table_model.h"
-#include "worker_client.h"
+#include "plots/live_plots_panel.h"
+#include "plots/loss_plot.h"
+#include "plots/loss_scale_plot.h"
+#include "runs/run_browser.h"
+#include "runs/run_control_bar.h"
+#include "runs/run_table_model.h"
+#include "runs/worker_client.h"
 
 using namespace plab::ui;
 

@@ -9,18 +9,18 @@
 #include <QTableWidget>
 #include <QtTest>
 
-#include "benchmark_plot.h"
-#include "config_diff_table.h"
+#include "plots/benchmark_plot.h"
+#include "runs/config_diff_table.h"
 #include "gui_test_support.h"
-#include "layer_heat_map.h"
-#include "live_plots_panel.h"
-#include "loss_plot.h"
-#include "loss_scale_plot.h"
-#include "network_editor.h"
-#include "plot_widget.h"
-#include "run_browser.h"
-#include "run_table_model.h"
-#include "worker_client.h"
+#include "plots/layer_heat_map.h"
+#include "plots/live_plots_panel.h"
+#include "plots/loss_plot.h"
+#include "plots/loss_scale_plot.h"
+#include "editor/network_editor.h"
+#include "plots/plot_widget.h"
+#include "runs/run_browser.h"
+#include "runs/run_table_model.h"
+#include "runs/worker_client.h"
 
 using namespace plab::ui;
 

@@ -1,4 +1,4 @@
-// The loss scaler's host view: the rule of DESIGN.md ("Loss scaling") replayed on
+// The loss scaler's host view: the rule of docs/architecture.md ("Loss scaling") replayed on
 // step records, and the events it turns them into. The backend half (the skipped
 // update, the per-layer overflow flags) is tested in tst_trainer with real tensors.
 #include <QtTest>

@@ -1,4 +1,4 @@
-// Per-tensor statistics (DESIGN.md "what a run records"): exact zeros, underflows and
+// Per-tensor statistics (docs/architecture.md "what a run records"): exact zeros, underflows and
 // overflows caused by rounding into a format, non-finite values, max |x| and the
 // histogram of log2|x|. One pass, block-local counters in shared memory, one atomic
 // per block and counter; the host reads the result (this syncs, by contract).

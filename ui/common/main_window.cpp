@@ -1,0 +1,470 @@
+#include "common/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QUndoStack>
+#include <QFutureWatcher>
+
+#include "editor/experiment_document.h"
+#include "runs/experiment_library.h"
+#include "editor/network_diagram.h"
+#include "editor/network_editor.h"
+#include "explorer/precision_explorer.h"
+#include "training/training_settings.h"
+#include "plots/live_plots_panel.h"
+#include "runs/run_control_bar.h"
+#include "runs/worker_client.h"
+#include <QCloseEvent>
+#include <QTimer>
+#include <QtConcurrent>
+#include "runs/config_diff_table.h"
+#include "report/csv_export.h"
+#include "runs/run_browser.h"
+#include "runs/run_loader.h"
+#include "runs/benchmark_runner.h"
+#include "runs/run_follower.h"
+#include "report/report_writer.h"
+
+namespace plab::ui {
+
+MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
+    : QMainWindow(parent), options_(options), doc_(new ExperimentDocument(this)) {
+  setObjectName(QStringLiteral("mainWindow"));
+  tabs_ = new QTabWidget;
+  tabs_->setDocumentMode(true);
+  tabs_->addTab(buildNetworkTab(), QIcon(QStringLiteral(":/icons/precision.svg")), tr("&Network"));
+  settings_ = new TrainingSettings(doc_);
+  settings_->setObjectName(QStringLiteral("trainingTab"));
+  tabs_->addTab(settings_, QIcon(QStringLiteral(":/icons/experiment.svg")), tr("&Training"));
+  plots_ = new LivePlotsPanel;
+  tabs_->addTab(plots_, QIcon(QStringLiteral(":/icons/overlay.svg")), tr("&Plots"));
+  diff_ = new ConfigDiffTable;
+  diff_->setObjectName(QStringLiteral("compareTab"));
+  tabs_->addTab(diff_, QIcon(QStringLiteral(":/icons/overlay.svg")), tr("&Compare"));
+  explorer_ = new PrecisionExplorer;
+  explorer_->setObjectName(QStringLiteral("explorerTab"));
+  tabs_->addTab(explorer_, QIcon(QStringLiteral(":/icons/explorer.svg")), tr("Precision &Explorer"));
+  setCentralWidget(tabs_);
+
+  library_ = new ExperimentLibrary(options_.experimentsDir);
+  auto* libraryDock = new QDockWidget(tr("Experiment library"));
+  libraryDock->setObjectName(QStringLiteral("libraryDock"));
+  libraryDock->setWidget(library_);
+  addDockWidget(Qt::LeftDockWidgetArea, libraryDock);
+  connect(library_, &ExperimentLibrary::experimentActivated, this, &MainWindow::openExperiment);
+  browser_ = new RunBrowser(options_.databasePath);
+  auto* browserDock = new QDockWidget(tr("Runs"));
+  browserDock->setObjectName(QStringLiteral("runsDock"));
+  browserDock->setWidget(browser_);
+  addDockWidget(Qt::BottomDockWidgetArea, browserDock);
+
+  runBar_ = new RunControlBar;
+  addToolBar(Qt::TopToolBarArea, runBar_);
+  worker_ = new WorkerClient(this);
+  follower_ = new RunFollower(options_.databasePath, this);
+  connect(follower_, &RunFollower::runsUpdated, plots_, &LivePlotsPanel::scheduleReplot);
+  bench_ = new BenchmarkRunner(this);
+  connect(bench_, &BenchmarkRunner::finished, this, [this](qint64 id, const QString& message) {
+    statusBar()->showMessage(message, 10000);
+    plots_->appendLog(message);
+    browser_->refresh();
+    if (id > 0) {
+      showRuns({id});
+      plots_->detailTabs()->setCurrentIndex(2);  // the speed view
+    } else {
+      warn(tr("Benchmark"), message);
+    }
+    emit benchmarkFinished(id);
+  });
+  connectWorker();
+  connectBrowser();
+
+  buildMenus();
+  connect(doc_, &ExperimentDocument::changed, this, &MainWindow::updateTitle);
+  connect(doc_->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::updateTitle);
+
+  QString initial = options_.initialExperiment;
+  if (initial.isEmpty()) initial = library_->pathOf(QStringLiteral("spirals.json"));
+  if (!initial.isEmpty()) openExperiment(initial);
+  updateTitle();
+  statusBar()->showMessage(tr("Run store: %1").arg(options_.databasePath));
+  resize(1400, 900);
+}
+
+MainWindow::~MainWindow() {
+  // Stop a run while every panel still exists, then hear nothing more from the worker.
+  worker_->stopAndWait(5000);
+  worker_->disconnect();
+  // Children are destroyed after this object stops being a MainWindow; the document's
+  // undo stack must not signal (cleanChanged) into half-destroyed panels.
+  doc_->undoStack()->blockSignals(true);
+  doc_->blockSignals(true);
+}
+
+QWidget* MainWindow::buildNetworkTab() {
+  auto* split = new QSplitter(Qt::Horizontal);
+  split->setObjectName(QStringLiteral("networkTab"));
+  editor_ = new NetworkEditor(doc_);
+  split->addWidget(editor_);
+  diagram_ = new NetworkDiagram;
+  auto* scroll = new QScrollArea;
+  scroll->setWidgetResizable(true);
+  scroll->setWidget(diagram_);
+  split->addWidget(scroll);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+  connect(editor_, &NetworkEditor::checked, this,
+          [this](const ShapeCheck& check) { diagram_->setNetwork(doc_->layers(), check); });
+  return split;
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(QIcon(QStringLiteral(":/icons/new.svg")), tr("&New experiment"), QKeySequence::New, this,
+                  &MainWindow::newExperiment);
+  file->addAction(QIcon(QStringLiteral(":/icons/open.svg")), tr("&Open experiment…"), QKeySequence::Open, this,
+                  &MainWindow::openExperimentDialog);
+  file->addAction(QIcon(QStringLiteral(":/icons/save.svg")), tr("&Save"), QKeySequence::Save, this,
+                  &MainWindow::saveExperiment);
+  file->addAction(tr("Save &As…"), QKeySequence::SaveAs, this, &MainWindow::saveExperimentAsDialog);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+  QAction* undo = doc_->undoStack()->createUndoAction(this, tr("&Undo"));
+  undo->setShortcut(QKeySequence::Undo);
+  undo->setIcon(QIcon(QStringLiteral(":/icons/undo.svg")));
+  QAction* redo = doc_->undoStack()->createRedoAction(this, tr("&Redo"));
+  redo->setShortcut(QKeySequence::Redo);
+  redo->setIcon(QIcon(QStringLiteral(":/icons/redo.svg")));
+  edit->addAction(undo);
+  edit->addAction(redo);
+
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  run->addAction(runBar_->startAction());
+  run->addAction(runBar_->pauseAction());
+  run->addAction(runBar_->stopAction());
+  run->addSeparator();
+  run->addAction(QIcon(QStringLiteral(":/icons/report.svg")), tr("&Benchmark speed"), QKeySequence(Qt::CTRL | Qt::Key_B), this,
+                 [this] { startBenchmark(); });
+
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  for (int i = 0; i < tabs_->count(); ++i) {
+    QAction* a = view->addAction(tabs_->tabText(i).remove(QLatin1Char('&')), this, [this, i] { tabs_->setCurrentIndex(i); });
+    a->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+  }
+}
+
+void MainWindow::connectWorker() {
+  connect(runBar_->startAction(), &QAction::triggered, this, &MainWindow::startRun);
+  connect(runBar_->pauseAction(), &QAction::triggered, this, [this](bool pause) {
+    if (pause) worker_->pause();
+    else worker_->resume();
+  });
+  connect(runBar_->stopAction(), &QAction::triggered, worker_, &WorkerClient::stop);
+  connect(worker_, &WorkerClient::dataAppended, plots_, &LivePlotsPanel::scheduleReplot);
+  connect(worker_, &WorkerClient::progressChanged, this, [this] {
+    runBar_->showProgress(*worker_->run());
+    runBar_->setRunning(true, worker_->isPaused());
+  });
+  connect(worker_, &WorkerClient::runStarted, this, [this](qint64 id) {
+    const auto run = worker_->run();
+    settings_->setDeviceText(QStringLiteral("%1: %2").arg(run->backend, run->device));
+    statusBar()->showMessage(tr("Run #%1 started on %2 (%3)").arg(id).arg(run->backend, run->device));
+  });
+  connect(worker_, &WorkerClient::message, plots_, &LivePlotsPanel::appendLog);
+  connect(plots_, &LivePlotsPanel::valuePicked, this, [this](double value) {
+    explorer_->showValue(value);
+    showTab(QStringLiteral("explorerTab"));
+  });
+  connect(worker_, &WorkerClient::runEnded, this, &MainWindow::onRunEnded);
+}
+
+bool MainWindow::startRun() {
+  if (worker_->isBusy()) {
+    warn(tr("A run is going"), tr("Stop the current run before starting another."));
+    return false;
+  }
+  editor_->checkNow();
+  if (!editor_->lastCheck().ok) {
+    showTab(QStringLiteral("networkTab"));
+    warn(tr("The experiment has errors"),
+                         tr("Fix these before starting a run:\n\n%1").arg(editor_->lastCheck().allErrors()));
+    return false;
+  }
+  if (!worker_->start(doc_->json(), options_.databasePath)) {
+    warn(tr("Cannot start the run"), worker_->error());
+    return false;
+  }
+  plots_->setRuns({PlotRun{worker_->run(), runColour(0)}});
+  plots_->appendLog(tr("--- run of %1 with %2").arg(doc_->title(), worker_->workerPath()));
+  runBar_->setRunning(true, false);
+  runBar_->showProgress(*worker_->run());
+  showTab(QStringLiteral("plotsTab"));
+  return true;
+}
+
+void MainWindow::onRunEnded(const QString& status) {
+  const auto run = worker_->run();
+  plots_->replotNow();
+  plots_->resetViews();  // live plots followed the run; show all of it now
+  runBar_->setRunning(false, false);
+  runBar_->showProgress(*run);
+  const bool failed = status == QLatin1String("failed");
+  QString text = tr("Run #%1 %2 after %3 steps.").arg(run->runId).arg(status).arg(run->lastStep());
+  if (!run->error.isEmpty()) text += QLatin1Char(' ') + run->error;
+  plots_->setBanner(text, failed);
+  statusBar()->showMessage(text, 10000);
+  emit runFinished(run->runId, status);
+}
+
+void MainWindow::connectBrowser() {
+  connect(browser_, &RunBrowser::showRunsRequested, this, &MainWindow::showRuns);
+  connect(browser_, &RunBrowser::rerunRequested, this, &MainWindow::rerun);
+  connect(browser_, &RunBrowser::exportCsvRequested, this, &MainWindow::exportCsvDialog);
+  connect(browser_, &RunBrowser::reportRequested, this, &MainWindow::reportDialog);
+  connect(browser_, &RunBrowser::message, this, [this](const QString& m) { statusBar()->showMessage(m, 10000); });
+  connect(worker_, &WorkerClient::runStarted, browser_, &RunBrowser::refresh);
+  connect(this, &MainWindow::runFinished, browser_, &RunBrowser::refresh);
+}
+
+void MainWindow::showRuns(const QList<qint64>& ids) {
+  if (ids.isEmpty()) return;
+  const QString db = options_.databasePath;
+  const RunDataPtr live = worker_->run();
+  auto* watcher = new QFutureWatcher<QList<RunDataPtr>>(this);
+  connect(watcher, &QFutureWatcher<QList<RunDataPtr>>::finished, this, [this, watcher, live] {
+    watcher->deleteLater();
+    QList<RunDataPtr> loaded;
+    try {
+      loaded = watcher->result();
+    } catch (const std::exception& e) {
+      warn(tr("Cannot read runs"), QString::fromUtf8(e.what()));
+      return;
+    }
+    QList<PlotRun> runs;
+    for (const RunDataPtr& r : loaded) {
+      // The run going on now is shown from the live events, not a snapshot.
+      const RunDataPtr data = live && live->isLive() && live->runId == r->runId ? live : r;
+      runs << PlotRun{data, runColour(int(runs.size()))};
+    }
+    plots_->setRuns(runs);
+    diff_->setRuns(runs);
+    // Runs still being written by another process (headless runs) keep growing.
+    QList<RunDataPtr> others;
+    for (const PlotRun& r : runs) {
+      if (r.data != live) others << r.data;
+    }
+    follower_->follow(others);
+    showTab(QStringLiteral("plotsTab"));
+    emit runsShown(int(runs.size()));
+  });
+  watcher->setFuture(QtConcurrent::run([db, ids] {
+    QList<RunDataPtr> runs;
+    for (qint64 id : ids) runs << loadRunData(db, id);
+    return runs;
+  }));
+}
+
+bool MainWindow::rerun(qint64 id) {
+  try {
+    RunReader reader(options_.databasePath.toStdString());
+    const auto info = reader.getRun(id);
+    if (!info) throw std::runtime_error("no run #" + std::to_string(id));
+    doc_->load(info->config, QString());
+  } catch (const std::exception& e) {
+    warn(tr("Cannot re-run"), QString::fromUtf8(e.what()));
+    return false;
+  }
+  return startRun();
+}
+
+bool MainWindow::startBenchmark(int measuredSteps) {
+  editor_->checkNow();
+  QString error;
+  if (!editor_->lastCheck().ok) error = editor_->lastCheck().allErrors();
+  else bench_->start(doc_->json(), options_.databasePath, measuredSteps, &error);  // sets error on failure
+  if (!error.isEmpty()) {
+    warn(tr("Cannot benchmark"), error);
+    return false;
+  }
+  statusBar()->showMessage(tr("Benchmarking fp32, tf32, fp16-mixed, bf16-mixed and this assignment…"));
+  return true;
+}
+
+void MainWindow::exportCsvDialog(qint64 id) {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export run #%1 as CSV").arg(id),
+                                                    QStringLiteral("run-%1.csv").arg(id), tr("CSV (*.csv)"));
+  if (!path.isEmpty()) exportCsv(id, path);
+}
+
+void MainWindow::exportCsv(qint64 id, const QString& path) {
+  const QString db = options_.databasePath;
+  auto* watcher = new QFutureWatcher<QString>(this);
+  connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
+    watcher->deleteLater();
+    const QString error = watcher->result();
+    if (!error.isEmpty()) warn(tr("CSV export failed"), error);
+    else statusBar()->showMessage(tr("Wrote %1").arg(path), 6000);
+    emit csvExported(path, error.isEmpty());
+  });
+  // Reading a long run and writing its rows takes longer than a frame: off the GUI thread.
+  watcher->setFuture(QtConcurrent::run([db, id, path]() -> QString {
+    try {
+      QString error;
+      return writeRunCsv(*loadRunData(db, id), path, &error) ? QString() : error;
+    } catch (const std::exception& e) {
+      return QString::fromUtf8(e.what());
+    }
+  }));
+}
+
+void MainWindow::reportDialog(const QList<qint64>& ids) {
+  if (ids.isEmpty()) {
+    warn(tr("Report"), tr("Select one or more runs in the run browser first."));
+    return;
+  }
+  const QString path = QFileDialog::getSaveFileName(this, tr("Report of %1 run(s)").arg(ids.size()), QStringLiteral("report.pdf"),
+                                                    tr("PDF (*.pdf);;HTML with images (*.html)"));
+  if (!path.isEmpty()) writeReport(ids, path);
+}
+
+void MainWindow::writeReport(const QList<qint64>& ids, const QString& path) {
+  const QString db = options_.databasePath;
+  auto* watcher = new QFutureWatcher<QList<RunDataPtr>>(this);
+  connect(watcher, &QFutureWatcher<QList<RunDataPtr>>::finished, this, [this, watcher, path] {
+    watcher->deleteLater();
+    QList<PlotRun> runs;
+    try {
+      for (const RunDataPtr& r : watcher->result()) runs << PlotRun{r, runColour(int(runs.size()))};
+    } catch (const std::exception& e) {
+      finishReport(path, QString::fromUtf8(e.what()));
+      return;
+    }
+    renderReportCharts(std::make_shared<ReportWriter>(runs), path);
+  });
+  watcher->setFuture(QtConcurrent::run([db, ids] {
+    QList<RunDataPtr> runs;
+    for (qint64 id : ids) runs << loadRunData(db, id);
+    return runs;
+  }));
+}
+
+void MainWindow::renderReportCharts(const std::shared_ptr<ReportWriter>& report, const QString& path) {
+  // The charts are widgets, so they are drawn here, one chart per turn of the event loop.
+  if (report->renderNextChart()) {
+    // A zero timer fires once the events waiting (input, the worker, other timers) are
+    // served: a queued call could run two slices back to back.
+    auto* next = new QTimer(this);
+    next->setSingleShot(true);
+    connect(next, &QTimer::timeout, this, [this, next, report, path] {
+      next->deleteLater();
+      renderReportCharts(report, path);
+    });
+    next->start(0);
+    return;
+  }
+  // The document itself (PDF layout and printing, PNG encoding) is written off the GUI thread.
+  auto* watcher = new QFutureWatcher<QString>(this);
+  connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
+    watcher->deleteLater();
+    finishReport(path, watcher->result());
+  });
+  watcher->setFuture(QtConcurrent::run([report, path] {
+    QString error;
+    return report->writeRendered(path, &error) ? QString() : (error.isEmpty() ? QObject::tr("%1: not written").arg(path) : error);
+  }));
+}
+
+void MainWindow::finishReport(const QString& path, const QString& error) {
+  if (!error.isEmpty()) warn(tr("Report failed"), error);
+  else statusBar()->showMessage(tr("Wrote %1").arg(path), 6000);
+  emit reportWritten(path, error.isEmpty());
+}
+
+void MainWindow::warn(const QString& title, const QString& text) {
+  lastWarning_ = title + QStringLiteral(": ") + text;
+  if (interactive_) QMessageBox::warning(this, title, text);
+  else statusBar()->showMessage(lastWarning_);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (worker_->isBusy()) {
+    if (interactive_ &&
+        QMessageBox::question(this, tr("A run is going"),
+                              tr("Stop the run and quit? What it recorded so far stays in the run store.")) != QMessageBox::Yes) {
+      event->ignore();
+      return;
+    }
+    worker_->stopAndWait(10000);
+  }
+  event->accept();
+}
+
+void MainWindow::showTab(const QString& name) {
+  for (int i = 0; i < tabs_->count(); ++i) {
+    if (tabs_->widget(i)->objectName() == name) tabs_->setCurrentIndex(i);
+  }
+}
+
+void MainWindow::updateTitle() {
+  const QString file = doc_->filePath().isEmpty() ? tr("untitled") : QFileInfo(doc_->filePath()).fileName();
+  setWindowTitle(QStringLiteral("%1%2 — %3 — Precision Lab")
+                     .arg(file, doc_->isModified() ? QStringLiteral("*") : QString(), doc_->title()));
+}
+
+bool MainWindow::openExperiment(const QString& path) {
+  try {
+    doc_->loadFile(path);
+    statusBar()->showMessage(tr("Opened %1").arg(path), 4000);
+    return true;
+  } catch (const std::exception& e) {
+    warn(tr("Cannot open experiment"), QString::fromUtf8(e.what()));
+    return false;
+  }
+}
+
+void MainWindow::newExperiment() { doc_->load(defaultExperimentJson(), QString()); }
+
+void MainWindow::openExperimentDialog() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), options_.experimentsDir,
+                                                    tr("Experiments (*.json)"));
+  if (!path.isEmpty()) openExperiment(path);
+}
+
+void MainWindow::saveExperiment() {
+  if (doc_->filePath().isEmpty()) {
+    saveExperimentAsDialog();
+    return;
+  }
+  saveExperimentAs(doc_->filePath());
+}
+
+void MainWindow::saveExperimentAsDialog() {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment as"), options_.experimentsDir,
+                                                    tr("Experiments (*.json)"));
+  if (!path.isEmpty()) saveExperimentAs(path.endsWith(QLatin1String(".json")) ? path : path + QStringLiteral(".json"));
+}
+
+bool MainWindow::saveExperimentAs(const QString& path) {
+  try {
+    doc_->saveFile(path);
+    library_->refresh();
+    statusBar()->showMessage(tr("Saved %1").arg(path), 4000);
+    return true;
+  } catch (const std::exception& e) {
+    warn(tr("Cannot save experiment"), QString::fromUtf8(e.what()));
+    return false;
+  }
+}
+
+}  // namespace plab::ui

@@ -1,0 +1,142 @@
+#include "common/screenshot_script.h"
+
+#include <QApplication>
+#include <QCheckBox>
+#include <QDir>
+#include <QLineEdit>
+#include <QTabWidget>
+#include <QTimer>
+#include <iostream>
+
+#include "editor/experiment_document.h"
+#include "plots/gradient_histogram_plot.h"
+#include "plots/live_plots_panel.h"
+#include "common/main_window.h"
+#include "editor/network_editor.h"
+#include "plots/plot_draw_queue.h"
+#include "runs/run_browser.h"
+
+namespace plab::ui {
+namespace {
+
+class ScreenshotScript : public QObject {
+ public:
+  ScreenshotScript(MainWindow& window, const QString& folder) : QObject(&window), w_(window), dir_(folder) {
+    QDir().mkpath(folder);
+  }
+
+  void start() { QTimer::singleShot(1500, this, [this] { editorShots(); }); }
+
+ private:
+  void save(const QString& name) {
+    QApplication::processEvents();
+    PlotDrawQueue::instance().drawAllNow();
+    const QString path = dir_.filePath(name + QStringLiteral(".png"));
+    w_.grab().save(path);
+    std::cout << "screenshot " << path.toStdString() << "\n";
+  }
+
+  void editorShots() {
+    w_.showTab(QStringLiteral("networkTab"));
+    w_.networkEditor()->selectLayer(1);
+    save(QStringLiteral("network-editor"));
+    w_.showTab(QStringLiteral("trainingTab"));
+    QTimer::singleShot(800, this, [this] {
+      save(QStringLiteral("training-settings"));
+      w_.showTab(QStringLiteral("explorerTab"));
+      if (auto* input = w_.findChild<QLineEdit*>(QStringLiteral("explorerInput"))) input->setText(QStringLiteral("65520"));
+      save(QStringLiteral("precision-explorer"));
+      firstRun();
+    });
+  }
+
+  void firstRun() {
+    firstFile_ = w_.document()->filePath();
+    connect(&w_, &MainWindow::runFinished, this, [this](qint64 id, const QString&) { runFinished(id); });
+    if (!w_.startRun()) fail(w_.lastWarning());
+  }
+
+  void runFinished(qint64 id) {
+    runIds_ << id;
+    if (runIds_.size() == 1) {
+      QTimer::singleShot(500, this, [this] {
+        save(QStringLiteral("live-plots"));
+        showDetail(0, QStringLiteral("gradients"));
+        showDetail(1, QStringLiteral("heat-map"));
+        secondRun();
+      });
+      return;
+    }
+    QTimer::singleShot(500, this, [this] { benchmark(); });
+  }
+
+  // The speed view with the benchmark of the first experiment.
+  void benchmark() {
+    connect(&w_, &MainWindow::benchmarkFinished, this, [this](qint64 id) {
+      if (id <= 0) return fail(w_.lastWarning());
+      connect(&w_, &MainWindow::runsShown, this, [this] {
+        QTimer::singleShot(800, this, [this] {
+          w_.plotsPanel()->replotNow();
+          w_.plotsPanel()->resetViews();
+          showDetail(2, QStringLiteral("speed"));
+          disconnect(&w_, &MainWindow::runsShown, this, nullptr);
+          overlay();
+        });
+      });
+    });
+    w_.document()->loadFile(firstFile_);
+    if (!w_.startBenchmark(20)) fail(w_.lastWarning());
+  }
+
+  void showDetail(int tab, const QString& name) {
+    w_.plotsPanel()->detailTabs()->setCurrentIndex(tab);
+    w_.plotsPanel()->replotNow();
+    save(name);
+  }
+
+  // The same experiment in fp32 throughout, without loss scaling: the baseline.
+  void secondRun() {
+    w_.plotsPanel()->detailTabs()->setCurrentIndex(0);
+    w_.showTab(QStringLiteral("networkTab"));
+    w_.networkEditor()->setAllPrecisions(QStringLiteral("fp32"));
+    w_.document()->edit(QStringLiteral("fp32 baseline"), [](nlohmann::json& j) {
+      j["loss_scaling"] = {{"mode", "none"}};
+      j["title"] = "Two spirals in fp32 (baseline)";
+    });
+    if (!w_.startRun()) fail(w_.lastWarning());
+  }
+
+  void overlay() {
+    connect(&w_, &MainWindow::runsShown, this, [this] {
+      QTimer::singleShot(800, this, [this] {
+        w_.runBrowser()->selectRuns(runIds_);
+        save(QStringLiteral("overlay"));
+        showDetail(1, QStringLiteral("heat-map-overlay"));
+        w_.showTab(QStringLiteral("compareTab"));
+        if (auto* only = w_.findChild<QCheckBox*>(QStringLiteral("onlyDifferences"))) only->setChecked(true);
+        save(QStringLiteral("compare"));
+        QApplication::quit();
+      });
+    });
+    w_.showRuns(runIds_);
+  }
+
+  void fail(const QString& why) {
+    std::cerr << "screenshots: " << why.toStdString() << "\n";
+    QApplication::exit(1);
+  }
+
+  MainWindow& w_;
+  QDir dir_;
+  QList<qint64> runIds_;
+  QString firstFile_;
+};
+
+}  // namespace
+
+void startScreenshotScript(MainWindow& window, const QString& folder) {
+  auto* script = new ScreenshotScript(window, folder);
+  script->start();
+}
+
+}  // namespace plab::ui

@@ -1,0 +1,69 @@
+#include "editor/layer_summary.h"
+
+#include <QMap>
+#include <QStringList>
+
+namespace plab::ui {
+namespace {
+
+QString number(const nlohmann::json& v) {
+  if (v.is_number_integer()) return QString::number(v.get<long long>());
+  if (v.is_number()) return QString::number(v.get<double>(), 'g', 4);
+  if (v.is_boolean()) return v.get<bool>() ? QStringLiteral("yes") : QStringLiteral("no");
+  return QString::fromStdString(v.dump());
+}
+
+QString valueOf(const nlohmann::json& layer, const char* key, const QString& fallback) {
+  const auto it = layer.find(key);
+  return it == layer.end() ? fallback : number(*it);
+}
+
+}  // namespace
+
+QString layerPrecision(const nlohmann::json& layer) {
+  return QString::fromStdString(layer.value("precision", std::string("fp32")));
+}
+
+QString layerSummary(const nlohmann::json& layer) {
+  if (!layer.is_object()) return QStringLiteral("?");
+  const QString type = QString::fromStdString(layer.value("type", std::string("?")));
+  if (type == QLatin1String("linear")) return type + QLatin1Char(' ') + valueOf(layer, "out", QStringLiteral("?"));
+  if (type == QLatin1String("conv2d")) {
+    return QStringLiteral("conv2d %1 k%2 s%3 p%4")
+        .arg(valueOf(layer, "out_channels", QStringLiteral("?")), valueOf(layer, "kernel", QStringLiteral("3")),
+             valueOf(layer, "stride", QStringLiteral("1")), valueOf(layer, "padding", QStringLiteral("0")));
+  }
+  if (type.endsWith(QLatin1String("pool2d"))) {
+    const QString k = valueOf(layer, "kernel", QStringLiteral("2"));
+    return QStringLiteral("%1 k%2 s%3").arg(type, k, valueOf(layer, "stride", k));
+  }
+  if (type == QLatin1String("dropout")) return QStringLiteral("dropout p=%1").arg(valueOf(layer, "p", QStringLiteral("0.5")));
+  if (type == QLatin1String("leaky_relu")) return QStringLiteral("leaky_relu %1").arg(valueOf(layer, "slope", QStringLiteral("0.01")));
+  return type;
+}
+
+QString networkSummary(const nlohmann::json& layers) {
+  QStringList parts;
+  if (!layers.is_array()) return {};
+  for (const auto& layer : layers) {
+    const std::string type = layer.value("type", std::string());
+    if (type == "linear") parts << QStringLiteral("fc%1").arg(valueOf(layer, "out", QStringLiteral("?")));
+    else if (type == "conv2d") parts << QStringLiteral("conv%1").arg(valueOf(layer, "out_channels", QStringLiteral("?")));
+    else if (type == "maxpool2d" || type == "avgpool2d") parts << QStringLiteral("pool");
+  }
+  return parts.join(QStringLiteral("-")) + QStringLiteral(" (%1 layers)").arg(layers.size());
+}
+
+QString precisionSummary(const nlohmann::json& layers) {
+  QMap<QString, int> counts;
+  if (layers.is_array()) {
+    for (const auto& layer : layers) ++counts[layerPrecision(layer)];
+  }
+  QStringList parts;
+  for (auto it = counts.begin(); it != counts.end(); ++it) {
+    parts << (counts.size() == 1 ? it.key() : QStringLiteral("%1×%2").arg(it.key()).arg(it.value()));
+  }
+  return parts.join(QStringLiteral(", "));
+}
+
+}  // namespace plab::ui

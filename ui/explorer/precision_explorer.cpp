@@ -1,0 +1,123 @@
+#include "explorer/precision_explorer.h"
+
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <cmath>
+
+#include "numerics/convert.h"
+#include "common/precision_palette.h"
+
+namespace plab::ui {
+namespace {
+
+enum Column { kFormat, kValue, kHex, kFields, kClass, kAbsError, kRelError, kColumnCount };
+
+QString formatNumber(double v) {
+  if (std::isnan(v)) return QStringLiteral("nan");
+  if (std::isinf(v)) return v > 0 ? QStringLiteral("inf") : QStringLiteral("-inf");
+  if (v == 0) return std::signbit(v) ? QStringLiteral("-0") : QStringLiteral("0");  // QString drops the sign of zero
+  // 17 significant digits show the exact fp32 value of every format's numbers.
+  return QString::number(v, 'g', 17);
+}
+
+// "0 | 01011 | 1001100110": the bit fields of a pattern, most significant first.
+QString bitFields(const FormatInfo& f, std::uint32_t bits) {
+  const int total = f.precision == Precision::tf32 ? 32 : f.totalBits;
+  QString all = QString::number(bits, 2).rightJustified(total, QLatin1Char('0'));
+  const QString sign = all.left(1);
+  const QString exponent = all.mid(1, f.exponentBits);
+  // tf32 is stored in 32 bits; only the top 10 of the 23 mantissa bits carry information.
+  const QString mantissa = all.mid(1 + f.exponentBits, f.mantissaBits);
+  return sign + QStringLiteral(" | ") + exponent + QStringLiteral(" | ") + mantissa;
+}
+
+}  // namespace
+
+PrecisionExplorer::PrecisionExplorer(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+  auto* intro = new QLabel(tr("Type a number (e.g. 0.1, 65520, 1e-8, -0) to see what each format "
+                              "stores for it. Rounding is round-to-nearest-even; the input is first "
+                              "read as fp32."));
+  intro->setWordWrap(true);
+  layout->addWidget(intro);
+  input_ = new QLineEdit(QStringLiteral("0.1"));
+  input_->setObjectName(QStringLiteral("explorerInput"));
+  input_->setClearButtonEnabled(true);
+  layout->addWidget(input_);
+  message_ = new QLabel;
+  message_->setStyleSheet(QStringLiteral("color: #c62828"));
+  layout->addWidget(message_);
+
+  table_ = new QTableWidget(int(kAllPrecisions.size()), kColumnCount);
+  table_->setObjectName(QStringLiteral("explorerTable"));
+  table_->setHorizontalHeaderLabels({tr("Format"), tr("Stored value"), tr("Bits (hex)"),
+                                     tr("sign | exponent | mantissa"), tr("Class"),
+                                     tr("Abs. error"), tr("Rel. error")});
+  table_->verticalHeader()->hide();
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->horizontalHeader()->setStretchLastSection(true);
+  QFont mono(QStringLiteral("DejaVu Sans Mono"));
+  mono.setStyleHint(QFont::Monospace);
+  table_->setFont(mono);
+  layout->addWidget(table_, 1);
+  layout->addWidget(new PrecisionLegend);
+
+  connect(input_, &QLineEdit::textChanged, this, &PrecisionExplorer::recompute);
+  recompute();
+}
+
+void PrecisionExplorer::showValue(double value) { input_->setText(formatNumber(value)); }
+
+QString PrecisionExplorer::inputText() const { return input_->text(); }
+
+void PrecisionExplorer::recompute() {
+  const QString text = input_->text().trimmed();
+  bool ok = false;
+  double input = text.toDouble(&ok);
+  if (!ok && (text == QLatin1String("inf") || text == QLatin1String("-inf") ||
+              text == QLatin1String("nan"))) {
+    input = text == QLatin1String("nan") ? std::nan("") : (text.startsWith('-') ? -INFINITY : INFINITY);
+    ok = true;
+  }
+  message_->setText(ok ? QString() : tr("\"%1\" is not a number").arg(text));
+  table_->setEnabled(ok);
+  if (!ok) return;
+  for (int row = 0; row < int(kAllPrecisions.size()); ++row) fillRow(row, row, input);
+}
+
+void PrecisionExplorer::fillRow(int row, int precisionIndex, double input) {
+  const Precision p = kAllPrecisions[std::size_t(precisionIndex)];
+  const FormatInfo& f = formatInfo(p);
+  const std::uint32_t bits = encode(p, float(input));
+  const double stored = decode(p, bits);
+  const ValueClass cls = classify(p, bits);
+  const double absError = std::fabs(stored - input);
+  const double relError = input != 0 ? absError / std::fabs(input) : (stored == 0 ? 0 : INFINITY);
+  const int hexDigits = (p == Precision::tf32 ? 32 : f.totalBits) / 4;
+
+  const QStringList cells = {
+      precisionName(p), formatNumber(stored),
+      QStringLiteral("0x") + QString::number(bits, 16).rightJustified(hexDigits, QLatin1Char('0')),
+      bitFields(f, bits), QString::fromLatin1(toString(cls)),
+      std::isfinite(absError) ? QString::number(absError, 'g', 4) : formatNumber(absError),
+      std::isfinite(relError) ? QString::number(relError, 'g', 4) : formatNumber(relError)};
+  for (int c = 0; c < kColumnCount; ++c) {
+    auto* item = new QTableWidgetItem(cells[c]);
+    if (c == kFormat) {
+      item->setBackground(precisionColour(p));
+      item->setForeground(textColourOn(precisionColour(p)));
+    }
+    // Underflow to zero and overflow to inf are the two things a teacher points at.
+    const bool lost = (cls == ValueClass::zero && input != 0) ||
+                      (cls == ValueClass::inf && std::isfinite(input));
+    if (lost && (c == kValue || c == kClass)) item->setForeground(QColor("#c62828"));
+    table_->setItem(row, c, item);
+  }
+}
+
+}  // namespace plab::ui

@@ -1,0 +1,213 @@
+#include "plots/gradient_histogram_plot.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenu>
+#include <QSlider>
+#include <QVBoxLayout>
+#include <cmath>
+#include <qcustomplot.h>
+
+#include "common/precision_palette.h"
+
+namespace plab::ui {
+
+GradientHistogramPlot::GradientHistogramPlot(QWidget* parent) : RunPlot(tr("Gradient histogram (log₂|x|)"), parent) {
+  setObjectName(QStringLiteral("gradientHistogram"));
+  auto* controls = new QHBoxLayout;
+  controls->addWidget(new QLabel(tr("Layer")));
+  layer_ = new QComboBox;
+  layer_->setObjectName(QStringLiteral("histogramLayer"));
+  layer_->setMinimumContentsLength(16);
+  controls->addWidget(layer_);
+  kind_ = new QComboBox;
+  kind_->setObjectName(QStringLiteral("histogramKind"));
+  kind_->addItem(tr("gradients"), int(StatsKind::gradient));
+  kind_->addItem(tr("activations"), int(StatsKind::activation));
+  controls->addWidget(kind_);
+  controls->addWidget(new QLabel(tr("Step")));
+  step_ = new QSlider(Qt::Horizontal);
+  step_->setObjectName(QStringLiteral("histogramStep"));
+  step_->setToolTip(tr("Which statistics step to show; rightmost follows the run"));
+  controls->addWidget(step_, 1);
+  static_cast<QVBoxLayout*>(layout())->insertLayout(0, controls);
+  shares_ = new QLabel;
+  shares_->setObjectName(QStringLiteral("histogramShares"));
+  static_cast<QVBoxLayout*>(layout())->insertWidget(1, shares_);
+
+  plot()->xAxis->setLabel(tr("log₂|x|"));
+  plot()->yAxis->setLabel(tr("share of values"));
+  plot()->xAxis->setRange(-40, 20);
+  // The line above the plot names layer, step and format for each run: no legend
+  // box to cover the format bands.
+  plot()->legend->setVisible(false);
+  auto rebuildSoon = [this] { rebuild(); };
+  connect(layer_, &QComboBox::currentTextChanged, this, rebuildSoon);
+  connect(kind_, &QComboBox::currentIndexChanged, this, rebuildSoon);
+  connect(step_, &QSlider::valueChanged, this, [this](int v) {
+    followLatest_ = v == step_->maximum();
+    rebuild();
+  });
+}
+
+void GradientHistogramPlot::setLayer(const QString& layerName) { layer_->setCurrentText(layerName); }
+void GradientHistogramPlot::setKind(StatsKind kind) { kind_->setCurrentIndex(kind_->findData(int(kind))); }
+QString GradientHistogramPlot::layer() const { return layer_->currentText(); }
+QString GradientHistogramPlot::sharesText() const { return shares_->text(); }
+
+void GradientHistogramPlot::clearSeries() {
+  plot()->clearPlottables();
+  clearDataItems();
+  seenRevision_.clear();
+}
+
+void GradientHistogramPlot::resetView() {
+  plot()->xAxis->setRange(-40, 20);
+  fitY();
+  requestDraw();
+}
+
+std::vector<const LayerStatsRecord*> GradientHistogramPlot::recordsFor(const RunData& run) const {
+  std::vector<const LayerStatsRecord*> out;
+  const std::string name = layer_->currentText().toStdString();
+  const auto kind = StatsKind(kind_->currentData().toInt());
+  for (const auto& r : run.layerStats) {
+    if (r.kind == kind && r.layerName == name) out.push_back(&r);
+  }
+  return out;
+}
+
+const LayerStatsRecord* GradientHistogramPlot::shownRecord(int runIndex) const {
+  if (runIndex < 0 || runIndex >= runs_.size()) return nullptr;
+  const auto records = recordsFor(*runs_[runIndex].data);
+  if (records.empty()) return nullptr;
+  if (followLatest_) return records.back();
+  return records[std::size_t(std::clamp<int>(step_->value(), 0, int(records.size()) - 1))];
+}
+
+void GradientHistogramPlot::syncLayerChoices() {
+  QStringList names;
+  for (const PlotRun& run : runs_) {
+    for (const auto& n : run.data->statsLayerNames()) {
+      if (!names.contains(QString::fromStdString(n))) names << QString::fromStdString(n);
+    }
+  }
+  QStringList current;
+  for (int i = 0; i < layer_->count(); ++i) current << layer_->itemText(i);
+  if (names == current) return;
+  const QSignalBlocker block(layer_);
+  const QString keep = layer_->currentText();
+  layer_->clear();
+  layer_->addItems(names);
+  // Default to the first layer: in backward order its gradients are the smallest.
+  layer_->setCurrentIndex(std::max(0, int(names.indexOf(keep))));
+}
+
+void GradientHistogramPlot::drawFormatRanges() {
+  // Ranges from the numerics core: min subnormal .. min normal (light), .. max (darker).
+  for (Precision p : {Precision::fp16, Precision::bf16, Precision::fp8_e4m3, Precision::fp8_e5m2}) {
+    const FormatInfo& f = formatInfo(p);
+    QColor c = precisionColour(p);
+    const int row = int(p) - int(Precision::fp16);  // stack the bands so they do not hide each other
+    const double top = 1.0 - 0.07 * row, bottom = top - 0.05;
+    auto band = [&](double from, double to, int alpha) {
+      auto* rect = new QCPItemRect(plot());
+      rect->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
+      rect->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
+      rect->topLeft->setCoords(std::log2(from), 1 - top);
+      rect->bottomRight->setCoords(std::log2(to), 1 - bottom);
+      c.setAlpha(alpha);
+      rect->setBrush(c);
+      rect->setPen(Qt::NoPen);
+      rect->setLayer(QStringLiteral("background"));
+      rect->setSelectable(false);
+    };
+    band(f.minSubnormal, f.minNormal, 70);
+    band(f.minNormal, f.maxFinite, 170);
+    auto* label = new QCPItemText(plot());
+    label->position->setType(QCPItemPosition::ptAxisRectRatio);  // pinned to the left edge
+    label->position->setCoords(0.005, 1 - (top + bottom) / 2);
+    label->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    label->setBrush(QColor(255, 255, 255, 210));
+    label->setPadding(QMargins(2, 0, 2, 0));
+    label->setFont(QFont(font().family(), std::max(6, font().pointSize() - 2)));
+    label->setText(precisionName(p));
+    label->setColor(precisionColour(p).darker(130));
+    label->setSelectable(false);
+    label->setClipToAxisRect(true);
+  }
+}
+
+void GradientHistogramPlot::updateSeries() {
+  syncLayerChoices();
+  bool changed = plot()->plottableCount() == 0;
+  for (const PlotRun& run : runs_) changed = changed || seenRevision_[run.data.get()] != run.data->revision;
+  if (!changed) return;
+  plot()->clearPlottables();
+  clearDataItems();
+  drawFormatRanges();
+  QStringList shares;
+  int maxRecords = 0;
+  for (int i = 0; i < runs_.size(); ++i) {
+    const PlotRun& run = runs_[i];
+    seenRevision_[run.data.get()] = run.data->revision;
+    maxRecords = std::max(maxRecords, int(recordsFor(*run.data).size()));
+    const LayerStatsRecord* r = shownRecord(i);
+    if (!r) continue;
+    const TensorStats& s = r->stats;
+    std::int64_t total = 0;
+    for (auto c : s.log2Hist) total += c;
+    QVector<double> keys, values;
+    for (int b = 0; b < kLog2HistBins; ++b) {
+      keys << double(kLog2HistMin + b) + 0.5;  // bin b holds floor(log2|x|) == kLog2HistMin + b
+      values << (total ? double(s.log2Hist[std::size_t(b)]) / double(total) : 0.0);
+    }
+    QCPGraph* g = plot()->addGraph();
+    g->setLineStyle(QCPGraph::lsStepCenter);
+    const QColor colour = overlay() ? run.colour : precisionColour(QString::fromStdString(r->precision)).darker(110);
+    g->setPen(QPen(colour, 2));
+    QColor fill = colour;
+    fill.setAlpha(overlay() ? 40 : 90);
+    g->setBrush(fill);
+    g->setData(keys, values, true);
+    g->setName(QStringLiteral("%1%2 at step %3 (%4)")
+                   .arg(overlay() ? run.data->label() + QStringLiteral(": ") : QString(), QString::fromStdString(r->layerName))
+                   .arg(r->step)
+                   .arg(QString::fromStdString(r->precision)));
+    shares << tr("%1underflow %2% · overflow %3% · zeros %4% · max|x| %5")
+                  .arg(overlay() ? run.data->label() + QStringLiteral(": ") : QString())
+                  .arg(r->underflowShare() * 100, 0, 'f', 2)
+                  .arg(r->overflowShare() * 100, 0, 'f', 2)
+                  .arg(r->zeroShare() * 100, 0, 'f', 2)
+                  .arg(double(s.maxAbs), 0, 'g', 4);
+  }
+  {
+    const QSignalBlocker block(step_);
+    step_->setRange(0, std::max(0, maxRecords - 1));
+    if (followLatest_) step_->setValue(step_->maximum());
+  }
+  shares_->setText(shares.isEmpty() ? tr("No statistics yet (they are recorded every stats_interval steps).")
+                                    : shares.join(QStringLiteral("\n")));
+  fitY();
+}
+
+void GradientHistogramPlot::fitY() {
+  // Headroom: the top quarter of the plot holds the format bands.
+  plot()->yAxis->rescale();
+  plot()->yAxis->setRange(0, std::max(1e-3, plot()->yAxis->range().upper * 1.45));
+}
+
+void GradientHistogramPlot::addContextActions(QMenu* menu) {
+  const LayerStatsRecord* r = shownRecord(0);
+  if (!r) return;
+  const double maxAbs = double(r->stats.maxAbs);
+  menu->addAction(tr("Explore max |x| = %1 in the Precision Explorer").arg(maxAbs, 0, 'g', 6), this,
+                  [this, maxAbs] { emit valuePicked(maxAbs); });
+}
+
+QString GradientHistogramPlot::readout(double x, double y) const {
+  return tr("|x| ≈ 2^%1 = %2\nshare %3").arg(std::floor(x)).arg(std::exp2(std::floor(x)), 0, 'g', 3).arg(y, 0, 'g', 3);
+}
+
+}  // namespace plab::ui

@@ -1,0 +1,58 @@
+#pragma once
+// Per-layer heat map over time: one row per layer, one column per statistics step,
+// coloured by the chosen measure (gradient underflow share, overflow share, zeros,
+// or the number of overflow events that named the layer). Overlaid runs are stacked:
+// each run is a band of rows, marked on the left in the run's colour, with one colour
+// scale for all so the runs compare cell by cell.
+#include <vector>
+
+#include "plots/run_plot.h"
+
+class QComboBox;
+class QCPColorMap;
+class QCPColorScale;
+
+namespace plab::ui {
+
+class LayerHeatMap : public RunPlot {
+  Q_OBJECT
+ public:
+  enum class Measure { gradientUnderflow, gradientOverflow, activationUnderflow, gradientZeros, overflowEvents };
+  explicit LayerHeatMap(QWidget* parent = nullptr);
+  void setMeasure(Measure m);
+  // What is shown, per run in the order of runs() (tests).
+  int bandCount() const { return int(bands_.size()); }
+  double cell(int layerRow, int column, int run = 0) const;
+  int layerCount(int run = 0) const;
+  int stepCount(int run = 0) const;
+  QString rowLabel(int layerRow, int run = 0) const;
+  QColor bandColour(int run) const;
+
+ protected:
+  void updateSeries() override;
+  void clearSeries() override;
+  QString readout(double x, double y) const override;
+
+ private:
+  // One run's rows: layers from firstRow down, one column per statistics step.
+  struct Band {
+    const RunData* run = nullptr;
+    std::uint64_t revision = 0;
+    QColor colour;
+    QCPColorMap* map = nullptr;
+    int firstRow = 0;
+    QStringList layers;
+    std::vector<std::int64_t> steps;
+  };
+  bool upToDate() const;
+  void ensureScale();
+  void fillBand(Band& band, const RunData& run, Measure measure);
+  void labelRows();
+  const Band* bandAtRow(int row) const;
+
+  QComboBox* measure_;
+  QCPColorScale* scale_ = nullptr;
+  std::vector<Band> bands_;
+};
+
+}  // namespace plab::ui

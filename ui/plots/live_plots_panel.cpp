@@ -1,0 +1,136 @@
+#include "plots/live_plots_panel.h"
+
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include "plots/loss_plot.h"
+#include "plots/loss_scale_plot.h"
+#include "plots/run_plot.h"
+#include "plots/benchmark_plot.h"
+#include "plots/gradient_histogram_plot.h"
+#include "plots/layer_heat_map.h"
+#include "plots/layer_timing_plot.h"
+#include "plots/speed_plot.h"
+
+namespace plab::ui {
+
+// 40 ms: 25 redraws a second at most, as PlotJuggler; smooth, and leaves the GUI
+// thread idle most of the time however fast events arrive.
+constexpr int kReplotIntervalMs = 40;
+
+LivePlotsPanel::LivePlotsPanel(QWidget* parent) : QWidget(parent) {
+  setObjectName(QStringLiteral("plotsTab"));
+  auto* layout = new QVBoxLayout(this);
+  title_ = new QLabel(tr("No run yet: press Start (Ctrl+R), or select runs in the run browser."));
+  title_->setObjectName(QStringLiteral("experimentTitle"));
+  description_ = new QLabel;
+  description_->setObjectName(QStringLiteral("experimentDescription"));
+  description_->setWordWrap(true);
+  banner_ = new QLabel;
+  banner_->setObjectName(QStringLiteral("runBanner"));
+  banner_->setWordWrap(true);
+  banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  banner_->hide();
+  layout->addWidget(title_);
+  layout->addWidget(description_);
+  layout->addWidget(banner_);
+
+  auto* split = new QSplitter(Qt::Vertical);
+  auto* top = new QSplitter(Qt::Horizontal);
+  loss_ = new LossPlot;
+  lossScale_ = new LossScalePlot;
+  addPlot(loss_, top);
+  addPlot(lossScale_, top);
+  split->addWidget(top);
+  detailTabs_ = new QTabWidget;
+  detailTabs_->setObjectName(QStringLiteral("detailTabs"));
+  auto* histogram = new GradientHistogramPlot;
+  connect(histogram, &GradientHistogramPlot::valuePicked, this, &LivePlotsPanel::valuePicked);
+  addPlot(histogram, detailTabs_, tr("Gradients"));
+  addPlot(new LayerHeatMap, detailTabs_, tr("Overflow / underflow map"));
+  auto* speed = new QSplitter(Qt::Horizontal);
+  speed->setObjectName(QStringLiteral("speedTab"));
+  addPlot(new SpeedPlot, speed);
+  addPlot(new BenchmarkPlot, speed);
+  addPlot(new LayerTimingPlot, speed);
+  detailTabs_->addTab(speed, tr("Speed"));
+  log_ = new QPlainTextEdit;
+  log_->setObjectName(QStringLiteral("workerLog"));
+  log_->setReadOnly(true);
+  log_->setMaximumBlockCount(2000);
+  detailTabs_->addTab(log_, tr("Worker log"));
+  split->addWidget(detailTabs_);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+  layout->addWidget(split, 1);
+
+  replotTimer_ = new QTimer(this);
+  replotTimer_->setSingleShot(true);
+  replotTimer_->setInterval(kReplotIntervalMs);
+  connect(replotTimer_, &QTimer::timeout, this, &LivePlotsPanel::replotNow);
+}
+
+void LivePlotsPanel::addPlot(RunPlot* plot, QWidget* area, const QString& tabName) {
+  plots_.append(plot);
+  if (auto* split = qobject_cast<QSplitter*>(area)) split->addWidget(plot);
+  else if (auto* tabs = qobject_cast<QTabWidget*>(area)) tabs->addTab(plot, tabName);
+}
+
+RunPlot* LivePlotsPanel::plotByName(const QString& objectName) const {
+  for (RunPlot* p : plots_) {
+    if (p->objectName() == objectName) return p;
+  }
+  return nullptr;
+}
+
+void LivePlotsPanel::setRuns(const QList<PlotRun>& runs) {
+  runs_ = runs;
+  if (runs.size() == 1) {
+    const RunData& run = *runs.first().data;
+    title_->setText(run.title.isEmpty() ? run.label() : run.title);
+    description_->setText(run.description);
+  } else if (runs.isEmpty()) {
+    title_->setText(tr("No run selected"));
+    description_->clear();
+  } else {
+    QStringList labels;
+    for (const PlotRun& r : runs) labels << QStringLiteral("<span style='color:%1'>■</span> %2").arg(r.colour.name(), r.data->label().toHtmlEscaped());
+    title_->setText(tr("Comparing %1 runs").arg(runs.size()));
+    description_->setText(labels.join(QStringLiteral(" &nbsp; ")));
+  }
+  banner_->hide();
+  for (RunPlot* p : plots_) p->setRuns(runs);
+}
+
+void LivePlotsPanel::scheduleReplot() {
+  if (!replotTimer_->isActive()) replotTimer_->start();
+}
+
+void LivePlotsPanel::replotNow() {
+  replotTimer_->stop();
+  QElapsedTimer clock;
+  clock.start();
+  for (RunPlot* p : plots_) p->refresh();
+  ++replots_;
+  slowestReplotMs_ = std::max(slowestReplotMs_, clock.nsecsElapsed() / 1e6);
+  emit replotted();
+}
+
+void LivePlotsPanel::resetViews() {
+  for (RunPlot* p : plots_) p->resetView();
+}
+
+void LivePlotsPanel::setBanner(const QString& text, bool isError) {
+  banner_->setText(text);
+  banner_->setStyleSheet(isError ? QStringLiteral("QLabel { background: #ffebee; color: #b71c1c; padding: 6px; border-radius: 4px; }")
+                                 : QStringLiteral("QLabel { background: #e8f5e9; color: #1b5e20; padding: 6px; border-radius: 4px; }"));
+  banner_->setVisible(!text.isEmpty());
+}
+
+void LivePlotsPanel::appendLog(const QString& text) { log_->appendPlainText(text); }
+
+}  // namespace plab::ui

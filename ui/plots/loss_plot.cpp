@@ -1,0 +1,156 @@
+#include "plots/loss_plot.h"
+
+#include <QCheckBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenu>
+#include <QSlider>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+namespace plab::ui {
+
+LossPlot::LossPlot(QWidget* parent) : RunPlot(tr("Loss"), parent) {
+  setObjectName(QStringLiteral("lossPlot"));
+  auto* controls = new QHBoxLayout;
+  controls->addWidget(new QLabel(tr("Smoothing")));
+  slider_ = new QSlider(Qt::Horizontal);
+  slider_->setObjectName(QStringLiteral("smoothingSlider"));
+  slider_->setRange(0, 99);
+  slider_->setValue(int(smoothing_ * 100));
+  slider_->setToolTip(tr("Exponential moving average of the loss (as TensorBoard)"));
+  controls->addWidget(slider_, 1);
+  logBox_ = new QCheckBox(tr("Log y"));
+  logBox_->setObjectName(QStringLiteral("logYBox"));
+  controls->addWidget(logBox_);
+  static_cast<QVBoxLayout*>(layout())->insertLayout(0, controls);
+  connect(slider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
+  connect(logBox_, &QCheckBox::toggled, this, &LossPlot::setLogY);
+
+  plot()->xAxis->setLabel(tr("step"));
+  plot()->yAxis->setLabel(tr("loss"));
+  plot()->yAxis2->setLabel(tr("test accuracy"));
+  plot()->yAxis2->setVisible(true);
+  plot()->yAxis2->setRange(0, 1);
+  plot()->legend->setVisible(true);
+  plot()->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+}
+
+void LossPlot::setSmoothing(double alpha) {
+  smoothing_ = std::clamp(alpha, 0.0, 0.99);
+  if (slider_->value() != int(smoothing_ * 100)) slider_->setValue(int(smoothing_ * 100));
+  rebuild();
+}
+
+void LossPlot::setLogY(bool on) {
+  logY_ = on;
+  if (logBox_->isChecked() != on) logBox_->setChecked(on);
+  plot()->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+  plot()->yAxis->setTicker(on ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog)
+                              : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+  resetView();
+}
+
+int LossPlot::pointCount(int runIndex) const {
+  if (runIndex < 0 || runIndex >= runs_.size()) return 0;
+  const auto it = series_.find(runs_[runIndex].data.get());
+  return it == series_.end() ? 0 : it->second.raw->dataCount();
+}
+
+void LossPlot::clearSeries() {
+  plot()->clearGraphs();
+  series_.clear();
+}
+
+LossPlot::Series LossPlot::makeSeries(const PlotRun& run) {
+  Series s;
+  // Overlaid runs: one legend entry per run (its smoothed loss); the header above the
+  // plots names each run's colour, and line styles tell the series apart.
+  const QString label = overlay() ? QStringLiteral("#%1 ").arg(run.data->runId) : QString();
+  const QColor base = overlay() ? run.colour : QColor("#1f77b4");
+  QColor light = base;
+  light.setAlpha(overlay() ? 50 : 70);
+  s.raw = addLiveGraph();
+  s.raw->setPen(QPen(light, 1));
+  s.raw->setName(label + tr("loss (raw)"));
+  s.raw->setAdaptiveSampling(true);
+  if (overlay()) s.raw->removeFromLegend();
+  s.smooth = addLiveGraph();
+  s.smooth->setPen(QPen(base, 2));
+  s.smooth->setName(label + tr("loss (smoothed)"));
+  s.smooth->setAdaptiveSampling(true);
+  s.skipped = plot()->addGraph();
+  s.skipped->setLineStyle(QCPGraph::lsNone);
+  s.skipped->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCross, QColor("#c62828"), 7));
+  s.skipped->setName(label + tr("skipped step"));
+  s.testLoss = plot()->addGraph();
+  s.testLoss->setPen(QPen(overlay() ? base.darker(130) : QColor("#ff7f0e"), 1.5, Qt::DashLine));
+  s.testLoss->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 6));
+  s.testLoss->setName(label + tr("test loss"));
+  s.testAccuracy = plot()->addGraph(plot()->xAxis, plot()->yAxis2);
+  s.testAccuracy->setPen(QPen(overlay() ? base.lighter(120) : QColor("#2ca02c"), 1.5, Qt::DotLine));
+  s.testAccuracy->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, 6));
+  s.testAccuracy->setName(label + tr("test accuracy"));
+  if (overlay()) {
+    for (QCPGraph* g : {s.skipped, s.testLoss, s.testAccuracy}) g->removeFromLegend();
+  }
+  return s;
+}
+
+void LossPlot::updateSeries() {
+  for (const PlotRun& run : runs_) {
+    auto it = series_.find(run.data.get());
+    if (it == series_.end()) it = series_.emplace(run.data.get(), makeSeries(run)).first;
+    Series& s = it->second;
+    const auto& steps = run.data->steps;
+    if (s.stride == 0) {
+      const std::int64_t expected = std::max<std::int64_t>(run.data->totalSteps, std::int64_t(steps.size()));
+      s.stride = std::max<std::int64_t>(1, expected / 20000);
+    }
+    if (s.stepCursor < steps.size()) {
+      QVector<QCPGraphData> raw, smooth, skipped;
+      raw.reserve(int(steps.size() - s.stepCursor));
+      smooth.reserve(raw.capacity());
+      for (std::size_t i = s.stepCursor; i < steps.size(); ++i) {
+        const StepMetrics& m = steps[i];
+        if (m.skipped) skipped.append({double(m.step), s.lastFinite});
+        if (!plottable(m.loss)) continue;
+        s.lastFinite = m.loss;
+        s.ema = s.emaStarted ? smoothing_ * s.ema + (1 - smoothing_) * m.loss : m.loss;
+        s.emaStarted = true;
+        raw.append({double(m.step), m.loss});
+        extent_.add(double(m.step), m.loss);
+        // The average is smooth: one point in `stride` draws the same line with far
+        // fewer points (a million-step run keeps ~20,000), which halves the draw cost.
+        if (m.step % s.stride == 0 || i + 1 == steps.size()) smooth.append({double(m.step), s.ema});
+      }
+      const std::int64_t expected = run.data->isLive() ? run.data->totalSteps : 0;
+      appendPoints(s.raw, raw, expected);
+      appendPoints(s.smooth, smooth, expected / s.stride + 1);
+      if (!skipped.isEmpty()) s.skipped->data()->add(skipped, true);
+      s.stepCursor = steps.size();
+    }
+    const auto& epochs = run.data->epochs;
+    for (; s.epochCursor < epochs.size(); ++s.epochCursor) {
+      const EpochMetrics& e = epochs[s.epochCursor];
+      if (plottable(e.testLoss)) {
+        s.testLoss->addData(double(e.step), e.testLoss);
+        extent_.add(double(e.step), e.testLoss);
+      }
+      if (e.testAccuracy >= 0) s.testAccuracy->addData(double(e.step), e.testAccuracy);
+    }
+  }
+  followLiveRuns(logY_);
+}
+
+void LossPlot::addContextActions(QMenu* menu) {
+  QAction* log = menu->addAction(tr("Log y"), this, &LossPlot::setLogY);
+  log->setCheckable(true);
+  log->setChecked(logY_);
+}
+
+QString LossPlot::readout(double x, double y) const {
+  return tr("step %1\nloss %2").arg(qRound64(x)).arg(y, 0, 'g', 5);
+}
+
+}  // namespace plab::ui

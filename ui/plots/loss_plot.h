@@ -1,0 +1,52 @@
+#pragma once
+// Training loss per step, raw and smoothed (exponential moving average, slider),
+// test loss and accuracy per evaluation, skipped steps marked; log-y toggle.
+#include <map>
+
+#include "plots/run_plot.h"
+
+class QCPGraph;
+class QSlider;
+class QCheckBox;
+
+namespace plab::ui {
+
+class LossPlot : public RunPlot {
+  Q_OBJECT
+ public:
+  explicit LossPlot(QWidget* parent = nullptr);
+  void setSmoothing(double alpha);  // 0: none, 0.99: heavy
+  double smoothing() const { return smoothing_; }
+  void setLogY(bool on);
+  bool logY() const { return logY_; }
+  // Points currently held by the raw series of run i (for tests and the benchmark).
+  int pointCount(int runIndex) const;
+
+ protected:
+  void updateSeries() override;
+  void clearSeries() override;
+  void addContextActions(QMenu* menu) override;
+  QString readout(double x, double y) const override;
+
+ private:
+  struct Series {
+    QCPGraph* raw = nullptr;
+    QCPGraph* smooth = nullptr;
+    QCPGraph* skipped = nullptr;
+    QCPGraph* testLoss = nullptr;
+    QCPGraph* testAccuracy = nullptr;
+    std::size_t stepCursor = 0, epochCursor = 0;
+    double ema = 0;
+    bool emaStarted = false;
+    double lastFinite = 0;
+    std::int64_t stride = 0;  // smoothed series keeps steps divisible by stride
+  };
+  Series makeSeries(const PlotRun& run);
+  std::map<const RunData*, Series> series_;
+  double smoothing_ = 0.9;
+  bool logY_ = false;
+  QSlider* slider_;
+  QCheckBox* logBox_;
+};
+
+}  // namespace plab::ui

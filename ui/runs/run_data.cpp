@@ -1,0 +1,35 @@
+#include "runs/run_data.h"
+
+#include <algorithm>
+#include <map>
+
+namespace plab::ui {
+
+void RunData::reserveSteps(std::int64_t total) {
+  // Capped: a typo'd step count must not reserve gigabytes; past the cap it grows as usual.
+  constexpr std::int64_t kMostReserved = 20'000'000;
+  steps.reserve(std::size_t(std::clamp<std::int64_t>(total, 0, kMostReserved)));
+}
+
+QString RunData::label() const {
+  const QString text = name.isEmpty() ? title : name;
+  return runId > 0 ? QStringLiteral("#%1 %2").arg(runId).arg(text) : text;
+}
+
+std::vector<std::string> RunData::statsLayerNames() const {
+  std::map<int, std::string> byIndex;
+  for (const auto& r : layerStats) byIndex.emplace(r.layerIndex, r.layerName);
+  std::vector<std::string> names;
+  for (auto& [index, name] : byIndex) names.push_back(name);
+  return names;
+}
+
+QColor runColour(int index) {
+  // Tableau 10: distinguishable, also in print.
+  static const QColor colours[] = {QColor("#4e79a7"), QColor("#e15759"), QColor("#59a14f"), QColor("#f28e2b"),
+                                   QColor("#b07aa1"), QColor("#76b7b2"), QColor("#edc948"), QColor("#ff9da7"),
+                                   QColor("#9c755f"), QColor("#bab0ac")};
+  return colours[index % 10];
+}
+
+}  // namespace plab::ui
