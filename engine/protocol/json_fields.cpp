@@ -1,5 +1,7 @@
 #include "protocol/json_fields.h"
 
+#include "core/json_number.h"
+
 #include <cmath>
 #include <limits>
 
@@ -20,11 +22,7 @@ std::string shown(const json& v) {
 
 }  // namespace
 
-json numberToJson(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  return v;
-}
+json numberToJson(double v) { return plab::numberToJson(v); }
 
 void requireObject(const json& value, const std::string& what) {
   if (!value.is_object()) throw ProtocolError(what + ": must be a JSON object (got " + shown(value) + ")");
@@ -39,13 +37,7 @@ const json& requireField(const json& obj, const char* key) {
 
 double readNumber(const json& obj, const char* key) {
   const json& v = requireField(obj, key);
-  if (v.is_number()) return v.get<double>();
-  if (v.is_string()) {
-    const std::string& s = v.get_ref<const std::string&>();
-    if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
-    if (s == "inf") return std::numeric_limits<double>::infinity();
-    if (s == "-inf") return -std::numeric_limits<double>::infinity();
-  }
+  if (const auto number = numberFromJson(v)) return *number;
   failField(key, "must be a number or \"nan\", \"inf\", \"-inf\" (got " + shown(v) + ")");
 }
 
