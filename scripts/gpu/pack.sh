@@ -7,7 +7,7 @@
 #   .carry/fashion-mnist/   the dataset files (the GPU machine has no internet)
 #   .carry/repo-scripts     nothing: scripts travel with the working tree
 # The GPU machine brings its own CUDA runtime, cuBLAS and cuDNN (PyTorch's wheels);
-# scripts/gpu/run-checks.sh points the loader at them. See docs/gpu-testing.md.
+# scripts/gpu/verify-all.sh (through setup-env.sh) points the loader at them. See docs/gpu-testing.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${PLAB_GPU_BUILD:-build-cuda}
