@@ -1,0 +1,151 @@
+// precisionlab-cli sweep: the real binary runs every variant of a sweep file in real
+// worker processes, several at once, into a real SQLite store; overrides, failures of
+// one variant, bad files and a stop signal.
+#include <QtTest>
+
+#include <QTemporaryDir>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+
+#include "cli_test_support.h"
+#include "store/store.h"
+
+using namespace plab;
+using namespace plab::test;
+using nlohmann::json;
+
+namespace {
+
+json readJsonFile(const QString& path) {
+  std::ifstream in(path.toStdString());
+  return json::parse(in);
+}
+
+json threeVariants() {
+  return json{{"title", "cli sweep"},
+              {"base", tinySpirals()},
+              {"variants", json::array({
+                               {{"name", "fp32"}},
+                               {{"name", "bf16"}, {"set", {{"network.layers[*].precision", "bf16"}}}},
+                               {{"name", "fp16, dynamic"},
+                                {"set", {{"network.layers[*].precision", "fp16"}, {"loss_scaling.mode", "dynamic"}}}},
+                           })}};
+}
+
+}  // namespace
+
+class TestCliSweep : public QObject {
+  Q_OBJECT
+ private slots:
+  void runsEveryVariantAsAStoredRun() {
+    QTemporaryDir dir;
+    const QString file = writeExperiment(QDir(dir.path()), "sweep.json", threeVariants());
+    const QString db = dir.filePath("runs.sqlite");
+    const QString summary = dir.filePath("summary.json");
+    const CliResult r = runCli({"sweep", file, "--jobs", "2", "--db", db, "--summary-json", summary}, 120000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+    QVERIFY2(r.out.contains("3 variants, 2 at a time"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("variant 3 of 3 \"fp16, dynamic\": completed"), qPrintable(r.out));
+
+    const json s = readJsonFile(summary);
+    QCOMPARE(int(s["variants"].size()), 3);
+    std::set<std::int64_t> ids;
+    RunReader reader(db.toStdString());
+    const char* formats[] = {"fp32", "bf16", "fp16"};
+    for (int i = 0; i < 3; ++i) {
+      const json& v = s["variants"][i];
+      QCOMPARE(v["status"].get<std::string>(), std::string("completed"));
+      const std::int64_t id = v["run_id"].get<std::int64_t>();
+      ids.insert(id);
+      // Each variant keeps its own experiment text, as every run does.
+      const auto run = reader.getRun(id);
+      QVERIFY(run.has_value());
+      QCOMPARE(run->status, RunStatus::completed);
+      QCOMPARE(run->config["network"]["layers"][0]["precision"].get<std::string>(), std::string(formats[i]));
+      QVERIFY2(r.out.contains(QString::fromStdString(v["name"].get<std::string>())), qPrintable(r.out));
+    }
+    QCOMPARE(int(ids.size()), 3);
+    QCOMPARE(readJsonFile(summary)["variants"][2]["set"]["loss_scaling.mode"].get<std::string>(), std::string("dynamic"));
+  }
+
+  void seedAndStepsOverrideEveryVariant() {
+    QTemporaryDir dir;
+    const QString file = writeExperiment(QDir(dir.path()), "sweep.json", threeVariants());
+    const QString db = dir.filePath("runs.sqlite");
+    const QString summary = dir.filePath("summary.json");
+    const CliResult r = runCli({"sweep", file, "--jobs", "3", "--seed", "11", "--steps", "5", "--db", db,
+                                "--summary-json", summary, "--backend", "cpu"}, 120000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+    RunReader reader(db.toStdString());
+    for (const json& v : readJsonFile(summary)["variants"]) {
+      const auto run = reader.getRun(v["run_id"].get<std::int64_t>());
+      QVERIFY(run.has_value());
+      QCOMPARE(run->config["seed"].get<std::uint64_t>(), std::uint64_t(11));
+      QCOMPARE(run->config["steps"].get<std::int64_t>(), std::int64_t(5));
+      QCOMPARE(reader.loadSteps(run->id).size(), std::size_t(5));
+    }
+  }
+
+  void aFailedVariantFailsTheSweepButNotTheOthers() {
+    QTemporaryDir dir;
+    json sweep = threeVariants();
+    sweep["variants"][1]["set"] = {{"dataset", {{"name", "idx"}, {"path", dir.filePath("no-such-folder").toStdString()}}},
+                                   {"network.layers[2].out", 10}};
+    const QString file = writeExperiment(QDir(dir.path()), "sweep.json", sweep);
+    const QString summary = dir.filePath("summary.json");
+    const CliResult r = runCli({"sweep", file, "--jobs", "2", "--db", dir.filePath("runs.sqlite"), "--summary-json", summary}, 120000);
+    QVERIFY2(r.exitCode == 1, qPrintable(r.describe()));
+    const json s = readJsonFile(summary);
+    QCOMPARE(s["variants"][0]["status"].get<std::string>(), std::string("completed"));
+    QCOMPARE(s["variants"][1]["status"].get<std::string>(), std::string("failed"));
+    QVERIFY2(s["variants"][1]["error"].get<std::string>().find("no-such-folder") != std::string::npos,
+             s["variants"][1]["error"].dump().c_str());
+    QCOMPARE(s["variants"][2]["status"].get<std::string>(), std::string("completed"));
+  }
+
+  void aBadSweepFileNamesTheKeyPathAndRunsNothing() {
+    QTemporaryDir dir;
+    json sweep = threeVariants();
+    sweep["variants"][2]["set"]["network.layers[7].precision"] = "fp16";
+    const QString file = writeExperiment(QDir(dir.path()), "sweep.json", sweep);
+    const QString db = dir.filePath("runs.sqlite");
+    const CliResult r = runCli({"sweep", file, "--db", db});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("variant \"fp16, dynamic\" (variants[2]): network.layers[7]: the array has 3 elements"),
+             qPrintable(r.err));
+    QVERIFY2(!QFile::exists(db), "a run started although the file was bad");
+  }
+
+  void aStopSignalStopsEveryVariantAndKeepsWhatTheyRecorded() {
+    QTemporaryDir dir;
+    json sweep = threeVariants();
+    sweep["base"] = endlessSpirals();
+    const QString file = writeExperiment(QDir(dir.path()), "sweep.json", sweep);
+    const QString db = dir.filePath("runs.sqlite");
+    QProcess p;
+    p.start(cliPath(), {"sweep", file, "--jobs", "2", "--db", db});
+    QVERIFY(p.waitForStarted());
+    // Both first variants are training once the store holds their steps.
+    QVERIFY(waitUntil([&] {
+      if (!QFile::exists(db)) return false;
+      RunReader reader(db.toStdString());
+      const auto runs = reader.listRuns();
+      return runs.size() == 2 && runs[0].stepCount > 0 && runs[1].stepCount > 0;
+    }));
+    ::kill(pid_t(p.processId()), SIGTERM);
+    QVERIFY(p.waitForFinished(30000));
+    QCOMPARE(p.exitCode(), 143);
+    RunReader reader(db.toStdString());
+    const auto runs = reader.listRuns();
+    QCOMPARE(int(runs.size()), 2);  // the third variant never started
+    for (const RunInfo& run : runs) {
+      QCOMPARE(run.status, RunStatus::cancelled);
+      QVERIFY(run.stepCount > 0);
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCliSweep)
+#include "tst_cli_sweep.moc"
