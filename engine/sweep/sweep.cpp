@@ -202,6 +202,23 @@ SweepVariant buildVariant(const json& base, const VariantDraft& d, const SweepOv
   return v;
 }
 
+Lesson readLesson(const json& j, const std::vector<SweepVariant>& variants) {
+  if (!j.is_object()) throw SweepError("lesson", "lesson: expected an object with \"watch\" and \"claims\"");
+  ObjectReader r(j, "lesson");
+  Lesson lesson;
+  lesson.watch = r.string("watch", "");
+  std::vector<std::string> names;
+  for (const SweepVariant& v : variants) names.push_back(v.name);
+  if (const json* claims = r.find("claims")) {
+    if (!claims->is_array()) r.fail("claims", "expected an array of claims");
+    for (std::size_t i = 0; i < claims->size(); ++i) {
+      lesson.claims.push_back(parseClaim((*claims)[i], "lesson.claims[" + std::to_string(i) + "]", names));
+    }
+  }
+  r.finish();
+  return lesson;
+}
+
 Sweep parseSweepJson(const json& file, const std::string& text, const std::string& sourceName,
                      const SweepOverrides& overrides) {
   if (!file.is_object()) throw SweepError("", "expected a sweep object, got " + detail::describeType(file));
@@ -218,10 +235,12 @@ Sweep parseSweepJson(const json& file, const std::string& text, const std::strin
   std::vector<VariantDraft> drafts = readVariants(r);
   const std::vector<GridAxis> axes = readGrid(text, r);
   if (drafts.empty() && axes.empty()) r.fail("variants", "a sweep needs \"variants\", a \"grid\", or both");
+  const json* lesson = r.find("lesson");
   r.finish();
   for (const VariantDraft& d : expandGrid(std::move(drafts), axes)) {
     s.variants.push_back(buildVariant(s.base, d, overrides));
   }
+  if (lesson) s.lesson = readLesson(*lesson, s.variants);
   return s;
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/experiment.h"
+#include "sweep/claims.h"
 
 namespace plab {
 
@@ -37,9 +38,16 @@ struct SweepVariant {
   Experiment experiment;          // experimentJson parsed
 };
 
+// A lesson is a sweep with a text and claims (docs/lessons.md).
+struct Lesson {
+  std::string watch;              // "what to watch": the side panel's text
+  std::vector<Claim> claims;
+};
+
 struct Sweep {
   std::string title;
   std::string description;
+  std::optional<Lesson> lesson;
   nlohmann::json base;            // the base experiment (from "base" or "base_file")
   std::vector<SweepVariant> variants;
 };

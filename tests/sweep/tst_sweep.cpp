@@ -208,6 +208,71 @@ class TestSweep : public QObject {
     QVERIFY(errorOf(s).contains("needs its base experiment"));
   }
 
+  void lessonClaimsParseAndEvaluate() {
+    const json lesson = {{"watch", "Look at the loss."},
+                         {"claims", json::array({
+                             {{"claim", "bf16 ends at least 0.2 under fp32"}, {"metric", "test_accuracy"}, {"variant", "bf16"},
+                              {"less_than", {{"variant", "fp32"}, {"by", 0.2}}}},
+                             {{"claim", "bf16 is within 0.02 of fp32"}, {"metric", "test_accuracy"}, {"variant", "bf16"},
+                              {"within", {{"variant", "fp32"}, {"by", 0.02}}}},
+                             {{"claim", "skipped steps are the overflow steps"}, {"metric", "skipped_steps"}, {"variant", "bf16"},
+                              {"equals", {{"metric", "overflow_events"}}}},
+                             {{"claim", "the culprit is the first layer"}, {"metric", "culprit"}, {"variant", "bf16"},
+                              {"equals", "layers[0] linear"}},
+                             {{"claim", "aligned shapes are faster"}, {"metric", "median_step_ms"}, {"variant", "bf16"},
+                              {"less_than", {{"variant", "fp32"}}}, {"requires_backend", "cuda"}},
+                             {{"claim", "at least 90%"}, {"metric", "test_accuracy"}, {"variant", "fp32"}, {"at_least", 0.9}},
+                         })}};
+    const Sweep s = parse(sweepWith({{"variants", {{{"name", "fp32"}}, {{"name", "bf16"}}}}, {"lesson", lesson}}));
+    QVERIFY(s.lesson.has_value());
+    QCOMPARE(s.lesson->watch, std::string("Look at the loss."));
+    QCOMPARE(int(s.lesson->claims.size()), 6);
+
+    std::map<std::string, RunMetrics> m;
+    m["fp32"] = {{"test_accuracy", 0.95}, {"median_step_ms", 1.0}};
+    m["bf16"] = {{"test_accuracy", 0.94}, {"skipped_steps", 3.0}, {"overflow_events", 3.0},
+                 {"culprit", std::string("layers[0] linear")}, {"median_step_ms", 0.5}};
+    const auto& c = s.lesson->claims;
+    QCOMPARE(evaluateClaim(c[0], m, "cpu").status, ClaimStatus::fails);   // 0.94 is not < 0.75
+    QCOMPARE(evaluateClaim(c[1], m, "cpu").status, ClaimStatus::holds);   // |0.94 - 0.95| <= 0.02
+    QCOMPARE(evaluateClaim(c[2], m, "cpu").status, ClaimStatus::holds);
+    QCOMPARE(evaluateClaim(c[3], m, "cpu").status, ClaimStatus::holds);
+    QCOMPARE(evaluateClaim(c[4], m, "cpu").status, ClaimStatus::not_applicable);
+    QCOMPARE(evaluateClaim(c[4], m, "cuda").status, ClaimStatus::holds);
+    QCOMPARE(evaluateClaim(c[5], m, "cpu").status, ClaimStatus::holds);
+    const ClaimResult r0 = evaluateClaim(c[0], m, "cpu");
+    QVERIFY2(QString::fromStdString(r0.measured).contains("bf16: test_accuracy 0.94 < fp32: test_accuracy 0.95 - 0.2"),
+             r0.measured.c_str());
+    m["bf16"]["overflow_events"] = 4.0;
+    QCOMPARE(evaluateClaim(c[2], m, "cpu").status, ClaimStatus::fails);
+    m.erase("fp32");  // the fp32 run failed: nothing to compare with
+    QCOMPARE(evaluateClaim(c[1], m, "cpu").status, ClaimStatus::no_data);
+  }
+
+  void claimErrorsNameTheKeyPath_data() {
+    QTest::addColumn<QString>("claim");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("unknown variant") << R"({"claim": "x", "metric": "test_accuracy", "variant": "fp8", "at_least": 0.5})"
+                                     << "lesson.claims[0].variant: \"fp8\" is not a variant of this sweep";
+    QTest::newRow("unknown metric") << R"({"claim": "x", "metric": "accuracy", "variant": "fp32", "at_least": 0.5})"
+                                    << "lesson.claims[0].metric: \"accuracy\" is not a metric";
+    QTest::newRow("no comparison") << R"({"claim": "x", "metric": "test_accuracy", "variant": "fp32"})"
+                                   << "needs exactly one of";
+    QTest::newRow("two comparisons") << R"({"claim": "x", "metric": "test_accuracy", "variant": "fp32", "at_least": 0.5, "at_most": 1})"
+                                     << "needs exactly one of";
+    QTest::newRow("bad operand key") << R"({"claim": "x", "metric": "test_accuracy", "variant": "fp32", "at_least": {"variantt": "fp32"}})"
+                                     << "variantt";
+    QTest::newRow("no sentence") << R"({"metric": "test_accuracy", "variant": "fp32", "at_least": 0.5})"
+                                 << "lesson.claims[0].claim";
+  }
+  void claimErrorsNameTheKeyPath() {
+    QFETCH(QString, claim);
+    QFETCH(QString, message);
+    const json lesson = {{"claims", json::array({json::parse(claim.toStdString())})}};
+    const QString error = errorOf(sweepWith({{"variants", {{{"name", "fp32"}}}}, {"lesson", lesson}}));
+    QVERIFY2(error.contains(message), qPrintable(error));
+  }
+
   void looksLikeSweepTellsSweepsFromExperiments() {
     QVERIFY(!looksLikeSweep(kBase));
     QVERIFY(looksLikeSweep(sweepWith({{"grid", {{"seed", {1}}}}})));
