@@ -12,6 +12,9 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -22,6 +25,8 @@
 #include "protocol/messages.h"
 #include "run_support.h"
 #include "store/store.h"
+#include "store/sweep_store.h"
+#include "sweep/run_metrics.h"
 #include "sweep/sweep.h"
 #include "worker_process.h"
 
@@ -39,6 +44,15 @@ struct SweepOptions {
   std::string backend;
   std::string db;
   std::string summaryJson;
+  std::optional<std::int64_t> resume;
+};
+
+// A variant to run now: all of a new sweep's, or the unfinished ones of a resumed one.
+struct PlannedVariant {
+  int position = 0;             // in the sweep (sweep_variants.position)
+  std::string name;
+  json set = json::object();    // its changes, as the file gave them ({} when resumed)
+  json experimentJson;
 };
 
 double nowSeconds() {
@@ -49,7 +63,7 @@ double nowSeconds() {
 // One variant's run, from queued to finished.
 struct VariantRun {
   enum class State { queued, running, finished };
-  const SweepVariant* variant = nullptr;
+  const PlannedVariant* variant = nullptr;
   int number = 0;                        // 1-based, as printed
   State state = State::queued;
   std::unique_ptr<WorkerProcess> worker;
@@ -65,10 +79,13 @@ struct VariantRun {
 
 class SweepRunner {
  public:
-  SweepRunner(const Sweep& sweep, const SweepOptions& o) : sweep_(sweep), options_(o) {
-    for (std::size_t i = 0; i < sweep.variants.size(); ++i) {
+  // onRunStarted(position, runId): a variant's run exists in the store.
+  SweepRunner(const std::vector<PlannedVariant>& plan, const SweepOptions& o,
+              std::function<void(int, std::int64_t)> onRunStarted)
+      : options_(o), onRunStarted_(std::move(onRunStarted)) {
+    for (std::size_t i = 0; i < plan.size(); ++i) {
       VariantRun r;
-      r.variant = &sweep.variants[i];
+      r.variant = &plan[i];
       r.number = int(i) + 1;
       runs_.push_back(std::move(r));
     }
@@ -149,6 +166,7 @@ class SweepRunner {
     if (const auto* started = std::get_if<protocol::RunStarted>(&event)) {
       r.runId = started->runId;
       r.total = started->totalSteps;
+      onRunStarted_(r.variant->position, r.runId);
     } else if (const auto* progress = std::get_if<protocol::Progress>(&event)) {
       r.step = progress->step;
       r.total = progress->total;
@@ -260,8 +278,8 @@ class SweepRunner {
     std::cout.flush();
   }
 
-  const Sweep& sweep_;
   SweepOptions options_;
+  std::function<void(int, std::int64_t)> onRunStarted_;
   std::vector<VariantRun> runs_;
   bool terminal_ = false;
   bool lineOpen_ = false;
@@ -278,7 +296,7 @@ std::string cell(const json& summary, const char* key, const char* format) {
   return text;
 }
 
-void printTable(const Sweep& sweep, const std::vector<VariantRun>& runs) {
+void printTable(const std::vector<VariantRun>& runs) {
   std::size_t width = 7;
   for (const VariantRun& r : runs) width = std::max(width, r.variant->name.size());
   std::printf("\n%-*s  %-11s %6s  %9s  %10s  %9s  %7s  %8s\n", int(width), "variant", "status", "run", "test acc",
@@ -289,13 +307,44 @@ void printTable(const Sweep& sweep, const std::vector<VariantRun>& runs) {
                 cell(r.summary, "final_train_loss", "%.4g").c_str(), cell(r.summary, "overflow_events", "%.0f").c_str(),
                 cell(r.summary, "skipped_steps", "%.0f").c_str(), cell(r.summary, "median_step_ms", "%.3g").c_str());
   }
-  (void)sweep;
   std::fflush(stdout);
 }
 
-void writeSummaryJson(const std::string& path, const Sweep& sweep, const std::vector<VariantRun>& runs) {
+struct ClaimReport {
+  const Claim* claim;
+  ClaimResult result;
+};
+
+// Every claim of the lesson, on the latest run of each variant of the stored sweep.
+std::vector<ClaimReport> checkClaims(const Lesson& lesson, const SweepRow& stored, const std::string& db) {
+  RunReader reader(db);
+  std::map<std::string, RunMetrics> metrics;
+  std::string backend;
+  for (const SweepVariantRow& v : stored.variants) {
+    if (!v.runId) continue;
+    metrics[v.name] = storedRunMetrics(reader, *v.runId);
+    if (const auto run = reader.getRun(*v.runId); run && backend.empty()) backend = run->backend;
+  }
+  std::vector<ClaimReport> reports;
+  for (const Claim& c : lesson.claims) reports.push_back({&c, evaluateClaim(c, metrics, backend)});
+  return reports;
+}
+
+void printClaims(const std::vector<ClaimReport>& reports) {
+  if (reports.empty()) return;
+  std::printf("\nclaims\n");
+  for (const ClaimReport& r : reports) {
+    std::printf("  %-14s %s\n  %14s %s\n", toString(r.result.status), r.claim->text.c_str(), "",
+                r.result.measured.c_str());
+  }
+  std::fflush(stdout);
+}
+
+void writeSummaryJson(const std::string& path, std::int64_t sweepId, const std::string& title,
+                      const std::vector<VariantRun>& runs, const std::vector<ClaimReport>& claims) {
   json j;
-  j["title"] = sweep.title;
+  j["sweep_id"] = sweepId;
+  j["title"] = title;
   j["variants"] = json::array();
   for (const VariantRun& r : runs) {
     j["variants"].push_back({{"name", r.variant->name},
@@ -305,36 +354,114 @@ void writeSummaryJson(const std::string& path, const Sweep& sweep, const std::ve
                              {"set", r.variant->set},
                              {"summary", r.summary}});
   }
+  j["claims"] = json::array();
+  for (const ClaimReport& c : claims) {
+    j["claims"].push_back(
+        {{"claim", c.claim->text}, {"status", toString(c.result.status)}, {"measured", c.result.measured}});
+  }
   std::ofstream out(path);
   out << j.dump(2) << "\n";
   if (!out) throw CliExit(kExitFailed, "--summary-json: cannot write " + path);
 }
 
-int runSweep(const SweepOptions& o) {
+std::string readSweepText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CliExit(kExitBadExperiment, path + ": cannot open the sweep file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A new sweep, parsed from its file before anything (the store included) is touched.
+Sweep parseNewSweep(const SweepOptions& o, std::string& text) {
+  text = readSweepText(o.file);
   SweepOverrides overrides;
   overrides.seed = o.seed;
   overrides.steps = o.steps;
-  Sweep sweep;
   try {
-    sweep = loadSweepFile(o.file, overrides);
+    return parseSweepText(text, o.file, overrides);
   } catch (const SweepError& e) {
     throw CliExit(kExitBadExperiment, e.what());
   }
+}
+
+// Stores a new sweep with its variants before any run, and plans every variant.
+std::int64_t storeNewSweep(const SweepOptions& o, const Sweep& sweep, const std::string& text, SweepStore& store,
+                           std::vector<PlannedVariant>& plan) {
+  json options = json::object();
+  if (o.seed) options["seed"] = *o.seed;
+  if (o.steps) options["steps"] = *o.steps;
+  if (!o.backend.empty()) options["backend"] = o.backend;
+  std::vector<SweepVariantRow> rows;
+  for (std::size_t i = 0; i < sweep.variants.size(); ++i) {
+    const SweepVariant& v = sweep.variants[i];
+    rows.push_back({int(i), v.name, v.experimentJson, std::nullopt, std::nullopt});
+    plan.push_back({int(i), v.name, v.set, v.experimentJson});
+  }
+  return store.createSweep(sweep.title, o.file, text, options, rows);
+}
+
+// A stored sweep: the variants without a completed run, from their stored experiments
+// (the file may have moved or changed since). The lesson comes from the stored text.
+std::int64_t planResumedSweep(const SweepOptions& o, SweepStore& store, std::vector<PlannedVariant>& plan,
+                              std::optional<Sweep>& sweep, SweepOptions& effective) {
+  const auto row = store.getSweep(*o.resume);
+  if (!row) throw CliExit(kExitBadExperiment, "--resume: no sweep " + std::to_string(*o.resume) + " in " + o.db);
+  for (const SweepVariantRow& v : row->variants) {
+    if (v.runStatus != RunStatus::completed) plan.push_back({v.position, v.name, json::object(), v.experiment});
+  }
+  if (row->options.contains("backend") && effective.backend.empty()) effective.backend = row->options["backend"];
+  try {
+    sweep = parseSweepText(row->source, row->sourceName);
+  } catch (const SweepError& e) {
+    std::cerr << "sweep " << row->id << ": its file no longer parses where it was (" << e.what()
+              << "); its claims cannot be checked\n";
+  }
+  return row->id;
+}
+
+int runSweep(const SweepOptions& o) {
+  if (o.file.empty() == !o.resume) throw CliExit(kExitBadExperiment, "give a sweep FILE or --resume ID, one of the two");
   SweepOptions options = o;
   if (options.db.empty()) options.db = defaultDatabasePath();
-  std::cout << (sweep.title.empty() ? o.file : sweep.title) << ": " << sweep.variants.size() << " variant"
-            << (sweep.variants.size() == 1 ? "" : "s") << ", " << options.jobs << " at a time, store " << options.db << "\n";
+  std::optional<Sweep> sweep;
+  std::string text;
+  if (!o.resume) sweep = parseNewSweep(o, text);
+  std::unique_ptr<SweepStore> store;
+  try {
+    store = std::make_unique<SweepStore>(options.db);
+  } catch (const std::exception& e) {
+    throw CliExit(kExitStore, std::string("database: ") + e.what());
+  }
+  std::vector<PlannedVariant> plan;
+  const std::int64_t sweepId = o.resume ? planResumedSweep(options, *store, plan, sweep, options)
+                                        : storeNewSweep(options, *sweep, text, *store, plan);
+  const std::string title = sweep && !sweep->title.empty() ? sweep->title : o.file;
+  std::cout << "sweep " << sweepId << " \"" << title << "\": " << plan.size() << " variant"
+            << (plan.size() == 1 ? "" : "s") << (o.resume ? " left to run" : "") << ", " << options.jobs
+            << " at a time, store " << options.db << "\n";
   std::cout.flush();
 
   installStopSignalHandlers();
   ::signal(SIGPIPE, SIG_IGN);  // a worker that died is seen as EOF on its stdout, not a signal here
-  SweepRunner runner(sweep, options);
+  SweepRunner runner(plan, options, [&](int position, std::int64_t runId) {
+    store->setVariantRun(sweepId, position, runId);
+  });
   runner.run();
-  printTable(sweep, runner.runs());
-  if (!o.summaryJson.empty()) writeSummaryJson(o.summaryJson, sweep, runner.runs());
+  if (!plan.empty()) printTable(runner.runs());
+
+  std::vector<ClaimReport> claims;
+  if (sweep && sweep->lesson && stopSignal() == 0) {
+    claims = checkClaims(*sweep->lesson, *store->getSweep(sweepId), options.db);
+    printClaims(claims);
+  }
+  if (!o.summaryJson.empty()) writeSummaryJson(o.summaryJson, sweepId, title, runner.runs(), claims);
   if (stopSignal() != 0) return exitCodeForCancel();
   for (const VariantRun& r : runner.runs()) {
     if (r.status != RunStatus::completed) return kExitFailed;
+  }
+  for (const ClaimReport& c : claims) {
+    if (c.result.status == ClaimStatus::fails || c.result.status == ClaimStatus::no_data) return kExitFailed;
   }
   return 0;
 }
@@ -344,7 +471,8 @@ int runSweep(const SweepOptions& o) {
 void addSweepCommand(CLI::App& app) {
   auto options = std::make_shared<SweepOptions>();
   CLI::App* cmd = app.add_subcommand("sweep", "run every variant of a sweep file, several worker processes at once");
-  cmd->add_option("FILE", options->file, "sweep file (JSON; docs/experiment-format.md, \"Sweep files\")")->required();
+  cmd->add_option("FILE", options->file, "sweep file (JSON; docs/experiment-format.md, \"Sweep files\")");
+  cmd->add_option("--resume", options->resume, "run the variants of stored sweep ID that have no completed run");
   cmd->add_option("--jobs,-j", options->jobs, "worker processes at once (default 1)")->check(CLI::Range(1, 64));
   cmd->add_option("--seed", options->seed, "run every variant with this seed instead of its own");
   cmd->add_option("--steps", options->steps, "run every variant for this many steps instead of its length")
@@ -354,7 +482,8 @@ void addSweepCommand(CLI::App& app) {
   cmd->add_option("--db", options->db, "SQLite run store (default: the user's data folder)");
   cmd->add_option("--summary-json", options->summaryJson, "write every variant's name, run id, status and summary here");
   cmd->footer(
-      "Exit status: 0 when every variant completed, 1 when one failed or was cancelled,\n"
+      "Exit status: 0 when every variant completed (and every claim of a lesson holds),\n"
+      "1 when one failed or was cancelled or a claim does not hold,\n"
       "2 for a bad sweep file (the message names the key path), 130/143 when stopped by a signal.");
   cmd->callback([options] {
     const int code = runSweep(*options);

@@ -127,12 +127,37 @@ UPDATE runs SET
   last_loss_scale = (SELECT loss_scale FROM step_metrics s WHERE s.run_id = runs.id ORDER BY step DESC LIMIT 1);
 )sql";
 
+// Version 3: sweeps (docs/store.md, "Sweeps"). A sweep keeps its file's text and each
+// variant's expanded experiment, so that it can be resumed without the file; a
+// variant's run is a run like any other (ON DELETE SET NULL: deleting the run leaves
+// the variant to be run again).
+const char* kSchemaV3 = R"sql(
+CREATE TABLE sweeps (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  title        TEXT NOT NULL DEFAULT '',
+  source_name  TEXT NOT NULL DEFAULT '',
+  source       TEXT NOT NULL,
+  options      TEXT NOT NULL DEFAULT '{}',
+  created_at   TEXT NOT NULL
+);
+CREATE TABLE sweep_variants (
+  sweep_id    INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+  position    INTEGER NOT NULL,
+  name        TEXT NOT NULL,
+  experiment  TEXT NOT NULL,
+  run_id      INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+  PRIMARY KEY (sweep_id, position)
+) WITHOUT ROWID;
+CREATE INDEX sweep_variants_run ON sweep_variants(run_id);
+)sql";
+
 // migrations[n] takes a file from version n to n + 1. Append, never edit: files in
 // the field were written by the old steps.
 const std::vector<std::function<void(Database&)>>& migrations() {
   static const std::vector<std::function<void(Database&)>> steps = {
       [](Database& db) { db.exec(kSchemaV1); },
       [](Database& db) { db.exec(kSchemaV2); },
+      [](Database& db) { db.exec(kSchemaV3); },
   };
   return steps;
 }

@@ -11,6 +11,7 @@
 
 #include "cli_test_support.h"
 #include "store/store.h"
+#include "store/sweep_store.h"
 
 using namespace plab;
 using namespace plab::test;
@@ -116,6 +117,64 @@ class TestCliSweep : public QObject {
     QVERIFY2(r.err.contains("variant \"fp16, dynamic\" (variants[2]): network.layers[7]: the array has 3 elements"),
              qPrintable(r.err));
     QVERIFY2(!QFile::exists(db), "a run started although the file was bad");
+  }
+
+  void resumeRunsOnlyTheVariantsWithoutACompletedRun() {
+    QTemporaryDir dir;
+    const QString file = writeExperiment(QDir(dir.path()), "sweep.json", threeVariants());
+    const QString db = dir.filePath("runs.sqlite");
+    const QString summary = dir.filePath("summary.json");
+    const CliResult first = runCli({"sweep", file, "--db", db, "--summary-json", summary}, 120000);
+    QVERIFY2(first.exitCode == 0, qPrintable(first.describe()));
+    const json s = readJsonFile(summary);
+    const std::int64_t sweepId = s["sweep_id"].get<std::int64_t>();
+    {
+      SweepStore store(db.toStdString());
+      const auto row = store.getSweep(sweepId);
+      QVERIFY(row.has_value());
+      QCOMPARE(row->completed(), 3);
+      QCOMPARE(row->variants[1].name, std::string("bf16"));
+      QCOMPARE(store.sweepOfRun(s["variants"][1]["run_id"].get<std::int64_t>())->second, 1);
+    }
+    // The bf16 run is deleted: its variant has no run any more.
+    RunReader(db.toStdString()).deleteRun(s["variants"][1]["run_id"].get<std::int64_t>());
+    const QString summary2 = dir.filePath("summary2.json");
+    const CliResult resumed = runCli({"sweep", "--resume", QString::number(sweepId), "--db", db, "--summary-json", summary2}, 120000);
+    QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.describe()));
+    QVERIFY2(resumed.out.contains("1 variant left to run"), qPrintable(resumed.out));
+    const json s2 = readJsonFile(summary2);
+    QCOMPARE(int(s2["variants"].size()), 1);
+    QCOMPARE(s2["variants"][0]["name"].get<std::string>(), std::string("bf16"));
+    SweepStore store(db.toStdString());
+    QCOMPARE(store.getSweep(sweepId)->completed(), 3);
+    // Nothing is left: a second resume runs nothing and succeeds.
+    const CliResult again = runCli({"sweep", "--resume", QString::number(sweepId), "--db", db});
+    QVERIFY2(again.exitCode == 0 && again.out.contains("0 variants left to run"), qPrintable(again.describe()));
+    QCOMPARE(runCli({"sweep", "--resume", "999", "--db", db}).exitCode, 2);
+  }
+
+  void aLessonPrintsItsClaimsAndFailsWhenOneDoesNotHold() {
+    QTemporaryDir dir;
+    json sweep = threeVariants();
+    sweep["lesson"] = {
+        {"watch", "the loss"},
+        {"claims", json::array({
+            {{"claim", "fp32 learns the spirals"}, {"metric", "test_accuracy"}, {"variant", "fp32"}, {"at_least", 0.55}},
+            {{"claim", "skipped steps are the overflow steps"}, {"metric", "skipped_steps"}, {"variant", "fp16, dynamic"},
+             {"equals", {{"metric", "overflow_events"}}}},
+            {{"claim", "an impossible claim"}, {"metric", "test_accuracy"}, {"variant", "bf16"}, {"greater_than", 1.5}},
+        })}};
+    const QString file = writeExperiment(QDir(dir.path()), "lesson.json", sweep);
+    const QString summary = dir.filePath("summary.json");
+    const CliResult r = runCli({"sweep", file, "--jobs", "3", "--db", dir.filePath("runs.sqlite"), "--summary-json", summary}, 120000);
+    QVERIFY2(r.exitCode == 1, qPrintable(r.describe()));
+    QVERIFY2(r.out.contains("fails          an impossible claim"), qPrintable(r.out));
+    const json claims = readJsonFile(summary)["claims"];
+    QCOMPARE(int(claims.size()), 3);
+    QCOMPARE(claims[0]["status"].get<std::string>(), std::string("holds"));
+    QCOMPARE(claims[1]["status"].get<std::string>(), std::string("holds"));
+    QCOMPARE(claims[2]["status"].get<std::string>(), std::string("fails"));
+    QVERIFY2(claims[2]["measured"].get<std::string>().find("bf16: test_accuracy 0.") == 0, claims[2].dump().c_str());
   }
 
   void aStopSignalStopsEveryVariantAndKeepsWhatTheyRecorded() {

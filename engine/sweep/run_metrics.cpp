@@ -1,0 +1,31 @@
+#include "sweep/run_metrics.h"
+
+#include "core/json_number.h"
+
+namespace plab {
+
+RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId) {
+  RunMetrics m;
+  const auto run = reader.getRun(runId);
+  if (!run) return m;
+  const std::vector<OverflowEvent> overflows = reader.loadOverflows(runId);
+  m["overflow_events"] = double(overflows.size());
+  if (!overflows.empty()) {
+    m["first_overflow_step"] = double(overflows.front().step);
+    if (!overflows.front().layers.empty()) m["culprit"] = overflows.front().layers.front();
+  }
+  double growths = 0;
+  for (const StoredEvent& e : reader.loadEvents(runId)) growths += e.kind == EventKind::scale_growth ? 1 : 0;
+  m["growth_events"] = growths;
+  m["steps"] = double(run->stepCount);
+  m["skipped_steps"] = double(run->skippedCount);
+  if (run->status != RunStatus::completed) return m;
+  for (const char* key : {"test_accuracy", "test_loss", "final_train_loss", "final_loss_scale", "median_step_ms"}) {
+    const auto it = run->summary.find(key);
+    if (it == run->summary.end()) continue;
+    if (const auto v = numberFromJson(*it)) m[key] = *v;
+  }
+  return m;
+}
+
+}  // namespace plab
