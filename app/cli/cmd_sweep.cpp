@@ -53,6 +53,7 @@ struct PlannedVariant {
   std::string name;
   json set = json::object();    // its changes, as the file gave them ({} when resumed)
   json experimentJson;
+  RunStatus expectedStatus = RunStatus::completed;
 };
 
 double nowSeconds() {
@@ -272,6 +273,8 @@ class SweepRunner {
   void printVariantLine(const VariantRun& r) {
     endProgressLine();
     std::cout << "variant " << r.number << " of " << runs_.size() << " \"" << r.variant->name << "\": " << toString(r.status);
+    if (r.status != r.variant->expectedStatus) std::cout << " (expected " << toString(r.variant->expectedStatus) << ")";
+    else if (r.status != RunStatus::completed) std::cout << " (as expected)";
     if (r.runId) std::cout << " (run " << r.runId << ")";
     if (!r.error.empty()) std::cout << ": " << r.error;
     std::cout << "\n";
@@ -350,6 +353,7 @@ void writeSummaryJson(const std::string& path, std::int64_t sweepId, const std::
     j["variants"].push_back({{"name", r.variant->name},
                              {"run_id", r.runId},
                              {"status", toString(r.status)},
+                             {"expected_status", toString(r.variant->expectedStatus)},
                              {"error", r.error},
                              {"set", r.variant->set},
                              {"summary", r.summary}});
@@ -396,7 +400,7 @@ std::int64_t storeNewSweep(const SweepOptions& o, const Sweep& sweep, const std:
   for (std::size_t i = 0; i < sweep.variants.size(); ++i) {
     const SweepVariant& v = sweep.variants[i];
     rows.push_back({int(i), v.name, v.experimentJson, std::nullopt, std::nullopt});
-    plan.push_back({int(i), v.name, v.set, v.experimentJson});
+    plan.push_back({int(i), v.name, v.set, v.experimentJson, v.expectedStatus});
   }
   return store.createSweep(sweep.title, o.file, text, options, rows);
 }
@@ -407,15 +411,17 @@ std::int64_t planResumedSweep(const SweepOptions& o, SweepStore& store, std::vec
                               std::optional<Sweep>& sweep, SweepOptions& effective) {
   const auto row = store.getSweep(*o.resume);
   if (!row) throw CliExit(kExitBadExperiment, "--resume: no sweep " + std::to_string(*o.resume) + " in " + o.db);
-  for (const SweepVariantRow& v : row->variants) {
-    if (v.runStatus != RunStatus::completed) plan.push_back({v.position, v.name, json::object(), v.experiment});
-  }
   if (row->options.contains("backend") && effective.backend.empty()) effective.backend = row->options["backend"];
   try {
     sweep = parseSweepText(row->source, row->sourceName);
   } catch (const SweepError& e) {
     std::cerr << "sweep " << row->id << ": its file no longer parses where it was (" << e.what()
               << "); its claims cannot be checked\n";
+  }
+  for (const SweepVariantRow& v : row->variants) {
+    const bool sameVariants = sweep && sweep->variants.size() == row->variants.size();
+    const RunStatus expected = sameVariants ? sweep->variants[std::size_t(v.position)].expectedStatus : RunStatus::completed;
+    if (v.runStatus != expected) plan.push_back({v.position, v.name, json::object(), v.experiment, expected});
   }
   return row->id;
 }
@@ -458,7 +464,7 @@ int runSweep(const SweepOptions& o) {
   if (!o.summaryJson.empty()) writeSummaryJson(o.summaryJson, sweepId, title, runner.runs(), claims);
   if (stopSignal() != 0) return exitCodeForCancel();
   for (const VariantRun& r : runner.runs()) {
-    if (r.status != RunStatus::completed) return kExitFailed;
+    if (r.status != r.variant->expectedStatus) return kExitFailed;
   }
   for (const ClaimReport& c : claims) {
     if (c.result.status == ClaimStatus::fails || c.result.status == ClaimStatus::no_data) return kExitFailed;

@@ -30,6 +30,7 @@ struct VariantDraft {
   std::string origin;                                   // "variants[2]" or "grid"
   std::vector<std::pair<std::string, json>> changes;    // key path -> value, in order
   std::vector<std::string> gridLabels;                  // "seed=2", one per grid axis
+  RunStatus expectedStatus = RunStatus::completed;
 };
 
 // "fp16, no scaling; batch_size=512, seed=2", or only the grid part without variants.
@@ -108,6 +109,7 @@ std::vector<VariantDraft> readVariants(ObjectReader& r) {
     if (d.name.empty()) v.fail("name", "must not be empty");
     d.origin = where;
     v.string("description", "");
+    if (v.choice("expected_status", "completed", {"completed", "failed"}) == "failed") d.expectedStatus = RunStatus::failed;
     if (const json* set = v.find("set")) d.changes = readChanges(*set, where + ".set");
     v.finish();
     for (const VariantDraft& other : drafts) {
@@ -149,7 +151,7 @@ std::string gridLabel(const GridAxis& axis, const json& value) {
 }
 
 std::vector<VariantDraft> expandGrid(std::vector<VariantDraft> drafts, const std::vector<GridAxis>& axes) {
-  if (drafts.empty()) drafts.push_back({"", "grid", {}, {}});
+  if (drafts.empty()) drafts.push_back({"", "grid", {}, {}, RunStatus::completed});
   for (const GridAxis& axis : axes) {
     std::vector<VariantDraft> next;
     for (const VariantDraft& d : drafts) {
@@ -177,6 +179,7 @@ std::vector<VariantDraft> expandGrid(std::vector<VariantDraft> drafts, const std
 SweepVariant buildVariant(const json& base, const VariantDraft& d, const SweepOverrides& o) {
   SweepVariant v;
   v.name = fullName(d);
+  v.expectedStatus = d.expectedStatus;
   v.set = json::object();
   v.experimentJson = base;
   const std::string label = "variant \"" + v.name + "\" (" + d.origin + ")";

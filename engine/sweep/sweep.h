@@ -13,6 +13,7 @@
 
 #include "model/experiment.h"
 #include "sweep/claims.h"
+#include "train/records.h"  // RunStatus
 
 namespace plab {
 
@@ -36,6 +37,9 @@ struct SweepVariant {
   nlohmann::json set;             // key path -> value, as the file gave them (grid values included)
   nlohmann::json experimentJson;  // the base with the changes applied: a whole experiment file
   Experiment experiment;          // experimentJson parsed
+  // How its run is meant to end: a lesson may show a run that fails (a static scale
+  // so high that every step overflows), and that is then not a failure of the sweep.
+  RunStatus expectedStatus = RunStatus::completed;
 };
 
 // A lesson is a sweep with a text and claims (docs/lessons.md).
