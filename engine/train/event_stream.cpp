@@ -18,6 +18,8 @@ void EventStreamObserver::onStarted(const RunStartInfo& info) {
   m.config = info.config;
   m.totalSteps = info.totalSteps;
   m.layers = info.layerNames;
+  m.backend = info.backend.name;
+  m.device = info.backend.device;
   sink_(std::move(m));
 }
 
