@@ -1,6 +1,8 @@
 #include "core/run_record.h"
 
+#include <algorithm>
 #include <iterator>
+#include <tuple>
 
 namespace plab {
 namespace {
@@ -20,6 +22,15 @@ void RunRecord::append(RunRecord&& more) {
   appendRows(layerStats, more.layerStats);
   appendRows(speed, more.speed);
   if (more.summary.is_object() && !more.summary.empty()) summary = std::move(more.summary);
+}
+
+bool layerStatsBefore(const LayerStatsRecord& a, const LayerStatsRecord& b) {
+  return std::tuple(a.step, a.layerIndex, a.kind == StatsKind::gradient) <
+         std::tuple(b.step, b.layerIndex, b.kind == StatsKind::gradient);
+}
+
+void sortLayerStats(std::vector<LayerStatsRecord>& records) {
+  std::stable_sort(records.begin(), records.end(), layerStatsBefore);
 }
 
 RunRecordCursor cursorOf(const RunRecord& r) {

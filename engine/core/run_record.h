@@ -26,6 +26,13 @@ struct RunRecord {
   void append(RunRecord&& more);
 };
 
+// The order of layer statistics in a RunRecord, on the worker pipe and in the store:
+// by step, then layer index, activations before gradients. The network records them
+// as it computes them (forward, then backward in reverse); sortLayerStats puts one
+// step's records in this order, stably.
+bool layerStatsBefore(const LayerStatsRecord& a, const LayerStatsRecord& b);
+void sortLayerStats(std::vector<LayerStatsRecord>& records);
+
 // How far a copy of a run goes: each row list is appended to in order, so where a copy
 // stands is its last step and how many rows of each kind it holds. A reader asks the
 // store for what lies beyond (RunReader::loadRecord(runId, since)).

@@ -176,7 +176,7 @@ std::vector<Record> decodeEvents(const std::string& path, std::int64_t runId, co
 template <class T>
 std::vector<T> tailBeyond(std::vector<T>&& all, std::size_t held) {
   if (held >= all.size()) return {};
-  return {std::make_move_iterator(all.begin() + std::ptrdiff_t(held)), std::make_move_iterator(all.end())};
+  return std::vector<T>(std::make_move_iterator(all.begin() + std::ptrdiff_t(held)), std::make_move_iterator(all.end()));
 }
 
 }  // namespace
