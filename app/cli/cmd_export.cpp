@@ -1,6 +1,6 @@
 // precisionlab-cli export [--db PATH] --run ID --format csv|json [-o FILE]
-// Writes a stored run's metrics. The formats are engine/store/run_export.h; this file
-// chooses where they go.
+// Writes a stored run's metrics through the one exporter, engine/store/run_export.h
+// (the GUI's CSV export calls it too); this file chooses where they go.
 //
 // CSV has two tables: with -o FILE.csv the steps go to FILE.csv and the epoch
 // evaluations to FILE.epochs.csv; on stdout the steps table comes first, then a blank
@@ -27,50 +27,30 @@ struct ExportOptions {
   std::string output;
 };
 
-std::ofstream openOutput(const std::string& path) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw CliExit(1, "export: cannot write " + path + ": " + std::strerror(errno));
-  return out;
-}
-
-void finishOutput(std::ofstream& out, const std::string& path) {
-  out.flush();
-  if (!out) throw CliExit(1, "export: writing " + path + " failed (disk full?)");
-}
-
-// FILE.csv -> FILE.epochs.csv (FILE -> FILE.epochs.csv when there is no extension).
-std::string epochsPathFor(const std::string& stepsPath) {
-  std::filesystem::path p(stepsPath);
-  const std::string stem = p.extension() == ".csv" ? p.stem().string() : p.filename().string();
-  return (p.parent_path() / (stem + ".epochs.csv")).string();
-}
-
-void exportCsv(RunReader& reader, const ExportOptions& o) {
+void exportCsv(const StoredRun& run, const ExportOptions& o) {
   if (o.output.empty() || o.output == "-") {
-    writeStepsCsv(reader, o.runId, std::cout);
-    std::cout << "\n";
-    writeEpochsCsv(reader, o.runId, std::cout);
+    writeRunCsv(run.record, std::cout);
     return;
   }
-  const std::string epochsPath = epochsPathFor(o.output);
-  std::ofstream steps = openOutput(o.output);
-  writeStepsCsv(reader, o.runId, steps);
-  finishOutput(steps, o.output);
-  std::ofstream epochs = openOutput(epochsPath);
-  writeEpochsCsv(reader, o.runId, epochs);
-  finishOutput(epochs, epochsPath);
-  std::cerr << "wrote " << o.output << " and " << epochsPath << "\n";
+  try {
+    writeRunCsvFiles(run.record, o.output);
+  } catch (const ExportError& e) {
+    throw CliExit(1, std::string("export: ") + e.what());
+  }
+  std::cerr << "wrote " << o.output << " and " << epochsCsvPath(o.output) << "\n";
 }
 
-void exportJson(RunReader& reader, const ExportOptions& o) {
-  const std::string text = runToJson(reader, o.runId).dump(1) + "\n";
+void exportJson(const StoredRun& run, const ExportOptions& o) {
+  const std::string text = runToJson(run.info, run.record).dump(1) + "\n";
   if (o.output.empty() || o.output == "-") {
     std::cout << text;
     return;
   }
-  std::ofstream out = openOutput(o.output);
+  std::ofstream out(o.output, std::ios::binary | std::ios::trunc);
+  if (!out) throw CliExit(1, "export: cannot write " + o.output + ": " + std::strerror(errno));
   out << text;
-  finishOutput(out, o.output);
+  out.flush();
+  if (!out) throw CliExit(1, "export: writing " + o.output + " failed (disk full?)");
   std::cerr << "wrote " << o.output << "\n";
 }
 
@@ -81,8 +61,9 @@ void runExport(const ExportOptions& o) {
   // file is migrated first (a read-only connection cannot read an older schema).
   RunReader reader(path);
   if (!reader.getRun(o.runId)) throw CliExit(1, "export: run " + std::to_string(o.runId) + " not found in " + path);
-  if (o.format == "csv") exportCsv(reader, o);
-  else exportJson(reader, o);
+  const StoredRun run = loadStoredRun(reader, o.runId);
+  if (o.format == "csv") exportCsv(run, o);
+  else exportJson(run, o);
 }
 
 }  // namespace

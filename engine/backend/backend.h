@@ -20,7 +20,8 @@
 #include <vector>
 
 #include "backend/tensor.h"
-#include "train/loss_scale_rule.h"
+#include "core/loss_scale_rule.h"
+#include "core/tensor_stats.h"  // TensorStats, kLog2HistBins
 
 namespace plab {
 
@@ -57,19 +58,6 @@ struct Pool2dGeometry {
   int kernelH = 2, kernelW = 2, strideH = 2, strideW = 2, padH = 0, padW = 0;
   int outH() const { return (h + 2 * padH - kernelH) / strideH + 1; }
   int outW() const { return (w + 2 * padW - kernelW) / strideW + 1; }
-};
-
-// What rounding did to one tensor (docs/architecture.md, "what a run records").
-inline constexpr int kLog2HistMin = -64;   // bin 0 holds log2|x| < -63 as well
-inline constexpr int kLog2HistBins = 128;  // bin i: floor(log2|x|) == kLog2HistMin + i
-struct TensorStats {
-  std::int64_t count = 0;
-  std::int64_t zeros = 0;       // exact zeros after rounding
-  std::int64_t underflows = 0;  // nonzero before rounding, zero after
-  std::int64_t overflows = 0;   // finite before rounding, inf after (fp8: saturated to max)
-  std::int64_t nonFinite = 0;   // inf or NaN before rounding
-  float maxAbs = 0;             // of the finite values before rounding
-  std::array<std::int64_t, kLog2HistBins> log2Hist{};  // of the nonzero finite values before rounding
 };
 
 enum class OptimizerKind { sgd, adam, adamw };

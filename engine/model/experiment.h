@@ -15,7 +15,7 @@
 
 #include "backend/backend.h"  // OptimizerKind, OptimizerHyper
 #include "numerics/precision.h"
-#include "train/loss_scale_rule.h"
+#include "core/loss_scale_rule.h"
 
 namespace plab {
 

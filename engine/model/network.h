@@ -19,7 +19,7 @@
 #include "backend/backend.h"
 #include "model/experiment.h"
 #include "model/layers/layer.h"
-#include "train/records.h"
+#include "core/records.h"
 
 namespace plab {
 

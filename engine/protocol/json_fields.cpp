@@ -22,8 +22,6 @@ std::string shown(const json& v) {
 
 }  // namespace
 
-json numberToJson(double v) { return plab::numberToJson(v); }
-
 void requireObject(const json& value, const std::string& what) {
   if (!value.is_object()) throw ProtocolError(what + ": must be a JSON object (got " + shown(value) + ")");
 }

@@ -1,12 +1,14 @@
 #pragma once
 // Reading fields out of JSON objects with errors that name the field
-// ("steps[3].loss_scale: must be a number (got \"x\")"), and writing doubles that may
-// be NaN or infinite (JSON has no such numbers: they travel as "nan", "inf", "-inf").
+// ("steps[3].loss_scale: must be a number (got \"x\")"). Numbers that may be NaN or
+// infinite are written and read with core/json_number.h ("nan", "inf", "-inf").
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "core/json_number.h"
 
 namespace plab::protocol {
 
@@ -29,7 +31,6 @@ void withPrefix(const std::string& prefix, F&& decode) {
   }
 }
 
-nlohmann::json numberToJson(double v);  // finite -> number; NaN/inf -> "nan"/"inf"/"-inf"
 
 const nlohmann::json& requireField(const nlohmann::json& obj, const char* key);
 void requireObject(const nlohmann::json& value, const std::string& what);

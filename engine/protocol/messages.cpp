@@ -12,7 +12,8 @@ using nlohmann::json;
 
 json body(const Hello& m) { return {{"version", m.version}, {"backend", m.backend}, {"device", m.device}}; }
 json body(const RunStarted& m) {
-  return {{"run_id", m.runId}, {"db", m.dbPath}, {"config", m.config}, {"total_steps", m.totalSteps}, {"layers", m.layers}};
+  return {{"run_id", m.runId},       {"db", m.dbPath},          {"config", m.config},  {"total_steps", m.totalSteps},
+          {"layers", m.layers},      {"backend", m.backend},    {"device", m.device}};
 }
 json body(const StepsBatch& m) { return {{"steps", m.steps}}; }
 json body(const OverflowBatch& m) { return {{"events", m.events}}; }
@@ -73,7 +74,9 @@ const std::vector<std::pair<std::string, std::function<Event(const json&)>>>& ev
   static const std::vector<std::pair<std::string, std::function<Event(const json&)>>> table = {
       {"hello", [](const json& j) -> Event { return Hello{int(readInt(j, "version")), readString(j, "backend"), readString(j, "device")}; }},
       {"run_started", [](const json& j) -> Event {
-         return RunStarted{readInt(j, "run_id"), readString(j, "db"), readObject(j, "config"), readInt(j, "total_steps"), stringArray(j, "layers")};
+         return RunStarted{readInt(j, "run_id"),      readString(j, "db"),        readObject(j, "config"),
+                           readInt(j, "total_steps"), stringArray(j, "layers"), readString(j, "backend"),
+                           readString(j, "device")};
        }},
       {"steps", [](const json& j) -> Event { return StepsBatch{decodeArray<StepMetrics>(j, "steps")}; }},
       {"overflow", [](const json& j) -> Event { return OverflowBatch{decodeArray<OverflowEvent>(j, "events")}; }},

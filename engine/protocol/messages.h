@@ -26,8 +26,8 @@ inline constexpr int kProtocolVersion = 1;
 
 struct Hello {                  // "hello": first line the worker writes
   int version = kProtocolVersion;
-  std::string backend;          // "cpu", "cuda"
-  std::string device;
+  std::string backend;          // "cpu", "cuda": the worker's default backend; the
+  std::string device;           // experiment may ask for another (see RunStarted)
 };
 struct RunStarted {             // "run_started"
   std::int64_t runId = 0;
@@ -35,6 +35,8 @@ struct RunStarted {             // "run_started"
   nlohmann::json config;        // the experiment as run
   std::int64_t totalSteps = 0;
   std::vector<std::string> layers;  // forward order, "layers[0] linear"
+  std::string backend;          // the backend the run really uses, as stored in runs.backend
+  std::string device;           // and its device, as in runs.device
 };
 struct StepsBatch { std::vector<StepMetrics> steps; };                 // "steps"
 struct OverflowBatch { std::vector<OverflowEvent> events; };           // "overflow"

@@ -1,5 +1,5 @@
 #pragma once
-// The JSON form of the run records (train/records.h): one spelling of every field,
+// The JSON form of the run records (core/records.h): one spelling of every field,
 // used on the worker pipe, in the store's event payloads and by `export --format json`.
 //
 // nlohmann ADL hooks, so `json j = stepMetrics;` and `j.get<StepMetrics>()` work.
@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/json_fields.h"
-#include "train/records.h"
+#include "core/records.h"
 
 namespace plab {
 

@@ -168,6 +168,16 @@ void Transaction::commit() {
   done_ = true;
 }
 
+ReadSnapshot::ReadSnapshot(Database& db) : db_(db) { db_.exec("BEGIN"); }
+
+ReadSnapshot::~ReadSnapshot() {
+  try {
+    db_.exec("END");
+  } catch (const std::exception& e) {
+    (void)e;  // a read transaction has nothing to lose; the connection stays usable
+  }
+}
+
 std::string utcNow() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);

@@ -86,6 +86,19 @@ class Transaction {
   bool done_ = false;
 };
 
+// BEGIN (deferred) ... END: the reads in between see one snapshot of the file (WAL),
+// whatever a writer in another process commits meanwhile.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Database& db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Database& db_;
+};
+
 // ISO 8601 UTC with milliseconds, "2026-11-23T07:30:00.123Z".
 std::string utcNow();
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/json_number.h"
 #include "protocol/records_json.h"
 #include "store/database.h"
 #include "store/store.h"
@@ -151,18 +152,62 @@ std::vector<StoredEvent> RunReader::loadEvents(std::int64_t runId, std::int64_t 
   return events;
 }
 
-std::vector<OverflowEvent> RunReader::loadOverflows(std::int64_t runId) {
-  std::vector<OverflowEvent> out;
-  for (const auto& e : loadEvents(runId)) {
-    if (e.kind != EventKind::overflow) continue;
+namespace {
+
+// The records of one kind among a run's events, decoded from their JSON form
+// (protocol/records_json.h); a payload that does not decode names the event.
+template <class Record>
+std::vector<Record> decodeEvents(const std::string& path, std::int64_t runId, const std::vector<StoredEvent>& events,
+                                 EventKind kind) {
+  std::vector<Record> out;
+  for (const auto& e : events) {
+    if (e.kind != kind) continue;
     try {
-      out.push_back(e.payload.get<OverflowEvent>());
+      out.push_back(e.payload.get<Record>());
     } catch (const protocol::ProtocolError& error) {
-      throw StoreError(path_ + ": run " + std::to_string(runId) + ", event " + std::to_string(e.id) +
-                       ": bad overflow payload: " + error.what());
+      throw StoreError(path + ": run " + std::to_string(runId) + ", event " + std::to_string(e.id) + ": bad " +
+                       eventKindName(kind) + " payload: " + error.what());
     }
   }
   return out;
+}
+
+// The rows of `all` past the first `held`.
+template <class T>
+std::vector<T> tailBeyond(std::vector<T>&& all, std::size_t held) {
+  if (held >= all.size()) return {};
+  return std::vector<T>(std::make_move_iterator(all.begin() + std::ptrdiff_t(held)), std::make_move_iterator(all.end()));
+}
+
+}  // namespace
+
+std::vector<OverflowEvent> RunReader::loadOverflows(std::int64_t runId) {
+  return decodeEvents<OverflowEvent>(path_, runId, loadEvents(runId), EventKind::overflow);
+}
+
+std::vector<ScaleGrowthEvent> RunReader::loadScaleGrowths(std::int64_t runId) {
+  return decodeEvents<ScaleGrowthEvent>(path_, runId, loadEvents(runId), EventKind::scale_growth);
+}
+
+RunRecord RunReader::loadRecord(std::int64_t runId, const RunRecordCursor& since) {
+  // One snapshot: a writer committing between two of these reads would otherwise give
+  // rows of one table that the next read of another table does not match.
+  ReadSnapshot snapshot(*db_);
+  Statement summary = db_->prepare("SELECT summary FROM runs WHERE id = ?1");
+  summary.bind(1, runId);
+  if (!summary.step()) throw StoreError(path_ + ": run " + std::to_string(runId) + " not found");
+  RunRecord r;
+  r.summary = parseJsonColumn(summary.columnText(0), json::object());
+  r.steps = loadSteps(runId, since.lastStep);
+  const std::vector<StoredEvent> events = loadEvents(runId);
+  // Events, evaluations and speed results are few: the new ones are the tail.
+  r.overflows = tailBeyond(decodeEvents<OverflowEvent>(path_, runId, events, EventKind::overflow), since.overflows);
+  r.scaleGrowths =
+      tailBeyond(decodeEvents<ScaleGrowthEvent>(path_, runId, events, EventKind::scale_growth), since.scaleGrowths);
+  r.epochs = tailBeyond(loadEpochs(runId), since.epochs);
+  r.layerStats = loadLayerStats(runId, since.lastStatsStep);
+  r.speed = tailBeyond(loadSpeed(runId), since.speed);
+  return r;
 }
 
 std::vector<EpochMetrics> RunReader::loadEpochs(std::int64_t runId) {
@@ -201,7 +246,7 @@ std::vector<LayerStatsRecord> RunReader::loadLayerStats(std::int64_t runId, std:
     // Rebuild the JSON form and decode it: one reader of the sparse histogram.
     const json stats = {{"count", s.columnInt(5)},      {"zeros", s.columnInt(6)},
                         {"underflows", s.columnInt(7)}, {"overflows", s.columnInt(8)},
-                        {"non_finite", s.columnInt(9)}, {"max_abs", protocol::numberToJson(s.columnReal(10))},
+                        {"non_finite", s.columnInt(9)}, {"max_abs", numberToJson(s.columnReal(10))},
                         {"hist_min", kLog2HistMin},     {"hist", parseJsonColumn(s.columnText(11), json::array())}};
     try {
       from_json(stats, r.stats);

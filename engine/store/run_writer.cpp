@@ -95,6 +95,10 @@ void RunWriter::appendLayerStats(const LayerStatsRecord& r) {
   appendWith("appendLayerStats", [&](Buffer& b) { b.layerStats.push_back(r); });
 }
 
+void RunWriter::appendLayerStats(std::span<const LayerStatsRecord> records) {
+  appendWith("appendLayerStats", [&](Buffer& b) { b.layerStats.insert(b.layerStats.end(), records.begin(), records.end()); });
+}
+
 void RunWriter::appendSpeed(const SpeedResult& r) {
   appendWith("appendSpeed", [&](Buffer& b) { b.speed.push_back(r); });
 }

@@ -11,13 +11,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "train/records.h"
+#include "core/records.h"
+#include "core/run_record.h"
 
 namespace plab {
 
@@ -103,6 +105,9 @@ class RunWriter {
   void appendEvent(std::int64_t step, const std::string& name, const nlohmann::json& payload);
   void appendEpoch(const EpochMetrics& m);
   void appendLayerStats(const LayerStatsRecord& r);
+  // One statistics step's records, committed together: a reader following the run
+  // (RunReader::loadRecord since a step) never sees a step's statistics in part.
+  void appendLayerStats(std::span<const LayerStatsRecord> records);
   void appendSpeed(const SpeedResult& r);
 
   // Commits everything buffered in one transaction. On failure (disk full, read-only)
@@ -149,10 +154,15 @@ class RunReader {
   std::vector<StepMetrics> loadSteps(std::int64_t runId, std::int64_t sinceStep = 0);
   std::vector<StoredEvent> loadEvents(std::int64_t runId, std::int64_t sinceId = 0);
   std::vector<OverflowEvent> loadOverflows(std::int64_t runId);
+  std::vector<ScaleGrowthEvent> loadScaleGrowths(std::int64_t runId);
   std::vector<EpochMetrics> loadEpochs(std::int64_t runId);
   // Rows with step > sinceStep, ordered by step, then layer, activations before gradients.
   std::vector<LayerStatsRecord> loadLayerStats(std::int64_t runId, std::int64_t sinceStep = 0);
   std::vector<SpeedResult> loadSpeed(std::int64_t runId);
+  // Every row of the run beyond `since` (all of them by default) and its summary: the
+  // one way the GUI, the report and `export` read a run. Throws StoreError when the
+  // run does not exist or a stored record does not decode.
+  RunRecord loadRecord(std::int64_t runId, const RunRecordCursor& since = {});
 
   void updateNotes(std::int64_t runId, const std::string& notes);
   void updateTags(std::int64_t runId, const std::vector<std::string>& tags);

@@ -13,7 +13,7 @@
 
 #include "model/experiment.h"
 #include "sweep/claims.h"
-#include "train/records.h"  // RunStatus
+#include "core/records.h"  // RunStatus
 
 namespace plab {
 

@@ -1,5 +1,6 @@
 #include "train/event_stream.h"
 
+#include "core/run_record.h"
 #include "train/run_summary.h"
 
 namespace plab {
@@ -18,6 +19,8 @@ void EventStreamObserver::onStarted(const RunStartInfo& info) {
   m.config = info.config;
   m.totalSteps = info.totalSteps;
   m.layers = info.layerNames;
+  m.backend = info.backend.name;
+  m.device = info.backend.device;
   sink_(std::move(m));
 }
 
@@ -30,7 +33,10 @@ void EventStreamObserver::onScaleGrowth(const ScaleGrowthEvent& e) { sink_(Scale
 void EventStreamObserver::onEpoch(const EpochMetrics& e) { sink_(EpochBatch{{e}}); }
 
 void EventStreamObserver::onLayerStats(std::span<const LayerStatsRecord> records) {
-  if (!records.empty()) sink_(LayerStatsBatch{{records.begin(), records.end()}});
+  if (records.empty()) return;
+  LayerStatsBatch batch{{records.begin(), records.end()}};
+  sortLayerStats(batch.records);  // the order of the store and of RunRecord (core/run_record.h)
+  sink_(std::move(batch));
 }
 
 void EventStreamObserver::onSpeed(std::span<const SpeedResult> results) {

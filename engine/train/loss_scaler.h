@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "backend/backend.h"
-#include "train/loss_scale_rule.h"
-#include "train/records.h"
+#include "core/loss_scale_rule.h"
+#include "core/records.h"
 
 namespace plab {
 

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/backend.h"
-#include "train/records.h"
+#include "core/records.h"
 
 namespace plab {
 

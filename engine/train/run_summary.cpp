@@ -1,12 +1,8 @@
 #include "train/run_summary.h"
 
-#include <cmath>
+#include "core/json_number.h"
 
 namespace plab {
-
-namespace {
-nlohmann::json finiteOrNull(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-}  // namespace
 
 nlohmann::json runSummaryJson(const RunOutcome& o, std::int64_t runId, const BackendInfo& backend) {
   nlohmann::json j;
@@ -18,12 +14,12 @@ nlohmann::json runSummaryJson(const RunOutcome& o, std::int64_t runId, const Bac
   j["steps"] = o.steps;
   j["skipped_steps"] = o.skippedSteps;
   j["overflow_events"] = o.overflowEvents;
-  j["final_loss_scale"] = finiteOrNull(o.finalLossScale);
-  j["final_train_loss"] = finiteOrNull(o.finalTrainLoss);
-  j["test_loss"] = finiteOrNull(o.testLoss);
+  j["final_loss_scale"] = numberToJson(o.finalLossScale);
+  j["final_train_loss"] = numberToJson(o.finalTrainLoss);
+  j["test_loss"] = numberToJson(o.testLoss);
   // -1 means "not a classification task": null says the same without a fake number.
   j["test_accuracy"] = o.testAccuracy >= 0 ? nlohmann::json(o.testAccuracy) : nlohmann::json(nullptr);
-  j["median_step_ms"] = o.medianStepMs;
+  j["median_step_ms"] = numberToJson(o.medianStepMs);
   j["step_capture"] = o.stepCapture;
   return j;
 }

@@ -14,7 +14,7 @@
 #include "backend/backend.h"
 #include "data/dataset.h"
 #include "model/experiment.h"
-#include "train/records.h"
+#include "core/records.h"
 
 namespace plab {
 

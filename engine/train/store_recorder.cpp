@@ -20,7 +20,7 @@ void StoreRecorder::onSteps(std::span<const StepMetrics> steps) {
 }
 
 void StoreRecorder::onLayerStats(std::span<const LayerStatsRecord> records) {
-  for (const LayerStatsRecord& r : records) writer_->appendLayerStats(r);
+  writer_->appendLayerStats(records);
 }
 
 void StoreRecorder::onSpeed(std::span<const SpeedResult> results) {

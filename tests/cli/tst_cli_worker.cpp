@@ -89,7 +89,9 @@ class TestCliWorker : public QObject {
     const QString db = dir_.filePath("worker.sqlite");
     WorkerSession w(db);
     QVERIFY(w.waitFor<proto::Hello>());
-    w.send(proto::StartCommand{endlessSpirals()});
+    nlohmann::json onCpu = endlessSpirals();
+    onCpu["backend"] = "cpu";  // on a GPU machine hello says cuda; the run must say cpu
+    w.send(proto::StartCommand{onCpu});
     QVERIFY2(w.waitFor<proto::RunStarted>(), qPrintable(w.stderrText()));
     const std::int64_t runId = w.last<proto::RunStarted>()->runId;
     QVERIFY(runId > 0);
@@ -122,6 +124,15 @@ class TestCliWorker : public QObject {
     QVERIFY(run.has_value());
     QCOMPARE(int(run->status), int(RunStatus::cancelled));
     QCOMPARE(std::int64_t(reader.loadSteps(runId).size()), done->summary["steps"].get<std::int64_t>());
+    // The run is labelled with the backend it ran on, one text in run_started, the
+    // store's run row and the summary (docs/protocol.md, "run_started").
+    const auto* started = w.last<proto::RunStarted>();
+    QVERIFY(!started->backend.empty() && !started->device.empty());
+    QCOMPARE(started->backend, run->backend);
+    QCOMPARE(started->device, run->device);
+    QCOMPARE(done->summary["backend"].get<std::string>(), run->backend);
+    QCOMPARE(done->summary["device"].get<std::string>(), run->device);
+    QCOMPARE(run->backend, std::string("cpu"));
   }
 
   // Steps take about 0.1 ms here, so a run of a second or two would make thousands

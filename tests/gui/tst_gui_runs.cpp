@@ -21,6 +21,7 @@
 #include "runs/run_browser.h"
 #include "runs/run_table_model.h"
 #include "runs/worker_client.h"
+#include "store/run_export.h"
 
 using namespace plab::ui;
 
@@ -157,9 +158,13 @@ class TestGuiRuns : public QObject {
     QFile csv(path(QStringLiteral("run.csv")));
     QVERIFY(csv.open(QIODevice::ReadOnly));
     const QList<QByteArray> lines = csv.readAll().split('\n');
-    QVERIFY2(lines[0].startsWith("step,epoch,loss,loss_scale,overflow,skipped"), lines[0].constData());
+    QCOMPARE(lines[0], QByteArray(plab::kStepsCsvHeader));  // the columns of `precisionlab-cli export`
     QCOMPARE(lines.size() - 2, 300);  // header + 300 steps + the empty piece after the last newline
     QVERIFY(lines[1].startsWith("1,"));
+    // The epoch evaluations go beside it, as the CLI's export writes them.
+    QFile epochs(path(QStringLiteral("run.epochs.csv")));
+    QVERIFY(epochs.open(QIODevice::ReadOnly));
+    QCOMPARE(epochs.readLine().trimmed(), QByteArray(plab::kEpochsCsvHeader));
   }
 
   void writesReports_data() {

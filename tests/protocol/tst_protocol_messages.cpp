@@ -59,7 +59,7 @@ class TestProtocolMessages : public QObject {
   void eventRoundTrips_data() {
     QTest::addColumn<Event>("event");
     QTest::newRow("hello") << Event(Hello{kProtocolVersion, "cpu", "Xeon (2 threads)"});
-    QTest::newRow("run_started") << Event(RunStarted{7, "/tmp/runs.sqlite", {{"seed", 1}}, 1000, {"layers[0] linear", "layers[1] relu"}});
+    QTest::newRow("run_started") << Event(RunStarted{7, "/tmp/runs.sqlite", {{"seed", 1}}, 1000, {"layers[0] linear", "layers[1] relu"}, "cpu", "Xeon (2 threads)"});
     QTest::newRow("steps") << Event(StepsBatch{{step(1), step(2), step(3)}});
     QTest::newRow("steps nan loss") << Event(StepsBatch{{[] { auto m = step(5); m.loss = std::nan(""); return m; }()}});
     QTest::newRow("overflow") << Event(OverflowBatch{{{12, 65536, 32768, {"layers[2] linear", "layers[0] linear"}}}});
@@ -95,6 +95,38 @@ class TestProtocolMessages : public QObject {
     const StepMetrics& back = std::get<StepsBatch>(decoded).steps.at(0);
     QVERIFY(std::isnan(back.loss));
     QVERIFY(std::isinf(back.gradNorm) && back.gradNorm > 0);
+  }
+
+  // The run's label comes from run_started, not hello: the experiment may ask for
+  // another backend than the worker's default.
+  void runStartedCarriesTheBackendTheRunUses() {
+    const RunStarted m{3, "runs.sqlite", {{"backend", "cpu"}}, 10, {"layers[0] linear"}, "cpu", "Xeon (2 threads)"};
+    const json j = toJson(Event(m));
+    QCOMPARE(j["backend"].get<std::string>(), std::string("cpu"));
+    QCOMPARE(j["device"].get<std::string>(), std::string("Xeon (2 threads)"));
+    const auto back = std::get<RunStarted>(decodeEvent(encodeLine(Event(m))));
+    QCOMPARE(back.backend, std::string("cpu"));
+    QCOMPARE(back.device, std::string("Xeon (2 threads)"));
+  }
+
+  // docs/protocol.md, "Numbers": one spelling of NaN and the infinities in every field
+  // that holds a double, also in nested records (statistics, speed) and progress.
+  void everyDoubleFieldSpellsNonFiniteTheSameWay() {
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    LayerStatsRecord r = stats();
+    r.stats.maxAbs = float(inf);
+    const std::string statsLine = encodeLine(Event(LayerStatsBatch{{r}}));
+    QVERIFY2(statsLine.find("\"max_abs\":\"inf\"") != std::string::npos, statsLine.c_str());
+    const std::string speedLine = encodeLine(Event(SpeedBatch{{{"fp16-mixed", 8, nan, -inf, 3, {{"l", inf, nan}}}}}));
+    for (const char* text : {"\"median_step_ms\":\"nan\"", "\"samples_per_second\":\"-inf\"", "\"forward_ms\":\"inf\"",
+                             "\"backward_ms\":\"nan\""})
+      QVERIFY2(speedLine.find(text) != std::string::npos, (std::string(text) + " not in " + speedLine).c_str());
+    const std::string epochLine = encodeLine(Event(EpochBatch{{{0, 9, nan, 0.5, inf, 0.25}}}));
+    QVERIFY2(epochLine.find("\"train_loss\":\"nan\"") != std::string::npos, epochLine.c_str());
+    QVERIFY2(epochLine.find("\"test_loss\":\"inf\"") != std::string::npos, epochLine.c_str());
+    QVERIFY2(statsLine.find("null") == std::string::npos && speedLine.find("null") == std::string::npos &&
+                 epochLine.find("null") == std::string::npos,
+             "null is not a number spelling");
   }
 
   void commandRoundTrips_data() {
@@ -154,6 +186,9 @@ class TestProtocolMessages : public QObject {
     QTest::newRow("speed timing") << false
                                   << R"({"v":1,"type":"speed","results":[{"config":"fp32","batch_size":1,"median_step_ms":1,"samples_per_second":1,"measured_steps":1,"layers":[{"layer":"a","backward_ms":1}]}]})"
                                   << "results[0].layers[0].forward_ms: missing";
+    QTest::newRow("run_started without backend") << false
+                                                 << R"({"v":1,"type":"run_started","run_id":1,"db":"x","config":{},"total_steps":1,"layers":[],"device":"d"})"
+                                                 << "backend: missing";
     QTest::newRow("finished running") << false << R"({"v":1,"type":"run_finished","status":"running","error":"","summary":{}})"
                                       << "status: \"running\" is not one of completed, failed";
     QTest::newRow("log entry") << false << R"({"v":1,"type":"log","entries":[{"level":"info"}]})" << "entries[0].text: missing";

@@ -7,7 +7,7 @@
 #include <QString>
 
 #include "protocol/records_json.h"
-#include "train/records.h"
+#include "core/records.h"
 
 namespace plab::testing {
 

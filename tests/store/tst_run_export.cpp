@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "core/json_number.h"
 #include "store/run_export.h"
 #include "store_fixtures.h"
 
@@ -40,7 +41,7 @@ class TestRunExport : public QObject {
   void csvHasHeaderAndExactValues() {
     RunReader r(path_);
     std::ostringstream out;
-    writeStepsCsv(r, runId_, out);
+    writeStepsCsv(loadStoredRun(r, runId_).record, out);
     const QStringList lines = QString::fromStdString(out.str()).split('\n', Qt::SkipEmptyParts);
     QCOMPARE(lines.size(), 8);
     QVERIFY2(lines[0].startsWith("step,loss,loss_scale,overflow,skipped,"), qPrintable(lines[0]));
@@ -62,13 +63,14 @@ class TestRunExport : public QObject {
   void epochsCsvLeavesRegressionAccuracyEmpty() {
     RunReader r(path_);
     std::ostringstream out;
-    writeEpochsCsv(r, runId_, out);
+    writeEpochsCsv(loadStoredRun(r, runId_).record, out);
     QCOMPARE(QString::fromStdString(out.str()), QString(kEpochsCsvHeader) + "\n0,7,0.5,0.75,0.625,\n");
   }
 
   void jsonHoldsTheWholeRun() {
     RunReader r(path_);
-    const json j = runToJson(r, runId_);
+    const StoredRun run = loadStoredRun(r, runId_);
+    const json j = runToJson(run.info, run.record);
     QCOMPARE(j["format"].get<std::string>(), std::string("precisionlab-run"));
     QCOMPARE(j["run"]["status"].get<std::string>(), std::string("completed"));
     QCOMPARE(j["run"]["config"]["seed"].get<int>(), 3);
@@ -84,14 +86,57 @@ class TestRunExport : public QObject {
 
   void missingRunIsAnError() {
     RunReader r(path_);
-    std::ostringstream out;
     try {
-      writeStepsCsv(r, 999, out);
+      loadStoredRun(r, 999);
       QFAIL("no error");
     } catch (const StoreError& e) {
       QVERIFY2(QString(e.what()).contains("run 999 not found"), e.what());
     }
-    QVERIFY(out.str().empty());
+  }
+
+  // The record the exporter writes is every row of the run, scale growth and speed
+  // included, and reading it past a cursor gives exactly the rows after it.
+  void recordHoldsEveryRowAndReadsOnFromACursor() {
+    RunReader r(path_);
+    const RunRecord whole = r.loadRecord(runId_);
+    QCOMPARE(whole.steps.size(), std::size_t(7));
+    QCOMPARE(whole.overflows.size(), std::size_t(1));
+    QCOMPARE(whole.scaleGrowths.size(), std::size_t(1));
+    QCOMPARE(whole.scaleGrowths[0].scaleAfter, 65536.0);
+    QCOMPARE(whole.epochs.size(), std::size_t(1));
+    QCOMPARE(whole.layerStats.size(), std::size_t(1));
+    QCOMPARE(whole.speed.size(), std::size_t(1));
+    QCOMPARE(whole.summary["steps"].get<int>(), 7);
+    RunRecordCursor since;
+    since.lastStep = 4;
+    since.overflows = 1;
+    const RunRecord rest = r.loadRecord(runId_, since);
+    QCOMPARE(rest.steps.size(), std::size_t(3));
+    QCOMPARE(rest.steps.front().step, std::int64_t(5));
+    QVERIFY(rest.overflows.empty());
+    QCOMPARE(rest.scaleGrowths.size(), std::size_t(1));
+    const RunRecord none = r.loadRecord(runId_, cursorOf(whole));
+    QVERIFY(none.steps.empty() && none.overflows.empty() && none.scaleGrowths.empty() && none.epochs.empty() &&
+            none.layerStats.empty() && none.speed.empty());
+  }
+
+  // CSV spells NaN and the infinities as the JSON export does (docs/protocol.md, "Numbers").
+  void csvAndJsonSpellNonFiniteAlike() {
+    for (double v : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                     -std::numeric_limits<double>::infinity()})
+      QCOMPARE(csvNumber(v), numberToJson(v).get<std::string>());
+  }
+
+  void csvFilesGoBesideEachOther() {
+    QCOMPARE(epochsCsvPath("/tmp/a/run.csv"), std::string("/tmp/a/run.epochs.csv"));
+    QCOMPARE(epochsCsvPath("/tmp/a/run"), std::string("/tmp/a/run.epochs.csv"));
+    RunReader r(path_);
+    try {
+      writeRunCsvFiles(loadStoredRun(r, runId_).record, "/nonexistent/folder/run.csv");
+      QFAIL("no error");
+    } catch (const ExportError& e) {
+      QVERIFY2(QString(e.what()).contains("cannot write /nonexistent/folder/run.csv"), e.what());
+    }
   }
 };
 

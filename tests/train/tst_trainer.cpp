@@ -13,6 +13,7 @@
 #include "model/experiment.h"
 #include "recording_observer.h"
 #include "store/store.h"
+#include "train/run_summary.h"
 #include "train/speed_benchmark.h"
 #include "train/store_recorder.h"
 #include "train/trainer.h"
@@ -77,6 +78,26 @@ std::vector<float> download(Backend& backend, const Tensor& t) {
 class TestTrainer : public QObject {
   Q_OBJECT
  private slots:
+  // The summary spells NaN and the infinities as every other JSON does
+  // (docs/protocol.md, "Numbers"), and null only for "no accuracy".
+  void summarySpellsNonFiniteNumbersAsStrings() {
+    RunOutcome o;
+    o.status = RunStatus::failed;
+    o.finalTrainLoss = std::numeric_limits<double>::quiet_NaN();
+    o.testLoss = std::numeric_limits<double>::infinity();
+    o.finalLossScale = 65536;
+    o.testAccuracy = -1;
+    BackendInfo cpu;
+    cpu.name = "cpu";
+    cpu.device = "test";
+    const nlohmann::json j = runSummaryJson(o, 5, cpu);
+    QCOMPARE(j["final_train_loss"], nlohmann::json("nan"));
+    QCOMPARE(j["test_loss"], nlohmann::json("inf"));
+    QCOMPARE(j["final_loss_scale"].get<double>(), 65536.0);
+    QVERIFY(j["test_accuracy"].is_null());
+    QCOMPARE(j["backend"].get<std::string>(), std::string("cpu"));
+  }
+
   void sameSeedGivesBitIdenticalLosses() {
     Fixture a(spiralsFile()), b(spiralsFile());
     a.run();

@@ -1,35 +1,31 @@
 #pragma once
-// One run's data as the views need it: filled either live from the worker's events
-// or from the run store. Lives in the GUI thread; appenders bump `revision` so the
-// plots (which keep a cursor per run) add only what is new on each replot tick.
+// One run's data as the views need it: the run's rows (a RunRecord, engine/core/run_record.h:
+// the same type the store reads and the exporter writes) and what the views show
+// about it. Filled live from the worker's events, from the run store, or by
+// following a run another process writes (run_loader.h), with the same rows each way.
+// Lives in the GUI thread; appenders bump `revision` so the plots (which keep a
+// cursor per run) add only what is new on each replot tick.
 #include <QColor>
 #include <QString>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "train/records.h"
+#include "core/run_record.h"
 
 namespace plab::ui {
 
-struct RunData {
+struct RunData : RunRecord {
   std::int64_t runId = 0;           // 0: not yet known (worker has not reported it)
   QString name;                     // run browser name, else the title
   QString title, description;
   nlohmann::json config;            // the experiment file as run
-  QString backend, device;
+  QString backend, device;          // where the run really ran (run_started, the store's run row)
   QString status = QStringLiteral("running");
   QString error;                    // failed: the worker's message
   QString createdAt;
   std::int64_t totalSteps = 0;
   std::vector<std::string> layerNames;
-
-  std::vector<StepMetrics> steps;
-  std::vector<OverflowEvent> overflows;
-  std::vector<ScaleGrowthEvent> growths;
-  std::vector<EpochMetrics> epochs;
-  std::vector<LayerStatsRecord> layerStats;
-  std::vector<SpeedResult> speed;
 
   double stepsPerSecond = 0;
   double etaSeconds = 0;

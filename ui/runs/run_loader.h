@@ -1,7 +1,9 @@
 #pragma once
 // Reading runs from the store into what the views need. These functions block (SQLite
 // reads of possibly large runs), so the GUI calls them through QtConcurrent; the
-// headless report calls them directly.
+// headless report calls them directly. The rows come from RunReader::loadRecord, the
+// same read as `precisionlab-cli export`, so a run loaded whole, a run followed while
+// another process writes it and a run streamed from the GUI's worker hold the same rows.
 #include <QString>
 #include <optional>
 #include <vector>
@@ -18,16 +20,12 @@ RunDataPtr loadRunData(const QString& databasePath, std::int64_t runId);
 // on a worker thread), and appending it (GUI thread, O(new rows)).
 struct RunCursor {
   std::int64_t runId = 0;
-  std::int64_t lastStep = 0, lastStatsStep = 0;
-  std::size_t epochCount = 0, overflowCount = 0;
+  RunRecordCursor rows;
   QString status;
 };
 struct RunIncrement {
   std::optional<RunInfo> info;  // empty: the run is gone
-  std::vector<StepMetrics> steps;
-  std::vector<LayerStatsRecord> layerStats;
-  std::vector<EpochMetrics> epochs;        // the new ones only
-  std::vector<OverflowEvent> overflows;    // the new ones only
+  RunRecord rows;               // the rows beyond the cursor, and the summary
 };
 RunCursor cursorOf(const RunData& run);
 RunIncrement readRunIncrement(const QString& databasePath, const RunCursor& from);

@@ -149,10 +149,12 @@ void WorkerClient::handleLine(const QByteArray& line) {
   std::visit([&](auto&& m) {
     using T = std::decay_t<decltype(m)>;
     if constexpr (std::is_same_v<T, protocol::Hello>) {
-      run.backend = fromStd(m.backend);
-      run.device = fromStd(m.device);
+      // The worker's default backend; the run may use another (the experiment's
+      // "backend"), so the run is labelled from run_started.
     } else if constexpr (std::is_same_v<T, protocol::RunStarted>) {
       run.runId = m.runId;
+      run.backend = fromStd(m.backend);
+      run.device = fromStd(m.device);
       run.config = m.config;
       run.totalSteps = m.totalSteps;
       run.reserveSteps(m.totalSteps);
@@ -165,7 +167,7 @@ void WorkerClient::handleLine(const QByteArray& line) {
       append(run.overflows, std::move(m.events));
       appended = true;
     } else if constexpr (std::is_same_v<T, protocol::ScaleGrowthBatch>) {
-      append(run.growths, std::move(m.events));
+      append(run.scaleGrowths, std::move(m.events));
       appended = true;
     } else if constexpr (std::is_same_v<T, protocol::EpochBatch>) {
       append(run.epochs, std::move(m.epochs));
@@ -190,6 +192,7 @@ void WorkerClient::handleLine(const QByteArray& line) {
       remember(QStringLiteral("error: ") + text);
     } else if constexpr (std::is_same_v<T, protocol::RunFinished>) {
       finishedSeen_ = true;
+      run.summary = m.summary;
       const QString error = m.error.empty() ? run.error : fromStd(m.error);
       endRun(QString::fromLatin1(protocol::runStatusText(m.status)), error);
     }

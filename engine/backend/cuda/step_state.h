@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "backend/backend.h"
-#include "train/loss_scale_rule.h"
+#include "core/loss_scale_rule.h"
 
 namespace plab::cuda {
 

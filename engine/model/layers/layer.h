@@ -11,7 +11,7 @@
 
 #include "backend/backend.h"
 #include "model/experiment.h"
-#include "train/records.h"  // StatsKind
+#include "core/records.h"  // StatsKind
 
 namespace plab::detail {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/backend.h"  // TensorStats, kLog2HistBins
+#include "core/tensor_stats.h"
 
 namespace plab {
 
