@@ -20,5 +20,6 @@ void addBenchCommand(CLI::App& app);
 void addWorkerCommand(CLI::App& app);
 void addRunsCommand(CLI::App& app);
 void addExportCommand(CLI::App& app);
+void addSchemaCommand(CLI::App& app);
 
 }  // namespace plab::cli

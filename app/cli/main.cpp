@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   plab::cli::addWorkerCommand(app);
   plab::cli::addRunsCommand(app);
   plab::cli::addExportCommand(app);
+  plab::cli::addSchemaCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

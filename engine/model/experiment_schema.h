@@ -75,4 +75,11 @@ std::string schemaPathOf(std::string_view keyPath);
 // The key tables of docs/experiment-format.md, one per section, in Markdown.
 std::string schemaMarkdown();
 
+// The markers around the generated tables in docs/experiment-format.md.
+inline constexpr std::string_view kSchemaBegin = "<!-- schema:begin -->";
+inline constexpr std::string_view kSchemaEnd = "<!-- schema:end -->";
+// doc with the text between the markers replaced by schemaMarkdown(); throws
+// std::invalid_argument when the markers are missing or out of order.
+std::string withSchemaTables(const std::string& doc);
+
 }  // namespace plab

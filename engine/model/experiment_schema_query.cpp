@@ -200,4 +200,15 @@ std::string schemaMarkdown() {
   return out;
 }
 
+std::string withSchemaTables(const std::string& doc) {
+  const std::size_t begin = doc.find(kSchemaBegin);
+  const std::size_t end = doc.find(kSchemaEnd);
+  if (begin == std::string::npos || end == std::string::npos || end < begin) {
+    throw std::invalid_argument("no " + std::string(kSchemaBegin) + " ... " + std::string(kSchemaEnd) +
+                                " markers (in this order)");
+  }
+  const std::size_t from = begin + kSchemaBegin.size();
+  return doc.substr(0, from) + "\n" + schemaMarkdown() + doc.substr(end);
+}
+
 }  // namespace plab
