@@ -120,8 +120,15 @@ namespace {
 
 std::string number(double v) {
   if (std::isinf(v)) return v > 0 ? "∞" : "-∞";
+  // Whole numbers in full (2^40 is 1099511627776, not 1.099511628e+12); the largest
+  // uint64 (the seed's limit) has no exact double, so it is named.
+  if (v >= 1.8e19) return "2^64 - 1";
   char text[32];
-  std::snprintf(text, sizeof text, "%.10g", v);
+  if (v == std::floor(v) && std::fabs(v) < 1e16) {
+    std::snprintf(text, sizeof text, "%.0f", v);
+  } else {
+    std::snprintf(text, sizeof text, "%.10g", v);
+  }
   return text;
 }
 

@@ -26,6 +26,7 @@ TrainingSettings::TrainingSettings(ExperimentDocument* doc, QWidget* parent)
   scroll->setWidgetResizable(true);
   auto* content = new QWidget;
   auto* column = new QVBoxLayout(content);
+  column->addWidget(experimentGroup());
   column->addWidget(datasetGroup());
   column->addWidget(optimizerGroup());
   column->addWidget(lengthGroup());
@@ -48,6 +49,14 @@ QComboBox* TrainingSettings::selectorField(const std::string& path, const std::f
   disconnect(combo, &QComboBox::textActivated, nullptr, nullptr);
   connect(combo, &QComboBox::textActivated, this, onPick);
   return combo;
+}
+
+QWidget* TrainingSettings::experimentGroup() {
+  auto* box = new QGroupBox(tr("Experiment"));
+  auto* form = new QFormLayout(box);
+  form->addRow(tr("Title"), bind_->field("title"));
+  form->addRow(tr("Description"), bind_->field("description"));
+  return box;
 }
 
 QWidget* TrainingSettings::datasetGroup() {

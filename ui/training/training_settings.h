@@ -27,6 +27,7 @@ class TrainingSettings : public QWidget {
   bool showError(const std::string& keyPath, const QString& message);
 
  private:
+  QWidget* experimentGroup();
   QWidget* datasetGroup();
   QWidget* optimizerGroup();
   QWidget* lengthGroup();
