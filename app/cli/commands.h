@@ -21,5 +21,6 @@ void addWorkerCommand(CLI::App& app);
 void addRunsCommand(CLI::App& app);
 void addExportCommand(CLI::App& app);
 void addSweepCommand(CLI::App& app);
+void addSchemaCommand(CLI::App& app);
 
 }  // namespace plab::cli

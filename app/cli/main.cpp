@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   plab::cli::addRunsCommand(app);
   plab::cli::addExportCommand(app);
   plab::cli::addSweepCommand(app);
+  plab::cli::addSchemaCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

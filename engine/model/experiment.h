@@ -23,9 +23,25 @@ inline constexpr int kExperimentFormatVersion = 1;
 
 // A file that is not a valid experiment. what() is the whole message, e.g.
 // `network.layers[2].precision: "fp61" is not one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2`
-// or `spirals.json:3:7: malformed JSON: ...`.
-struct ExperimentError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// or `spirals.json:3:7: malformed JSON: ...`. keyPath() is the field it is about
+// ("network.layers[2].precision"; "" when the file as a whole is wrong), so that the
+// GUI can mark that field without reading the message.
+class ExperimentError : public std::runtime_error {
+ public:
+  explicit ExperimentError(const std::string& message) : std::runtime_error(message) {}
+  // what() is "keyPath: message" (or message alone at the top of the file).
+  ExperimentError(std::string keyPath, const std::string& message)
+      : std::runtime_error(keyPath.empty() ? message : keyPath + ": " + message), keyPath_(std::move(keyPath)) {}
+  // The same error with a prefix ("spirals.json: ") before the message.
+  ExperimentError withPrefix(const std::string& prefix) const {
+    ExperimentError e(prefix + what());
+    e.keyPath_ = keyPath_;
+    return e;
+  }
+  const std::string& keyPath() const { return keyPath_; }
+
+ private:
+  std::string keyPath_;
 };
 
 // ---- network --------------------------------------------------------------------

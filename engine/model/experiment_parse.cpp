@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "model/experiment.h"
+#include "model/experiment_schema.h"
 #include "model/json_reader.h"
 
 namespace plab {
@@ -12,75 +13,95 @@ using detail::ObjectReader;
 using detail::quoted;
 using nlohmann::json;
 
-constexpr std::int64_t kMaxFeatures = 1 << 24;
-constexpr std::int64_t kMaxGeometry = 1024;
+// The keys of one object, read with the default, limits and choices that the schema
+// (experiment_schema.cpp) gives for its section and selector value.
+class Fields {
+ public:
+  Fields(ObjectReader& r, std::string section, std::string selected, const json& object)
+      : r_(r), section_(std::move(section)), selected_(std::move(selected)), object_(object) {}
 
-Precision readPrecision(ObjectReader& r, const std::string& key, Precision fallback) {
-  const json* v = r.find(key);
-  if (!v) return fallback;
-  if (!v->is_string()) {
-    r.fail(key, "expected a string (one of " + allowedPrecisionNames() + "), got " +
-                    detail::describeType(*v) + " " + quoted(*v));
+  const KeyRule& rule(const std::string& key) const { return keyRule(section_, key, selected_); }
+
+  std::int64_t integer(const std::string& key) {
+    const KeyRule& k = rule(key);
+    const auto lo = std::int64_t(k.min), hi = std::int64_t(k.max);
+    if (k.required) return r_.requiredInteger(key, lo, hi, k.ifMissing);
+    return r_.integer(key, defaultFor(k, object_).get<std::int64_t>(), lo, hi);
   }
-  const auto p = parsePrecision(v->get<std::string>());
-  if (!p) r.fail(key, quoted(*v) + " is not one of " + allowedPrecisionNames());
-  return *p;
-}
+  double number(const std::string& key) {
+    const KeyRule& k = rule(key);
+    return r_.number(key, defaultFor(k, object_).get<double>(), k.min, k.max);
+  }
+  bool boolean(const std::string& key) { return r_.boolean(key, defaultFor(rule(key), object_).get<bool>()); }
+  std::string string(const std::string& key) {
+    return r_.string(key, defaultFor(rule(key), object_).get<std::string>());
+  }
+  std::string choice(const std::string& key) {
+    const KeyRule& k = rule(key);
+    return r_.choice(key, defaultFor(k, object_).get<std::string>(), k.choices);
+  }
+
+ private:
+  ObjectReader& r_;
+  std::string section_, selected_;
+  const json& object_;
+};
+
+const char* kLayerSection = "network.layers[]";
 
 LayerType readLayerType(ObjectReader& r) {
-  const std::string name = r.requiredString("type", "every layer needs one of " + allowedLayerTypeNames());
+  const KeyRule& k = keyRule(kLayerSection, "type");
+  const std::string name = r.requiredString("type", k.ifMissing);
   const auto t = parseLayerType(name);
-  if (!t) r.fail("type", quoted(json(name)) + " is not one of " + allowedLayerTypeNames());
+  if (!t) r.fail("type", quoted(json(name)) + " is not one of " + detail::joinNames(k.choices));
   return *t;
 }
 
-void readWeightKeys(ObjectReader& r, LayerSpec& s) {
-  s.bias = r.boolean("bias", true);
-  s.initGain = float(r.number("init_gain", 1.0, 1e-6, 1e6));
+void readWeightKeys(Fields& f, LayerSpec& s) {
+  s.bias = f.boolean("bias");
+  s.initGain = float(f.number("init_gain"));
 }
 
-void readPoolGeometry(ObjectReader& r, LayerSpec& s) {
-  s.kernel = int(r.integer("kernel", 2, 1, kMaxGeometry));
-  s.stride = int(r.integer("stride", s.kernel, 1, kMaxGeometry));
-  s.padding = int(r.integer("padding", 0, 0, kMaxGeometry));
-  // As PyTorch: a window must always see at least one real input value.
-  if (2 * s.padding > s.kernel) {
-    r.fail("padding", std::to_string(s.padding) + " is more than half the kernel (" +
-                          std::to_string(s.kernel) + ")");
-  }
+void readGeometry(Fields& f, LayerSpec& s) {
+  s.kernel = int(f.integer("kernel"));
+  s.stride = int(f.integer("stride"));
+  s.padding = int(f.integer("padding"));
 }
 
 LayerSpec parseLayer(const json& j, const std::string& path) {
   ObjectReader r(j, path);
   LayerSpec s = defaultLayerSpec(readLayerType(r));
-  s.precision = readPrecision(r, "precision", Precision::fp32);
+  Fields f(r, kLayerSection, std::string(toString(s.type)), j);
+  s.precision = *parsePrecision(f.choice("precision"));
   switch (s.type) {
     case LayerType::linear:
-      s.out = r.requiredInteger("out", 1, kMaxFeatures, "a linear layer needs its number of outputs");
-      readWeightKeys(r, s);
+      s.out = f.integer("out");
+      readWeightKeys(f, s);
       break;
     case LayerType::conv2d:
-      s.out = r.requiredInteger("out_channels", 1, kMaxFeatures,
-                                "a conv2d layer needs its number of output channels");
-      s.kernel = int(r.integer("kernel", 3, 1, kMaxGeometry));
-      s.stride = int(r.integer("stride", 1, 1, kMaxGeometry));
-      s.padding = int(r.integer("padding", 0, 0, kMaxGeometry));
-      readWeightKeys(r, s);
+      s.out = f.integer("out_channels");
+      readGeometry(f, s);
+      readWeightKeys(f, s);
       break;
     case LayerType::maxpool2d:
     case LayerType::avgpool2d:
-      readPoolGeometry(r, s);
+      readGeometry(f, s);
+      // As PyTorch: a window must always see at least one real input value.
+      if (2 * s.padding > s.kernel) {
+        r.fail("padding", std::to_string(s.padding) + " is more than half the kernel (" +
+                              std::to_string(s.kernel) + ")");
+      }
       break;
     case LayerType::leaky_relu:
-      s.slope = float(r.number("slope", 0.01, -1e3, 1e3));
+      s.slope = float(f.number("slope"));
       break;
     case LayerType::dropout:
-      s.dropout = float(r.number("p", 0.5, 0.0, 0.99));
+      s.dropout = float(f.number("p"));
       break;
     case LayerType::batchnorm1d:
     case LayerType::batchnorm2d:
-      s.momentum = float(r.number("momentum", 0.1, 0.0, 1.0));
-      s.eps = float(r.number("eps", 1e-5, 1e-12, 1.0));
+      s.momentum = float(f.number("momentum"));
+      s.eps = float(f.number("eps"));
       break;
     default:
       break;
@@ -91,88 +112,101 @@ LayerSpec parseLayer(const json& j, const std::string& path) {
 
 NetworkSpec parseNetwork(const json& j) {
   ObjectReader r(j, "network");
+  Fields f(r, "network", "", j);
   NetworkSpec net;
   const json* layers = r.find("layers");
-  if (!layers) r.fail("layers", "missing (the network needs at least one layer)");
+  const std::string needsLayers = f.rule("layers").ifMissing;
+  if (!layers) r.fail("layers", "missing (" + needsLayers + ")");
   if (!layers->is_array()) {
     r.fail("layers", "expected an array of layers, got " + detail::describeType(*layers));
   }
-  if (layers->empty()) r.fail("layers", "empty (the network needs at least one layer)");
+  if (layers->empty()) r.fail("layers", "empty (" + needsLayers + ")");
   for (std::size_t i = 0; i < layers->size(); ++i) {
     net.layers.push_back(parseLayer((*layers)[i], "network.layers[" + std::to_string(i) + "]"));
   }
-  net.loss = r.choice("loss", "cross_entropy", {"cross_entropy", "mse"}) == "mse"
-                 ? LossKind::mse
-                 : LossKind::cross_entropy;
+  net.loss = f.choice("loss") == "mse" ? LossKind::mse : LossKind::cross_entropy;
   r.finish();
   return net;
 }
 
+// A section object ("optimizer", ...) that may be missing: an empty one then.
+const json& objectOrEmpty(const json* j) {
+  static const json empty = json::object();
+  return j ? *j : empty;
+}
+
+// The selector ("type", "mode") of a section object, read first: the other keys'
+// defaults and limits depend on it.
+std::string readSelector(ObjectReader& r, const std::string& section, const json& object) {
+  return Fields(r, section, "", object).choice(std::string(selectorKey(section)));
+}
+
 OptimizerHyper parseOptimizer(const json* j) {
-  OptimizerHyper h;  // adam, lr 1e-3
-  if (!j) return h;
-  ObjectReader r(*j, "optimizer");
-  const std::string type = r.choice("type", "adam", {"sgd", "adam", "adamw"});
+  const json& o = objectOrEmpty(j);
+  ObjectReader r(o, "optimizer");
+  const std::string type = readSelector(r, "optimizer", o);
+  Fields f(r, "optimizer", type, o);
+  OptimizerHyper h;
   h.kind = type == "sgd" ? OptimizerKind::sgd
            : type == "adamw" ? OptimizerKind::adamw
                              : OptimizerKind::adam;
-  h.lr = float(r.number("lr", 1e-3, 0.0, 1e3));
+  h.lr = float(f.number("lr"));
   if (h.kind == OptimizerKind::sgd) {
-    h.momentum = float(r.number("momentum", 0.0, 0.0, 1.0));
-    h.nesterov = r.boolean("nesterov", false);
-    h.weightDecay = float(r.number("weight_decay", 0.0, 0.0, 1e3));
+    h.momentum = float(f.number("momentum"));
+    h.nesterov = f.boolean("nesterov");
+    h.weightDecay = float(f.number("weight_decay"));
     if (h.nesterov && h.momentum <= 0) {
       r.fail("nesterov", "true needs momentum > 0 (as torch.optim.SGD)");
     }
   } else {
-    h.beta1 = float(r.number("beta1", 0.9, 0.0, 0.999999));
-    h.beta2 = float(r.number("beta2", 0.999, 0.0, 0.999999999));
-    h.eps = float(r.number("eps", 1e-8, 1e-30, 1.0));
-    // AdamW's decoupled decay defaults to 0.01, as torch.optim.AdamW.
-    h.weightDecay = float(r.number("weight_decay", h.kind == OptimizerKind::adamw ? 0.01 : 0.0, 0.0, 1e3));
+    h.beta1 = float(f.number("beta1"));
+    h.beta2 = float(f.number("beta2"));
+    h.eps = float(f.number("eps"));
+    h.weightDecay = float(f.number("weight_decay"));
   }
   r.finish();
   return h;
 }
 
 ScheduleSpec parseSchedule(const json* j) {
+  const json& o = objectOrEmpty(j);
+  ObjectReader r(o, "schedule");
+  const std::string type = readSelector(r, "schedule", o);
+  Fields f(r, "schedule", type, o);
   ScheduleSpec s;
-  if (!j) return s;
-  ObjectReader r(*j, "schedule");
-  const std::string type = r.choice("type", "constant", {"constant", "step", "cosine"});
   s.type = type == "step" ? ScheduleType::step
            : type == "cosine" ? ScheduleType::cosine
                               : ScheduleType::constant;
-  s.warmupSteps = r.integer("warmup_steps", 0, 0, std::int64_t(1) << 40);
+  s.warmupSteps = f.integer("warmup_steps");
   if (s.type == ScheduleType::step) {
-    s.stepSize = r.integer("step_size", 1000, 1, std::int64_t(1) << 40);
-    s.gamma = float(r.number("gamma", 0.1, 0.0, 1e3));
+    s.stepSize = f.integer("step_size");
+    s.gamma = float(f.number("gamma"));
   } else if (s.type == ScheduleType::cosine) {
-    s.minLr = float(r.number("min_lr", 0.0, 0.0, 1e3));
+    s.minLr = float(f.number("min_lr"));
   }
   r.finish();
   return s;
 }
 
 LossScaleRule parseLossScaling(const json* j) {
+  const json& o = objectOrEmpty(j);
+  ObjectReader r(o, "loss_scaling");
+  const std::string mode = readSelector(r, "loss_scaling", o);
+  Fields f(r, "loss_scaling", mode, o);
   LossScaleRule rule;
   rule.mode = LossScaleMode::none;
-  if (!j) return rule;
-  ObjectReader r(*j, "loss_scaling");
-  const std::string mode = r.choice("mode", "none", {"none", "static", "dynamic"});
-  constexpr double kMaxScale = 3.0e38;
   if (mode == "static") {
     rule.mode = LossScaleMode::fixed;
-    rule.initScale = float(r.number("scale", 1024.0, 1e-30, kMaxScale));
+    rule.initScale = float(f.number("scale"));
   } else if (mode == "dynamic") {
     rule.mode = LossScaleMode::dynamic;
-    rule.initScale = float(r.number("init_scale", 65536.0, 1e-30, kMaxScale));
-    rule.growthFactor = float(r.number("growth_factor", 2.0, 1.0, 1e6));
-    rule.backoffFactor = float(r.number("backoff_factor", 0.5, 1e-6, 1.0));
-    rule.growthInterval = std::int32_t(r.integer("growth_interval", 2000, 1, 1 << 30));
-    rule.hysteresis = std::int32_t(r.integer("hysteresis", 1, 1, 1 << 20));
-    rule.minScale = float(r.number("min_scale", 0.0, 0.0, kMaxScale));
-    rule.maxScale = float(r.number("max_scale", 0.0, 0.0, kMaxScale));
+    rule.initScale = float(f.number("init_scale"));
+    rule.growthFactor = float(f.number("growth_factor"));
+    rule.backoffFactor = float(f.number("backoff_factor"));
+    rule.growthInterval = std::int32_t(f.integer("growth_interval"));
+    rule.hysteresis = std::int32_t(f.integer("hysteresis"));
+    rule.minScale = float(f.number("min_scale"));
+    rule.maxScale = float(f.number("max_scale"));
     if (rule.maxScale > 0 && rule.minScale > rule.maxScale) {
       r.fail("min_scale", "is above max_scale");
     }
@@ -182,64 +216,73 @@ LossScaleRule parseLossScaling(const json* j) {
 }
 
 Fp8Settings parseFp8(const json* j) {
-  Fp8Settings f;
-  if (!j) return f;
-  ObjectReader r(*j, "fp8");
-  f.history = int(r.integer("history", 16, 1, 4096));
-  f.margin = float(r.number("margin", 0.0, 0.0, 64.0));
-  const std::vector<std::string> fp8Names = {"fp8_e4m3", "fp8_e5m2"};
-  f.forward = *parsePrecision(r.choice("forward", "fp8_e4m3", fp8Names));
-  f.backward = *parsePrecision(r.choice("backward", "fp8_e5m2", fp8Names));
+  const json& o = objectOrEmpty(j);
+  ObjectReader r(o, "fp8");
+  Fields f(r, "fp8", "", o);
+  Fp8Settings s;
+  s.history = int(f.integer("history"));
+  s.margin = float(f.number("margin"));
+  s.forward = *parsePrecision(f.choice("forward"));
+  s.backward = *parsePrecision(f.choice("backward"));
   r.finish();
-  return f;
+  return s;
 }
 
-json parseDatasetObject(ObjectReader& top) {
-  const json* d = top.find("dataset");
-  if (!d) top.fail("dataset", "missing (e.g. {\"name\": \"spirals\"})");
-  if (!d->is_object()) top.fail("dataset", "expected an object, got " + detail::describeType(*d));
-  ObjectReader r(*d, "dataset");
-  r.requiredString("name", "the dataset's name, e.g. \"spirals\" or \"fashion-mnist\"");
-  // The other keys belong to engine/data: loadDataset validates them.
+// A required object of the top level ("dataset", "network").
+const json& requiredObject(ObjectReader& top, const std::string& key) {
+  const json* d = top.find(key);
+  if (!d) top.fail(key, "missing (" + keyRule("", key).ifMissing + ")");
   return *d;
 }
 
-void parseLength(ObjectReader& r, Experiment& e) {
+json parseDatasetObject(ObjectReader& top) {
+  const json& d = requiredObject(top, "dataset");
+  if (!d.is_object()) top.fail("dataset", "expected an object, got " + detail::describeType(d));
+  ObjectReader r(d, "dataset");
+  r.requiredString("name", keyRule("dataset", "name").ifMissing);
+  // The other keys belong to engine/data: loadDataset validates them (by the same
+  // limits as the schema's dataset entries, which tests/model/tst_schema.cpp checks).
+  return d;
+}
+
+void parseLength(ObjectReader& r, Fields& f, Experiment& e) {
   const bool hasEpochs = r.has("epochs");
   const bool hasSteps = r.has("steps");
   if (hasEpochs && hasSteps) r.fail("steps", "give either epochs or steps, not both");
-  e.epochs = hasSteps ? 0 : std::int32_t(r.integer("epochs", 1, 1, 1 << 20));
-  e.steps = hasSteps ? r.integer("steps", 0, 1, std::int64_t(1) << 40) : 0;
+  e.epochs = hasSteps ? 0 : std::int32_t(f.integer("epochs"));
+  // steps has no default: a file without it trains for epochs.
+  const KeyRule& steps = f.rule("steps");
+  e.steps = hasSteps ? r.integer("steps", 0, std::int64_t(steps.min), std::int64_t(steps.max)) : 0;
 }
 
 }  // namespace
 
 Experiment parseExperiment(const json& file) {
   ObjectReader r(file, "");
+  Fields f(r, "", "", file);
   Experiment e;
-  e.formatVersion = int(r.integer("format_version", kExperimentFormatVersion, 1, 1 << 20));
+  e.formatVersion = int(f.integer("format_version"));
   if (e.formatVersion > kExperimentFormatVersion) {
     r.fail("format_version", std::to_string(e.formatVersion) +
                                  " is newer than this program reads (" +
                                  std::to_string(kExperimentFormatVersion) + ")");
   }
-  e.title = r.string("title", "");
-  e.description = r.string("description", "");
-  e.seed = r.unsignedInteger("seed", 0);
+  e.title = f.string("title");
+  e.description = f.string("description");
+  e.seed = r.unsignedInteger("seed", defaultFor(f.rule("seed"), file).get<std::uint64_t>());
   e.dataset = parseDatasetObject(r);
-  if (!r.has("network")) r.fail("network", "missing (an object with \"layers\" and \"loss\")");
-  e.network = parseNetwork(*r.find("network"));
+  e.network = parseNetwork(requiredObject(r, "network"));
   e.optimizer = parseOptimizer(r.find("optimizer"));
-  e.optimizer.clipNorm = float(r.number("grad_clip_norm", 0.0, 0.0, 1e30));
+  e.optimizer.clipNorm = float(f.number("grad_clip_norm"));
   e.schedule = parseSchedule(r.find("schedule"));
   e.lossScaling = parseLossScaling(r.find("loss_scaling"));
-  e.masterWeights = r.boolean("master_weights", true);
-  e.batchSize = std::int32_t(r.integer("batch_size", 64, 1, 1 << 20));
-  parseLength(r, e);
-  e.statsInterval = std::int32_t(r.integer("stats_interval", 50, 0, 1 << 30));
-  e.logInterval = std::int32_t(r.integer("log_interval", 1, 1, 1 << 30));
-  e.evalInterval = std::int32_t(r.integer("eval_interval", 0, 0, 1 << 30));
-  e.backend = r.choice("backend", "auto", {"auto", "cpu", "cuda"});
+  e.masterWeights = f.boolean("master_weights");
+  e.batchSize = std::int32_t(f.integer("batch_size"));
+  parseLength(r, f, e);
+  e.statsInterval = std::int32_t(f.integer("stats_interval"));
+  e.logInterval = std::int32_t(f.integer("log_interval"));
+  e.evalInterval = std::int32_t(f.integer("eval_interval"));
+  e.backend = f.choice("backend");
   e.fp8 = parseFp8(r.find("fp8"));
   r.finish();
   return e;
@@ -282,7 +325,7 @@ Experiment parseExperimentText(const std::string& text, const std::string& sourc
   try {
     return parseExperiment(file);
   } catch (const ExperimentError& e) {
-    throw ExperimentError(sourceName + ": " + e.what());
+    throw e.withPrefix(sourceName + ": ");
   }
 }
 

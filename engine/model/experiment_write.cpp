@@ -1,9 +1,13 @@
-// toJson: every field written explicitly, so that a stored run's config parses back
+// toJson: every field written explicitly (the keys the schema lists), so that a stored run's config parses back
 // to the same Experiment (parseExperiment(toJson(e)) == e) and re-runs exactly.
 #include <cstdio>
 #include <cstdlib>
 
+#include <map>
+#include <stdexcept>
+
 #include "model/experiment.h"
+#include "model/experiment_schema.h"
 
 namespace plab {
 namespace {
@@ -21,138 +25,143 @@ double shortestDecimal(float f) {
   return double(f);
 }
 
-void writeWeightKeys(const LayerSpec& s, json& j) {
-  j["bias"] = s.bias;
-  j["init_gain"] = shortestDecimal(s.initGain);
+// Writes one object by walking the schema: every key that applies to the section
+// with that selector value, taken from `values` (which may also hold the values of
+// keys that apply to other selector values: a LayerSpec has every layer type's
+// fields). A key the schema lists but `values` lacks, or a value the schema does not
+// know, is a programming error: the round trip must not lose or invent a field.
+json walkSchema(const std::string& section, const std::string& selected, const json& values) {
+  for (auto it = values.begin(); it != values.end(); ++it) {
+    bool known = false;
+    for (const KeyRule& r : experimentSchema()) known = known || (r.section() == section && r.key() == it.key());
+    if (!known) throw std::logic_error("toJson: " + section + "." + it.key() + " is not in the schema");
+  }
+  json out = json::object();
+  std::map<std::string, int> groups;
+  for (const KeyRule* r : keyRulesOf(section, selected)) {
+    const std::string key = r->key();
+    if (!r->oneOf.empty()) {
+      groups[r->oneOf] += values.contains(key) ? 1 : 0;
+      if (!values.contains(key)) continue;
+    }
+    if (!values.contains(key)) throw std::logic_error("toJson: no value for " + r->path);
+    out[key] = values[key];
+  }
+  for (const auto& [group, count] : groups) {
+    if (count != 1) throw std::logic_error("toJson: write exactly one key of group " + group);
+  }
+  return out;
 }
 
 }  // namespace
 
 json toJson(const LayerSpec& s) {
-  json j;
-  j["type"] = std::string(toString(s.type));
-  j["precision"] = std::string(toString(s.precision));
-  switch (s.type) {
-    case LayerType::linear:
-      j["out"] = s.out;
-      writeWeightKeys(s, j);
-      break;
-    case LayerType::conv2d:
-      j["out_channels"] = s.out;
-      j["kernel"] = s.kernel;
-      j["stride"] = s.stride;
-      j["padding"] = s.padding;
-      writeWeightKeys(s, j);
-      break;
-    case LayerType::maxpool2d:
-    case LayerType::avgpool2d:
-      j["kernel"] = s.kernel;
-      j["stride"] = s.stride;
-      j["padding"] = s.padding;
-      break;
-    case LayerType::leaky_relu:
-      j["slope"] = shortestDecimal(s.slope);
-      break;
-    case LayerType::dropout:
-      j["p"] = shortestDecimal(s.dropout);
-      break;
-    case LayerType::batchnorm1d:
-    case LayerType::batchnorm2d:
-      j["momentum"] = shortestDecimal(s.momentum);
-      j["eps"] = shortestDecimal(s.eps);
-      break;
-    default:
-      break;
-  }
-  return j;
+  const std::string type(toString(s.type));
+  return walkSchema("network.layers[]", type,
+                    json{{"type", type},
+                         {"precision", std::string(toString(s.precision))},
+                         {"out", s.out},
+                         {"out_channels", s.out},
+                         {"bias", s.bias},
+                         {"init_gain", shortestDecimal(s.initGain)},
+                         {"kernel", s.kernel},
+                         {"stride", s.stride},
+                         {"padding", s.padding},
+                         {"slope", shortestDecimal(s.slope)},
+                         {"p", shortestDecimal(s.dropout)},
+                         {"momentum", shortestDecimal(s.momentum)},
+                         {"eps", shortestDecimal(s.eps)}});
 }
 
 json toJson(const NetworkSpec& net) {
   json layers = json::array();
   for (const auto& layer : net.layers) layers.push_back(toJson(layer));
-  return json{{"layers", layers}, {"loss", std::string(toString(net.loss))}};
+  return walkSchema("network", "", json{{"layers", layers}, {"loss", std::string(toString(net.loss))}});
 }
 
 namespace {
 
 json optimizerJson(const OptimizerHyper& h) {
-  json j{{"type", optimizerName(h.kind)}, {"lr", shortestDecimal(h.lr)}};
-  if (h.kind == OptimizerKind::sgd) {
-    j["momentum"] = shortestDecimal(h.momentum);
-    j["nesterov"] = h.nesterov;
-  } else {
-    j["beta1"] = shortestDecimal(h.beta1);
-    j["beta2"] = shortestDecimal(h.beta2);
-    j["eps"] = shortestDecimal(h.eps);
-  }
-  j["weight_decay"] = shortestDecimal(h.weightDecay);
-  return j;
+  const std::string type = optimizerName(h.kind);
+  return walkSchema("optimizer", type,
+                    json{{"type", type},
+                         {"lr", shortestDecimal(h.lr)},
+                         {"momentum", shortestDecimal(h.momentum)},
+                         {"nesterov", h.nesterov},
+                         {"beta1", shortestDecimal(h.beta1)},
+                         {"beta2", shortestDecimal(h.beta2)},
+                         {"eps", shortestDecimal(h.eps)},
+                         {"weight_decay", shortestDecimal(h.weightDecay)}});
 }
 
 json scheduleJson(const ScheduleSpec& s) {
-  json j{{"type", toString(s.type)}, {"warmup_steps", s.warmupSteps}};
-  if (s.type == ScheduleType::step) {
-    j["step_size"] = s.stepSize;
-    j["gamma"] = shortestDecimal(s.gamma);
-  } else if (s.type == ScheduleType::cosine) {
-    j["min_lr"] = shortestDecimal(s.minLr);
+  const std::string type = toString(s.type);
+  return walkSchema("schedule", type,
+                    json{{"type", type},
+                         {"warmup_steps", s.warmupSteps},
+                         {"step_size", s.stepSize},
+                         {"gamma", shortestDecimal(s.gamma)},
+                         {"min_lr", shortestDecimal(s.minLr)}});
+}
+
+std::string modeName(LossScaleMode m) {
+  switch (m) {
+    case LossScaleMode::none: return "none";
+    case LossScaleMode::fixed: return "static";
+    case LossScaleMode::dynamic: return "dynamic";
   }
-  return j;
+  return "?";
 }
 
 json lossScalingJson(const LossScaleRule& r) {
-  switch (r.mode) {
-    case LossScaleMode::none:
-      return json{{"mode", "none"}};
-    case LossScaleMode::fixed:
-      return json{{"mode", "static"}, {"scale", shortestDecimal(r.initScale)}};
-    case LossScaleMode::dynamic:
-      break;
-  }
-  return json{{"mode", "dynamic"},
-              {"init_scale", shortestDecimal(r.initScale)},
-              {"growth_factor", shortestDecimal(r.growthFactor)},
-              {"backoff_factor", shortestDecimal(r.backoffFactor)},
-              {"growth_interval", r.growthInterval},
-              {"hysteresis", r.hysteresis},
-              {"min_scale", shortestDecimal(r.minScale)},
-              {"max_scale", shortestDecimal(r.maxScale)}};
+  const std::string mode = modeName(r.mode);
+  // "scale" (static) and "init_scale" (dynamic) are both the rule's initScale.
+  return walkSchema("loss_scaling", mode,
+                    json{{"mode", mode},
+                         {"scale", shortestDecimal(r.initScale)},
+                         {"init_scale", shortestDecimal(r.initScale)},
+                         {"growth_factor", shortestDecimal(r.growthFactor)},
+                         {"backoff_factor", shortestDecimal(r.backoffFactor)},
+                         {"growth_interval", r.growthInterval},
+                         {"hysteresis", r.hysteresis},
+                         {"min_scale", shortestDecimal(r.minScale)},
+                         {"max_scale", shortestDecimal(r.maxScale)}});
 }
 
 json fp8Json(const Fp8Settings& f) {
-  return json{{"history", f.history},
-              {"margin", shortestDecimal(f.margin)},
-              {"forward", std::string(toString(f.forward))},
-              {"backward", std::string(toString(f.backward))}};
+  return walkSchema("fp8", "",
+                    json{{"history", f.history},
+                         {"margin", shortestDecimal(f.margin)},
+                         {"forward", std::string(toString(f.forward))},
+                         {"backward", std::string(toString(f.backward))}});
 }
 
 }  // namespace
 
 json toJson(const Experiment& e) {
-  json j;
-  j["format_version"] = e.formatVersion;
-  j["title"] = e.title;
-  j["description"] = e.description;
-  j["seed"] = e.seed;
-  j["dataset"] = e.dataset;
-  j["network"] = toJson(e.network);
-  j["optimizer"] = optimizerJson(e.optimizer);
-  j["schedule"] = scheduleJson(e.schedule);
-  j["grad_clip_norm"] = shortestDecimal(e.optimizer.clipNorm);
-  j["loss_scaling"] = lossScalingJson(e.lossScaling);
-  j["master_weights"] = e.masterWeights;
-  j["batch_size"] = e.batchSize;
+  json values{{"format_version", e.formatVersion},
+              {"title", e.title},
+              {"description", e.description},
+              {"seed", e.seed},
+              {"dataset", e.dataset},  // as given: engine/data reads it
+              {"network", toJson(e.network)},
+              {"optimizer", optimizerJson(e.optimizer)},
+              {"schedule", scheduleJson(e.schedule)},
+              {"grad_clip_norm", shortestDecimal(e.optimizer.clipNorm)},
+              {"loss_scaling", lossScalingJson(e.lossScaling)},
+              {"master_weights", e.masterWeights},
+              {"batch_size", e.batchSize},
+              {"stats_interval", e.statsInterval},
+              {"log_interval", e.logInterval},
+              {"eval_interval", e.evalInterval},
+              {"backend", e.backend},
+              {"fp8", fp8Json(e.fp8)}};
   if (e.steps > 0) {
-    j["steps"] = e.steps;
+    values["steps"] = e.steps;
   } else {
-    j["epochs"] = e.epochs;
+    values["epochs"] = e.epochs;
   }
-  j["stats_interval"] = e.statsInterval;
-  j["log_interval"] = e.logInterval;
-  j["eval_interval"] = e.evalInterval;
-  j["backend"] = e.backend;
-  j["fp8"] = fp8Json(e.fp8);
-  return j;
+  return walkSchema("", "", values);
 }
 
 }  // namespace plab

@@ -43,9 +43,9 @@ std::string joinNames(const std::vector<std::string>& names) {
 ObjectReader::ObjectReader(const json& object, std::string path)
     : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) {
-    throw ExperimentError((path_.empty() ? std::string("experiment") : path_) +
-                          ": expected an object, got " + describeType(object_) + " " +
-                          quoted(object_));
+    const std::string what = "expected an object, got " + describeType(object_) + " " + quoted(object_);
+    if (path_.empty()) throw ExperimentError("experiment: " + what);
+    throw ExperimentError(path_, what);
   }
 }
 
@@ -54,7 +54,7 @@ std::string ObjectReader::fieldPath(const std::string& key) const {
 }
 
 void ObjectReader::fail(const std::string& key, const std::string& message) const {
-  throw ExperimentError(fieldPath(key) + ": " + message);
+  throw ExperimentError(fieldPath(key), message);
 }
 
 bool ObjectReader::has(const std::string& key) {

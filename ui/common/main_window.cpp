@@ -124,6 +124,8 @@ QWidget* MainWindow::buildNetworkTab() {
   split->setStretchFactor(1, 2);
   connect(editor_, &NetworkEditor::checked, this,
           [this](const ShapeCheck& check) { diagram_->setNetwork(doc_->layers(), check); });
+  connect(editor_, &NetworkEditor::checked, this,
+          [this](const ShapeCheck& check) { if (settings_) settings_->showError(check.errorKeyPath, check.keyError); });
   return split;
 }
 

@@ -108,7 +108,7 @@ class MainWindow : public QMainWindow {
   ExperimentLibrary* library_;
   NetworkEditor* editor_;
   NetworkDiagram* diagram_;
-  TrainingSettings* settings_;
+  TrainingSettings* settings_ = nullptr;
   PrecisionExplorer* explorer_;
   RunControlBar* runBar_;
   WorkerClient* worker_;

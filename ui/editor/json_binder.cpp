@@ -1,23 +1,22 @@
 #include "editor/json_binder.h"
 
 #include <QCheckBox>
-#include <QComboBox>
-#include <QDoubleSpinBox>
 #include <QLineEdit>
-#include <QSpinBox>
-#include <cmath>
+#include <stdexcept>
 
 #include "editor/experiment_document.h"
+#include "editor/schema_field.h"
 
 namespace plab::ui {
 
-JsonBinder::JsonBinder(ExperimentDocument* doc, QObject* parent) : QObject(parent), doc_(doc) {
-  connect(doc_, &ExperimentDocument::changed, this, &JsonBinder::refresh);
+QString jsonPointerOf(const std::string& schemaPath) {
+  QString p = QString::fromStdString(schemaPath);
+  p.replace(QLatin1Char('.'), QLatin1Char('/'));
+  return QLatin1Char('/') + p;
 }
 
-nlohmann::json JsonBinder::valueAt(const Binding& b) const {
-  const auto& j = doc_->json();
-  return j.contains(b.pointer) ? j.at(b.pointer) : b.fallback;
+JsonBinder::JsonBinder(ExperimentDocument* doc, QObject* parent) : QObject(parent), doc_(doc) {
+  connect(doc_, &ExperimentDocument::changed, this, &JsonBinder::refresh);
 }
 
 void JsonBinder::write(const QString& pointer, const nlohmann::json& value) {
@@ -26,74 +25,78 @@ void JsonBinder::write(const QString& pointer, const nlohmann::json& value) {
              [ptr, value](nlohmann::json& j) { j[ptr] = value; }, pointer);
 }
 
-QSpinBox* JsonBinder::integer(const QString& pointer, long long fallback, long long min, long long max) {
-  auto* w = new QSpinBox;
-  w->setRange(int(std::max<long long>(min, INT_MIN)), int(std::min<long long>(max, INT_MAX)));
-  w->setKeyboardTracking(false);
-  bindings_.push_back({w, nlohmann::json::json_pointer(pointer.toStdString()), fallback});
-  connect(w, &QSpinBox::valueChanged, this, [this, pointer](int v) { write(pointer, v); });
+QWidget* JsonBinder::field(const std::string& schemaPath, const QString& checkText) {
+  const std::size_t dot = schemaPath.rfind('.');
+  const std::string section = dot == std::string::npos ? std::string() : schemaPath.substr(0, dot);
+  const std::string key = dot == std::string::npos ? schemaPath : schemaPath.substr(dot + 1);
+  // Any entry of the path gives the widget kind: the entries of one path share their type.
+  const KeyRule* rule = nullptr;
+  for (const KeyRule& r : experimentSchema()) {
+    if (r.path == schemaPath) {
+      rule = &r;
+      break;
+    }
+  }
+  if (!rule) throw std::logic_error("JsonBinder: " + schemaPath + " is not in the experiment schema");
+  QWidget* w = createSchemaWidget(*rule);
+  if (auto* check = qobject_cast<QCheckBox*>(w)) check->setText(checkText);
+  const QString pointer = jsonPointerOf(schemaPath);
   w->setObjectName(pointer);
-  refresh();
+  onWidgetEdited(w, this, [this, pointer](const nlohmann::json& v) { write(pointer, v); });
+  bindings_.push_back({w, section, key, schemaPath});
+  refreshOne(bindings_.back());
   return w;
 }
 
-QDoubleSpinBox* JsonBinder::number(const QString& pointer, double fallback, double min, double max, int decimals) {
-  auto* w = new QDoubleSpinBox;
-  w->setRange(min, max);
-  w->setDecimals(decimals);
-  w->setKeyboardTracking(false);
-  w->setSingleStep(std::pow(10.0, -std::min(decimals, 3)));
-  bindings_.push_back({w, nlohmann::json::json_pointer(pointer.toStdString()), fallback});
-  connect(w, &QDoubleSpinBox::valueChanged, this, [this, pointer](double v) { write(pointer, v); });
-  w->setObjectName(pointer);
-  refresh();
-  return w;
+QWidget* JsonBinder::widgetFor(const std::string& schemaPath) const {
+  for (const Binding& b : bindings_) {
+    if (b.path == schemaPath) return b.widget;
+  }
+  return nullptr;
 }
 
-QCheckBox* JsonBinder::boolean(const QString& pointer, bool fallback, const QString& text) {
-  auto* w = new QCheckBox(text);
-  bindings_.push_back({w, nlohmann::json::json_pointer(pointer.toStdString()), fallback});
-  connect(w, &QCheckBox::toggled, this, [this, pointer](bool v) { write(pointer, v); });
-  w->setObjectName(pointer);
-  refresh();
-  return w;
-}
-
-QComboBox* JsonBinder::choice(const QString& pointer, const QString& fallback, const QStringList& options) {
-  auto* w = new QComboBox;
-  w->addItems(options);
-  bindings_.push_back({w, nlohmann::json::json_pointer(pointer.toStdString()), fallback.toStdString()});
-  connect(w, &QComboBox::textActivated, this, [this, pointer](const QString& v) { write(pointer, v.toStdString()); });
-  w->setObjectName(pointer);
-  refresh();
-  return w;
-}
-
-QLineEdit* JsonBinder::text(const QString& pointer, const QString& fallback) {
-  auto* w = new QLineEdit;
-  bindings_.push_back({w, nlohmann::json::json_pointer(pointer.toStdString()), fallback.toStdString()});
-  connect(w, &QLineEdit::editingFinished, this, [this, pointer, w] { write(pointer, w->text().toStdString()); });
-  w->setObjectName(pointer);
-  refresh();
-  return w;
+void JsonBinder::refreshOne(const Binding& b) {
+  const nlohmann::json& doc = doc_->json();
+  const nlohmann::json::json_pointer sectionPtr(b.section.empty() ? std::string() : jsonPointerOf(b.section).toStdString());
+  const nlohmann::json object = doc.contains(sectionPtr) ? doc.at(sectionPtr) : nlohmann::json::object();
+  // The selector's value decides which entry applies; a missing selector has its default.
+  std::string selected;
+  if (const std::string_view sel = selectorKey(b.section); !sel.empty()) {
+    if (const KeyRule* s = findKeyRule(b.section, sel, {})) {
+      const nlohmann::json v = shownValue(*s, object);
+      if (v.is_string()) selected = v.get<std::string>();
+    }
+  }
+  const KeyRule* rule = findKeyRule(b.section, b.key, selected);
+  b.widget->setEnabled(rule != nullptr);
+  if (!rule) {
+    b.widget->setProperty("schemaToolTip", tr("Not used with %1 \"%2\"")
+                                                .arg(QString::fromStdString(std::string(selectorKey(b.section))),
+                                                     QString::fromStdString(selected)));
+    markInvalid(b.widget, b.widget->property("schemaError").toString());
+    return;
+  }
+  applySchemaRule(b.widget, *rule);
+  b.widget->setProperty("schemaToolTip", schemaToolTip(*rule, object));
+  markInvalid(b.widget, b.widget->property("schemaError").toString());
+  if (b.widget->hasFocus() && qobject_cast<QLineEdit*>(b.widget)) return;
+  setWidgetValue(b.widget, shownValue(*rule, object));
 }
 
 void JsonBinder::refresh() {
-  for (const Binding& b : bindings_) {
-    if (b.widget->hasFocus() && qobject_cast<QLineEdit*>(b.widget)) continue;
-    const nlohmann::json v = valueAt(b);
-    const QSignalBlocker block(b.widget);
-    try {
-      if (auto* spin = qobject_cast<QSpinBox*>(b.widget)) spin->setValue(v.get<int>());
-      else if (auto* dspin = qobject_cast<QDoubleSpinBox*>(b.widget)) dspin->setValue(v.get<double>());
-      else if (auto* check = qobject_cast<QCheckBox*>(b.widget)) check->setChecked(v.get<bool>());
-      else if (auto* combo = qobject_cast<QComboBox*>(b.widget)) combo->setCurrentText(QString::fromStdString(v.get<std::string>()));
-      else if (auto* line = qobject_cast<QLineEdit*>(b.widget)) line->setText(QString::fromStdString(v.get<std::string>()));
-    } catch (const nlohmann::json::exception&) {
-      // A hand-edited file with the wrong type: the strict parser reports it by field.
-    }
-  }
+  for (const Binding& b : bindings_) refreshOne(b);
   emit refreshed();
+}
+
+bool JsonBinder::showError(const std::string& keyPath, const QString& message) {
+  const std::string path = schemaPathOf(keyPath);
+  bool found = false;
+  for (const Binding& b : bindings_) {
+    const bool hit = !keyPath.empty() && b.path == path;
+    markInvalid(b.widget, hit ? message : QString());
+    found = found || hit;
+  }
+  return found;
 }
 
 }  // namespace plab::ui

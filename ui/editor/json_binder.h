@@ -1,18 +1,17 @@
 #pragma once
-// Binds plain editor widgets to fields of the ExperimentDocument by JSON pointer
-// ("/optimizer/lr"): a missing field shows its documented default; a change is one
-// undoable edit (typing merges into one); document changes update the widgets.
+// Binds editor widgets to keys of the ExperimentDocument by their schema path
+// ("optimizer.lr", "dataset.classes"). The widget, its range or choices, its default
+// and its tooltip come from the key's schema entry (engine/model/experiment_schema.h)
+// for the current value of the object's selector ("type", "mode", "name"): a key that
+// does not apply to it is disabled. A change is one undoable edit (typing merges into
+// one); document changes update the widgets. Each widget's object name is the key's
+// JSON pointer ("/optimizer/lr").
 #include <QObject>
 #include <QString>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 class QWidget;
-class QSpinBox;
-class QDoubleSpinBox;
-class QCheckBox;
-class QComboBox;
-class QLineEdit;
 
 namespace plab::ui {
 
@@ -22,14 +21,15 @@ class JsonBinder : public QObject {
   Q_OBJECT
  public:
   JsonBinder(ExperimentDocument* doc, QObject* parent);
-  QSpinBox* integer(const QString& pointer, long long fallback, long long min, long long max);
-  QDoubleSpinBox* number(const QString& pointer, double fallback, double min, double max, int decimals);
-  QCheckBox* boolean(const QString& pointer, bool fallback, const QString& text);
-  QComboBox* choice(const QString& pointer, const QString& fallback, const QStringList& options);
-  QLineEdit* text(const QString& pointer, const QString& fallback);
+  // The widget for the key at schemaPath (a QCheckBox's text is checkText).
+  QWidget* field(const std::string& schemaPath, const QString& checkText = {});
   // Re-reads every bound widget from the document (skips the one being typed in).
   void refresh();
   void write(const QString& pointer, const nlohmann::json& value);
+  // Marks the widget of keyPath (an ExperimentError's) with message; "" clears all.
+  // Returns whether a widget of this binder has that path.
+  bool showError(const std::string& keyPath, const QString& message);
+  QWidget* widgetFor(const std::string& schemaPath) const;
 
  signals:
   void refreshed();
@@ -37,12 +37,14 @@ class JsonBinder : public QObject {
  private:
   struct Binding {
     QWidget* widget;
-    nlohmann::json::json_pointer pointer;
-    nlohmann::json fallback;
+    std::string section, key, path;
   };
-  nlohmann::json valueAt(const Binding& b) const;
+  void refreshOne(const Binding& b);
   ExperimentDocument* doc_;
   std::vector<Binding> bindings_;
 };
+
+// "/optimizer/lr" for "optimizer.lr".
+QString jsonPointerOf(const std::string& schemaPath);
 
 }  // namespace plab::ui

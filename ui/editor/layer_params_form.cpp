@@ -8,37 +8,47 @@
 #include <QSpinBox>
 
 #include "editor/experiment_document.h"
-#include "model/experiment.h"
+#include "editor/schema_field.h"
+#include "model/experiment_schema.h"
 #include "common/precision_palette.h"
 
 namespace plab::ui {
 
+namespace {
+
+const char* kLayers = "network.layers[]";
+
+// The keys of a layer type besides "type" and "precision", in the schema's order.
+std::vector<const KeyRule*> parameterRules(const std::string& type) {
+  std::vector<const KeyRule*> out;
+  for (const KeyRule* r : keyRulesOf(kLayers, type)) {
+    if (r->key() != "type" && r->key() != "precision") out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json layerDefaults(const std::string& type) {
-  const auto parsed = parseLayerType(type);
-  if (!parsed) return nlohmann::json::object();
-  nlohmann::json j = toJson(defaultLayerSpec(*parsed));
+  nlohmann::json j = nlohmann::json::object();
+  j["type"] = type;
+  for (const KeyRule* r : parameterRules(type)) j[r->key()] = shownValue(*r, j);
   j.erase("type");
-  j.erase("precision");
   return j;
 }
 
 nlohmann::json newLayer(const std::string& type, const QString& precision) {
   nlohmann::json layer = {{"type", type}};
+  // Keys without a default (a linear layer's "out") start at the schema's suggestion.
   const nlohmann::json defaults = layerDefaults(type);
   for (auto it = defaults.begin(); it != defaults.end(); ++it) layer[it.key()] = it.value();
-  // The engine's defaults leave sizes at 0 ("required"); a new layer should be usable.
-  if (type == "linear") layer["out"] = 64;
-  if (type == "conv2d") layer["out_channels"] = 16;
   layer["precision"] = precision.toStdString();
   return layer;
 }
 
 QStringList layerTypeNames() {
   QStringList names;
-  for (LayerType t : allLayerTypes()) {
-    const auto n = toString(t);
-    names << QString::fromLatin1(n.data(), qsizetype(n.size()));
-  }
+  for (const auto& n : keyRule(kLayers, "type").choices) names << QString::fromStdString(n);
   return names;
 }
 
@@ -68,13 +78,11 @@ void LayerParamsForm::refreshValues() {
   for (QWidget* w : findChildren<QWidget*>()) {
     const std::string key = w->property("layerKey").toString().toStdString();
     if (key.empty() || w->hasFocus()) continue;
-    const QSignalBlocker block(w);
-    const auto it = layer.find(key);
-    if (it == layer.end()) continue;
-    if (auto* spin = qobject_cast<QSpinBox*>(w)) spin->setValue(it->get<int>());
-    else if (auto* dspin = qobject_cast<QDoubleSpinBox*>(w)) dspin->setValue(it->get<double>());
-    else if (auto* check = qobject_cast<QCheckBox*>(w)) check->setChecked(it->get<bool>());
-    else if (auto* combo = qobject_cast<QComboBox*>(w)) combo->setCurrentText(QString::fromStdString(it->get<std::string>()));
+    const KeyRule* rule = findKeyRule(kLayers, key, type);
+    if (!rule) continue;
+    w->setProperty("schemaToolTip", schemaToolTip(*rule, layer));
+    markInvalid(w, w->property("schemaError").toString());
+    setWidgetValue(w, shownValue(*rule, layer));
   }
 }
 
@@ -91,66 +99,61 @@ void LayerParamsForm::rebuild() {
   builtType_ = layer.value("type", std::string());
   form_->addRow(new QLabel(tr("<b>Layer %1</b>").arg(index_ + 1)));
 
-  auto* type = new QComboBox;
+  auto* type = qobject_cast<QComboBox*>(createSchemaWidget(keyRule(kLayers, "type")));
   type->setObjectName(QStringLiteral("layerType"));
-  type->addItems(layerTypeNames());
   type->setCurrentText(QString::fromStdString(builtType_));
   type->setProperty("layerKey", QStringLiteral("type"));
   connect(type, &QComboBox::textActivated, this, [this](const QString& t) {
     const int i = index_;
-    const QString precision = QString::fromStdString(doc_->layers()[std::size_t(i)].value("precision", std::string("fp32")));
+    const auto& old = doc_->layers()[std::size_t(i)];
+    const QString precision = QString::fromStdString(shownValue(keyRule(kLayers, "precision"), old).get<std::string>());
     doc_->edit(tr("Change layer %1 to %2").arg(i + 1).arg(t), [i, t, precision](nlohmann::json& j) {
       j["network"]["layers"][std::size_t(i)] = newLayer(t.toStdString(), precision);
     });
   });
   form_->addRow(tr("Type"), type);
 
-  auto* precision = new QComboBox;
+  const KeyRule& precisionRule = keyRule(kLayers, "precision", builtType_);
+  auto* precision = qobject_cast<QComboBox*>(createSchemaWidget(precisionRule));
   precision->setObjectName(QStringLiteral("layerPrecision"));
-  for (const QString& name : precisionNames()) {
-    precision->addItem(name);
-    precision->setItemData(precision->count() - 1, precisionColour(name), Qt::DecorationRole);
+  for (int i = 0; i < precision->count(); ++i) {
+    precision->setItemData(i, precisionColour(precision->itemText(i)), Qt::DecorationRole);
   }
-  precision->setCurrentText(QString::fromStdString(layer.value("precision", std::string("fp32"))));
   precision->setProperty("layerKey", QStringLiteral("precision"));
   connect(precision, &QComboBox::textActivated, this,
           [this](const QString& p) { setKey("precision", p.toStdString()); });
   form_->addRow(tr("Precision"), precision);
 
-  const nlohmann::json defaults = layerDefaults(builtType_);
-  for (auto it = defaults.begin(); it != defaults.end(); ++it) addField(it.key(), it.value());
+  for (const KeyRule* rule : parameterRules(builtType_)) addField(*rule);
   refreshValues();
+  showError(errorPath_, errorMessage_);  // the last check's mark, on the new widgets
 }
 
-void LayerParamsForm::addField(const std::string& key, const nlohmann::json& defaultValue) {
-  const auto& layer = doc_->layers()[std::size_t(index_)];
-  const nlohmann::json value = layer.contains(key) ? layer[key] : defaultValue;
-  QWidget* field = nullptr;
-  if (defaultValue.is_boolean()) {
-    auto* check = new QCheckBox;
-    check->setChecked(value.get<bool>());
-    connect(check, &QCheckBox::toggled, this, [this, key](bool on) { setKey(key, on); });
-    field = check;
-  } else if (defaultValue.is_number_integer()) {
-    auto* spin = new QSpinBox;
-    spin->setRange(0, 1 << 20);
-    spin->setValue(value.get<int>());
-    connect(spin, &QSpinBox::valueChanged, this, [this, key](int v) { setKey(key, v); });
-    field = spin;
-  } else if (defaultValue.is_number()) {
-    auto* spin = new QDoubleSpinBox;
-    spin->setDecimals(6);
-    spin->setRange(0, 1e6);
-    spin->setSingleStep(0.01);
-    spin->setValue(value.get<double>());
-    connect(spin, &QDoubleSpinBox::valueChanged, this, [this, key](double v) { setKey(key, v); });
-    field = spin;
-  } else {
-    return;  // strings and objects are not layer parameters today
-  }
+void LayerParamsForm::addField(const KeyRule& rule) {
+  QWidget* field = createSchemaWidget(rule);
+  if (!field) return;
+  const std::string key = rule.key();
+  onWidgetEdited(field, this, [this, key](const nlohmann::json& v) { setKey(key, v); });
   field->setObjectName(QStringLiteral("param_") + QString::fromStdString(key));
   field->setProperty("layerKey", QString::fromStdString(key));
   form_->addRow(QString::fromStdString(key), field);
+}
+
+bool LayerParamsForm::showError(const std::string& keyPath, const QString& message) {
+  // "network.layers[2].kernel": the field of layer 2's key "kernel", when it is shown.
+  errorPath_ = keyPath;
+  errorMessage_ = message;
+  const std::string prefix = "network.layers[" + std::to_string(index_) + "].";
+  const std::string key = keyPath.rfind(prefix, 0) == 0 ? keyPath.substr(prefix.size()) : std::string();
+  bool found = false;
+  for (QWidget* w : findChildren<QWidget*>()) {
+    const std::string k = w->property("layerKey").toString().toStdString();
+    if (k.empty()) continue;
+    const bool hit = index_ >= 0 && !key.empty() && k == key;
+    markInvalid(w, hit ? message : QString());
+    found = found || hit;
+  }
+  return found;
 }
 
 void LayerParamsForm::setKey(const std::string& key, const nlohmann::json& value) {

@@ -1,11 +1,16 @@
 #pragma once
-// The parameters of the selected layer: type, precision and every key its type takes
-// (from the engine's defaultLayerSpec, so new keys appear without GUI changes).
+// The parameters of the selected layer: type, precision and every key its type takes,
+// each widget built from the key's schema entry (engine/model/experiment_schema.h:
+// range, choices, default, tooltip), so new keys appear without GUI changes.
 // Each change is an undoable edit of the document.
 #include <QWidget>
 #include <nlohmann/json.hpp>
 
 class QFormLayout;
+
+namespace plab {
+struct KeyRule;
+}
 
 namespace plab::ui {
 
@@ -17,11 +22,14 @@ class LayerParamsForm : public QWidget {
   LayerParamsForm(ExperimentDocument* doc, QWidget* parent = nullptr);
   void setLayerIndex(int index);  // -1: nothing selected
   int layerIndex() const { return index_; }
+  // Marks the field of an ExperimentError's key path ("network.layers[2].kernel") if
+  // it is on the shown layer, and clears the others; returns whether one was marked.
+  bool showError(const std::string& keyPath, const QString& message);
 
  private:
   void rebuild();
   void refreshValues();
-  void addField(const std::string& key, const nlohmann::json& defaultValue);
+  void addField(const KeyRule& rule);
   void setKey(const std::string& key, const nlohmann::json& value);
 
   ExperimentDocument* doc_;
@@ -29,11 +37,14 @@ class LayerParamsForm : public QWidget {
   int index_ = -1;
   std::string builtType_;
   int builtIndex_ = -2;
+  std::string errorPath_;  // the last showError's, kept across rebuilds
+  QString errorMessage_;
 };
 
-// Defaults of every key of a layer type, as the engine writes them ("linear" -> out, bias, ...).
+// Every key of a layer type at its schema default (or suggestion, for "out"), besides
+// type and precision ("linear" -> out, bias, init_gain).
 nlohmann::json layerDefaults(const std::string& type);
-// A new layer of type in precision, with usable sizes (linear 64, conv2d 16 channels).
+// A new layer of type in precision, with every key written (sizes as the schema suggests).
 nlohmann::json newLayer(const std::string& type, const QString& precision);
 QStringList layerTypeNames();
 

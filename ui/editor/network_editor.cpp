@@ -14,6 +14,7 @@
 #include "editor/experiment_document.h"
 #include "editor/layer_list_model.h"
 #include "editor/layer_params_form.h"
+#include "editor/schema_field.h"
 #include "common/precision_palette.h"
 
 namespace plab::ui {
@@ -135,15 +136,15 @@ QWidget* NetworkEditor::buildToolbar() {
 }
 
 QComboBox* NetworkEditor::buildLossCombo() {
-  auto* combo = new QComboBox;
+  // Choices, default and tooltip from the schema's "network.loss".
+  const KeyRule& rule = keyRule("network", "loss");
+  auto* combo = qobject_cast<QComboBox*>(createSchemaWidget(rule));
   combo->setObjectName(QStringLiteral("lossCombo"));
-  combo->addItems({QStringLiteral("cross_entropy"), QStringLiteral("mse")});
-  auto sync = [this, combo] {
+  auto sync = [this, combo, &rule] {
     const QSignalBlocker block(combo);
-    combo->setCurrentText(QString::fromStdString(doc_->json().value("network", nlohmann::json::object())
-                                                     .value("loss", std::string("cross_entropy"))));
+    const nlohmann::json network = doc_->json().value("network", nlohmann::json::object());
+    setWidgetValue(combo, shownValue(rule, network));
   };
-  connect(doc_, &ExperimentDocument::changed, combo, sync);
   connect(combo, &QComboBox::textActivated, this, [this](const QString& loss) {
     doc_->edit(tr("Set loss to %1").arg(loss), [loss](nlohmann::json& j) { j["network"]["loss"] = loss.toStdString(); });
   });
@@ -237,6 +238,7 @@ void NetworkEditor::checkNow() {
   QHash<int, QString> shapes;
   for (const LayerShapeInfo& info : check_.layers) shapes.insert(info.index, formatShape(info.outputShape));
   model_->setShapeInfo(check_.layerErrors, shapes);
+  params_->showError(check_.errorKeyPath, check_.keyError);
   if (check_.ok) {
     std::int64_t params = 0;
     for (const auto& info : check_.layers) params += info.parameterCount;

@@ -1,7 +1,6 @@
 #include "editor/shape_check.h"
 
 #include <QLocale>
-#include <QRegularExpression>
 #include <QStringList>
 #include <map>
 #include <mutex>
@@ -47,11 +46,14 @@ const DatasetShape& cachedDatasetShape(const nlohmann::json& spec) {
   return cache.emplace(key, std::move(entry)).first->second;
 }
 
-// "network.layers[2].precision: ..." -> 2; -1 when the message names no layer.
-int layerIndexInMessage(const QString& message) {
-  static const QRegularExpression pattern(QStringLiteral("layers\\[(\\d+)\\]"));
-  const auto match = pattern.match(message);
-  return match.hasMatch() ? match.captured(1).toInt() : -1;
+// The layer an error's key path is about: "network.layers[2].precision" -> 2; -1 for
+// a path outside the layers.
+int layerIndexOfPath(const std::string& keyPath) {
+  static const std::string prefix = "network.layers[";
+  if (keyPath.rfind(prefix, 0) != 0) return -1;
+  const std::size_t close = keyPath.find(']', prefix.size());
+  if (close == std::string::npos) return -1;
+  return std::stoi(keyPath.substr(prefix.size(), close - prefix.size()));
 }
 
 void addError(ShapeCheck& check, const QString& message, int index) {
@@ -73,9 +75,13 @@ ShapeCheck checkExperiment(const nlohmann::json& experimentJson) {
   Experiment experiment;
   try {
     experiment = parseExperiment(experimentJson);
+  } catch (const ExperimentError& e) {
+    check.errorKeyPath = e.keyPath();
+    check.keyError = QString::fromUtf8(e.what());
+    addError(check, QString::fromUtf8(e.what()), layerIndexOfPath(e.keyPath()));
+    return check;
   } catch (const std::exception& e) {
-    const QString message = QString::fromUtf8(e.what());
-    addError(check, message, layerIndexInMessage(message));
+    check.generalError = QString::fromUtf8(e.what());
     return check;
   }
   const DatasetShape& dataset = cachedDatasetShape(experiment.dataset);
