@@ -137,6 +137,15 @@ class Backend {
   // fp32 accumulation; the result is rounded once into C's precision.
   virtual void gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b,
                     float beta, Tensor& c) = 0;
+  // A linear layer's forward: y = x W^T + b, row-major, W [out, in] as PyTorch.
+  // x: [N, in], W: [out, in], bias: [out] or nullptr for none, y: [N, out]. The
+  // product is gemm(false, true, 1, x, W, 0, y)'s: inputs read in their formats (fp32
+  // ones rounded to tf32 when y is tf32), fp32 accumulation. The bias is added to the
+  // fp32 product in fp32 and the sum rounded once into y's precision, so the result is
+  // that of gemm into an fp32 temporary, addBias on it and convert into y (what the
+  // model called before this op). How a backend gets there is its own affair: the CPU
+  // sums in y's fp32 slots, the CUDA backend uses cuBLASLt's bias epilogue.
+  virtual void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) = 0;
   // y[i, j, ...] += bias[j] for a [N, C] or [N, C, H, W] tensor, rounded into y's precision.
   virtual void addBias(Tensor& y, const Tensor& bias) = 0;
   // db[j] = sum over all but dim 1 of dy, fp32 sum, rounded into db's precision.

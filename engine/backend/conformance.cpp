@@ -89,8 +89,6 @@ Tolerance Suite::products(Precision p) const {
 Tolerance Suite::elementwise() const { return isCpu ? Tolerance::exact() : Tolerance::inUlps(2); }
 Tolerance Suite::fp32Math() const { return isCpu ? Tolerance::exact() : Tolerance::inUlps(2); }
 
-std::string shapeText(const Shape& s) { return s.toString(); }
-
 std::string productShape(const Shape& a, bool ta, const Shape& b, bool tb) {
   return a.toString() + (ta ? "^T" : "") + " x " + b.toString() + (tb ? "^T" : "");
 }
@@ -100,6 +98,7 @@ std::string productShape(const Shape& a, bool ta, const Shape& b, bool tb) {
 std::vector<ConformanceResult> runConformance(Backend& backend, const ConformanceOptions& options) {
   conformance::Suite suite(backend, options);
   conformance::runStepCases(suite);
+  conformance::runLabelCases(suite);
   conformance::runProductCases(suite);
   conformance::runElementwiseCases(suite);
   conformance::runLayoutCases(suite);

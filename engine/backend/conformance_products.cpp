@@ -1,4 +1,4 @@
-// Conformance cases: gemm, bias, convolution, against double-accumulation references.
+// Conformance cases: gemm, linear, bias, convolution, against double-accumulation references.
 #include <cmath>
 #include <cstdio>
 
@@ -139,6 +139,46 @@ void fp8ProductCases(Suite& s) {
   fp8ProductCase(s, e4m3, e5m2, e5m2, 40000.0f);
 }
 
+// Backend::linear, y = x W^T (+ bias), against the double reference, then against
+// its definition on the same backend (gemm into an fp32 temporary, addBias, convert
+// into y: backend.h): bit-exact on the CPU, where that is what it computes; within
+// the products' tolerance elsewhere (a fused epilogue may sum in another order).
+// inputFormat fp32 with a tf32 y checks that fp32 inputs are rounded to tf32 first.
+void linearCase(Suite& s, Precision p, bool withBias, int m, int n, int k, Precision inputFormat) {
+  std::string op = withBias ? "linear with bias" : "linear without bias";
+  if (inputFormat != p) op += std::string(" (") + std::string(toString(inputFormat)) + " inputs)";
+  const std::string shape = productShape({m, k}, false, {n, k}, true) + (withBias ? " + bias" : "");
+  s.run(op, p, shape, [&] {
+    std::vector<double> x, w, bias;
+    Tensor tx = s.input({m, k}, inputFormat, x), tw = s.input({n, k}, inputFormat, w);
+    Tensor tb = withBias ? s.input({n}, p, bias) : Tensor();
+    Tensor y = s.output({m, n}, p);
+    s.backend.linear(tx, tw, withBias ? &tb : nullptr, y);
+    if (p == Precision::tf32 && inputFormat == Precision::fp32) {
+      x = roundAll(Precision::tf32, x);
+      w = roundAll(Precision::tf32, w);
+    }
+    Product want = referenceGemm(false, true, m, n, k, 1.0, x, w, 0.0, {});
+    for (std::size_t i = 0; withBias && i < want.value.size(); ++i) {
+      want.value[i] += bias[i % std::size_t(n)];
+      want.terms[i] += std::fabs(bias[i % std::size_t(n)]);
+    }
+    s.check(op, shape, y, want.value, &want.terms, s.products(p));
+    if (inputFormat != p) return;
+    Tensor wide = s.output({m, n}, Precision::fp32);
+    s.backend.gemm(false, true, 1.0f, tx, tw, 0.0f, wide);
+    if (withBias) s.backend.addBias(wide, tb);
+    Tensor composed = s.output({m, n}, p);
+    s.backend.convert(wide, composed);
+    const auto c = s.read(composed), got = s.read(y);
+    const std::vector<double> definition(c.begin(), c.end());
+    const std::string definitionOp = op + (withBias ? " = gemm + addBias + convert" : " = gemm + convert");
+    s.results.push_back(compare({definitionOp, shape, p, s.backend.fp8Scale(y), &got,
+                                 &definition, &want.terms},
+                                s.isCpu ? Tolerance::exact() : s.products(p)));
+  });
+}
+
 void biasCases(Suite& s, Precision p, const Shape& shape) {
   const auto batch = shape[0], channels = shape[1], spatial = shape.numel() / (batch * channels);
   s.run("addBias", p, shape.toString(), [&] {
@@ -240,7 +280,12 @@ void runProductCases(Suite& s) {
       gemmCase(s, p, t & 2, t & 1, 64, 96, 300, 1.0f, 0.0f, p);
     }
     gemmCase(s, p, false, false, 33, 20, 45, 0.5f, 0.25f, p);
+    for (bool withBias : {false, true}) {
+      linearCase(s, p, withBias, 17, 23, 31, p);
+      linearCase(s, p, withBias, 64, 96, 304, p);
+    }
   }
+  linearCase(s, Precision::tf32, true, 40, 30, 200, Precision::fp32);
   gemmCase(s, Precision::tf32, false, false, 40, 30, 200, 1.0f, 0.0f, Precision::fp32);
   gemmCase(s, Precision::tf32, true, true, 40, 30, 200, 1.0f, 0.0f, Precision::fp32);
   scaledFp8GemmCase(s, Precision::fp8_e4m3);

@@ -49,12 +49,12 @@ class Suite {
 };
 
 inline bool isFp8Format(Precision p) { return p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2; }
-std::string shapeText(const Shape& s);
 std::string productShape(const Shape& a, bool ta, const Shape& b, bool tb);
 
-void runProductCases(Suite& s);      // gemm, bias, convolution
+void runProductCases(Suite& s);      // gemm, linear, bias, convolution
 void runElementwiseCases(Suite& s);  // activations, dropout, pooling, batch norm
 void runStepCases(Suite& s);
+void runLabelCases(Suite& s);        // bad class labels: the same error on every backend
 void runLayoutCases(Suite& s);       // a CNN's ops chained in each convolution layout         // conversions, stats, losses, optimizers, loss scale, fp8 scales
 
 }  // namespace plab::conformance

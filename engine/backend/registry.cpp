@@ -10,14 +10,6 @@
 
 namespace plab {
 
-std::vector<std::string> builtBackends() {
-#ifdef PLAB_HAVE_CUDA
-  return {"cuda", "cpu"};
-#else
-  return {"cpu"};
-#endif
-}
-
 bool cudaUsable(std::string& reason) {
 #ifdef PLAB_HAVE_CUDA
   return probeCudaDevice(reason);

@@ -15,9 +15,6 @@ namespace plab {
 // unknown name throws std::invalid_argument naming the allowed ones.
 std::unique_ptr<Backend> createBackend(const std::string& which, std::string& note);
 
-// The backends compiled into this build, in preference order ("cuda", then "cpu").
-std::vector<std::string> builtBackends();
-
 // Whether a CUDA device can be used now; `reason` says why not (or names the device).
 bool cudaUsable(std::string& reason);
 

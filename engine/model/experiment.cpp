@@ -54,11 +54,6 @@ std::vector<LayerType> allLayerTypes() {
   return out;
 }
 
-bool hasParameters(LayerType t) {
-  return t == LayerType::linear || t == LayerType::conv2d || t == LayerType::batchnorm1d ||
-         t == LayerType::batchnorm2d;
-}
-
 LayerSpec defaultLayerSpec(LayerType t) {
   LayerSpec s;
   s.type = t;

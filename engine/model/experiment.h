@@ -55,7 +55,6 @@ std::string_view toString(LayerType t);          // "leaky_relu": the spelling i
 std::optional<LayerType> parseLayerType(std::string_view name);
 std::string allowedLayerTypeNames();             // "linear, conv2d, ..." for messages
 std::vector<LayerType> allLayerTypes();          // in the order of the format's table
-bool hasParameters(LayerType t);                 // linear, conv2d, batchnorm*
 
 // One layer. Only the fields of its type are meaningful (and written by toJson);
 // defaultLayerSpec() gives a layer with the documented defaults of its type.

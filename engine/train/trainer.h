@@ -70,7 +70,6 @@ class Trainer {
   std::string diagnoseNonFinite(std::int64_t step);
   void waitWhilePaused(std::int64_t step);
   void reportProgress(std::int64_t step, bool force);
-  void fail(const std::string& message);
 
   const Experiment& experiment_;
   const Dataset& data_;

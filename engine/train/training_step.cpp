@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <type_traits>
 #include <vector>
 
 namespace plab {
@@ -57,27 +58,59 @@ bool stepCaptureEnabledByDefault() {
   return v && (std::strcmp(v, "on") == 0 || std::strcmp(v, "1") == 0);
 }
 
-bool StepRunner::Key::operator==(const Key& o) const {
-  const OptimizerHyper& a = hyper;
-  const OptimizerHyper& b = o.hyper;
-  return network == o.network && state == o.state && input == o.input && target == o.target &&
-         dOutput == o.dOutput && loss == o.loss && a.kind == b.kind && a.momentum == b.momentum &&
-         a.nesterov == b.nesterov && a.beta1 == b.beta1 && a.beta2 == b.beta2 && a.eps == b.eps &&
-         a.weightDecay == b.weightDecay && a.clipNorm == b.clipNorm;
-}
+namespace {
 
-StepRunner::Key StepRunner::keyOf(const Network& network, const StepState& state, const StepBuffers& buffers,
-                                  LossKind loss, const OptimizerHyper& hyper) {
-  Key k;
-  k.network = &network;
-  k.state = &state;
-  k.input = buffers.input.data();
-  k.target = buffers.target.data();
-  k.dOutput = buffers.dOutput.data();
-  k.loss = loss;
-  k.hyper = hyper;
-  k.hyper.lr = 0;
-  return k;
+// FNV-1a over the bytes of each value, in the order they are added.
+class KeyHash {
+ public:
+  template <class T>
+  KeyHash& add(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    unsigned char bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T));
+    for (unsigned char b : bytes) hash_ = (hash_ ^ b) * 0x100000001B3ull;
+    return *this;
+  }
+  // A tensor as a captured kernel sees it: where its values and its fp8 scale and amax
+  // live, its shape, its format and its memory layout. An undefined tensor adds a null
+  // address and no dimensions.
+  KeyHash& add(const Tensor& t) {
+    add(t.data()).add(t.scale()).add(t.amax()).add(t.precision()).add(t.layout());
+    add(t.shape().rank());
+    for (std::int64_t d : t.shape().dims) add(d);
+    return *this;
+  }
+  std::uint64_t value() const { return hash_; }
+
+ private:
+  std::uint64_t hash_ = 0xCBF29CE484222325ull;
+};
+
+}  // namespace
+
+// Everything a captured step bakes in, hashed in one place:
+// - the network and the step state (their addresses: their device memory is theirs);
+// - the step's buffers (input, target, output gradient) and every parameter slot's
+//   tensors (working, master, gradient, optimizer state), each as KeyHash::add(Tensor)
+//   sees it: address, fp8 scale and amax slots, shape, format, layout;
+// - the loss, and every optimizer setting but the learning rate (each replay passes it);
+// - the backend's convolution layout setting, which picks the kernels.
+// The layers' own buffers are not listed: they move only by allocating, which
+// allocationCount catches (StepRunner::run).
+static_assert(sizeof(OptimizerHyper) == 36,
+              "OptimizerHyper changed: hash its new setting in stepCaptureKey, then update this size");
+std::uint64_t stepCaptureKey(const Backend& backend, Network& network, const StepState& state,
+                             const StepBuffers& buffers, LossKind loss, const OptimizerHyper& hyper) {
+  KeyHash h;
+  h.add(static_cast<const void*>(&network)).add(static_cast<const void*>(&state));
+  h.add(buffers.input).add(buffers.target).add(buffers.dOutput);
+  for (const ParamSlot& p : network.parameters())
+    h.add(p.working).add(p.master).add(p.grad).add(p.state1).add(p.state2);
+  h.add(loss);
+  h.add(hyper.kind).add(hyper.momentum).add(hyper.nesterov).add(hyper.beta1).add(hyper.beta2).add(hyper.eps);
+  h.add(hyper.weightDecay).add(hyper.clipNorm);
+  h.add(backend.convLayout());
+  return h.value();
 }
 
 StepRunner::StepRunner(Backend& backend, bool captureEnabled) : backend_(backend), enabled_(captureEnabled) {
@@ -89,10 +122,10 @@ StepRunner::~StepRunner() = default;
 void StepRunner::run(Network& network, StepState& state, StepBuffers& buffers, LossKind loss,
                      const OptimizerHyper& hyper, std::int64_t step) {
   const bool eligible = enabled_ && !network.statsEnabled() && !network.timingEnabled();
-  const Key key = keyOf(network, state, buffers, loss, hyper);
+  const Key key = stepCaptureKey(backend_, network, state, buffers, loss, hyper);
   const std::uint64_t allocations = backend_.allocationCount();
   // Something the capture holds may have moved: forget it (a later step captures anew).
-  if (captured_ && (!(key == capturedKey_) || allocations != capturedAllocations_)) captured_.reset();
+  if (captured_ && (key != capturedKey_ || allocations != capturedAllocations_)) captured_.reset();
   if (eligible && captured_) {
     backend_.replayStep(*captured_, state, step, hyper.lr);
     ++counts_.replayed;
@@ -119,7 +152,7 @@ void StepRunner::run(Network& network, StepState& state, StepBuffers& buffers, L
   ++counts_.eager;
   const std::uint64_t after = backend_.allocationCount();
   lastEagerClean_ = eligible && after == allocations;
-  lastKey_ = keyOf(network, state, buffers, loss, hyper);  // dOutput exists after the first step
+  lastKey_ = stepCaptureKey(backend_, network, state, buffers, loss, hyper);  // dOutput exists after the first step
   allocationsAfterLast_ = after;
 }
 

@@ -40,6 +40,13 @@ void runTrainingStep(Network& network, Backend& backend, StepState& state, StepB
 // `precisionlab-cli bench --step-capture on|off` chooses per command.
 bool stepCaptureEnabledByDefault();
 
+// What decides whether a captured step may be replayed: one hash of every input that
+// shapes the captured graph (the buffers' and parameters' addresses, shapes, formats
+// and layouts, the loss, the optimizer settings but the learning rate, the backend's
+// convolution layout; training_step.cpp lists them). Equal keys: the graph still fits.
+std::uint64_t stepCaptureKey(const Backend& backend, Network& network, const StepState& state,
+                             const StepBuffers& buffers, LossKind loss, const OptimizerHyper& hyper);
+
 // Runs training steps, replaying a captured step (Backend::captureStep: a CUDA graph)
 // where the backend can and nothing the capture baked in may have changed. A step
 // runs as usual (eagerly) when capture is off or unsupported, on statistics and
@@ -64,34 +71,21 @@ class StepRunner {
     std::int64_t captures = 0;  // times the step was (re)captured
   };
   const Counts& counts() const { return counts_; }
-  // Why steps are not captured at all: empty while capture is on and working.
-  const std::string& captureOffReason() const { return offReason_; }
   // One line for logs: "step capture: 980 of 1000 steps replayed, 3 captures".
   std::string summary() const;
 
  private:
-  struct Key {
-    const Network* network = nullptr;
-    const StepState* state = nullptr;
-    const void* input = nullptr;
-    const void* target = nullptr;
-    const void* dOutput = nullptr;
-    LossKind loss = LossKind::cross_entropy;
-    OptimizerHyper hyper;  // lr zeroed: it is passed at each replay
-    bool operator==(const Key& o) const;
-  };
-  static Key keyOf(const Network& network, const StepState& state, const StepBuffers& buffers, LossKind loss,
-                   const OptimizerHyper& hyper);
+  using Key = std::uint64_t;  // stepCaptureKey
 
   Backend& backend_;
   bool enabled_;
   std::string offReason_;
   Counts counts_;
   std::unique_ptr<Backend::CapturedStep> captured_;
-  Key capturedKey_;
+  Key capturedKey_ = 0;
   std::uint64_t capturedAllocations_ = 0;
   bool lastEagerClean_ = false;  // the last step ran eagerly, allocated nothing, and was eligible
-  Key lastKey_;
+  Key lastKey_ = 0;
   std::uint64_t allocationsAfterLast_ = 0;
 };
 

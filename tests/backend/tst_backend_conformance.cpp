@@ -50,7 +50,9 @@ void TestBackendConformance::everyOpRunsInEveryFormat() {
     CpuBackend backend;
     results_ = runConformance(backend);
   }
-  const char* ops[] = {"gemm NN", "gemm NT", "gemm TN", "gemm TT", "addBias", "biasGrad", "conv2d forward",
+  const char* ops[] = {"gemm NN", "gemm NT", "gemm TN", "gemm TT", "linear with bias",
+                       "linear without bias", "linear with bias = gemm + addBias + convert",
+                       "linear without bias = gemm + convert", "addBias", "biasGrad", "conv2d forward",
                        "conv2d backward data", "conv2d backward filter", "maxpool forward", "avgpool forward",
                        "batchnorm forward", "batchnorm backward dx", "activation gelu forward",
                        "activation sigmoid backward", "dropout forward", "dropout backward",
@@ -62,6 +64,10 @@ void TestBackendConformance::everyOpRunsInEveryFormat() {
       for (const auto& r : results_) found = found || (r.op == op && r.format == toString(p));
       if (!found) QFAIL(qPrintable(QString("no check of %1 in %2").arg(op).arg(QString::fromUtf8(toString(p).data()))));
     }
+  // Bad class labels: each kind of bad value, for the loss and for evaluation.
+  int labelChecks = 0;
+  for (const auto& r : results_) labelChecks += r.op.rfind("bad class label", 0) == 0;
+  QCOMPARE(labelChecks, 15);
 }
 
 // A product left unrounded in an fp16 output is close to the reference but not an

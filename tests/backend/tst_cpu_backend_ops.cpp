@@ -43,6 +43,8 @@ class TestCpuBackendOps : public QObject {
   void gemmRoundsOnceIntoFp16();
   void gemmTf32RoundsFp32InputsFirst();
   void gemmShapeMismatchNamesBothShapes();
+  void linearAddsBiasBeforeTheOneRounding();
+  void linearBiasOfWrongSizeIsNamed();
   void uploadRoundsIntoEachFormat_data();
   void uploadRoundsIntoEachFormat();
   void fp8StoresValueTimesScale();
@@ -83,6 +85,33 @@ void TestCpuBackendOps::gemmRoundsOnceIntoFp16() {
 
 // (1 + 2^-11)^2: with the inputs rounded to tf32 first (ties to even: 1) the product
 // is 1; the unrounded product 1 + 2^-10 + 2^-22 would round to 1 + 2^-10.
+// x W^T = 1 + 2^-11 (an fp16 tie) and bias 2^-11: rounded once, 1 + 2^-10 (0x3c01);
+// rounding the product first (to 1, ties to even) and again after the bias gives 1.
+void TestCpuBackendOps::linearAddsBiasBeforeTheOneRounding() {
+  const float tiny = std::ldexp(1.0f, -11);
+  Tensor x = tensorOf(be_, {1, 2}, Precision::fp16, {1.0f, tiny});
+  Tensor w = tensorOf(be_, {1, 2}, Precision::fp16, {1.0f, 1.0f});
+  Tensor b = tensorOf(be_, {1}, Precision::fp16, {tiny});
+  Tensor y = be_.empty({1, 1}, Precision::fp16);
+  be_.linear(x, w, &b, y);
+  const float got = download(be_, y)[0];
+  QVERIFY2(encode(Precision::fp16, got) == 0x3c01, qPrintable("got " + hex(got) + ", want 1.0009765625 (fp16 0x3c01)"));
+  be_.linear(x, w, nullptr, y);
+  QCOMPARE(download(be_, y)[0], 1.0f);  // without the bias: 1 + 2^-11 rounds to even
+}
+
+void TestCpuBackendOps::linearBiasOfWrongSizeIsNamed() {
+  Tensor x = be_.zeros({4, 3}, Precision::fp32), w = be_.zeros({5, 3}, Precision::fp32);
+  Tensor b = be_.zeros({4}, Precision::fp32), y = be_.empty({4, 5}, Precision::fp32);
+  try {
+    be_.linear(x, w, &b, y);
+    QFAIL("no exception");
+  } catch (const std::invalid_argument& e) {
+    QVERIFY2(QString(e.what()).contains("linear: bias has shape [4]") && QString(e.what()).contains("expected 5"),
+             e.what());
+  }
+}
+
 void TestCpuBackendOps::gemmTf32RoundsFp32InputsFirst() {
   const float x = 1.0f + std::ldexp(1.0f, -11);
   Tensor a = tensorOf(be_, {1, 1}, Precision::fp32, {x});

@@ -17,6 +17,7 @@
 #include "train/speed_benchmark.h"
 #include "train/store_recorder.h"
 #include "train/trainer.h"
+#include "train/training_step.h"
 
 using namespace plab;
 using nlohmann::json;
@@ -349,6 +350,57 @@ class TestTrainer : public QObject {
     options.configs = {"fp16-mixed@chw"};
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, runSpeedBenchmark(f.experiment, f.data, *f.backend, options));
     QCOMPARE(int(f.backend->convLayout()), int(ConvLayoutChoice::nchw));
+  }
+  // The capture key (train/training_step.h): the same inputs give the same key; each
+  // thing a captured step bakes in changes it; the learning rate, passed at each
+  // replay, does not.
+  void captureKeyFollowsWhatShapesTheStep() {
+    Fixture f(spiralsFile());
+    Backend& be = *f.backend;
+    Network network(f.experiment.network, f.data.sampleShape, be, f.experiment.seed, true, f.experiment.fp8);
+    network.allocateOptimizerState(OptimizerKind::adam);
+    const int grads = int(network.gradientsInBackwardOrder().size());
+    auto state = be.createStepState(f.experiment.lossScaling, grads);
+    StepBuffers buffers = makeStepBuffers(be, f.data, 32);
+    OptimizerHyper hyper;
+    const LossKind ce = LossKind::cross_entropy;
+    const auto key = stepCaptureKey(be, network, *state, buffers, ce, hyper);
+    QCOMPARE(stepCaptureKey(be, network, *state, buffers, ce, hyper), key);
+
+    OptimizerHyper otherLr = hyper;
+    otherLr.lr = 0.5f;
+    QCOMPARE(stepCaptureKey(be, network, *state, buffers, ce, otherLr), key);
+    for (float OptimizerHyper::*field : {&OptimizerHyper::momentum, &OptimizerHyper::beta1, &OptimizerHyper::beta2,
+                                         &OptimizerHyper::eps, &OptimizerHyper::weightDecay,
+                                         &OptimizerHyper::clipNorm}) {
+      OptimizerHyper changed = hyper;
+      changed.*field += 0.25f;
+      QVERIFY(stepCaptureKey(be, network, *state, buffers, ce, changed) != key);
+    }
+    OptimizerHyper nesterov = hyper, sgd = hyper;
+    nesterov.nesterov = true;
+    sgd.kind = OptimizerKind::sgd;
+    QVERIFY(stepCaptureKey(be, network, *state, buffers, ce, nesterov) != key);
+    QVERIFY(stepCaptureKey(be, network, *state, buffers, ce, sgd) != key);
+    QVERIFY(stepCaptureKey(be, network, *state, buffers, LossKind::mse, hyper) != key);
+
+    auto otherState = be.createStepState(f.experiment.lossScaling, grads);
+    QVERIFY(stepCaptureKey(be, network, *otherState, buffers, ce, hyper) != key);
+    StepBuffers larger = makeStepBuffers(be, f.data, 64);
+    QVERIFY(stepCaptureKey(be, network, *state, larger, ce, hyper) != key);
+    // The same storage seen with another shape (a smaller last batch, say).
+    StepBuffers reshaped = buffers;
+    reshaped.input = buffers.input.reshaped(Shape{16, buffers.input.numel() / 16});
+    QVERIFY(stepCaptureKey(be, network, *state, reshaped, ce, hyper) != key);
+    StepBuffers withGradient = buffers;
+    withGradient.dOutput = be.empty(Shape{32, 2}, network.outputGradPrecision());
+    QVERIFY(stepCaptureKey(be, network, *state, withGradient, ce, hyper) != key);
+    // A parameter's tensor replaced (a new address): the graph's pointers are stale.
+    const Tensor old = network.parameters()[0].grad;
+    network.parameters()[0].grad = be.empty(old.shape(), old.precision());
+    QVERIFY(stepCaptureKey(be, network, *state, buffers, ce, hyper) != key);
+    network.parameters()[0].grad = old;
+    QCOMPARE(stepCaptureKey(be, network, *state, buffers, ce, hyper), key);
   }
 };
 

@@ -43,6 +43,7 @@ class CpuBackend final : public Backend {
 
   void gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
             Tensor& c) override;
+  void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) override;
   void addBias(Tensor& y, const Tensor& bias) override;
   void biasGrad(const Tensor& dy, Tensor& db) override;
 
@@ -84,6 +85,18 @@ class CpuBackend final : public Backend {
   void synchronize() override {}
 
  private:
+  // C = alpha op(A) op(B) + beta C in fp32 in C's slots, not yet rounded (cpu_gemm.cpp).
+  struct ProductDims {
+    std::int64_t rows = 0, cols = 0;
+  };
+  struct ProductNames {
+    const char* op;
+    const char* a;
+    const char* b;
+    const char* c;  // for error messages
+  };
+  ProductDims multiplyFp32(const ProductNames& names, bool transA, bool transB, float alpha, const Tensor& a,
+                           const Tensor& b, float beta, Tensor& c);
   // Scratch buffers reused across calls so that a training step allocates nothing
   // once it has run once. Slot i is independent of slot j.
   float* scratch(int slot, std::size_t n);

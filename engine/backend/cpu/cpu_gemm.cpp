@@ -1,4 +1,4 @@
-// CpuBackend: matrix products (OpenBLAS sgemm) and bias.
+// CpuBackend: matrix products (OpenBLAS sgemm), the linear op and bias.
 #include <cblas.h>
 
 #include <algorithm>
@@ -41,20 +41,37 @@ std::int64_t spatialSize(const Tensor& t) {
   return s;
 }
 
+// y[i, j, s] += bias[j] over [batch, channels, spatial] fp32 values, one fp32 add each.
+void addChannelBias(float* py, std::int64_t batch, std::int64_t channels, std::int64_t spatial, const float* pb) {
+  for (std::int64_t i = 0; i < batch; ++i) {
+    if (spatial == 1) {  // [N, C]: one vectorisable pass per row
+      float* row = py + i * channels;
+      for (std::int64_t j = 0; j < channels; ++j) row[j] += pb[j];
+      continue;
+    }
+    for (std::int64_t j = 0; j < channels; ++j) {
+      float* row = py + (i * channels + j) * spatial;
+      const float bj = pb[j];
+      for (std::int64_t s = 0; s < spatial; ++s) row[s] += bj;
+    }
+  }
+}
+
 }  // namespace
 
-// C = alpha * op(A) op(B) + beta * C in fp32, then one rounding into C's format.
-// fp8 inputs are multiplied as stored and the product scaled by
+// C = alpha * op(A) op(B) + beta * C in fp32, left in C's slots unrounded (gemm and
+// linear round it). fp8 inputs are multiplied as stored and the product scaled by
 // alpha * (1 / scaleA) * (1 / scaleB), as cuBLASLt applies scale-inverse pointers.
-void CpuBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
-                      Tensor& c) {
-  const MatrixDims da = matrixDims("gemm", "A", a), db = matrixDims("gemm", "B", b);
+CpuBackend::ProductDims CpuBackend::multiplyFp32(const ProductNames& names, bool transA, bool transB, float alpha,
+                                                 const Tensor& a, const Tensor& b, float beta, Tensor& c) {
+  const char* op = names.op;
+  const MatrixDims da = matrixDims(op, names.a, a), db = matrixDims(op, names.b, b);
   const auto m = transA ? da.cols : da.rows, k = transA ? da.rows : da.cols;
   const auto kb = transB ? db.cols : db.rows, n = transB ? db.rows : db.cols;
   if (k != kb)
-    fail("gemm", "inner dimensions differ: A " + a.shape().toString() + (transA ? "^T" : "") + " times B " +
-                     b.shape().toString() + (transB ? "^T" : ""));
-  requireNumel("gemm", "C", c, m * n);
+    fail(op, std::string("inner dimensions differ: ") + names.a + " " + a.shape().toString() + (transA ? "^T" : "") +
+                 " times " + names.b + " " + b.shape().toString() + (transB ? "^T" : ""));
+  requireNumel(op, names.c, c, m * n);
   const float factor = alpha * inverseScale(a) * inverseScale(b);
   const float* pa = slots(a);
   const float* pb = slots(b);
@@ -73,7 +90,25 @@ void CpuBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, co
       for (std::int64_t i = 0; i < m * n; ++i) pc[i] = beta == 0.0f ? 0.0f : beta * pc[i];
     }
   }
+  return {m, n};
+}
+
+void CpuBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
+                      Tensor& c) {
+  multiplyFp32({"gemm", "A", "B", "C"}, transA, transB, alpha, a, b, beta, c);
   finishOutput(c);
+}
+
+// The product and the bias summed in y's fp32 slots, then the one rounding: the same
+// values as gemm into an fp32 temporary, addBias, convert (backend.h).
+void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+  const ProductDims d = multiplyFp32({"linear", "x", "W", "y"}, false, true, 1.0f, x, w, 0.0f, y);
+  if (bias) {
+    requireNumel("linear", "bias", *bias, d.cols);
+    const float* pb = logicalValues(*bias, scratch(0, static_cast<std::size_t>(d.cols)));
+    addChannelBias(slots(y), d.rows, d.cols, 1, pb);
+  }
+  finishOutput(y);
 }
 
 void CpuBackend::addBias(Tensor& y, const Tensor& bias) {
@@ -83,19 +118,7 @@ void CpuBackend::addBias(Tensor& y, const Tensor& bias) {
   requireNumel("addBias", "bias", bias, channels);
   const float* pb = logicalValues(bias, scratch(0, static_cast<std::size_t>(channels)));
   decodeInPlace(y);
-  float* py = slots(y);
-  for (std::int64_t i = 0; i < batch; ++i) {
-    if (spatial == 1) {  // [N, C]: one vectorisable pass per row
-      float* row = py + i * channels;
-      for (std::int64_t j = 0; j < channels; ++j) row[j] += pb[j];
-      continue;
-    }
-    for (std::int64_t j = 0; j < channels; ++j) {
-      float* row = py + (i * channels + j) * spatial;
-      const float bj = pb[j];
-      for (std::int64_t s = 0; s < spatial; ++s) row[s] += bj;
-    }
-  }
+  addChannelBias(slots(y), batch, channels, spatial, pb);
   finishOutput(y);
 }
 

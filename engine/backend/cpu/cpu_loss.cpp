@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 
+#include "backend/class_labels.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_step_state.h"
 #include "backend/cpu/cpu_util.h"
@@ -26,13 +27,8 @@ ClassMatrix classMatrix(const char* op, const Tensor& logits, const Tensor& labe
 
 std::int64_t labelAt(const char* op, const float* labels, std::int64_t row, std::int64_t classes) {
   const float l = labels[row];
-  // Range first: converting NaN or a huge float to an integer is undefined.
-  const bool inRange = l >= 0.0f && l < static_cast<float>(classes);
-  const auto c = inRange ? static_cast<std::int64_t>(l) : -1;
-  if (!inRange || static_cast<float>(c) != l)
-    fail(op, "label " + std::to_string(l) + " of row " + std::to_string(row) + " is not a class index in [0, " +
-                 std::to_string(classes) + ")");
-  return c;
+  if (!isClassIndex(l, classes)) fail(op, badClassLabelMessage(l, row, classes));
+  return static_cast<std::int64_t>(l);
 }
 
 // Stable log-sum-exp of one row in fp32; fills e[j] = exp(x[j] - max) when e != nullptr.

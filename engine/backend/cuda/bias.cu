@@ -77,13 +77,7 @@ ChannelLayout channelLayout(const char* op, const Tensor& t, const Tensor& perCh
 }  // namespace
 
 void CudaBackend::addBias(Tensor& y, const Tensor& bias) {
-  PLAB_HOST_TIMED("addBias");
-  if (fuseBias(y, bias)) return;
-  flushPending();
-  addBiasNow(y, bias);
-}
-
-void CudaBackend::addBiasNow(Tensor& y, const Tensor& bias) {
+  PLAB_BACKEND_CALL("addBias");
   const ChannelLayout l = channelLayout("addBias", y, bias);
   dispatchIO({&y}, [&](auto io) {
     addBiasKernel<decltype(io)><<<blocksFor(y.numel()), kThreads, 0, stream()>>>(arg(y), arg(bias), l.channels,

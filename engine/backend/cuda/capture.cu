@@ -40,7 +40,6 @@ class CudaCapturedStep final : public Backend::CapturedStep {
 
 std::unique_ptr<Backend::CapturedStep> CudaBackend::captureStep(StepState& state, const std::function<void()>& body,
                                                                 std::string& whyNot) {
-  flushPending();
   CudaStepState& st = asCudaState(state);
   const long long head = st.head;
   const bool optimizerCalled = st.optimizerCalled;
@@ -51,7 +50,6 @@ std::unique_ptr<Backend::CapturedStep> CudaBackend::captureStep(StepState& state
   std::string failure;
   try {
     body();
-    flushPending();
   } catch (const std::exception& e) {
     failure = e.what();
   }
@@ -61,7 +59,6 @@ std::unique_ptr<Backend::CapturedStep> CudaBackend::captureStep(StepState& state
   cudaGetLastError();  // a failed capture leaves its error behind; it is reported below
   st.head = head;
   st.optimizerCalled = optimizerCalled;
-  pending_ = PendingGemm{};
   if (failure.empty() && (ended != cudaSuccess || graph == nullptr))
     failure = std::string("capture failed: ") + cudaGetErrorString(ended);
   cudaGraphExec_t exec = nullptr;

@@ -98,8 +98,6 @@ void CudaBackend::convert(const Tensor& src, Tensor& dst, TensorStats* stats) {
     throwShapeError("convert", "a " + std::string(toString(src.layout())) + " source " + src.shape().toString() +
                                    " into " + dst.shape().toString() + " would reorder its values");
   dst.setLayout(src.layout());
-  if (!stats && fuseRounding(src, dst)) return;
-  flushPending();
   if (src.numel() != dst.numel())
     throwShapeError("convert", "source " + src.shape().toString() + " and destination " + dst.shape().toString() +
                                    " differ in size");

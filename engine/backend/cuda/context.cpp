@@ -131,7 +131,6 @@ Tensor CudaBackend::empty(const Shape& shape, Precision precision) {
 }
 
 void CudaBackend::synchronize() {
-  flushPending();
   PLAB_CUDA(cudaStreamSynchronize(ctx_->stream));
 }
 
@@ -141,11 +140,9 @@ void throwShapeError(const char* op, const std::string& what) {
 
 // ---- timing: CUDA events, read only when asked -----------------------------------------
 namespace {
-// start and stop first launch any held-back product, so that it lands inside the
-// interval it was asked in.
 class EventTimer final : public Backend::Timer {
  public:
-  EventTimer(CudaBackend& owner, cudaStream_t s) : owner_(owner), stream_(s) {
+  explicit EventTimer(cudaStream_t s) : stream_(s) {
     PLAB_CUDA(cudaEventCreate(&start_));
     PLAB_CUDA(cudaEventCreate(&stop_));
   }
@@ -154,11 +151,9 @@ class EventTimer final : public Backend::Timer {
     cudaEventDestroy(stop_);
   }
   void start() override {
-    owner_.flushPending();
     PLAB_CUDA(cudaEventRecord(start_, stream_));
   }
   void stop() override {
-    owner_.flushPending();
     PLAB_CUDA(cudaEventRecord(stop_, stream_));
   }
   double milliseconds() override {
@@ -169,13 +164,12 @@ class EventTimer final : public Backend::Timer {
   }
 
  private:
-  CudaBackend& owner_;
   cudaStream_t stream_;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 }  // namespace
 
-std::unique_ptr<Backend::Timer> CudaBackend::createTimer() { return std::make_unique<EventTimer>(*this, ctx_->stream); }
+std::unique_ptr<Backend::Timer> CudaBackend::createTimer() { return std::make_unique<EventTimer>(ctx_->stream); }
 
 }  // namespace cuda
 

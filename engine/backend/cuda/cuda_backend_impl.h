@@ -111,6 +111,7 @@ class CudaBackend final : public Backend {
 
   void gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
             Tensor& c) override;
+  void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) override;
   void addBias(Tensor& y, const Tensor& bias) override;
   void biasGrad(const Tensor& dy, Tensor& db) override;
 
@@ -157,12 +158,6 @@ class CudaBackend final : public Backend {
   void synchronize() override;
 
   // ---- for the op files -----------------------------------------------------------
-  // A product of fp16/bf16 operands into an fp32 tensor is held back for a call or
-  // two: when the caller then adds a bias to it and rounds it into the operands'
-  // format (what a linear layer's forward does), the three calls become one cuBLASLt
-  // call with a bias epilogue, which adds the bias in fp32 before the one rounding,
-  // as the unfused calls do. Any other call launches it first (gemm.cpp).
-  void flushPending();
   cudaStream_t stream() const { return ctx_->stream; }
   HostProfile* hostProfile() const { return profile_.get(); }
   DeviceContext& context() { return *ctx_; }
@@ -218,17 +213,10 @@ class CudaBackend final : public Backend {
   // PLAB_CUDA_CONV_LAYOUT=nchw|nhwc|auto (default nchw), layout.cu.
   ConvLayoutChoice convLayout_ = convLayoutFromEnvironment();
   static ConvLayoutChoice convLayoutFromEnvironment();
-  struct PendingGemm {
-    bool active = false;
-    GemmKey key{};
-    float alpha = 1.0f;
-    Tensor a, b, c, bias;
-  };
-  PendingGemm pending_;
-  bool holdBack(const GemmKey& key, float alpha, const Tensor& a, const Tensor& b, float beta, Tensor& c);
-  bool fuseBias(const Tensor& y, const Tensor& bias);
-  bool fuseRounding(const Tensor& src, Tensor& dst);
-  void addBiasNow(Tensor& y, const Tensor& bias);
+  // The linear op's bias epilogue and its fp32 temporary (gemm.cpp).
+  bool linearEpilogue(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y);
+  Tensor linearScratch(const Shape& shape);
+  Tensor linearScratch_;
   bool fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta, Tensor& c);
 };
 
@@ -239,8 +227,6 @@ inline int blocksFor(std::int64_t work, int threads = kThreads) {
   if (b < 1) b = 1;
   return static_cast<int>(b > 65535 * 8 ? 65535 * 8 : b);
 }
-// The fp8 scale pointer of t, or nullptr (kernels read 1 then).
-inline const float* scaleOf(const Tensor& t) { return t.scale(); }
 // The other fields of an fp8 tensor's slot (see Fp8SlotPool).
 inline float* inverseScaleOf(const Tensor& t) { return t.scale() + 2; }
 inline float* productAmaxOf(const Tensor& t) { return t.scale() + 3; }
@@ -253,9 +239,7 @@ void launchTransposeBytes(cudaStream_t stream, const void* in, void* out, std::i
 inline bool isFp8(Precision p) { return p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2; }
 [[noreturn]] void throwShapeError(const char* op, const std::string& what);
 
-// At the top of every public operation: launch any held-back product, time the call.
-#define PLAB_BACKEND_CALL(name) \
-  flushPending();               \
-  PLAB_HOST_TIMED(name)
+// At the top of every public operation: time the call (host_profile.h).
+#define PLAB_BACKEND_CALL(name) PLAB_HOST_TIMED(name)
 
 }  // namespace plab::cuda

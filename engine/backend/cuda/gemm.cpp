@@ -4,7 +4,7 @@
 //
 // Fast paths (A and B in one format): fp32 (CUBLAS_COMPUTE_32F: no TF32); fp16 and
 // bf16 into C of the same format (fp32 accumulation, one rounding) or into an fp32 C
-// (the layers' fp32 temporary before the bias); tf32 (CUBLAS_COMPUTE_32F_FAST_TF32 on
+// (a statistics step's fp32 temporary); tf32 (CUBLAS_COMPUTE_32F_FAST_TF32 on
 // operands already rounded to tf32, then C rounded to tf32 unless C is fp32); fp8 on
 // sm_89 and newer (fp8Gemm below, when the product meets cuBLASLt's fp8 rules). Every
 // other combination is emulated: operands widened exactly to fp32, an fp32 product,
@@ -113,8 +113,10 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key, const Fp
   // the caller takes the emulated fp32 path instead. For fp8 the table of type
   // combinations differs between cuBLASLt versions (e4m3 x e4m3 into e5m2, say), and
   // an unsupported one may answer "invalid value": emulated too.
+  // The bias epilogue's type rules vary in the same way (the linear op then runs its
+  // three steps unfused).
   if (s == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) return nullptr;
-  if (key.fp8Scaled && s != CUBLAS_STATUS_SUCCESS) return nullptr;
+  if ((key.fp8Scaled || key.biasEpilogue) && s != CUBLAS_STATUS_SUCCESS) return nullptr;
   PLAB_CUBLAS(s);
   plan->algo = result.algo;
   return plan;
@@ -222,51 +224,9 @@ bool CudaBackend::fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a
   return true;
 }
 
-// ---- holding back a product for the bias epilogue (see cuda_backend_impl.h) ------------
-bool CudaBackend::holdBack(const GemmKey& key, float alpha, const Tensor& a, const Tensor& b, float beta,
-                           Tensor& c) {
-  const bool half = a.precision() == Precision::fp16 || a.precision() == Precision::bf16;
-  if (!half || c.precision() != Precision::fp32 || beta != 0.0f) return false;
-  pending_ = PendingGemm{true, key, alpha, a, b, c, Tensor()};
-  return true;
-}
-
-bool CudaBackend::fuseBias(const Tensor& y, const Tensor& bias) {
-  return pending_.active && !pending_.bias.defined() && y.data() == pending_.c.data() &&
-         y.shape() == pending_.c.shape() && bias.precision() == pending_.a.precision() &&
-         bias.numel() == y.shape()[1] && (pending_.bias = bias, true);
-}
-
-bool CudaBackend::fuseRounding(const Tensor& src, Tensor& dst) {
-  if (!pending_.active || src.data() != pending_.c.data() || src.numel() != pending_.c.numel() ||
-      dst.precision() != pending_.a.precision() || !pending_.bias.defined())
-    return false;
-  PendingGemm p = std::move(pending_);
-  pending_ = PendingGemm{};
-  GemmKey fused = p.key;
-  fused.outFormat = nativeType(dst.precision());
-  fused.biasEpilogue = true;
-  if (runLt(*this, fused, p.alpha, p.a.data(), p.b.data(), 0.0f, dst.data(), p.bias.data())) return true;
-  // No algorithm with the epilogue: the three steps one by one (the fp32 temporary too).
-  if (!runLt(*this, p.key, p.alpha, p.a.data(), p.b.data(), 0.0f, p.c.data()))
-    throw std::runtime_error("CUDA backend: cuBLASLt found no algorithm for gemm " + describe(p.key));
-  addBiasNow(p.c, p.bias);
-  return false;  // the caller's convert runs as usual
-}
-
-void CudaBackend::flushPending() {
-  if (!pending_.active) return;
-  PendingGemm p = std::move(pending_);
-  pending_ = PendingGemm{};
-  if (!runLt(*this, p.key, p.alpha, p.a.data(), p.b.data(), 0.0f, p.c.data()))
-    throw std::runtime_error("CUDA backend: cuBLASLt found no algorithm for gemm " + describe(p.key));
-  if (p.bias.defined()) addBiasNow(p.c, p.bias);
-}
-
 void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
                        Tensor& c) {
   PLAB_HOST_TIMED("gemm");
-  flushPending();
   if (a.shape().rank() != 2 || b.shape().rank() != 2 || c.shape().rank() != 2)
     throwShapeError("gemm", "operands must be matrices, got A " + a.shape().toString() + ", B " +
                                 b.shape().toString() + ", C " + c.shape().toString());
@@ -283,7 +243,6 @@ void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, c
   const bool half = pa == Precision::fp16 || pa == Precision::bf16;
   if (sameInputs && (pa == pc || pc == Precision::fp32) && (half || pa == Precision::fp32)) {
     GemmKey key{transA, transB, m, n, k, nativeType(pa), nativeType(pc), CUBLAS_COMPUTE_32F};
-    if (holdBack(key, alpha, a, b, beta, c)) return;
     if (runLt(*this, key, alpha, a.data(), b.data(), beta, c.data())) return;
   }
   if (fp8Gemm(transA, transB, alpha, a, b, beta, c)) return;
@@ -303,6 +262,65 @@ void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, c
   if (!runLt(*this, key, alpha, wa.data(), wb.data(), beta, wc.data()))
     throw std::runtime_error("CUDA backend: cuBLASLt found no fp32 algorithm for gemm " + describe(key));
   if (pc != Precision::fp32) convert(wc, c);
+}
+
+// ---- the linear op: y = x W^T + bias (backend.h) ---------------------------------------
+// One cuBLASLt call with the bias epilogue where cuBLASLt takes the formats: x and W in
+// one format with a native product (fp32, tf32, fp16, bf16; fp16/bf16 into y of their
+// format or fp32), and the bias stored like y (the epilogue reads the bias in D's type).
+// cuBLASLt adds the bias to the fp32 result before the one rounding into y, as the
+// unfused steps do. Returns false when the product must take the unfused path.
+bool CudaBackend::linearEpilogue(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) {
+  const Precision px = x.precision(), py = y.precision();
+  if (w.precision() != px || isFp8(px) || isFp8(py) || isFp8(bias.precision())) return false;
+  if (nativeType(bias.precision()) != nativeType(py)) return false;
+  const bool half = px == Precision::fp16 || px == Precision::bf16;
+  const bool tf32 = px == Precision::tf32;
+  if (half && py != px && py != Precision::fp32) return false;
+  if (px == Precision::fp32 && py != Precision::fp32) return false;
+  if (tf32 && py != Precision::tf32 && py != Precision::fp32) return false;
+  const std::int64_t m = x.shape()[0], k = x.shape()[1], n = w.shape()[0];
+  GemmKey key{false, true, m, n, k, nativeType(px), nativeType(py),
+              tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F};
+  key.biasEpilogue = true;
+  if (!runLt(*this, key, 1.0f, x.data(), w.data(), 0.0f, y.data(), bias.data())) return false;
+  if (py == Precision::tf32) roundInPlace(y);
+  return true;
+}
+
+// An fp32 view of `shape` on a buffer kept for the unfused linear op, so that a training
+// step allocates only the first time (a captured step may not allocate).
+Tensor CudaBackend::linearScratch(const Shape& shape) {
+  if (!linearScratch_.defined() || linearScratch_.numel() < shape.numel())
+    linearScratch_ = empty(Shape{shape.numel()}, Precision::fp32);
+  return linearScratch_.reshaped(shape);
+}
+
+void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+  PLAB_HOST_TIMED("linear");
+  if (x.shape().rank() != 2 || w.shape().rank() != 2 || y.shape().rank() != 2)
+    throwShapeError("linear", "x, W and y must be matrices, got x " + x.shape().toString() + ", W " +
+                                  w.shape().toString() + ", y " + y.shape().toString());
+  if (x.shape()[1] != w.shape()[1] || y.shape()[0] != x.shape()[0] || y.shape()[1] != w.shape()[0])
+    throwShapeError("linear", "shapes do not match: x " + x.shape().toString() + ", W " + w.shape().toString() +
+                                  " (y = x W^T), y " + y.shape().toString());
+  if (!bias) {
+    gemm(false, true, 1.0f, x, w, 0.0f, y);
+    return;
+  }
+  if (bias->numel() != w.shape()[0])
+    throwShapeError("linear", "bias " + bias->shape().toString() + " does not match W " + w.shape().toString() +
+                                  " (one value per output)");
+  if (linearEpilogue(x, w, *bias, y)) return;
+  // Unfused: the product in fp32, the bias added in fp32, one rounding into y. A tf32
+  // y reads its fp32 inputs rounded to tf32, as gemm into a tf32 C would.
+  const bool roundInputs = y.precision() == Precision::tf32;
+  const Tensor xs = roundInputs && x.precision() == Precision::fp32 ? toFp32(x, true) : x;
+  const Tensor ws = roundInputs && w.precision() == Precision::fp32 ? toFp32(w, true) : w;
+  Tensor wide = y.precision() == Precision::fp32 ? y : linearScratch(y.shape());
+  gemm(false, true, 1.0f, xs, ws, 0.0f, wide);
+  addBias(wide, *bias);
+  if (wide.data() != y.data()) convert(wide, y);
 }
 
 }  // namespace plab::cuda

@@ -3,8 +3,15 @@
 // loss scale (read on the device) and rounded once into the gradient's format.
 // The mean is taken by the last block to finish, over per-row values in a fixed
 // order, so the loss is the same from run to run.
+//
+// A class label that is not a class index (class_labels.h) cannot stop the stream:
+// the loss kernel flags the first bad row in the step record, and drainStepRecords
+// (step.cu) throws the CPU backend's error text when it reads that record back;
+// evaluate, which syncs anyway, throws at once.
+#include <cstring>
 #include <vector>
 
+#include "backend/class_labels.h"
 #include "backend/cuda/elementwise.cuh"
 #include "backend/cuda/step_state.h"
 
@@ -56,8 +63,8 @@ __global__ void softmaxCrossEntropyKernel(TensorArg logits, const float* labels,
     for (std::int64_t c = lane; c < classes; c += 32) sum += expf(IO::load(logits, base + c, sIn) - m);
     for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xFFFFFFFFu, sum, o);
     const float labelValue = labels[row];
-    const std::int64_t label = static_cast<std::int64_t>(labelValue);
-    const bool validLabel = labelValue >= 0.0f && static_cast<float>(label) == labelValue && label < classes;
+    const bool validLabel = isClassIndex(labelValue, classes);
+    const std::int64_t label = validLabel ? static_cast<std::int64_t>(labelValue) : -1;
     const float gradFactor = lossScale / static_cast<float>(rows);
     const float inv = 1.0f / sum;
     for (std::int64_t c = lane; c < classes; c += 32) {
@@ -66,8 +73,14 @@ __global__ void softmaxCrossEntropyKernel(TensorArg logits, const float* labels,
       localMax = fmaxf(localMax, fabsf(g));
       IO::store(dlogits, base + c, g, sOut);
     }
-    if (lane == 0)
+    if (lane == 0) {
       rowLoss[row] = validLabel ? logf(sum) + m - IO::load(logits, base + label, sIn) : __int_as_float(0x7FC00000);
+      if (!validLabel) {
+        StepSlot* slot = ring.at(scale->head);
+        atomicMax(&slot->badLabel, badLabelKey(row, __float_as_uint(labelValue)));
+        slot->badLabelClasses = classes;  // every flagging thread writes the same value
+      }
+    }
   }
   if (dlogits.amax) reportAmax(dlogits.amax, localMax);
   if (lastBlockToFinish(&scale->doneBlocks)) {
@@ -107,7 +120,8 @@ __global__ void meanSquaredErrorKernel(TensorArg pred, const float* targets, Ten
 }
 
 // Evaluation: per-row loss and whether the arg max is the label (classification), or
-// per-row mean squared error (regression).
+// per-row mean squared error (regression). A row whose label is not a class index
+// gets rowCorrect = -1 and the label itself in rowLoss, for the host's error.
 __global__ void evaluateKernel(TensorArg out, const float* labels, std::int64_t rows, std::int64_t cols,
                                bool classification, float* rowLoss, float* rowCorrect) {
   const std::int64_t row = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
@@ -134,10 +148,14 @@ __global__ void evaluateKernel(TensorArg out, const float* labels, std::int64_t 
   if (m == -INFINITY) m = 0.0f;
   float sum = 0.0f;
   for (std::int64_t c = 0; c < cols; ++c) sum += expf(AnyIO::load(out, base + c, s) - m);
+  if (!isClassIndex(labels[row], cols)) {
+    rowLoss[row] = labels[row];
+    rowCorrect[row] = -1.0f;
+    return;
+  }
   const std::int64_t label = static_cast<std::int64_t>(labels[row]);
-  const bool valid = labels[row] >= 0.0f && label < cols;
-  rowLoss[row] = valid ? logf(sum) + m - AnyIO::load(out, base + label, s) : __int_as_float(0x7FC00000);
-  rowCorrect[row] = valid && best == label ? 1.0f : 0.0f;
+  rowLoss[row] = logf(sum) + m - AnyIO::load(out, base + label, s);
+  rowCorrect[row] = best == label ? 1.0f : 0.0f;
 }
 
 void* stateScratch(CudaBackend& b, CudaStepState& st, std::size_t bytes) {
@@ -201,11 +219,21 @@ Backend::EvalResult CudaBackend::evaluate(const Tensor& output, const Tensor& la
   PLAB_CUDA(cudaStreamSynchronize(stream()));
   EvalResult r;
   for (std::int64_t i = 0; i < rows; ++i) {
+    if (classification && host[static_cast<std::size_t>(rows + i)] < 0.0f)
+      throwShapeError("evaluate", badClassLabelMessage(host[static_cast<std::size_t>(i)], i, cols));
     r.lossSum += host[static_cast<std::size_t>(i)];
     r.correct += host[static_cast<std::size_t>(rows + i)] > 0.5f ? 1 : 0;
   }
   r.count = rows;
   return r;
+}
+
+void throwIfBadLabel(const StepSlot& slot) {
+  if (slot.badLabel == 0) return;
+  const unsigned int bits = badLabelBits(slot.badLabel);
+  float label;
+  std::memcpy(&label, &bits, sizeof label);
+  throwShapeError("softmaxCrossEntropy", badClassLabelMessage(label, badLabelRow(slot.badLabel), slot.badLabelClasses));
 }
 
 }  // namespace plab::cuda

@@ -209,6 +209,10 @@ std::vector<StepRecord> CudaBackend::drainStepRecords(StepState& state) {
   PLAB_CUDA(cudaStreamSynchronize(stream()));
   for (long long i = st.drained; i < st.head; ++i) {
     const StepSlot& s = slots[static_cast<std::size_t>(i % st.capacity)];
+    if (s.badLabel != 0) {
+      st.drained = st.head;  // read: a later drain does not report it again
+      throwIfBadLabel(s);
+    }
     StepRecord r;
     r.step = s.step;
     r.loss = s.loss;

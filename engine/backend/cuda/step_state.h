@@ -25,7 +25,25 @@ struct StepSlot {
   float nextLossScale;
   int overflow;           // some gradient held inf/NaN
   int skipped;            // the optimizer ran and skipped its update
+  // The first row of this step's batch whose class label is not a class index, packed
+  // as badLabelKey() makes it (0: none), and the class count it was checked against.
+  // The loss kernel sets it; drainStepRecords throws on it (loss.cu), as the CPU
+  // backend throws in the loss itself (class_labels.h).
+  unsigned long long badLabel;
+  long long badLabelClasses;
 };
+
+// Rows packed so that the largest key is the first row (atomicMax keeps the first bad
+// row of a batch, as the CPU backend reports it), with the label's bits beside it.
+// Rows of one batch are far below 2^32 - 1.
+PLAB_HOST_DEVICE inline unsigned long long badLabelKey(long long row, unsigned int labelBits) {
+  const unsigned long long r = row < 0xFFFFFFFELL ? static_cast<unsigned long long>(row) : 0xFFFFFFFEull;
+  return ((0xFFFFFFFFull - r) << 32) | labelBits;
+}
+inline long long badLabelRow(unsigned long long key) { return static_cast<long long>(0xFFFFFFFFull - (key >> 32)); }
+inline unsigned int badLabelBits(unsigned long long key) { return static_cast<unsigned int>(key & 0xFFFFFFFFull); }
+// Throws the CPU backend's error for a flagged record (loss.cu); no-op when unflagged.
+void throwIfBadLabel(const StepSlot& slot);
 
 // The scale and counters, read by every kernel of the step.
 struct DeviceScaleState {
@@ -68,10 +86,6 @@ class CudaStepState final : public StepState {
   std::vector<StepRecord> spilled;       // drained early because the ring was full
 
   DeviceScaleState* scale() const { return static_cast<DeviceScaleState*>(scaleState.get()); }
-  StepSlot* slot(long long index) const { return static_cast<StepSlot*>(slots.get()) + index % capacity; }
-  std::uint8_t* slotFlags(long long index) const {
-    return static_cast<std::uint8_t*>(flags.get()) + (index % capacity) * gradientCount;
-  }
   SlotRing ring() const {
     return SlotRing{static_cast<StepSlot*>(slots.get()), static_cast<std::uint8_t*>(flags.get()), capacity,
                     gradientCount};

@@ -1,6 +1,7 @@
-// Linear: y = x W^T + b, W [out, in] as PyTorch. The product accumulates in fp32
-// and, with a bias, the bias is added to the fp32 result before the one rounding
-// into the layer's format (as a cuBLASLt bias epilogue does).
+// Linear: y = x W^T + b, W [out, in] as PyTorch, through Backend::linear: the product
+// accumulates in fp32 and, with a bias, the bias is added to the fp32 result before
+// the one rounding into the layer's format (backend.h; the CUDA backend fuses it into
+// a cuBLASLt bias epilogue).
 #include "model/layers/weighted_layer.h"
 
 namespace plab::detail {
@@ -17,9 +18,8 @@ class LinearLayer final : public WeightedLayer {
 
   const Tensor& forward(const Tensor& x, LayerIo& io) override {
     Tensor& y = output_.ensure(batched(x.shape()[0], outputShape_));
-    Tensor& target = io.begin(y, bias_ != nullptr);
-    io.backend.gemm(false, true, 1.0f, x, weight_->working, 0.0f, target);
-    if (bias_) io.backend.addBias(target, bias_->working);
+    Tensor& target = io.begin(y);
+    io.backend.linear(x, weight_->working, bias_ ? &bias_->working : nullptr, target);
     io.finish(target, y, StatsKind::activation);
     input_ = x;
     return y;
