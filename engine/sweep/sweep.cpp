@@ -256,7 +256,7 @@ Sweep parseSweepText(const std::string& text, const std::string& sourceName, con
   } catch (const SweepError& e) {
     throw SweepError(e.keyPath(), sourceName + ": " + e.what());
   } catch (const ExperimentError& e) {  // ObjectReader's errors on the sweep's own keys
-    throw SweepError("", sourceName + ": " + e.what());
+    throw SweepError(e.keyPath(), sourceName + ": " + e.what());
   }
 }
 
