@@ -82,8 +82,12 @@ LayerSpec parseLayer(const json& j, const std::string& path) {
       s.momentum = float(r.number("momentum", 0.1, 0.0, 1.0));
       s.eps = float(r.number("eps", 1e-5, 1e-12, 1.0));
       break;
-    default:
-      break;
+    case LayerType::flatten:
+    case LayerType::relu:
+    case LayerType::gelu:
+    case LayerType::tanh:
+    case LayerType::sigmoid:
+      break;  // no keys beyond type and precision
   }
   r.finish();
   return s;

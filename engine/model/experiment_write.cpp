@@ -61,8 +61,12 @@ json toJson(const LayerSpec& s) {
       j["momentum"] = shortestDecimal(s.momentum);
       j["eps"] = shortestDecimal(s.eps);
       break;
-    default:
-      break;
+    case LayerType::flatten:
+    case LayerType::relu:
+    case LayerType::gelu:
+    case LayerType::tanh:
+    case LayerType::sigmoid:
+      break;  // no keys beyond type and precision
   }
   return j;
 }
