@@ -74,10 +74,12 @@ int runExperiment(const RunOptions& o) {
   switch (outcome.status) {
     case RunStatus::completed: return 0;
     case RunStatus::cancelled: return exitCodeForCancel();
-    default:
-      std::cerr << "precisionlab-cli: run " << runId << " " << toString(outcome.status) << ": " << outcome.error << "\n";
-      return kExitFailed;
+    case RunStatus::running:
+    case RunStatus::failed:
+    case RunStatus::interrupted: break;  // a run that did not finish: reported below
   }
+  std::cerr << "precisionlab-cli: run " << runId << " " << toString(outcome.status) << ": " << outcome.error << "\n";
+  return kExitFailed;
 }
 
 }  // namespace

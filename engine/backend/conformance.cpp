@@ -28,7 +28,7 @@ Tensor Suite::input(const Shape& s, Precision p, std::vector<double>& values, fl
   std::uniform_real_distribution<float> dist(lo, hi);
   std::vector<float> host(static_cast<std::size_t>(s.numel()));
   Tensor t = backend.empty(s, p);
-  if (isFp8Format(p)) backend.setFp8Scale(t, fp8Scale);
+  if (isFp8(p)) backend.setFp8Scale(t, fp8Scale);
   for (int attempt = 0; attempt < 8; ++attempt) {
     for (float& v : host) v = dist(rng);
     backend.upload(host.data(), t);
@@ -41,7 +41,7 @@ Tensor Suite::input(const Shape& s, Precision p, std::vector<double>& values, fl
 
 Tensor Suite::output(const Shape& s, Precision p, float fp8Scale) {
   Tensor t = backend.empty(s, p);
-  if (isFp8Format(p)) backend.setFp8Scale(t, fp8Scale);
+  if (isFp8(p)) backend.setFp8Scale(t, fp8Scale);
   return t;
 }
 

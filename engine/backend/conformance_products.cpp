@@ -100,7 +100,7 @@ void fp8ProductCase(Suite& s, Precision pa, Precision pb, Precision pc, float ou
     s.backend.gemm(ta, tb, 1.0f, tA, tB, 0.0f, c);
     const Product want = referenceGemm(ta, tb, m, n, k, 1.0, a, b, 0.0, {});
     s.check(op, shape, c, want.value, &want.terms, s.products(pc));
-    if (!isFp8Format(pc)) return;
+    if (!isFp8(pc)) return;
     std::size_t peak = 0;
     for (std::size_t i = 1; i < want.value.size(); ++i)
       if (std::fabs(want.value[i]) > std::fabs(want.value[peak])) peak = i;

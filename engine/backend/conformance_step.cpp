@@ -92,7 +92,7 @@ void conversionCases(Suite& s, Precision p) {
       want[i] = static_cast<double>(after[i]) / scale;
     }
     s.checkRounded("convert fp32->format", shape, dst, want, Tolerance::exact());
-    const double limit = isFp8Format(p) ? formatInfo(p).maxFinite : 0.0;
+    const double limit = isFp8(p) ? formatInfo(p).maxFinite : 0.0;
     compareStats(s, "convert stats", p, shape, stats, referenceStats(before, after, limit));
   });
   s.run("convert format->fp32", p, shape, [&] {

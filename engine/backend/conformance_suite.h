@@ -48,7 +48,7 @@ class Suite {
   std::string filter_;
 };
 
-inline bool isFp8Format(Precision p) { return p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2; }
+std::string shapeText(const Shape& s);
 std::string productShape(const Shape& a, bool ta, const Shape& b, bool tb);
 
 void runProductCases(Suite& s);      // gemm, linear, bias, convolution

@@ -12,8 +12,9 @@ std::string_view toString(ConvLayoutChoice choice) {
   switch (choice) {
     case ConvLayoutChoice::nhwc: return "nhwc";
     case ConvLayoutChoice::automatic: return "auto";
-    default: return "nchw";
+    case ConvLayoutChoice::nchw: return "nchw";
   }
+  throw std::invalid_argument("unknown convolution layout choice value " + std::to_string(static_cast<int>(choice)));
 }
 
 ConvLayoutChoice parseConvLayoutChoice(std::string_view text, std::string_view where) {

@@ -62,7 +62,15 @@ LayerSpec defaultLayerSpec(LayerType t) {
     case LayerType::conv2d: s.out = 16; s.kernel = 3; s.stride = 1; break;
     case LayerType::maxpool2d:
     case LayerType::avgpool2d: s.kernel = 2; s.stride = 2; break;
-    default: break;
+    case LayerType::flatten:
+    case LayerType::relu:
+    case LayerType::leaky_relu:
+    case LayerType::gelu:
+    case LayerType::tanh:
+    case LayerType::sigmoid:
+    case LayerType::dropout:
+    case LayerType::batchnorm1d:
+    case LayerType::batchnorm2d: break;  // their defaults are LayerSpec's member initialisers
   }
   return s;
 }
@@ -117,8 +125,6 @@ float learningRateAt(const ScheduleSpec& s, float baseLr, std::int64_t step, std
   }
   return baseLr;
 }
-
-bool isFp8Format(Precision p) { return p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2; }
 
 OptimizerHyper Experiment::hyperAt(std::int64_t step, std::int64_t totalSteps) const {
   OptimizerHyper h = optimizer;

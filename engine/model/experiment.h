@@ -122,8 +122,6 @@ struct Fp8Settings {
   bool operator==(const Fp8Settings&) const = default;
 };
 
-bool isFp8Format(Precision p);
-
 // ---- the whole file ---------------------------------------------------------------
 
 struct Experiment {

@@ -103,8 +103,12 @@ LayerSpec parseLayer(const json& j, const std::string& path) {
       s.momentum = float(f.number("momentum"));
       s.eps = float(f.number("eps"));
       break;
-    default:
-      break;
+    case LayerType::flatten:
+    case LayerType::relu:
+    case LayerType::gelu:
+    case LayerType::tanh:
+    case LayerType::sigmoid:
+      break;  // no keys beyond type and precision
   }
   r.finish();
   return s;

@@ -27,8 +27,10 @@ std::string describeType(const json& value) {
     case json::value_t::number_integer:
     case json::value_t::number_unsigned: return "an integer";
     case json::value_t::number_float: return "a number";
-    default: return "something else";
+    case json::value_t::binary: return "binary data";
+    case json::value_t::discarded: return "a discarded value";
   }
+  return "something else";
 }
 
 std::string joinNames(const std::vector<std::string>& names) {

@@ -16,8 +16,8 @@ namespace {
 constexpr std::uint64_t kSeedPurposeLayer = 0;   // dropout masks
 constexpr std::uint64_t kSeedPurposeInit = 1;    // weight initialisation
 
-Precision forwardFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8Format(p) ? fp8.forward : p; }
-Precision gradFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8Format(p) ? fp8.backward : p; }
+Precision forwardFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.forward : p; }
+Precision gradFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.backward : p; }
 
 }  // namespace
 
@@ -73,7 +73,7 @@ ParamSlot Network::createSlot(const std::string& name, const detail::ParamDecl& 
   }
   slot.working = backend_.empty(decl.shape, decl.working);
   backend_.upload(decl.init.data(), slot.working);
-  if (isFp8Format(decl.working)) {
+  if (isFp8(decl.working)) {
     // The first upload recorded the weights' amax; derive their scale from it and
     // quantise again, so that the first step does not run on scale 1.
     std::vector<Tensor> one{slot.working};
@@ -101,7 +101,7 @@ void Network::collectFp8Tensors() {
     candidates.push_back(gradCopies_[i].scaleOwner());
   }
   for (const auto& t : candidates) {
-    if (t.defined() && isFp8Format(t.precision())) fp8Tensors_.push_back(t);
+    if (t.defined() && isFp8(t.precision())) fp8Tensors_.push_back(t);
   }
 }
 
@@ -151,7 +151,7 @@ std::vector<std::string> Network::layerNames() const {
 Precision Network::outputPrecision() const { return layers_.back()->forwardFormat(); }
 Precision Network::outputGradPrecision() const {
   const Precision p = layers_.back()->gradFormat();
-  return isFp8Format(p) ? Precision::fp32 : p;
+  return isFp8(p) ? Precision::fp32 : p;
 }
 
 }  // namespace plab

@@ -46,8 +46,6 @@ struct LayerShapeInfo {
 
 // "layers[2] linear": the name a layer has everywhere (stats, culprits, timings).
 std::string layerName(int index, LayerType type);
-// Bytes per stored value of p (tf32 is stored in 32 bits).
-int bytesPerValue(Precision p);
 
 // Throws ShapeError at the first layer that does not fit.
 std::vector<LayerShapeInfo> inferShapes(const NetworkSpec& net, const Shape& sampleShape);

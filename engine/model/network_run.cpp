@@ -82,7 +82,7 @@ void Network::backward(const Tensor& dOutput) {
     detail::LayerIo io{backend_, statsEnabled_, trainingForward_, 0, &scratch_};
     startTiming();
     // fp8: always through this layer's own buffer, whose scale updateFp8Scales keeps.
-    const bool foreignFp8 = isFp8Format(g->precision()) && i + 1 == layers_.size();
+    const bool foreignFp8 = isFp8(g->precision()) && i + 1 == layers_.size();
     if (g->precision() != layer.gradFormat() || foreignFp8) {
       Tensor& converted = gradCopies_[i].ensure(g->shape());
       backend_.convert(*g, converted);

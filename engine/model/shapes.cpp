@@ -1,5 +1,6 @@
 // Shape inference: what each layer makes of one sample, before anything is allocated.
 // The GUI calls it on every edit (inline errors, the diagram); Network builds on it.
+#include <stdexcept>
 #include <string>
 
 #include "data/dataset.h"
@@ -71,9 +72,15 @@ LayerOutput inferLayer(int index, const std::string& name, const LayerSpec& s, c
                                   (in.rank() == 1 ? "; use batchnorm1d for flat features" : ""));
       }
       return {in, 2 * in[0]};
-    default:  // elementwise layers and dropout keep the shape
+    case LayerType::relu:
+    case LayerType::leaky_relu:
+    case LayerType::gelu:
+    case LayerType::tanh:
+    case LayerType::sigmoid:
+    case LayerType::dropout:  // elementwise layers and dropout keep the shape
       return {in, 0};
   }
+  throw std::invalid_argument(name + ": unknown layer type value " + std::to_string(static_cast<int>(s.type)));
 }
 
 }  // namespace
@@ -81,8 +88,6 @@ LayerOutput inferLayer(int index, const std::string& name, const LayerSpec& s, c
 std::string layerName(int index, LayerType type) {
   return "layers[" + std::to_string(index) + "] " + std::string(toString(type));
 }
-
-int bytesPerValue(Precision p) { return formatInfo(p).totalBits / 8; }
 
 std::vector<LayerShapeInfo> inferShapes(const NetworkSpec& net, const Shape& sampleShape) {
   std::vector<LayerShapeInfo> infos;
@@ -99,8 +104,10 @@ std::vector<LayerShapeInfo> inferShapes(const NetworkSpec& net, const Shape& sam
     info.outputShape = out.shape;
     info.parameterCount = out.parameters;
     const bool fp32Params = spec.type == LayerType::batchnorm1d || spec.type == LayerType::batchnorm2d;
-    info.weightBytes = out.parameters * (fp32Params ? 4 : bytesPerValue(spec.precision));
-    info.activationBytesPerSample = out.shape.numel() * bytesPerValue(spec.precision);
+    // Storage sizes from the format table (tf32 takes 4 bytes; a block-scaled format
+    // would add its block scales).
+    info.weightBytes = std::int64_t(tensorBytes(fp32Params ? Precision::fp32 : spec.precision, out.parameters));
+    info.activationBytesPerSample = std::int64_t(tensorBytes(spec.precision, out.shape.numel()));
     infos.push_back(info);
     current = out.shape;
   }

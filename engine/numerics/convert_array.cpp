@@ -28,7 +28,7 @@ const detail::ArrayKernels& kernels() {
 }
 
 void requireStorageBits(const char* function, Precision p, int bits) {
-  if (formatInfo(p).totalBits != bits) {
+  if (formatInfo(p).storageBits != bits) {
     throw std::invalid_argument(std::string(function) + ": " + std::string(toString(p)) +
                                 " is not a " + std::to_string(bits) + "-bit format");
   }

@@ -47,6 +47,7 @@ void roundPortable(Precision p, const float* in, float* out, std::size_t n) {
     case Precision::fp8_e4m3: roundSmallOrReference<kFp8E4m3Rounding>(p, in, out, n); return;
     case Precision::fp8_e5m2: roundSmallOrReference<kFp8E5m2Rounding>(p, in, out, n); return;
   }
+  throwUnknownPrecision("roundArray (portable)", p);
 }
 
 // Round, then take the code of the rounded value: both steps branch-free.

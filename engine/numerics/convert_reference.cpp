@@ -119,11 +119,6 @@ float decodeFp8E5m2(std::uint32_t bits) {
   return withSign(sign, decodeFiniteSmall(magnitude, 2, 15));
 }
 
-[[noreturn]] void throwUnknownPrecision(const char* where, Precision p) {
-  throw std::invalid_argument(std::string(where) + ": unknown precision value " +
-                              std::to_string(static_cast<int>(p)));
-}
-
 }  // namespace
 
 std::uint32_t encode(Precision p, float x) {

@@ -131,6 +131,7 @@ PLAB_AVX2 void roundAvx2(Precision p, const float* in, float* out, std::size_t n
     case Precision::fp8_e4m3: roundFp8Array<20>(kFp8E4m3Rounding, in, out, n); return;
     case Precision::fp8_e5m2: roundFp8Array<21>(kFp8E5m2Rounding, in, out, n); return;
   }
+  throwUnknownPrecision("roundArray (avx2)", p);
 }
 
 PLAB_AVX2 void encode16Avx2(Precision p, const float* in, std::uint16_t* out, std::size_t n) {

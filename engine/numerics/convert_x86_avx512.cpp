@@ -127,6 +127,7 @@ PLAB_AVX512 void roundAvx512(Precision p, const float* in, float* out, std::size
               [](__m512i b) PLAB_AVX512 { return roundFp8Bits<21>(b, kFp8E5m2Rounding); });
       return;
   }
+  throwUnknownPrecision("roundArray (avx512)", p);
 }
 
 // Converts 16 floats to 16-bit codes: fp16 by vcvtps2ph, bf16 by integer rounding.

@@ -22,7 +22,9 @@ void splitFields(ValueExplanation& e) {
   switch (e.valueClass) {
     case ValueClass::normal: e.exponent = static_cast<int>(e.exponentField) - f.bias; break;
     case ValueClass::subnormal: e.exponent = 1 - f.bias; break;
-    default: e.exponent = 0; break;
+    case ValueClass::zero:
+    case ValueClass::inf:
+    case ValueClass::nan: e.exponent = 0; break;
   }
 }
 

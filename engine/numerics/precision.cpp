@@ -1,61 +1,52 @@
 #include "numerics/precision.h"
 
-#include <cstddef>
+#include <stdexcept>
 
 namespace plab {
-namespace {
 
-// 2^e as a double, exact for every exponent used below.
-constexpr double pow2(int e) {
-  double v = 1.0;
-  for (; e > 0; --e) v *= 2.0;
-  for (; e < 0; ++e) v *= 0.5;
-  return v;
+void throwUnknownPrecision(const char* where, Precision p) {
+  throw std::invalid_argument(std::string(where) + ": unknown precision value " +
+                              std::to_string(static_cast<int>(p)) + " (known: " + allowedPrecisionNames() + ")");
 }
 
-// Largest finite value of a format with an IEEE-style top exponent reserved for inf/NaN.
-constexpr double ieeeMax(int exponentBits, int mantissaBits, int bias) {
-  const int maxExponent = (1 << exponentBits) - 2 - bias;
-  return (2.0 - pow2(-mantissaBits)) * pow2(maxExponent);
+void throwUnknownScaleFormat(const char* where, ScaleFormat s) {
+  throw std::invalid_argument(std::string(where) + ": unknown scale format value " +
+                              std::to_string(static_cast<int>(s)));
 }
 
-// Order follows the enum; formatInfo() checks that with the precision field.
-// Colours: one hue per precision, distinguishable side by side in plots.
-constexpr std::array<FormatInfo, 6> kFormats = {{
-    {Precision::fp32, "fp32", 32, 8, 23, 127, ieeeMax(8, 23, 127), pow2(-126), pow2(-149),
-     pow2(-23), true, "#607d8b"},  // blue-grey
-    {Precision::tf32, "tf32", 32, 8, 10, 127, ieeeMax(8, 10, 127), pow2(-126), pow2(-136),
-     pow2(-10), true, "#00897b"},  // teal
-    {Precision::fp16, "fp16", 16, 5, 10, 15, ieeeMax(5, 10, 15), pow2(-14), pow2(-24),
-     pow2(-10), true, "#f57c00"},  // orange
-    {Precision::bf16, "bf16", 16, 8, 7, 127, ieeeMax(8, 7, 127), pow2(-126), pow2(-133),
-     pow2(-7), true, "#7b1fa2"},  // purple
-    // e4m3 (OCP "FN" variant): no inf; only S.1111.111 is NaN, so the top exponent
-    // holds normal values and the largest is 1.75 * 2^8 = 448.
-    {Precision::fp8_e4m3, "fp8_e4m3", 8, 4, 3, 7, 448.0, pow2(-6), pow2(-9), pow2(-3), false,
-     "#c62828"},  // red
-    {Precision::fp8_e5m2, "fp8_e5m2", 8, 5, 2, 15, ieeeMax(5, 2, 15), pow2(-14), pow2(-16),
-     pow2(-2), true, "#ec407a"},  // pink
-}};
-
-constexpr bool formatsFollowEnumOrder() {
-  for (std::size_t i = 0; i < kFormats.size(); ++i) {
-    if (kFormats[i].precision != kAllPrecisions[i]) return false;
+std::size_t elementBytes(Precision p) {
+  const FormatInfo& f = formatInfo(p);
+  if (f.storageBits % 8 != 0) {
+    throw std::invalid_argument("elementBytes: " + std::string(f.name) + " packs " + std::to_string(f.storageBits) +
+                                "-bit elements, which have no byte of their own (use tensorBytes)");
   }
-  return true;
+  return static_cast<std::size_t>(f.storageBits / 8);
 }
-static_assert(formatsFollowEnumOrder(), "kFormats must be indexed by Precision");
 
-}  // namespace
-
-const FormatInfo& formatInfo(Precision p) {
-  return kFormats[static_cast<std::size_t>(p)];
+std::size_t tensorBytes(const FormatInfo& f, std::int64_t n) {
+  if (n < 0) {
+    throw std::invalid_argument("tensorBytes: " + std::string(f.name) + " tensor of " + std::to_string(n) +
+                                " elements");
+  }
+  if (f.blockSize < 1) {
+    throw std::invalid_argument("tensorBytes: " + std::string(f.name) + " has block size " +
+                                std::to_string(f.blockSize) + " (1 means no block scale)");
+  }
+  const auto count = static_cast<std::uint64_t>(n);
+  // Packed elements end on a whole byte; a started block keeps its whole scale.
+  const std::uint64_t elementBits = count * static_cast<std::uint64_t>(f.storageBits);
+  const std::uint64_t blocks =
+      f.blockSize == 1 ? 0 : (count + static_cast<std::uint64_t>(f.blockSize) - 1) / static_cast<std::uint64_t>(f.blockSize);
+  const std::uint64_t scaleBitsTotal = blocks * static_cast<std::uint64_t>(scaleBits(f.blockScale));
+  return static_cast<std::size_t>((elementBits + 7) / 8 + (scaleBitsTotal + 7) / 8);
 }
+
+std::size_t tensorBytes(Precision p, std::int64_t n) { return tensorBytes(formatInfo(p), n); }
 
 std::string_view toString(Precision p) { return formatInfo(p).name; }
 
 std::optional<Precision> parsePrecision(std::string_view name) {
-  for (const FormatInfo& f : kFormats) {
+  for (const FormatInfo& f : detail::kFormats) {
     if (f.name == name) return f.precision;
   }
   return std::nullopt;
@@ -63,7 +54,7 @@ std::optional<Precision> parsePrecision(std::string_view name) {
 
 std::string allowedPrecisionNames() {
   std::string names;
-  for (const FormatInfo& f : kFormats) {
+  for (const FormatInfo& f : detail::kFormats) {
     if (!names.empty()) names += ", ";
     names += f.name;
   }

@@ -26,7 +26,7 @@ QString formatNumber(double v) {
 
 // "0 | 01011 | 1001100110": the bit fields of a pattern, most significant first.
 QString bitFields(const FormatInfo& f, std::uint32_t bits) {
-  const int total = f.precision == Precision::tf32 ? 32 : f.totalBits;
+  const int total = f.totalBits;  // tf32: an fp32 pattern, 32 bits (precision.h)
   QString all = QString::number(bits, 2).rightJustified(total, QLatin1Char('0'));
   const QString sign = all.left(1);
   const QString exponent = all.mid(1, f.exponentBits);
@@ -98,7 +98,7 @@ void PrecisionExplorer::fillRow(int row, int precisionIndex, double input) {
   const ValueClass cls = classify(p, bits);
   const double absError = std::fabs(stored - input);
   const double relError = input != 0 ? absError / std::fabs(input) : (stored == 0 ? 0 : INFINITY);
-  const int hexDigits = (p == Precision::tf32 ? 32 : f.totalBits) / 4;
+  const int hexDigits = f.totalBits / 4;
 
   const QStringList cells = {
       precisionName(p), formatNumber(stored),

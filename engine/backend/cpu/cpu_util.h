@@ -10,8 +10,6 @@
 
 namespace plab::cpu {
 
-inline bool isFp8(Precision p) { return p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2; }
-
 // The fp32 slots of a tensor (CPU storage is always fp32 slots).
 inline float* slots(const Tensor& t) { return t.dataAs<float>(); }
 

@@ -20,10 +20,10 @@ __global__ void convertKernel(Precision pin, const void* src, const float* srcSc
        i += std::int64_t(gridDim.x) * blockDim.x) {
     float v = loadAny(pin, src, i, sIn);
     if (tf32Inputs) v = roundTf32(v);
-    if constexpr (kIsFp8<Pout>) localMax = fmaxf(localMax, fabsf(v));
+    if constexpr (isFp8(Pout)) localMax = fmaxf(localMax, fabsf(v));
     Fmt<Pout>::store(dst, i, v, sOut);
   }
-  if constexpr (kIsFp8<Pout>) reportAmax(dstAmax, localMax);
+  if constexpr (isFp8(Pout)) reportAmax(dstAmax, localMax);
 }
 
 template <Precision P>
@@ -32,7 +32,7 @@ __global__ void fillKernel(typename Fmt<P>::T* dst, const float* scale, float* a
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x)
     Fmt<P>::store(dst, i, value, s);
-  if constexpr (kIsFp8<P>) {
+  if constexpr (isFp8(P)) {
     if (blockIdx.x == 0) reportAmax(amax, fabsf(value));
   }
 }

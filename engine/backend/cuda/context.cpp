@@ -107,18 +107,8 @@ void* CudaBackend::workspace(std::size_t bytes) {
   return workspace_.get();
 }
 
-static std::size_t bytesPerElement(Precision p) {
-  switch (p) {
-    case Precision::fp16:
-    case Precision::bf16: return 2;
-    case Precision::fp8_e4m3:
-    case Precision::fp8_e5m2: return 1;
-    default: return 4;
-  }
-}
-
 Tensor CudaBackend::empty(const Shape& shape, Precision precision) {
-  std::shared_ptr<void> storage = allocate(static_cast<std::size_t>(shape.numel()) * bytesPerElement(precision));
+  std::shared_ptr<void> storage = allocate(tensorBytes(precision, shape.numel()));
   if (!isFp8(precision)) return Tensor(this, storage, shape, precision);
   // The scale and the amax: one device slot, set to scale 1, amax 0 by a kernel on the
   // stream. A recycled slot may still be read by queued kernels of its last owner; the

@@ -151,8 +151,10 @@ bool nativeFormat(Precision a, Precision b, Precision out, ConvFormat& f) {
     case Precision::tf32: f = {CUDNN_DATA_FLOAT, CUDNN_DEFAULT_MATH, true}; return true;
     case Precision::fp16: f = {CUDNN_DATA_HALF, CUDNN_TENSOR_OP_MATH, false}; return true;
     case Precision::bf16: f = {CUDNN_DATA_BFLOAT16, CUDNN_TENSOR_OP_MATH, false}; return true;
-    default: return false;
+    case Precision::fp8_e4m3:
+    case Precision::fp8_e5m2: return false;  // cuDNN has no fp8 convolution here: emulated
   }
+  throwUnknownPrecision("CUDA backend, nativeFormat", out);
 }
 
 void checkSizes(const char* op, const Conv2dGeometry& g, const Tensor& x, const Tensor& w, const Tensor& y) {

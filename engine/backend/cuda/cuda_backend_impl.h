@@ -236,7 +236,6 @@ void launchFp8SetScale(cudaStream_t stream, float* slot, float scale);  // scale
 void launchFp8FoldProductAmax(cudaStream_t stream, float* slot);       // [1] = max([1], [3])
 // fp8_transpose.cu: out [cols, rows] = in [rows, cols]^T, one byte per element.
 void launchTransposeBytes(cudaStream_t stream, const void* in, void* out, std::int64_t rows, std::int64_t cols);
-inline bool isFp8(Precision p) { return p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2; }
 [[noreturn]] void throwShapeError(const char* op, const std::string& what);
 
 // At the top of every public operation: time the call (host_profile.h).

@@ -20,7 +20,7 @@ template <class F> void dispatchPrecision(Precision p, F&& f) {
     case Precision::fp8_e4m3: f(PrecisionTag<Precision::fp8_e4m3>{}); return;
     case Precision::fp8_e5m2: f(PrecisionTag<Precision::fp8_e5m2>{}); return;
   }
-  throw std::invalid_argument("CUDA backend: unknown precision " + std::to_string(static_cast<int>(p)));
+  throwUnknownPrecision("CUDA backend, dispatchPrecision", p);
 }
 
 // Reads an fp8 tensor's scale on the device (1 for other formats).

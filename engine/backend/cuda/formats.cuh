@@ -12,6 +12,7 @@
 #include <cuda_fp8.h>
 
 #include <cstdint>
+#include <cstdio>
 
 #include "numerics/precision.h"
 
@@ -104,9 +105,17 @@ template <> struct Fmt<Precision::fp8_e5m2> {
   static __device__ __forceinline__ void store(T* p, std::int64_t i, float v, float s) { p[i] = encodeE5m2(v * s); }
 };
 
-template <Precision P> constexpr bool kIsFp8 = P == Precision::fp8_e4m3 || P == Precision::fp8_e5m2;
-
 // ---- run-time formats (for multi-tensor kernels whose tensors differ in format) -------
+// The end of a device switch that lists every Precision: only a corrupt value gets
+// here. A kernel cannot throw, so it names the value and traps, which fails the launch
+// (reported by PLAB_CUDA) rather than reading the data as some other format. Not
+// inlined and never returning, so that the cold path costs the kernels no registers.
+[[noreturn]] inline __device__ __noinline__ void trapUnknownPrecision(const char* where, Precision p) {
+  printf("plab CUDA kernel, %s: unknown precision value %d\n", where, static_cast<int>(p));
+  __trap();
+  __builtin_unreachable();
+}
+
 __device__ __forceinline__ float loadAny(Precision p, const void* data, std::int64_t i, float scale) {
   switch (p) {
     case Precision::fp32:
@@ -114,18 +123,20 @@ __device__ __forceinline__ float loadAny(Precision p, const void* data, std::int
     case Precision::fp16: return decodeFp16(static_cast<const std::uint16_t*>(data)[i]);
     case Precision::bf16: return decodeBf16(static_cast<const std::uint16_t*>(data)[i]);
     case Precision::fp8_e4m3: return decodeE4m3(static_cast<const std::uint8_t*>(data)[i]) / scale;
-    default: return decodeE5m2(static_cast<const std::uint8_t*>(data)[i]) / scale;
+    case Precision::fp8_e5m2: return decodeE5m2(static_cast<const std::uint8_t*>(data)[i]) / scale;
   }
+  trapUnknownPrecision("loadAny", p);
 }
 __device__ __forceinline__ void storeAny(Precision p, void* data, std::int64_t i, float v, float scale) {
   switch (p) {
-    case Precision::fp32: static_cast<float*>(data)[i] = v; break;
-    case Precision::tf32: static_cast<float*>(data)[i] = roundTf32(v); break;
-    case Precision::fp16: static_cast<std::uint16_t*>(data)[i] = encodeFp16(v); break;
-    case Precision::bf16: static_cast<std::uint16_t*>(data)[i] = encodeBf16(v); break;
-    case Precision::fp8_e4m3: static_cast<std::uint8_t*>(data)[i] = encodeE4m3(v * scale); break;
-    default: static_cast<std::uint8_t*>(data)[i] = encodeE5m2(v * scale); break;
+    case Precision::fp32: static_cast<float*>(data)[i] = v; return;
+    case Precision::tf32: static_cast<float*>(data)[i] = roundTf32(v); return;
+    case Precision::fp16: static_cast<std::uint16_t*>(data)[i] = encodeFp16(v); return;
+    case Precision::bf16: static_cast<std::uint16_t*>(data)[i] = encodeBf16(v); return;
+    case Precision::fp8_e4m3: static_cast<std::uint8_t*>(data)[i] = encodeE4m3(v * scale); return;
+    case Precision::fp8_e5m2: static_cast<std::uint8_t*>(data)[i] = encodeE5m2(v * scale); return;
   }
+  trapUnknownPrecision("storeAny", p);
 }
 
 // Folds max |v| of the values written into an fp8 tensor into its amax slot, which

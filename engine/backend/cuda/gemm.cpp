@@ -147,8 +147,10 @@ cudaDataType_t nativeType(Precision p) {
     case Precision::bf16: return CUDA_R_16BF;
     case Precision::fp8_e4m3: return CUDA_R_8F_E4M3;
     case Precision::fp8_e5m2: return CUDA_R_8F_E5M2;
-    default: return CUDA_R_32F;
+    case Precision::fp32:
+    case Precision::tf32: return CUDA_R_32F;
   }
+  throwUnknownPrecision("CUDA backend, nativeType", p);
 }
 
 // PLAB_CUDA_FP8_GEMM=fp8 lets fp8 products take cuBLASLt's fp8 path where its rules

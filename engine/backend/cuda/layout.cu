@@ -5,6 +5,7 @@
 // the logical order (download, flatten) or gets inputs that disagree reorders first.
 // The same kernel turns a KCRS filter into KRSC (N = K, C = C, plane = R * S).
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include "backend/cuda/cuda_backend_impl.h"
@@ -26,16 +27,6 @@ __global__ void reorderKernel(const T* src, T* dst, std::int64_t channels, std::
       const std::int64_t p = i % plane, c = (i / plane) % channels, b = i / (channels * plane);
       dst[i] = src[(b * plane + p) * channels + c];
     }
-  }
-}
-
-std::size_t elementBytes(Precision p) {
-  switch (p) {
-    case Precision::fp16:
-    case Precision::bf16: return 2;
-    case Precision::fp8_e4m3:
-    case Precision::fp8_e5m2: return 1;
-    default: return 4;
   }
 }
 
@@ -61,8 +52,10 @@ MemoryLayout CudaBackend::convLayoutFor(Precision p) const {
                                                                                   : MemoryLayout::nchw;
     case ConvLayoutChoice::automatic:
       return p == Precision::fp16 || p == Precision::bf16 ? MemoryLayout::nhwc : MemoryLayout::nchw;
-    default: return MemoryLayout::nchw;
+    case ConvLayoutChoice::nchw: return MemoryLayout::nchw;
   }
+  throw std::invalid_argument("CUDA backend: unknown convolution layout choice " +
+                              std::to_string(static_cast<int>(convLayout_)));
 }
 
 void CudaBackend::toLayout(const Tensor& src, Tensor& dst, MemoryLayout layout) {
@@ -76,7 +69,11 @@ void CudaBackend::toLayout(const Tensor& src, Tensor& dst, MemoryLayout layout) 
   if (layout != MemoryLayout::nchw && src.shape().rank() != 4)
     throwShapeError("toLayout", "only [N, C, H, W] tensors can be stored " + std::string(toString(layout)) +
                                     ", got " + src.shape().toString());
-  const std::size_t bytes = static_cast<std::size_t>(src.numel()) * elementBytes(src.precision());
+  // The reorder kernels move whole elements; a block-scaled format would need its
+  // block scales moved with them (precision.h, FormatInfo::blockSize).
+  if (formatInfo(src.precision()).blockSize != 1)
+    throwShapeError("toLayout", "no reorder for the block-scaled format " + std::string(toString(src.precision())));
+  const std::size_t bytes = tensorBytes(src.precision(), src.numel());
   dst.setLayout(layout);
   if (src.data() == dst.data() && (src.layout() == layout || sameOrder(src.shape()))) return;
   if (src.layout() == layout || sameOrder(src.shape())) {
@@ -96,9 +93,13 @@ void CudaBackend::toLayout(const Tensor& src, Tensor& dst, MemoryLayout layout) 
       reorderKernel<<<blocksFor(n), kThreads, 0, stream()>>>(src.dataAs<std::uint16_t>(),
                                                              dst.dataAs<std::uint16_t>(), channels, plane, toNhwc, n);
       break;
-    default:
+    case 4:
       reorderKernel<<<blocksFor(n), kThreads, 0, stream()>>>(src.dataAs<std::uint32_t>(),
                                                              dst.dataAs<std::uint32_t>(), channels, plane, toNhwc, n);
+      break;
+    default:
+      throwShapeError("toLayout", "no reorder kernel for " + std::string(toString(src.precision())) + " (" +
+                                      std::to_string(elementBytes(src.precision())) + "-byte elements)");
   }
   PLAB_CUDA_LAUNCHED("reorderKernel");
 }

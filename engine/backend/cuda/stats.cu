@@ -24,14 +24,17 @@ __device__ __forceinline__ float roundAny(Precision p, float v, float scale) {
     case Precision::fp16: return decodeFp16(encodeFp16(v));
     case Precision::bf16: return decodeBf16(encodeBf16(v));
     case Precision::fp8_e4m3: return decodeE4m3(encodeE4m3(v * scale));
-    default: return decodeE5m2(encodeE5m2(v * scale));
+    case Precision::fp8_e5m2: return decodeE5m2(encodeE5m2(v * scale));
   }
+  trapUnknownPrecision("roundAny", p);
 }
 // fp8 saturates instead of overflowing to inf: "overflow" there is a finite value
 // beyond the largest finite one (448 for e4m3, 57344 for e5m2), scaled.
+constexpr float kMaxE4m3 = static_cast<float>(formatInfo(Precision::fp8_e4m3).maxFinite);
+constexpr float kMaxE5m2 = static_cast<float>(formatInfo(Precision::fp8_e5m2).maxFinite);
 __device__ __forceinline__ bool overflowsInto(Precision p, float v, float rounded, float scale) {
-  if (p == Precision::fp8_e4m3) return fabsf(v * scale) > 448.0f;
-  if (p == Precision::fp8_e5m2) return fabsf(v * scale) > 57344.0f;
+  if (p == Precision::fp8_e4m3) return fabsf(v * scale) > kMaxE4m3;
+  if (p == Precision::fp8_e5m2) return fabsf(v * scale) > kMaxE5m2;
   return isinf(rounded);
 }
 

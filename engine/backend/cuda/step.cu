@@ -250,7 +250,7 @@ void CudaBackend::updateFp8Scales(std::span<Tensor> tensors, int historyLength, 
     PLAB_CUDA_LAUNCHED("updateFp8ScaleKernel");
     dispatchPrecision(t.precision(), [&](auto tag) {
       constexpr Precision P = decltype(tag)::value;
-      if constexpr (kIsFp8<P>)
+      if constexpr (isFp8(P))
         requantiseKernel<P><<<blocksFor(t.numel()), kThreads, 0, stream()>>>(t.dataAs<typename Fmt<P>::T>(), change,
                                                                              t.numel());
     });

@@ -1,4 +1,7 @@
 // ReLU, LeakyReLU, GELU (exact erf form), tanh, sigmoid: fp32 math, one rounding.
+#include <stdexcept>
+#include <string>
+
 #include "model/layers/factory.h"
 
 namespace plab::detail {
@@ -10,8 +13,18 @@ Activation activationOf(LayerType t) {
     case LayerType::gelu: return Activation::gelu;
     case LayerType::tanh: return Activation::tanh;
     case LayerType::sigmoid: return Activation::sigmoid;
-    default: return Activation::relu;
+    case LayerType::relu: return Activation::relu;
+    case LayerType::linear:
+    case LayerType::conv2d:
+    case LayerType::maxpool2d:
+    case LayerType::avgpool2d:
+    case LayerType::flatten:
+    case LayerType::dropout:
+    case LayerType::batchnorm1d:
+    case LayerType::batchnorm2d: break;
   }
+  throw std::logic_error("activation layer built for the layer type " + std::string(toString(t)) +
+                         ", which is not an activation");
 }
 
 class ActivationLayer final : public Layer {

@@ -7,17 +7,13 @@ namespace plab::detail {
 void Buffer::init(Backend& backend, Precision precision) {
   backend_ = &backend;
   precision_ = precision;
-  if (isFp8Format()) owner_ = backend.zeros(Shape{1}, precision);
-}
-
-bool Buffer::isFp8Format() const {
-  return precision_ == Precision::fp8_e4m3 || precision_ == Precision::fp8_e5m2;
+  if (isFp8(precision_)) owner_ = backend.zeros(Shape{1}, precision);
 }
 
 Tensor& Buffer::ensure(const Shape& shape) {
   if (!tensor_.defined() || !(tensor_.shape() == shape)) {
     tensor_ = backend_->empty(shape, precision_);
-    if (isFp8Format()) tensor_ = tensor_.withFp8ScaleOf(owner_);
+    if (isFp8(precision_)) tensor_ = tensor_.withFp8ScaleOf(owner_);
   }
   return tensor_;
 }

@@ -23,7 +23,6 @@ class Buffer {
   void init(Backend& backend, Precision precision);
   Tensor& ensure(const Shape& shape);
   Precision precision() const { return precision_; }
-  bool isFp8Format() const;
   const Tensor& scaleOwner() const { return owner_; }
 
  private:
