@@ -48,7 +48,6 @@ class Suite {
   std::string filter_;
 };
 
-std::string shapeText(const Shape& s);
 std::string productShape(const Shape& a, bool ta, const Shape& b, bool tb);
 
 void runProductCases(Suite& s);      // gemm, linear, bias, convolution
