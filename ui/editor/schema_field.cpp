@@ -113,8 +113,11 @@ nlohmann::json shownValue(const KeyRule& rule, const nlohmann::json& object) {
     case KeyType::integer:
     case KeyType::number: return rule.min;
     case KeyType::choice: return rule.choices.empty() ? std::string() : rule.choices.front();
-    default: return std::string();
+    case KeyType::string:
+    case KeyType::object:
+    case KeyType::array: return std::string();
   }
+  return std::string();
 }
 
 void setWidgetValue(QWidget* w, const nlohmann::json& v) {
