@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/activations.h"  // Activation
 #include "backend/tensor.h"
 #include "core/loss_scale_rule.h"
 #include "core/tensor_stats.h"  // TensorStats, kLog2HistBins
@@ -31,7 +32,6 @@ struct BackendInfo {
   std::string details;       // library versions: OpenBLAS, cuBLAS, cuDNN
 };
 
-enum class Activation { relu, leaky_relu, gelu, tanh, sigmoid };
 enum class PoolKind { max, average };
 
 // Which memory layout a backend runs its convolutions in (MemoryLayout, tensor.h).

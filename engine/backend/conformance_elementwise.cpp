@@ -2,60 +2,29 @@
 // pooling and batch norm (double references).
 #include <cmath>
 
-#include "backend/activation_math.h"
+#include "backend/counter_rng.h"
 #include "backend/conformance_suite.h"
 
 namespace plab::conformance {
 
 namespace {
 
-const char* activationName(Activation a) {
-  switch (a) {
-    case Activation::relu: return "relu";
-    case Activation::leaky_relu: return "leaky_relu";
-    case Activation::gelu: return "gelu";
-    case Activation::tanh: return "tanh";
-    case Activation::sigmoid: return "sigmoid";
-  }
-  return "?";
-}
-
-float activationRef(Activation a, float param, float x) {
-  switch (a) {
-    case Activation::relu: return act::relu(x);
-    case Activation::leaky_relu: return act::leakyRelu(x, param);
-    case Activation::gelu: return act::gelu(x);
-    case Activation::tanh: return act::tanhForward(x);
-    case Activation::sigmoid: return act::sigmoid(x);
-  }
-  return 0;
-}
-
-float activationGradRef(Activation a, float param, float x, float y, float dy) {
-  switch (a) {
-    case Activation::relu: return act::reluGrad(x, dy);
-    case Activation::leaky_relu: return act::leakyReluGrad(x, param, dy);
-    case Activation::gelu: return act::geluGrad(x, dy);
-    case Activation::tanh: return act::tanhGrad(y, dy);
-    case Activation::sigmoid: return act::sigmoidGrad(y, dy);
-  }
-  return 0;
-}
-
-// relu and leaky relu are exact everywhere. erf, exp and tanh differ between math
+// The reference is the registered fp32 formula (core/activations.h), evaluated on the
+// host. Formulas without a transcendental function (kExact: relu, leaky relu) are
+// exact everywhere. erf, exp and tanh differ between math
 // libraries by a few fp32 ulps of their own result, and gelu's 1 + erf(x / sqrt 2)
 // cancels for negative x, so elsewhere than on the CPU (whose reference is the same
 // fp32 formula, bit-exact) the allowance is 2^-20 of |x| + |y| (forward) or
 // |dy| (1 + |x|) (backward) on top of one ulp of the output format.
 Tolerance activationTolerance(const Suite& s, Activation a, Precision p) {
-  if (s.isCpu || a == Activation::relu || a == Activation::leaky_relu) return Tolerance::exact();
+  if (s.isCpu || exactEverywhere(a)) return Tolerance::exact();
   return Tolerance::summed(std::ldexp(1.0, -20), p == Precision::fp32 ? 1.0 : 0.05);
 }
 
 void activationCases(Suite& s, Precision p, Activation a, const Shape& shape) {
-  const float param = a == Activation::leaky_relu ? 0.01f : 0.0f;
-  const std::string fwd = std::string("activation ") + activationName(a) + " forward";
-  const std::string bwd = std::string("activation ") + activationName(a) + " backward";
+  const float param = static_cast<float>(activationParam(a).defaultValue);
+  const std::string fwd = "activation " + std::string(toString(a)) + " forward";
+  const std::string bwd = "activation " + std::string(toString(a)) + " backward";
   s.run(fwd, p, shape.toString(), [&] {
     std::vector<double> x;
     Tensor tx = s.input(shape, p, x, -4.0f, 4.0f);
@@ -63,7 +32,7 @@ void activationCases(Suite& s, Precision p, Activation a, const Shape& shape) {
     s.backend.activationForward(a, param, tx, y);
     std::vector<double> want(x.size()), terms(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) {
-      want[i] = activationRef(a, param, static_cast<float>(x[i]));
+      want[i] = act::forward(a, static_cast<float>(x[i]), param);
       terms[i] = std::fabs(x[i]) + std::fabs(want[i]);
     }
     s.check(fwd, shape.toString(), y, want, &terms, activationTolerance(s, a, p));
@@ -77,7 +46,8 @@ void activationCases(Suite& s, Precision p, Activation a, const Shape& shape) {
     s.backend.activationBackward(a, param, tx, y, tdy, dx);
     std::vector<double> want(x.size()), terms(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) {
-      want[i] = activationGradRef(a, param, static_cast<float>(x[i]), yv[i], static_cast<float>(dy[i]));
+      const float source = gradFromOutput(a) ? static_cast<float>(yv[i]) : static_cast<float>(x[i]);
+      want[i] = act::grad(a, source, static_cast<float>(dy[i]), param);
       terms[i] = std::fabs(dy[i]) * (1.0 + std::fabs(x[i]));
     }
     s.check(bwd, shape.toString(), dx, want, &terms, activationTolerance(s, a, p));
@@ -94,7 +64,7 @@ void dropoutCases(Suite& s, Precision p) {
     Tensor y = s.output(shape, p), mask = s.output(shape, Precision::fp32);
     s.backend.dropoutForward(rate, seed, step, tx, y, mask);
     const std::uint64_t stream = counterStream(seed, step);
-    const float keep = act::dropoutKeepScale(rate);
+    const float keep = dropoutKeepScale(rate);
     std::vector<double> wantMask(x.size()), want(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) {
       wantMask[i] = dropoutKeeps(stream, i, rate) ? 1.0 : 0.0;
@@ -110,7 +80,7 @@ void dropoutCases(Suite& s, Precision p) {
     s.backend.dropoutForward(rate, seed, step, tx, y, mask);
     const auto m = s.read(mask);
     s.backend.dropoutBackward(rate, tdy, mask, dx);
-    const float keep = act::dropoutKeepScale(rate);
+    const float keep = dropoutKeepScale(rate);
     std::vector<double> want(dy.size());
     for (std::size_t i = 0; i < dy.size(); ++i) want[i] = static_cast<float>(dy[i]) * m[i] * keep;
     s.check("dropout backward", shape.toString(), dx, want, nullptr, s.elementwise());
@@ -181,9 +151,7 @@ void runElementwiseCases(Suite& s) {
   overlapping.n = 2, overlapping.c = 2, overlapping.h = 9, overlapping.w = 7;
   overlapping.kernelH = overlapping.kernelW = 3, overlapping.padH = overlapping.padW = 1;
   for (Precision p : kAllPrecisions) {
-    for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::gelu, Activation::tanh,
-                         Activation::sigmoid})
-      activationCases(s, p, a, {31, 67});
+    for (Activation a : kAllActivations) activationCases(s, p, a, {31, 67});
     dropoutCases(s, p);
     for (PoolKind k : {PoolKind::max, PoolKind::average}) {
       tiled.kind = overlapping.kind = k;

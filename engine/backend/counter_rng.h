@@ -5,13 +5,7 @@
 // (Steele, Lea, Flood 2014) mix the counter; 24 bits make an exact float in [0, 1).
 #include <cstdint>
 
-#ifndef PLAB_HOST_DEVICE
-#if defined(__CUDACC__)
-#define PLAB_HOST_DEVICE __host__ __device__
-#else
-#define PLAB_HOST_DEVICE
-#endif
-#endif
+#include "core/host_device.h"
 
 namespace plab {
 
@@ -37,5 +31,8 @@ PLAB_HOST_DEVICE inline float counterUniform(std::uint64_t stream, std::uint64_t
 PLAB_HOST_DEVICE inline bool dropoutKeeps(std::uint64_t stream, std::uint64_t index, float p) {
   return counterUniform(stream, index) >= p;
 }
+
+// Inverted dropout: kept values are multiplied by keepScale = 1 / (1 - p) (in fp32).
+PLAB_HOST_DEVICE inline float dropoutKeepScale(float p) { return p >= 1.0f ? 0.0f : 1.0f / (1.0f - p); }
 
 }  // namespace plab

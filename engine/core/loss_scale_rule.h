@@ -5,11 +5,7 @@
 // growth interval 2000.
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define PLAB_HOST_DEVICE __host__ __device__
-#else
-#define PLAB_HOST_DEVICE
-#endif
+#include "core/host_device.h"
 
 namespace plab {
 

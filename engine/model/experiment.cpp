@@ -13,15 +13,15 @@ struct LayerTypeName {
   std::string_view name;
 };
 // The order of docs/experiment-format.md's table; the GUI's "add layer" menu uses it.
+#define PLAB_LAYER_TYPE_NAME(name, S) {LayerType::name, #name},
 constexpr LayerTypeName kLayerTypes[] = {
     {LayerType::linear, "linear"},       {LayerType::conv2d, "conv2d"},
     {LayerType::maxpool2d, "maxpool2d"}, {LayerType::avgpool2d, "avgpool2d"},
-    {LayerType::flatten, "flatten"},     {LayerType::relu, "relu"},
-    {LayerType::leaky_relu, "leaky_relu"}, {LayerType::gelu, "gelu"},
-    {LayerType::tanh, "tanh"},           {LayerType::sigmoid, "sigmoid"},
+    {LayerType::flatten, "flatten"},     PLAB_ACTIVATIONS(PLAB_LAYER_TYPE_NAME)
     {LayerType::dropout, "dropout"},     {LayerType::batchnorm1d, "batchnorm1d"},
     {LayerType::batchnorm2d, "batchnorm2d"},
 };
+#undef PLAB_LAYER_TYPE_NAME
 
 }  // namespace
 
@@ -62,17 +62,33 @@ LayerSpec defaultLayerSpec(LayerType t) {
     case LayerType::conv2d: s.out = 16; s.kernel = 3; s.stride = 1; break;
     case LayerType::maxpool2d:
     case LayerType::avgpool2d: s.kernel = 2; s.stride = 2; break;
+    PLAB_ACTIVATION_LAYER_CASES
+      s.param = static_cast<float>(activationParam(*activationOf(t)).defaultValue);
+      break;
     case LayerType::flatten:
-    case LayerType::relu:
-    case LayerType::leaky_relu:
-    case LayerType::gelu:
-    case LayerType::tanh:
-    case LayerType::sigmoid:
     case LayerType::dropout:
     case LayerType::batchnorm1d:
     case LayerType::batchnorm2d: break;  // their defaults are LayerSpec's member initialisers
   }
   return s;
+}
+
+std::optional<Activation> activationOf(LayerType t) {
+#define PLAB_LAYER_TO_ACTIVATION(name, S) \
+  case LayerType::name: return Activation::name;
+  switch (t) {
+    PLAB_ACTIVATIONS(PLAB_LAYER_TO_ACTIVATION)
+    case LayerType::linear:
+    case LayerType::conv2d:
+    case LayerType::maxpool2d:
+    case LayerType::avgpool2d:
+    case LayerType::flatten:
+    case LayerType::dropout:
+    case LayerType::batchnorm1d:
+    case LayerType::batchnorm2d: break;
+  }
+#undef PLAB_LAYER_TO_ACTIVATION
+  return std::nullopt;
 }
 
 std::string_view toString(LossKind k) {

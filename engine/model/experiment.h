@@ -46,11 +46,19 @@ class ExperimentError : public std::runtime_error {
 
 // ---- network --------------------------------------------------------------------
 
+// The activations are the list of core/activations.h, in its order and spelling.
+#define PLAB_LAYER_ACTIVATION(name, S) name,
 enum class LayerType {
   linear, conv2d, maxpool2d, avgpool2d, flatten,
-  relu, leaky_relu, gelu, tanh, sigmoid,
+  PLAB_ACTIVATIONS(PLAB_LAYER_ACTIVATION)
   dropout, batchnorm1d, batchnorm2d
 };
+#undef PLAB_LAYER_ACTIVATION
+// In a switch on LayerType: one `case` per activation.
+#define PLAB_LAYER_ACTIVATION_CASE(name, S) case LayerType::name:
+#define PLAB_ACTIVATION_LAYER_CASES PLAB_ACTIVATIONS(PLAB_LAYER_ACTIVATION_CASE)
+// The activation a layer type computes, or nothing for the other layer types.
+std::optional<Activation> activationOf(LayerType t);
 std::string_view toString(LayerType t);          // "leaky_relu": the spelling in files
 std::optional<LayerType> parseLayerType(std::string_view name);
 std::string allowedLayerTypeNames();             // "linear, conv2d, ..." for messages
@@ -67,7 +75,7 @@ struct LayerSpec {
   int kernel = 3;              // conv2d (3), pooling (2); square
   int stride = 1;              // conv2d (1), pooling (= kernel)
   int padding = 0;             // conv2d, pooling
-  float slope = 0.01f;         // leaky_relu
+  float param = 0.0f;          // an activation's parameter (leaky_relu: its slope)
   float dropout = 0.5f;        // dropout: the probability of zeroing ("p" in files)
   float momentum = 0.1f;       // batchnorm: running-statistics momentum, as PyTorch
   float eps = 1e-5f;           // batchnorm

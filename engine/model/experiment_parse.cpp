@@ -92,8 +92,10 @@ LayerSpec parseLayer(const json& j, const std::string& path) {
                               std::to_string(s.kernel) + ")");
       }
       break;
-    case LayerType::leaky_relu:
-      s.slope = float(f.number("slope"));
+    PLAB_ACTIVATION_LAYER_CASES
+      if (const act::Param param = activationParam(*activationOf(s.type)); !param.key.empty()) {
+        s.param = float(f.number(std::string(param.key)));
+      }
       break;
     case LayerType::dropout:
       s.dropout = float(f.number("p"));
@@ -104,10 +106,6 @@ LayerSpec parseLayer(const json& j, const std::string& path) {
       s.eps = float(f.number("eps"));
       break;
     case LayerType::flatten:
-    case LayerType::relu:
-    case LayerType::gelu:
-    case LayerType::tanh:
-    case LayerType::sigmoid:
       break;  // no keys beyond type and precision
   }
   r.finish();

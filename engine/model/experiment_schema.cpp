@@ -156,6 +156,13 @@ std::vector<KeyRule> batchNormKeys() {
            .max = 1, .help = "added to the variance"}};
 }
 
+// An activation's keys: its parameter (core/activations.h), if it has one.
+std::vector<KeyRule> activationKeys(const act::Param& p) {
+  if (p.key.empty()) return {};
+  return {{.path = "network.layers[]." + std::string(p.key), .type = KeyType::number, .defaultValue = p.defaultValue,
+           .min = p.min, .max = p.max, .help = std::string(p.help)}};
+}
+
 struct LayerTypeKeys {
   LayerType type;
   std::vector<KeyRule> keys;  // besides "type" and "precision", which every layer has
@@ -177,13 +184,9 @@ std::vector<LayerTypeKeys> layerTypeKeys() {
       {LayerType::maxpool2d, poolKeys()},
       {LayerType::avgpool2d, poolKeys()},
       {LayerType::flatten, {}},
-      {LayerType::relu, {}},
-      {LayerType::leaky_relu,
-       {{.path = "network.layers[].slope", .type = KeyType::number, .defaultValue = 0.01, .min = -1e3,
-         .max = 1e3, .help = "slope for negative inputs"}}},
-      {LayerType::gelu, {}},
-      {LayerType::tanh, {}},
-      {LayerType::sigmoid, {}},
+#define PLAB_ACTIVATION_KEYS(name, S) {LayerType::name, activationKeys(act::S::kParam)},
+      PLAB_ACTIVATIONS(PLAB_ACTIVATION_KEYS)
+#undef PLAB_ACTIVATION_KEYS
       {LayerType::dropout,
        {{.path = "network.layers[].p", .type = KeyType::number, .defaultValue = 0.5, .min = 0, .max = 0.99,
          .help = "probability of zeroing each value while training"}}},

@@ -57,20 +57,22 @@ json walkSchema(const std::string& section, const std::string& selected, const j
 
 json toJson(const LayerSpec& s) {
   const std::string type(toString(s.type));
-  return walkSchema("network.layers[]", type,
-                    json{{"type", type},
-                         {"precision", std::string(toString(s.precision))},
-                         {"out", s.out},
-                         {"out_channels", s.out},
-                         {"bias", s.bias},
-                         {"init_gain", shortestDecimal(s.initGain)},
-                         {"kernel", s.kernel},
-                         {"stride", s.stride},
-                         {"padding", s.padding},
-                         {"slope", shortestDecimal(s.slope)},
-                         {"p", shortestDecimal(s.dropout)},
-                         {"momentum", shortestDecimal(s.momentum)},
-                         {"eps", shortestDecimal(s.eps)}});
+  json values{{"type", type},
+              {"precision", std::string(toString(s.precision))},
+              {"out", s.out},
+              {"out_channels", s.out},
+              {"bias", s.bias},
+              {"init_gain", shortestDecimal(s.initGain)},
+              {"kernel", s.kernel},
+              {"stride", s.stride},
+              {"padding", s.padding},
+              {"p", shortestDecimal(s.dropout)},
+              {"momentum", shortestDecimal(s.momentum)},
+              {"eps", shortestDecimal(s.eps)}};
+  if (const auto a = activationOf(s.type); a && !activationParam(*a).key.empty()) {
+    values[std::string(activationParam(*a).key)] = shortestDecimal(s.param);
+  }
+  return walkSchema("network.layers[]", type, values);
 }
 
 json toJson(const NetworkSpec& net) {

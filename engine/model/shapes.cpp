@@ -72,11 +72,7 @@ LayerOutput inferLayer(int index, const std::string& name, const LayerSpec& s, c
                                   (in.rank() == 1 ? "; use batchnorm1d for flat features" : ""));
       }
       return {in, 2 * in[0]};
-    case LayerType::relu:
-    case LayerType::leaky_relu:
-    case LayerType::gelu:
-    case LayerType::tanh:
-    case LayerType::sigmoid:
+    PLAB_ACTIVATION_LAYER_CASES
     case LayerType::dropout:  // elementwise layers and dropout keep the shape
       return {in, 0};
   }

@@ -3,6 +3,8 @@
 #include <QMap>
 #include <QStringList>
 
+#include "core/activations.h"
+
 namespace plab::ui {
 namespace {
 
@@ -38,7 +40,14 @@ QString layerSummary(const nlohmann::json& layer) {
     return QStringLiteral("%1 k%2 s%3").arg(type, k, valueOf(layer, "stride", k));
   }
   if (type == QLatin1String("dropout")) return QStringLiteral("dropout p=%1").arg(valueOf(layer, "p", QStringLiteral("0.5")));
-  if (type == QLatin1String("leaky_relu")) return QStringLiteral("leaky_relu %1").arg(valueOf(layer, "slope", QStringLiteral("0.01")));
+  // An activation with a parameter (core/activations.h) shows it: "leaky_relu 0.01".
+  if (const auto a = parseActivation(type.toStdString())) {
+    const act::Param param = activationParam(*a);
+    if (!param.key.empty()) {
+      const std::string key(param.key);
+      return type + QLatin1Char(' ') + valueOf(layer, key.c_str(), QString::number(param.defaultValue, 'g', 4));
+    }
+  }
   return type;
 }
 

@@ -1,5 +1,5 @@
-// CpuBackend: activations and dropout. fp32 math (activation_math.h), one rounding.
-#include "backend/activation_math.h"
+// CpuBackend: activations and dropout. fp32 math (core/activations.h), one rounding.
+#include "backend/counter_rng.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_util.h"
 
@@ -26,13 +26,10 @@ void CpuBackend::activationForward(Activation a, float param, const Tensor& x, T
   requireNumel("activationForward", "y", y, n);
   const float* in = logicalValues(x, scratch(0, static_cast<std::size_t>(n)));
   float* out = slots(y);
-  switch (a) {
-    case Activation::relu: mapUnary(in, out, n, [](float v) { return act::relu(v); }); break;
-    case Activation::leaky_relu: mapUnary(in, out, n, [param](float v) { return act::leakyRelu(v, param); }); break;
-    case Activation::gelu: mapUnary(in, out, n, [](float v) { return act::gelu(v); }); break;
-    case Activation::tanh: mapUnary(in, out, n, [](float v) { return act::tanhForward(v); }); break;
-    case Activation::sigmoid: mapUnary(in, out, n, [](float v) { return act::sigmoid(v); }); break;
-  }
+  visitActivation(a, [&](auto op) {
+    using Op = decltype(op);
+    mapUnary(in, out, n, [param](float v) { return Op::forward(v, param); });
+  });
   finishOutput(y);
 }
 
@@ -43,19 +40,14 @@ void CpuBackend::activationBackward(Activation a, float param, const Tensor& x, 
   const auto count = static_cast<std::size_t>(n);
   const float* g = logicalValues(dy, scratch(1, count));
   float* out = slots(dx);
-  const bool usesOutput = a == Activation::tanh || a == Activation::sigmoid;
+  const bool usesOutput = gradFromOutput(a);
   const Tensor& source = usesOutput ? y : x;
   requireNumel("activationBackward", usesOutput ? "y" : "x", source, n);
   const float* v = logicalValues(source, scratch(0, count));
-  switch (a) {
-    case Activation::relu: mapBinary(v, g, out, n, [](float s, float d) { return act::reluGrad(s, d); }); break;
-    case Activation::leaky_relu:
-      mapBinary(v, g, out, n, [param](float s, float d) { return act::leakyReluGrad(s, param, d); });
-      break;
-    case Activation::gelu: mapBinary(v, g, out, n, [](float s, float d) { return act::geluGrad(s, d); }); break;
-    case Activation::tanh: mapBinary(v, g, out, n, [](float s, float d) { return act::tanhGrad(s, d); }); break;
-    case Activation::sigmoid: mapBinary(v, g, out, n, [](float s, float d) { return act::sigmoidGrad(s, d); }); break;
-  }
+  visitActivation(a, [&](auto op) {
+    using Op = decltype(op);
+    mapBinary(v, g, out, n, [param](float s, float d) { return Op::grad(s, d, param); });
+  });
   finishOutput(dx);
 }
 
@@ -70,7 +62,7 @@ void CpuBackend::dropoutForward(float p, std::uint64_t seed, std::uint64_t step,
   float* out = slots(y);
   float* m = slots(mask);
   const std::uint64_t stream = counterStream(seed, step);
-  const float keepScale = act::dropoutKeepScale(p);
+  const float keepScale = dropoutKeepScale(p);
   for (std::int64_t i = 0; i < n; ++i) {
     m[i] = dropoutKeeps(stream, static_cast<std::uint64_t>(i), p) ? 1.0f : 0.0f;
     out[i] = in[i] * m[i] * keepScale;
@@ -85,7 +77,7 @@ void CpuBackend::dropoutBackward(float p, const Tensor& dy, const Tensor& mask, 
   const float* g = logicalValues(dy, scratch(0, static_cast<std::size_t>(n)));
   const float* m = slots(mask);
   float* out = slots(dx);
-  const float keepScale = act::dropoutKeepScale(p);
+  const float keepScale = dropoutKeepScale(p);
   for (std::int64_t i = 0; i < n; ++i) out[i] = g[i] * m[i] * keepScale;
   finishOutput(dx);
 }

@@ -1,4 +1,4 @@
-// ReLU, LeakyReLU, GELU (exact erf form), tanh, sigmoid: fp32 math, one rounding.
+// Every activation of core/activations.h: fp32 math, one rounding (the backend's).
 #include <stdexcept>
 #include <string>
 
@@ -7,22 +7,8 @@
 namespace plab::detail {
 namespace {
 
-Activation activationOf(LayerType t) {
-  switch (t) {
-    case LayerType::leaky_relu: return Activation::leaky_relu;
-    case LayerType::gelu: return Activation::gelu;
-    case LayerType::tanh: return Activation::tanh;
-    case LayerType::sigmoid: return Activation::sigmoid;
-    case LayerType::relu: return Activation::relu;
-    case LayerType::linear:
-    case LayerType::conv2d:
-    case LayerType::maxpool2d:
-    case LayerType::avgpool2d:
-    case LayerType::flatten:
-    case LayerType::dropout:
-    case LayerType::batchnorm1d:
-    case LayerType::batchnorm2d: break;
-  }
+Activation activationKind(LayerType t) {
+  if (const auto a = activationOf(t)) return *a;
   throw std::logic_error("activation layer built for the layer type " + std::string(toString(t)) +
                          ", which is not an activation");
 }
@@ -31,8 +17,8 @@ class ActivationLayer final : public Layer {
  public:
   explicit ActivationLayer(const LayerBuild& b)
       : Layer(b.spec, b.inputShape, b.outputShape, b.forwardFormat, b.gradFormat),
-        kind_(activationOf(b.spec.type)),
-        param_(b.spec.type == LayerType::leaky_relu ? b.spec.slope : 0.0f) {
+        kind_(activationKind(b.spec.type)),
+        param_(b.spec.param) {
     initBuffer(output_, b.backend, false);
     initBuffer(inputGrad_, b.backend, true);
   }

@@ -17,11 +17,7 @@ std::unique_ptr<Layer> makeLayer(const LayerBuild& b) {
     case LayerType::maxpool2d:
     case LayerType::avgpool2d: return makePool2d(b);
     case LayerType::flatten: return makeFlatten(b);
-    case LayerType::relu:
-    case LayerType::leaky_relu:
-    case LayerType::gelu:
-    case LayerType::tanh:
-    case LayerType::sigmoid: return makeActivation(b);
+    PLAB_ACTIVATION_LAYER_CASES return makeActivation(b);
     case LayerType::dropout: return makeDropout(b);
     case LayerType::batchnorm1d:
     case LayerType::batchnorm2d: return makeBatchNorm(b);
