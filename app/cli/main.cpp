@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   plab::cli::addExportCommand(app);
   plab::cli::addSweepCommand(app);
   plab::cli::addSchemaCommand(app);
+  plab::cli::addCompareCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

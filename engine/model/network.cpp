@@ -116,6 +116,21 @@ void Network::allocateOptimizerState(OptimizerKind kind) {
   }
 }
 
+MemoryUse Network::memoryUse(std::int32_t batchSize) const {
+  const auto bytes = [](const Tensor& t) {
+    return t.defined() ? std::int64_t(tensorBytes(t.precision(), t.numel())) : std::int64_t(0);
+  };
+  MemoryUse m;
+  for (const ParamSlot& slot : params_) {
+    m.weights += bytes(slot.working);
+    m.masterWeights += bytes(slot.master);
+    m.gradients += bytes(slot.grad);
+    m.optimizerState += bytes(slot.state1) + bytes(slot.state2);
+  }
+  for (const LayerShapeInfo& layer : shapes_) m.activations += layer.activationBytesPerSample * batchSize;
+  return m;
+}
+
 std::int64_t Network::parameterCount() const {
   std::int64_t n = 0;
   for (const auto& slot : params_) n += slot.working.numel();

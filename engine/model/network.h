@@ -82,6 +82,9 @@ class Network {
   // state1 and state2. Call once before the first optimizerStep.
   void allocateOptimizerState(OptimizerKind kind);
   std::int64_t parameterCount() const;
+  // The bytes of the parameter tensors as allocated, by kind, plus the layer outputs
+  // that a step of `batchSize` samples keeps (core/records.h, MemoryUse).
+  MemoryUse memoryUse(std::int32_t batchSize) const;
 
   // Every parameter gradient, last layer first (the order overflow attribution
   // uses: the first entry with inf/NaN is the culprit), and for each its layer name.

@@ -162,6 +162,23 @@ void from_json(const json& j, SpeedResult& r) {
   r.layers = decodeArray<LayerTiming>(j, "layers");
 }
 
+void to_json(json& j, const MemoryUse& m) {
+  j = json{{"weights", m.weights},
+           {"master_weights", m.masterWeights},
+           {"gradients", m.gradients},
+           {"optimizer_state", m.optimizerState},
+           {"activations", m.activations},
+           {"total", m.total()}};
+}
+
+void from_json(const json& j, MemoryUse& m) {
+  m.weights = readInt(j, "weights");
+  m.masterWeights = readInt(j, "master_weights");
+  m.gradients = readInt(j, "gradients");
+  m.optimizerState = readInt(j, "optimizer_state");
+  m.activations = readInt(j, "activations");
+}
+
 namespace protocol {
 
 const char* runStatusText(RunStatus s) { return plab::toString(s); }

@@ -1,6 +1,7 @@
 #include "sweep/run_metrics.h"
 
 #include "core/json_number.h"
+#include "protocol/records_json.h"
 
 namespace plab {
 
@@ -19,6 +20,12 @@ RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId) {
   m["growth_events"] = growths;
   m["steps"] = double(run->stepCount);
   m["skipped_steps"] = double(run->skippedCount);
+  if (const auto memory = run->summary.find("memory"); memory != run->summary.end() && memory->is_object()) {
+    const MemoryUse use = memory->get<MemoryUse>();  // protocol/records_json.h
+    m["memory_bytes"] = double(use.total());
+    m["weights_bytes"] = double(use.weights);
+    m["activations_bytes"] = double(use.activations);
+  }
   if (run->status != RunStatus::completed) return m;
   for (const char* key : {"test_accuracy", "test_loss", "final_train_loss", "final_loss_scale", "median_step_ms"}) {
     const auto it = run->summary.find(key);

@@ -53,6 +53,7 @@ struct RunOutcome {
   double testAccuracy = -1;        // -1: none or not classification
   double medianStepMs = 0;
   std::string stepCapture;         // StepRunner::summary(): how many steps were replayed
+  MemoryUse memory;                // what the network holds (Network::memoryUse)
 };
 
 class RunObserver {

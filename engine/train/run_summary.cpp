@@ -1,6 +1,7 @@
 #include "train/run_summary.h"
 
 #include "core/json_number.h"
+#include "protocol/records_json.h"
 
 namespace plab {
 
@@ -21,6 +22,7 @@ nlohmann::json runSummaryJson(const RunOutcome& o, std::int64_t runId, const Bac
   j["test_accuracy"] = o.testAccuracy >= 0 ? nlohmann::json(o.testAccuracy) : nlohmann::json(nullptr);
   j["median_step_ms"] = numberToJson(o.medianStepMs);
   j["step_capture"] = o.stepCapture;
+  j["memory"] = o.memory;  // protocol/records_json.h
   return j;
 }
 

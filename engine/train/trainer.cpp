@@ -49,6 +49,7 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& data, Backend& bac
   network_ = std::make_unique<Network>(experiment.network, data.sampleShape, backend, experiment.seed,
                                        experiment.masterWeights, experiment.fp8);
   network_->allocateOptimizerState(experiment.optimizer.kind);
+  outcome_.memory = network_->memoryUse(experiment.batchSize);
   gradientOwners_ = network_->gradientLayerNamesInBackwardOrder();
   state_ = backend.createStepState(experiment.lossScaling, int(gradientOwners_.size()));
   runner_ = std::make_unique<StepRunner>(backend, stepCaptureEnabledByDefault());
