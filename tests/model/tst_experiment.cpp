@@ -170,11 +170,11 @@ class ExperimentFiles : public QObject {
     QTest::newRow("unknown layer type")
         << R"({"network": {"layers": [{"type": "dense", "out": 2}]}})"
         << R"(network.layers[0].type: "dense" is not one of linear, conv2d, maxpool2d, avgpool2d, flatten, relu, )"
-           R"(leaky_relu, gelu, tanh, sigmoid, dropout, batchnorm1d, batchnorm2d)";
+           R"(leaky_relu, gelu, tanh, sigmoid, silu, dropout, batchnorm1d, batchnorm2d)";
     QTest::newRow("layer without type") << R"({"network": {"layers": [{"out": 2}]}})"
                                         << "network.layers[0].type: missing (every layer needs one of linear, conv2d, "
                                            "maxpool2d, avgpool2d, flatten, relu, leaky_relu, gelu, tanh, sigmoid, "
-                                           "dropout, batchnorm1d, batchnorm2d)";
+                                           "silu, dropout, batchnorm1d, batchnorm2d)";
     QTest::newRow("missing dataset") << R"({"dataset": null})"
                                      << R"(dataset: missing (e.g. {"name": "spirals"}))";
     QTest::newRow("missing network") << R"({"network": null})"
