@@ -197,6 +197,14 @@ class TestCliRun : public QObject {
                {"type": "relu", "precision": "fp16"}, {"type": "linear", "out": 2}], "loss": "cross_entropy"},
                "loss_scaling": {"mode": "dynamic"}})"
         << 1 << "step 1: the loss is";
+    // fp8 saturates infinities (SATFINITE): with AdamW's decay at lr 1000 the weights
+    // grow ninefold a step until the forward pass overflows fp32, and the saturated
+    // logits gave a finite loss, so the run completed (issue 17).
+    QTest::newRow("fp8 at lr 1000")
+        << QByteArray() << R"({"network": {"layers": [{"type": "linear", "out": 32, "precision": "fp8_e4m3"},
+               {"type": "relu", "precision": "fp8_e4m3"}, {"type": "linear", "out": 2, "precision": "fp8_e4m3"}],
+               "loss": "cross_entropy"}, "optimizer": {"type": "adamw", "lr": 1000}, "epochs": 10})"
+        << 1 << "the loss is inf; the first layer whose activations were not finite is layers[2] linear (fp8_e4m3)";
     // Hostile files (issue 17): none may end the process by a signal or flood stderr.
     QTest::newRow("nested 300000 deep") << "{\"title\": " + QByteArray(300000, '[') + QByteArray(300000, ']') + "}" << ""
                                         << 2 << "bad.json:1:74: nested deeper than 64 levels";
