@@ -183,6 +183,26 @@ class TestCliWorker : public QObject {
     QCOMPARE(w.exitCode(), 2);
   }
 
+  // A network whose training cannot fit in memory is refused before anything is
+  // allocated (once a bare std::bad_alloc, or the OOM killer's SIGKILL).
+  void networkTooLargeForMemoryGivesErrorEvent() {
+    WorkerSession w(dir_.filePath("huge.sqlite"));
+    QVERIFY(w.waitFor<proto::Hello>());
+    json huge = tinySpirals();
+    huge["backend"] = "cpu";
+    huge["network"]["layers"][0]["out"] = 16777216;
+    huge["dataset"]["train_size"] = 1048576;
+    huge["batch_size"] = 1048576;
+    w.send(proto::StartCommand{huge});
+    QVERIFY2(w.waitFor<proto::ErrorMessage>(60000), qPrintable(w.stderrText()));
+    const auto* e = w.last<proto::ErrorMessage>();
+    QVERIFY2(QString::fromStdString(e->message).contains("layers[0] linear: training needs at least"), e->message.c_str());
+    QCOMPARE(QString::fromStdString(e->context), QStringLiteral("network"));
+    QVERIFY(w.finished(60000));
+    QVERIFY(!w.crashed());
+    QCOMPARE(w.exitCode(), 2);
+  }
+
   void failedRunSendsErrorThenRunFinished() {
     const QString db = dir_.filePath("nan.sqlite");
     WorkerSession w(db);
