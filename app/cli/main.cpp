@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "precisionlab-cli: error: " << e.what() << "\n";
     return 1;
+  } catch (...) {
+    // Not a std::exception: without this, std::terminate would end the process by SIGABRT.
+    std::cerr << "precisionlab-cli: error: an exception of unknown type\n";
+    return 1;
   }
   return 0;
 }

@@ -9,6 +9,8 @@
 #include <QVBoxLayout>
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
+
 namespace plab::ui {
 namespace {
 
@@ -21,7 +23,7 @@ Summary readSummary(const QString& path) {
   QFile file(path);
   if (!file.open(QIODevice::ReadOnly)) return {};
   try {
-    const auto j = nlohmann::json::parse(file.readAll().toStdString());
+    const auto j = parseJsonText(file.readAll().toStdString());  // bounded: core/json_text.h
     return {QString::fromStdString(j.value("title", std::string())),
             QString::fromStdString(j.value("description", std::string())), true};
   } catch (const std::exception& e) {
