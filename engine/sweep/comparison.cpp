@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "model/memory_estimate.h"  // bytesText
 #include "protocol/records_json.h"
 #include "sweep/run_metrics.h"
 
@@ -24,14 +25,6 @@ std::string printf1(const char* format, double v) {
 }
 
 std::string cell(const std::optional<double>& v, const char* format) { return v ? printf1(format, *v) : ""; }
-
-// "1.50 MiB": bytes for a reader; the CSV keeps plain byte counts.
-std::string readableBytes(std::int64_t bytes) {
-  const double b = double(bytes);
-  if (b >= 1024.0 * 1024.0) return printf1("%.2f MiB", b / (1024.0 * 1024.0));
-  if (b >= 1024.0) return printf1("%.1f KiB", b / 1024.0);
-  return std::to_string(bytes) + " B";
-}
 
 // CSV fields are quoted when they hold a comma, a quote or a line break (RFC 4180).
 std::string csvField(const std::string& s) {
@@ -163,7 +156,7 @@ std::string comparisonMarkdown(const SweepComparison& c) {
   out << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const ComparisonRow& r : c.rows) {
     const auto bytes = [&](std::int64_t MemoryUse::*field) {
-      return r.memory ? readableBytes((*r.memory).*field) : std::string("-");
+      return r.memory ? bytesText(double((*r.memory).*field)) : std::string("-");
     };
     out << "| " << mdField(r.variant) << " | " << (r.runId ? std::to_string(*r.runId) : "-") << " | " << r.status
         << " | " << mdField(cell(number(r.metrics, "final_train_loss"), "%.4g")) << " | "
@@ -173,7 +166,7 @@ std::string comparisonMarkdown(const SweepComparison& c) {
         << mdField(cell(number(r.metrics, "median_step_ms"), "%.3g")) << " | "
         << mdField(r.speedup ? printf1("%.2fx", *r.speedup) : "") << " | " << bytes(&MemoryUse::weights) << " | "
         << bytes(&MemoryUse::masterWeights) << " | " << bytes(&MemoryUse::optimizerState) << " | "
-        << bytes(&MemoryUse::activations) << " | " << (r.memory ? readableBytes(r.memory->total()) : "-") << " |\n";
+        << bytes(&MemoryUse::activations) << " | " << (r.memory ? bytesText(double(r.memory->total())) : "-") << " |\n";
   }
   out << "\n## Gradients below their format's smallest subnormal\n\n"
          "The mean share over the run's statistics steps, per layer.\n\n| variant | layer | format | share |\n"

@@ -15,6 +15,7 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "model/memory_estimate.h"  // bytesText
 #include "runs/run_data.h"
 
 namespace plab::ui {
@@ -27,11 +28,7 @@ QString number(const RunMetrics& m, const char* key, int decimals) {
   return QStringLiteral("–");
 }
 
-QString bytes(std::int64_t b) {
-  if (b >= 1024 * 1024) return QStringLiteral("%1 MiB").arg(double(b) / (1024.0 * 1024.0), 0, 'f', 2);
-  if (b >= 1024) return QStringLiteral("%1 KiB").arg(double(b) / 1024.0, 0, 'f', 1);
-  return QStringLiteral("%1 B").arg(b);
-}
+QString bytes(std::int64_t b) { return QString::fromStdString(bytesText(double(b))); }
 
 // The layer whose gradients lose the most to underflow: the one figure a row has room for.
 QString worstUnderflow(const std::vector<LayerUnderflow>& layers) {
