@@ -11,6 +11,7 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTreeWidget>
+#include <qcustomplot.h>
 
 #include "gui_test_support.h"
 #include "plots/loss_plot.h"
@@ -50,6 +51,16 @@ class TestGuiSweep : public QObject {
       QCOMPARE(shown[i].data->name, names[i]);
       QCOMPARE(shown[i].colour, runColour(i));
       QTRY_VERIFY_WITH_TIMEOUT(!shown[i].data->isLive() && !shown[i].data->steps.empty(), 5000);
+    }
+    // The legend names the variants, one entry each.
+    QCustomPlot* plot = panel->lossPlot()->plot();
+    QStringList legend;
+    for (int i = 0; i < plot->legend->itemCount(); ++i) {
+      if (auto* item = qobject_cast<QCPPlottableLegendItem*>(plot->legend->item(i))) legend << item->plottable()->name();
+    }
+    for (int i = 0; i < 3; ++i) {
+      const QString entry = QStringLiteral("#%1 %2").arg(shown[i].data->runId).arg(names[i]);
+      QVERIFY2(legend.contains(entry), qPrintable(legend.join(QStringLiteral(" | "))));
     }
 
     // The comparison table and the claims, measured on those runs.

@@ -10,6 +10,7 @@
 #include <QLabel>
 #include <QPixmap>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QTableWidget>
 #include <QTreeWidget>
 #include <QVBoxLayout>
@@ -148,6 +149,12 @@ void ComparisonView::fillTable() {
     }
     table_->item(i, 11)->setToolTip(underflowTooltip(r.gradientUnderflow));
   }
+  // Tall enough for up to six variants without scrolling: the table is the point.
+  table_->resizeRowsToContents();
+  int height = table_->horizontalHeader()->height() + 2 * table_->frameWidth() +
+               table_->horizontalScrollBar()->sizeHint().height();
+  for (int i = 0; i < std::min(table_->rowCount(), 6); ++i) height += table_->rowHeight(i);
+  table_->setMinimumHeight(height);
 }
 
 QString ComparisonView::claimsHeadline() const {

@@ -91,12 +91,12 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   top->addWidget(variants_);
   top->addWidget(plot_);
   top->setStretchFactor(0, 1);
-  top->setStretchFactor(1, 3);
+  top->setStretchFactor(1, 4);
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(top);
   split->addWidget(comparison_);
-  split->setStretchFactor(0, 3);
-  split->setStretchFactor(1, 2);
+  split->setStretchFactor(0, 1);
+  split->setStretchFactor(1, 1);
   layout->addWidget(split, 1);
 
   connect(runButton_, &QPushButton::clicked, this, [this] {
