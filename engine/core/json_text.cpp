@@ -56,9 +56,22 @@ std::size_t tooDeepOffset(std::string_view text) {
 
 // nlohmann's message without its "[json.exception.parse_error.101] parse error at
 // line 3, column 7: " prefix (the position is ours, in the same terms).
+// Its "last read: '...'" quotes the whole token it was reading, which may be a
+// string of megabytes or a run of brackets: kept to kPreviewChars characters.
 std::string parseErrorReason(const std::string& what) {
   const std::size_t colon = what.find(": ");
-  return colon == std::string::npos ? what : what.substr(colon + 2);
+  std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
+  const std::string marker = "last read: '";
+  const std::size_t quoted = reason.find(marker);
+  if (quoted != std::string::npos) {
+    const std::size_t start = quoted + marker.size();
+    const std::size_t end = reason.rfind('\'');
+    if (end != std::string::npos && end > start && end - start > kPreviewChars) {
+      reason = reason.substr(0, start + kPreviewChars) + "...' (" + std::to_string(end - start) + " characters)" +
+               reason.substr(end + 1);
+    }
+  }
+  return reason;
 }
 
 // Appends the start of v's JSON text to out until out holds `limit` characters.

@@ -131,7 +131,7 @@ std::string checkEnvelope(const json& message, const std::vector<std::string>& a
   const std::string type = readString(message, "type");
   for (const auto& name : allowed)
     if (name == type) return type;
-  failField("type", "\"" + type + "\" is not one of " + joined(allowed));
+  failField("type", previewJson(json(type)) + " is not one of " + joined(allowed));  // a type may be megabytes
 }
 
 template <class Table>
@@ -139,7 +139,7 @@ auto decodeWith(const Table& table, const json& message, const std::vector<std::
   const std::string type = checkEnvelope(message, names);
   for (const auto& [name, decode] : table)
     if (name == type) return decode(message);
-  failField("type", "\"" + type + "\" has no decoder");
+  failField("type", previewJson(json(type)) + " has no decoder");
 }
 
 }  // namespace

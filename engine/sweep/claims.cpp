@@ -1,5 +1,6 @@
 #include "sweep/claims.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -40,7 +41,12 @@ void requireVariant(const std::string& name, const std::string& where, const std
   for (const std::string& v : variants) {
     if (v == name) return;
   }
-  fail(where, quoted(json(name)) + " is not a variant of this sweep (" + joined(variants) + ")");
+  // A grid may have hundreds of variants: the message lists the first dozen.
+  constexpr std::size_t kListed = 12;
+  std::vector<std::string> listed(variants.begin(), variants.begin() + std::min(kListed, variants.size()));
+  std::string list = joined(listed);
+  if (variants.size() > kListed) list += " and " + std::to_string(variants.size() - kListed) + " more";
+  fail(where, quoted(json(name)) + " is not a variant of this sweep (" + list + ")");
 }
 
 void requireMetric(const std::string& name, const std::string& where) {

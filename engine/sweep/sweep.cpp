@@ -73,7 +73,13 @@ json readBase(ObjectReader& r, const std::string& sourceName) {
   }
   std::filesystem::path path = file->get<std::string>();
   if (path.is_relative()) path = std::filesystem::path(sourceName).parent_path() / path;
-  const json base = parseJsonFile(readWholeFile(path.string(), "base experiment file"), path.string());
+  std::string text;
+  try {
+    text = readWholeFile(path.string(), "base experiment file");
+  } catch (const SweepError& e) {
+    r.fail("base_file", e.what());  // the key that named the file
+  }
+  const json base = parseJsonFile(text, path.string());
   if (!base.is_object()) r.fail("base_file", path.string() + " does not hold a JSON object");
   return base;
 }
@@ -108,6 +114,11 @@ std::vector<VariantDraft> readVariants(ObjectReader& r) {
     VariantDraft d;
     d.name = v.requiredString("name", "every variant needs a name (it labels the variant's run)");
     if (d.name.empty()) v.fail("name", "must not be empty");
+    // A name labels the variant's run, its legend entry and its table row.
+    if (d.name.size() > kMostVariantNameChars) {
+      v.fail("name", "is " + std::to_string(d.name.size()) + " characters long (at most " +
+                         std::to_string(kMostVariantNameChars) + ")");
+    }
     d.origin = where;
     v.string("description", "");
     if (v.choice("expected_status", "completed", {"completed", "failed"}) == "failed") d.expectedStatus = RunStatus::failed;

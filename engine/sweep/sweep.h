@@ -3,6 +3,7 @@
 // named variants, each a set of changes by key path, and/or a grid of values whose
 // product is expanded into variants. Parsing expands and validates every variant as
 // strictly as an experiment file, so a sweep that loads runs every variant.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 namespace plab {
 
 inline constexpr int kSweepFormatVersion = 1;
+inline constexpr std::size_t kMostVariantNameChars = 100;
 
 // A file that is not a valid sweep. keyPath() names the key of the sweep file that
 // was wrong ("variants[2].set.network.layers[9].precision"); what() is the whole
