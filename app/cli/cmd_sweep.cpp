@@ -45,6 +45,7 @@ struct SweepOptions {
   std::string db;
   std::string summaryJson;
   std::optional<std::int64_t> resume;
+  std::int64_t pace = 0;  // steps a second per variant, 0: full speed
 };
 
 // A variant to run now: all of a new sweep's, or the unfinished ones of a resumed one.
@@ -121,6 +122,7 @@ class SweepRunner {
       r.startedAt = nowSeconds();
       // The worker reads commands after its hello; the pipe holds the line until then.
       r.worker->send(protocol::encodeLine(protocol::Command{protocol::StartCommand{r.variant->experimentJson}}));
+      if (options_.pace > 0) r.worker->send(protocol::encodeLine(protocol::Command{protocol::PaceCommand{options_.pace}}));
     }
   }
 
@@ -477,6 +479,8 @@ void addSweepCommand(CLI::App& app) {
       ->check(CLI::Range(std::int64_t(1), std::int64_t(1) << 40));
   cmd->add_option("--backend", options->backend, "cpu, cuda or auto (default: each variant's \"backend\")")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--pace", options->pace, "at most this many steps a second per variant, to watch a lesson unfold (default: full speed)")
+      ->check(CLI::Range(std::int64_t(0), protocol::kMostPaceStepsPerSecond));
   cmd->add_option("--db", options->db, "SQLite run store (default: the user's data folder)");
   cmd->add_option("--summary-json", options->summaryJson, "write every variant's name, run id, status and summary here");
   cmd->footer(

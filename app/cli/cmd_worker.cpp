@@ -136,6 +136,8 @@ class CommandReader {
       control_.requestPause();
     } else if (std::holds_alternative<protocol::ResumeCommand>(command)) {
       control_.requestResume();
+    } else if (auto* pace = std::get_if<protocol::PaceCommand>(&command)) {
+      control_.setPace(pace->stepsPerSecond);
     } else if (std::holds_alternative<protocol::StopCommand>(command)) {
       control_.requestStop();
       std::lock_guard lock(mutex_);

@@ -103,6 +103,12 @@ const std::vector<std::pair<std::string, std::function<Command(const json&)>>>& 
       {"pause", [](const json&) -> Command { return PauseCommand{}; }},
       {"resume", [](const json&) -> Command { return ResumeCommand{}; }},
       {"stop", [](const json&) -> Command { return StopCommand{}; }},
+      {"pace", [](const json& j) -> Command {
+         const std::int64_t rate = readInt(j, "steps_per_second");
+         if (rate < 0 || rate > kMostPaceStepsPerSecond)
+           failField("steps_per_second", "must be in [0, " + std::to_string(kMostPaceStepsPerSecond) + "] (0: full speed), got " + std::to_string(rate));
+         return PaceCommand{rate};
+       }},
   };
   return table;
 }
@@ -172,9 +178,22 @@ json toJson(const Event& e) {
   return message;
 }
 
+namespace {
+
+// The fields of a command beside "v" and "type".
+json commandBody(const Command& c) {
+  json rest = json::object();
+  if (const auto* start = std::get_if<StartCommand>(&c)) rest["experiment"] = start->experiment;
+  if (const auto* pace = std::get_if<PaceCommand>(&c)) rest["steps_per_second"] = pace->stepsPerSecond;
+  return rest;
+}
+
+}  // namespace
+
 json toJson(const Command& c) {
-  json message = {{"v", kProtocolVersion}, {"type", typeName(c)}};
-  if (const auto* start = std::get_if<StartCommand>(&c)) message["experiment"] = start->experiment;
+  json message = commandBody(c);
+  message["v"] = kProtocolVersion;
+  message["type"] = typeName(c);
   return message;
 }
 
@@ -198,11 +217,7 @@ std::string encodeLine(const Event& e) {
   return withEnvelope(typeName(e), std::visit([](const auto& m) { return body(m); }, e));
 }
 
-std::string encodeLine(const Command& c) {
-  json rest = json::object();
-  if (const auto* start = std::get_if<StartCommand>(&c)) rest["experiment"] = start->experiment;
-  return withEnvelope(typeName(c), rest);
-}
+std::string encodeLine(const Command& c) { return withEnvelope(typeName(c), commandBody(c)); }
 
 Event eventFromJson(const json& message) { return decodeWith(eventDecoders(), message, eventTypeNames()); }
 Command commandFromJson(const json& message) { return decodeWith(commandDecoders(), message, commandTypeNames()); }

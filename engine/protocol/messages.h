@@ -76,8 +76,12 @@ struct StartCommand { nlohmann::json experiment; };   // "start"
 struct PauseCommand {};                               // "pause"
 struct ResumeCommand {};                              // "resume"
 struct StopCommand {};                                // "stop": finish as `cancelled`
+// "pace": at most this many optimizer steps a second (0: as fast as it can), so that
+// a class can watch an overflow happen; the step times recorded are unchanged.
+struct PaceCommand { std::int64_t stepsPerSecond = 0; };
 
-using Command = std::variant<StartCommand, PauseCommand, ResumeCommand, StopCommand>;
+using Command = std::variant<StartCommand, PauseCommand, ResumeCommand, StopCommand, PaceCommand>;
+inline constexpr std::int64_t kMostPaceStepsPerSecond = 1000000;
 
 // ---- lines -------------------------------------------------------------------------
 

@@ -238,6 +238,24 @@ void Trainer::waitWhilePaused(std::int64_t step) {
   reportProgress(step, true);
 }
 
+// A run slowed for a class (RunControl::stepsPerSecond): waits until this step's slot
+// of 1/rate seconds is over, in short sleeps so that stop and pause still answer at
+// once. The time waited is outside every recorded step time.
+void Trainer::keepPace() {
+  const std::int64_t rate = control_.stepsPerSecond.load();
+  if (rate <= 0) {
+    paceNext_ = -1;
+    return;
+  }
+  const double now = nowSeconds();
+  paceNext_ = paceNext_ < 0 ? now + 1.0 / double(rate) : std::max(paceNext_ + 1.0 / double(rate), now);
+  if (nowSeconds() < paceNext_) drain(true);  // this step's record goes out while the class watches
+  while (nowSeconds() < paceNext_ && !control_.stopRequested.load() && control_.stepsPerSecond.load() == rate) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp<std::int64_t>(
+        std::int64_t((paceNext_ - nowSeconds()) * 1000.0), 1, 20)));
+  }
+}
+
 void Trainer::reportProgress(std::int64_t step, bool force) {
   // At most ten reports a second: observers redraw or send on each.
   static constexpr double kMinInterval = 0.1;
@@ -315,6 +333,7 @@ void Trainer::trainAll() {
       ++step;
       trainStep(step, epoch);
       lastStepDone_ = step;
+      keepPace();
       drain(false);
       if (!failure_.empty()) return;
       if (evalInterval > 0 && step % evalInterval == 0 && step < totalSteps_) evaluateEpoch(epoch, step, false);

@@ -69,6 +69,7 @@ class Trainer {
   EvalTotals evaluateOn(const std::vector<float>& x, const std::vector<float>& y, std::int64_t count);
   std::string diagnoseNonFinite(std::int64_t step);
   void waitWhilePaused(std::int64_t step);
+  void keepPace();
   void reportProgress(std::int64_t step, bool force);
 
   const Experiment& experiment_;
@@ -101,6 +102,7 @@ class Trainer {
   std::string failure_;
   double lastLoss_ = 0;
   double progressClock_ = -1;
+  double paceNext_ = -1;  // keepPace: when the next step may end; -1: not pacing
   std::int64_t progressStep_ = 0;
   double stepsPerSecond_ = 0;
 };

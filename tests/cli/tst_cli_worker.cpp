@@ -235,6 +235,33 @@ class TestCliWorker : public QObject {
 
   // Lines that once ended the worker by a signal (issue 17): each is an error event,
   // and a run under way goes on and is stored.
+  // A paced run takes at least steps / pace seconds; the step times it records do not
+  // include the waiting; a pace out of range is an error naming the field.
+  void paceSlowsTheRunButNotItsStepTimes() {
+    const QString db = dir_.filePath("pace.sqlite");
+    WorkerSession w(db);
+    QVERIFY(w.waitFor<proto::Hello>());
+    w.sendRaw(R"({"v":1,"type":"pace","steps_per_second":-1})");
+    QVERIFY2(w.waitFor<proto::ErrorMessage>(), qPrintable(w.stderrText()));
+    QVERIFY2(QString::fromStdString(w.last<proto::ErrorMessage>()->message).contains("steps_per_second: must be in [0, "),
+             w.last<proto::ErrorMessage>()->message.c_str());
+    json short30 = tinySpirals();
+    short30.erase("epochs");
+    short30["steps"] = 30;
+    QElapsedTimer clock;
+    clock.start();
+    w.send(proto::StartCommand{short30});
+    w.send(proto::PaceCommand{20});
+    QVERIFY2(w.waitFor<proto::RunFinished>(30000), qPrintable(w.stderrText()));
+    const qint64 elapsed = clock.elapsed();
+    // 30 steps at 20 a second: at least 1.45 s, where the same run unpaced takes a
+    // fraction of a second (the first step may start before the pace arrives).
+    QVERIFY2(elapsed >= 1400, qPrintable(QString::number(elapsed)));
+    const json summary = w.last<proto::RunFinished>()->summary;
+    QCOMPARE(summary["status"].get<std::string>(), std::string("completed"));
+    QVERIFY2(summary["median_step_ms"].get<double>() < 40.0, summary.dump().c_str());
+  }
+
   void hostileCommandsAreReportedAndTheRunKept() {
     const QString db = dir_.filePath("hostile.sqlite");
     WorkerSession w(db);

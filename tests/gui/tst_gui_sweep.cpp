@@ -5,6 +5,7 @@
 // tick and what was measured; its CSV and Markdown exports are the CLI's.
 #include <QtTest>
 
+#include <QApplication>
 #include <QLabel>
 #include <QProcess>
 #include <QPushButton>
@@ -88,6 +89,19 @@ class TestGuiSweep : public QObject {
     QVERIFY(cli.waitForFinished(30000));
     QCOMPARE(cli.exitCode(), 0);
     QCOMPARE(test::head(md, 1 << 20), cli.readAllStandardOutput());
+  }
+
+  // Presenter mode: every text larger by the setting, and back as it was.
+  void presenterModeScalesTheTextAndRestoresIt() {
+    QTemporaryDir dir;
+    auto window = test::makeWindow(dir);
+    const double normal = QApplication::font().pointSizeF();
+    window->setPresenterMode(true);
+    QVERIFY(window->presenterMode());
+    QCOMPARE(QApplication::font().pointSizeF(), normal * window->presenterScalePercent() / 100.0);
+    window->setPresenterMode(false);
+    QVERIFY(!window->presenterMode());
+    QCOMPARE(QApplication::font().pointSizeF(), normal);
   }
 
   void aBadSweepFileChangesNothing() {

@@ -8,6 +8,9 @@
 #include <QFileInfo>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QSettings>
+#include <QShortcut>
+#include <QSpinBox>
 #include <QScrollArea>
 #include <QSplitter>
 #include <QStatusBar>
@@ -180,10 +183,38 @@ void MainWindow::buildMenus() {
                  [this] { startBenchmark(); });
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
+  presenterAction_ = view->addAction(tr("&Presenter mode"), this, &MainWindow::setPresenterMode);
+  presenterAction_->setObjectName(QStringLiteral("presenterAction"));
+  presenterAction_->setCheckable(true);
+  presenterAction_->setShortcut(QKeySequence(Qt::Key_F11));
+  presenterAction_->setToolTip(tr("Full screen, every text %1% larger, Space starts and pauses (F11)").arg(presenterScalePercent()));
+  view->addSeparator();
   for (int i = 0; i < tabs_->count(); ++i) {
     QAction* a = view->addAction(tabs_->tabText(i).remove(QLatin1Char('&')), this, [this, i] { tabs_->setCurrentIndex(i); });
     a->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
   }
+}
+
+int MainWindow::presenterScalePercent() const {
+  return QSettings().value(QStringLiteral("presenter/fontScalePercent"), 150).toInt();
+}
+
+void MainWindow::setPresenterMode(bool on) {
+  if (on == presenterMode()) return;
+  if (on) {
+    normalFont_ = QApplication::font();
+    QFont large = normalFont_;
+    large.setPointSizeF(normalFont_.pointSizeF() * presenterScalePercent() / 100.0);
+    QApplication::setFont(large);
+    showFullScreen();
+  } else {
+    QApplication::setFont(normalFont_);
+    showNormal();
+  }
+  presenterMode_ = on;
+  presenterAction_->setChecked(on);
+  spaceShortcut_->setEnabled(on);
+  statusBar()->showMessage(on ? tr("Presenter mode: F11 leaves it, Space starts and pauses") : QString(), 6000);
 }
 
 void MainWindow::connectWorker() {
@@ -193,6 +224,14 @@ void MainWindow::connectWorker() {
     else worker_->resume();
   });
   connect(runBar_->stopAction(), &QAction::triggered, worker_, &WorkerClient::stop);
+  connect(runBar_->paceBox(), &QSpinBox::valueChanged, worker_, &WorkerClient::setPace);
+  // Presenter mode: Space starts a run, or pauses and resumes the one going.
+  spaceShortcut_ = new QShortcut(QKeySequence(Qt::Key_Space), this);
+  spaceShortcut_->setEnabled(false);
+  connect(spaceShortcut_, &QShortcut::activated, this, [this] {
+    if (worker_->isBusy()) runBar_->pauseAction()->trigger();
+    else startRun();
+  });
   connect(worker_, &WorkerClient::dataAppended, plots_, &LivePlotsPanel::scheduleReplot);
   connect(worker_, &WorkerClient::progressChanged, this, [this] {
     runBar_->showProgress(*worker_->run());

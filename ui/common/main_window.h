@@ -1,12 +1,14 @@
 #pragma once
 // The main window: wires the panels together, holds the menus, toolbar and shortcuts.
 // Each panel is its own widget class; this file only arranges and connects them.
+#include <QFont>
 #include <QMainWindow>
 #include <memory>
 
 #include "runs/run_data.h"
 
 class QTabWidget;
+class QShortcut;
 class QLabel;
 
 namespace plab::ui {
@@ -56,6 +58,11 @@ class MainWindow : public QMainWindow {
   QString databasePath() const { return options_.databasePath; }
   RunBrowser* runBrowser() const { return browser_; }
   SweepPanel* sweepPanel() const { return sweeps_; }
+  // Presenter mode (View, F11): full screen, every text larger by the setting
+  // presenter/fontScalePercent (150 unless set), and Space starts and pauses a run.
+  void setPresenterMode(bool on);
+  bool presenterMode() const { return presenterMode_; }
+  int presenterScalePercent() const;
   ConfigDiffTable* configDiff() const { return diff_; }
   // Loads the runs from the store (in the background) and shows them overlaid;
   // runsShown() when they are on the plots.
@@ -117,6 +124,10 @@ class MainWindow : public QMainWindow {
   LivePlotsPanel* plots_;
   RunBrowser* browser_;
   SweepPanel* sweeps_;
+  QAction* presenterAction_ = nullptr;
+  QShortcut* spaceShortcut_ = nullptr;
+  QFont normalFont_;
+  bool presenterMode_ = false;
   ConfigDiffTable* diff_;
   BenchmarkRunner* bench_;
   RunFollower* follower_;

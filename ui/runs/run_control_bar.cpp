@@ -3,6 +3,7 @@
 #include <QAction>
 #include <QLabel>
 #include <QProgressBar>
+#include <QSpinBox>
 #include <cmath>
 
 #include "runs/run_data.h"
@@ -45,6 +46,16 @@ RunControlBar::RunControlBar(QWidget* parent) : QToolBar(tr("Run"), parent) {
   rate_->setMinimumWidth(240);
   rate_->setContentsMargins(8, 0, 8, 0);
   addWidget(rate_);
+  pace_ = new QSpinBox;
+  pace_->setObjectName(QStringLiteral("runPace"));
+  pace_->setRange(0, 10000);
+  pace_->setSingleStep(5);
+  pace_->setSpecialValueText(tr("full speed"));
+  pace_->setPrefix(tr("pace: "));
+  pace_->setSuffix(tr(" steps/s"));
+  pace_->setToolTip(tr("Slow the run down so that a class can watch an overflow happen and the scale back "
+                       "off; the recorded step times are not affected. Takes effect at once."));
+  addWidget(pace_);
   setRunning(false, false);
 }
 

@@ -6,6 +6,7 @@
 class QAction;
 class QLabel;
 class QProgressBar;
+class QSpinBox;
 
 namespace plab::ui {
 
@@ -19,6 +20,8 @@ class RunControlBar : public QToolBar {
   QAction* pauseAction() const { return pause_; }
   QAction* stopAction() const { return stop_; }
   QProgressBar* progressBar() const { return progress_; }
+  // Steps a second a run may take (0: full speed): slows a run down for a class.
+  QSpinBox* paceBox() const { return pace_; }
   QString progressText() const;
 
   void setRunning(bool running, bool paused);
@@ -30,6 +33,7 @@ class RunControlBar : public QToolBar {
   QAction* stop_;
   QProgressBar* progress_;
   QLabel* rate_;
+  QSpinBox* pace_;
 };
 
 // "1:05", "2:03:10".

@@ -81,6 +81,7 @@ bool WorkerClient::start(const nlohmann::json& experiment, const QString& databa
     return false;
   }
   send(protocol::encodeLine(protocol::Command{protocol::StartCommand{experiment}}));
+  if (pace_ > 0) send(protocol::encodeLine(protocol::Command{protocol::PaceCommand{pace_}}));
   return true;
 }
 
@@ -92,6 +93,11 @@ void WorkerClient::send(const std::string& line) {
 
 void WorkerClient::pause() {
   send(protocol::encodeLine(protocol::Command{protocol::PauseCommand{}}));
+}
+
+void WorkerClient::setPace(int stepsPerSecond) {
+  pace_ = stepsPerSecond;
+  send(protocol::encodeLine(protocol::Command{protocol::PaceCommand{pace_}}));
 }
 
 void WorkerClient::resume() {

@@ -24,6 +24,9 @@ class WorkerClient : public QObject {
   bool start(const nlohmann::json& experiment, const QString& databasePath);
   void pause();
   void resume();
+  // At most this many steps a second (0: full speed), for this run and the next ones.
+  void setPace(int stepsPerSecond);
+  int pace() const { return pace_; }
   // Asks the worker to finish the run as `cancelled` (it flushes the store first).
   void stop();
   // Stops and waits up to timeoutMs for a clean exit, then kills. For closing the app.
@@ -64,6 +67,7 @@ class WorkerClient : public QObject {
   QString error_;
   QStringList messages_;
   bool paused_ = false;
+  int pace_ = 0;
   bool finishedSeen_ = false;
 };
 

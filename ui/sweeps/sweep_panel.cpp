@@ -66,6 +66,15 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   jobs_->setValue(std::max(1, QThread::idealThreadCount()));
   jobs_->setPrefix(tr("at once: "));
   jobs_->setToolTip(tr("How many variants train at the same time, each in its own worker process"));
+  pace_ = new QSpinBox;
+  pace_->setObjectName(QStringLiteral("sweepPace"));
+  pace_->setRange(0, 10000);
+  pace_->setSingleStep(5);
+  pace_->setSpecialValueText(tr("full speed"));
+  pace_->setPrefix(tr("pace: "));
+  pace_->setSuffix(tr(" steps/s"));
+  pace_->setToolTip(tr("Slow every variant down so that a class can watch the lesson unfold (the recorded step "
+                       "times are not affected)"));
   progress_ = new QProgressBar;
   progress_->setFormat(tr("%v of %m variants done"));
   status_ = new QLabel;
@@ -73,6 +82,7 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   controls->addWidget(runButton_);
   controls->addWidget(stopButton_);
   controls->addWidget(jobs_);
+  controls->addWidget(pace_);
   controls->addWidget(progress_, 1);
   layout->addLayout(controls);
   layout->addWidget(status_);
@@ -177,6 +187,7 @@ bool SweepPanel::run(QString* error) {
   }
   SweepRunOptions options = options_;
   options.jobs = jobs_->value();
+  options.pace = pace_->value();
   if (!runner_->start(path_, options, error)) return false;
   for (RunDataPtr& r : runs_) r.reset();
   comparison_->clear();
@@ -266,6 +277,7 @@ void SweepPanel::updateButtons() {
   runButton_->setEnabled(sweep_.has_value() && !isRunning());
   stopButton_->setEnabled(isRunning());
   jobs_->setEnabled(!isRunning());
+  pace_->setEnabled(!isRunning());
 }
 
 }  // namespace plab::ui

@@ -78,6 +78,7 @@ class SweepPanel : public QWidget {
   QPushButton* runButton_;
   QPushButton* stopButton_;
   QSpinBox* jobs_;
+  QSpinBox* pace_;
   QProgressBar* progress_;
   QTableWidget* variants_;
   LossPlot* plot_;

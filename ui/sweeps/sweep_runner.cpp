@@ -34,6 +34,7 @@ bool SweepRunner::start(const QString& sweepFile, const SweepRunOptions& options
   if (options.steps) args << QStringLiteral("--steps") << QString::number(*options.steps);
   if (options.seed) args << QStringLiteral("--seed") << QString::number(*options.seed);
   if (!options.backend.isEmpty()) args << QStringLiteral("--backend") << options.backend;
+  if (options.pace > 0) args << QStringLiteral("--pace") << QString::number(options.pace);
   delete process_;
   process_ = new QProcess(this);
   sweepId_ = 0;

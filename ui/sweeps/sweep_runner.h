@@ -18,6 +18,7 @@ struct SweepRunOptions {
   std::optional<std::int64_t> steps;   // --steps: every variant this long (tests, quick looks)
   std::optional<std::uint64_t> seed;   // --seed: re-check a lesson on another seed
   QString backend;                     // --backend; empty: each variant's own
+  int pace = 0;                        // --pace: steps a second per variant; 0: full speed
 };
 
 class SweepRunner : public QObject {
