@@ -9,6 +9,7 @@
 #include "plots/layer_heat_map.h"
 #include "plots/layer_timing_plot.h"
 #include "plots/live_plots_panel.h"
+#include "plots/loss_scale_plot.h"
 #include "plots/plot_draw_queue.h"
 #include "report/report_writer.h"
 #include "runs/run_data.h"
@@ -142,6 +143,32 @@ class TestGuiPlots : public QObject {
     timing.setConfiguration(QStringLiteral("fp16-mixed"));
     QCOMPARE(timing.bars().size(), 1);
     QCOMPARE(timing.bars()[0].run, b.get());
+  }
+
+  // A run without loss scaling (scale 1 throughout) is a visible line inside the plot,
+  // and the axis is labelled in whole powers of two.
+  void lossScaleOfOneIsVisibleAndTicksArePowersOfTwo() {
+    auto run = statsRun(5, {10});
+    run->status = QStringLiteral("completed");
+    for (int i = 1; i <= 100; ++i) {
+      plab::StepMetrics m;
+      m.step = i;
+      m.loss = 1.0 / i;
+      m.lossScale = 1;
+      run->steps.push_back(m);
+    }
+    LossScalePlot plot;
+    plot.resize(800, 400);
+    plot.setRuns({PlotRun{run, runColour(0)}});
+    plot.refresh();
+    plot.resetView();
+    const QCPRange y = plot.plot()->yAxis->range();
+    QVERIFY2(y.lower <= 0.5 && y.upper >= 2.0, qPrintable(QStringLiteral("%1 .. %2").arg(y.lower).arg(y.upper)));
+    plot.plot()->replot();
+    const QVector<QString> labels = plot.plot()->yAxis->tickVectorLabels();
+    QVERIFY(!labels.isEmpty());
+    for (const QString& label : labels) QVERIFY2(label.startsWith(QLatin1Char('2')), qPrintable(label));
+    QVERIFY2(labels.contains(QStringLiteral("2\u2070")), qPrintable(QStringList(labels.begin(), labels.end()).join(' ')));
   }
 
   void reportDrawsChartsInSlicesAndWritesOffTheGuiThread() {

@@ -1,23 +1,75 @@
 #include "plots/loss_scale_plot.h"
 
 #include <QToolTip>
+#include <algorithm>
 #include <cmath>
 #include <qcustomplot.h>
 
 namespace plab::ui {
+namespace {
+
+// "2¹⁶": an exponent in superscript digits.
+QString powerOfTwo(int exponent) {
+  static const QChar digits[] = {QChar(0x2070), QChar(0x00B9), QChar(0x00B2), QChar(0x00B3), QChar(0x2074),
+                                 QChar(0x2075), QChar(0x2076), QChar(0x2077), QChar(0x2078), QChar(0x2079)};
+  QString text = QStringLiteral("2");
+  if (exponent < 0) text += QChar(0x207B);  // superscript minus
+  for (const QChar c : QString::number(std::abs(exponent))) text += digits[c.digitValue()];
+  return text;
+}
+
+// Ticks only at whole powers of two, labelled 2ⁿ, at most about eight of them: a loss
+// scale is always a power of two, and "65536" or "0.8" says less than "2¹⁶".
+class PowerOfTwoTicker : public QCPAxisTickerLog {
+ protected:
+  QVector<double> createTickVector(double, const QCPRange& range) override {
+    const int lo = int(std::ceil(std::log2(std::max(range.lower, 1e-300)))), hi = int(std::floor(std::log2(range.upper)));
+    const int stride = std::max(1, (hi - lo + 7) / 8);
+    QVector<double> ticks;
+    for (int k = lo - ((lo % stride) + stride) % stride; k <= hi; k += stride) {
+      if (k >= lo) ticks << std::ldexp(1.0, k);
+    }
+    return ticks;
+  }
+  QString getTickLabel(double tick, const QLocale&, QChar, int) override {
+    return powerOfTwo(int(std::lround(std::log2(tick))));
+  }
+};
+
+}  // namespace
 
 LossScalePlot::LossScalePlot(QWidget* parent) : RunPlot(tr("Loss scale"), parent) {
   setObjectName(QStringLiteral("lossScalePlot"));
   plot()->xAxis->setLabel(tr("step"));
   plot()->yAxis->setLabel(tr("loss scale (log₂)"));
   plot()->yAxis->setScaleType(QCPAxis::stLogarithmic);
-  auto ticker = QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog);
+  auto ticker = QSharedPointer<PowerOfTwoTicker>(new PowerOfTwoTicker);
   ticker->setLogBase(2);
   ticker->setSubTickCount(0);
   plot()->yAxis->setTicker(ticker);
-  plot()->yAxis->setNumberFormat(QStringLiteral("gb"));
   plot()->yAxis->setRange(1, 65536 * 4);
   plot()->legend->setVisible(true);
+}
+
+// The data's range widened to whole powers of two with one more on each side, so
+// that a flat scale (1 without scaling, a static scale) is a line inside the plot, not
+// on its edge.
+void LossScalePlot::fitScaleAxis(double lo, double hi) {
+  if (!(lo > 0) || !(hi >= lo)) return;
+  plot()->yAxis->setRange(std::ldexp(1.0, int(std::floor(std::log2(lo))) - 1),
+                          std::ldexp(1.0, int(std::ceil(std::log2(hi))) + 1));
+}
+
+void LossScalePlot::resetView() {
+  plot()->xAxis->rescale();
+  double lo = HUGE_VAL, hi = -HUGE_VAL;
+  for (QCPGraph* g : plot()->yAxis->graphs()) {
+    bool ok = false;
+    const QCPRange r = g->getValueRange(ok, QCP::sdBoth);
+    if (ok) lo = std::min(lo, r.lower), hi = std::max(hi, r.upper);
+  }
+  fitScaleAxis(lo, hi);
+  requestDraw();
 }
 
 void LossScalePlot::clearSeries() {
@@ -71,7 +123,10 @@ void LossScalePlot::updateSeries() {
       s.overflows->addData(double(e.step), e.scaleBefore > 0 ? e.scaleBefore : 1.0);
     }
   }
+  const QCPRange before = plot()->yAxis->range();
   followLiveRuns(true);
+  // When it followed the run, whole powers of two instead of its 1.5x margins.
+  if (plot()->yAxis->range() != before) fitScaleAxis(extent_.yMin, extent_.yMax);
 }
 
 const OverflowEvent* LossScalePlot::overflowNear(const QPointF& pos, double radius) const {

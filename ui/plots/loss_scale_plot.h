@@ -18,6 +18,7 @@ class LossScalePlot : public RunPlot {
   // The text a hover over this overflow shows.
   static QString describeOverflow(const OverflowEvent& e);
   int overflowMarkerCount() const;
+  void resetView() override;
 
  protected:
   void updateSeries() override;
@@ -32,6 +33,7 @@ class LossScalePlot : public RunPlot {
     double lastScale = -1;
     std::int64_t lastStep = 0;
   };
+  void fitScaleAxis(double lo, double hi);
   std::map<const RunData*, Series> series_;
 };
 
