@@ -50,7 +50,7 @@ RunControlBar::RunControlBar(QWidget* parent) : QToolBar(tr("Run"), parent) {
   pace_->setObjectName(QStringLiteral("runPace"));
   pace_->setRange(0, 10000);
   pace_->setSingleStep(5);
-  pace_->setSpecialValueText(tr("full speed"));
+  pace_->setSpecialValueText(tr("pace: full speed"));
   pace_->setPrefix(tr("pace: "));
   pace_->setSuffix(tr(" steps/s"));
   pace_->setToolTip(tr("Slow the run down so that a class can watch an overflow happen and the scale back "

@@ -70,7 +70,7 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   pace_->setObjectName(QStringLiteral("sweepPace"));
   pace_->setRange(0, 10000);
   pace_->setSingleStep(5);
-  pace_->setSpecialValueText(tr("full speed"));
+  pace_->setSpecialValueText(tr("pace: full speed"));
   pace_->setPrefix(tr("pace: "));
   pace_->setSuffix(tr(" steps/s"));
   pace_->setToolTip(tr("Slow every variant down so that a class can watch the lesson unfold (the recorded step "
