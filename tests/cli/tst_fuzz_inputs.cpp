@@ -3,7 +3,9 @@
 // NUL bytes with text after them, cut and repeated ranges, nesting hundreds of
 // thousands of levels deep, values at the limits of their types, enormous shapes,
 // unknown and missing keys) and feeds them to the readers in this process, then some
-// of them to the real `precisionlab-cli run` and `worker` processes.
+// of them to the real `precisionlab-cli run` and `worker` processes, with one file of
+// each class of issue 17 (deep nesting, bytes that are not UTF-8, text after a NUL,
+// enormous shapes) among them.
 //
 // The properties: nothing crashes or hangs; every rejection is short and names where
 // the input was wrong, a key path ("network.layers[2].out") or a line and column; and
@@ -196,9 +198,21 @@ class TestFuzzInputs : public QObject {
     base.erase("epochs");
     base["steps"] = 3;
     Mutator m(kSeed + 2);
+    // Each class of issue 17 once for certain, then random mutations.
+    json huge = base;
+    huge["network"]["layers"][0]["out"] = 1 << 24;
+    huge["network"]["layers"][2]["out"] = 1 << 24;
+    const std::string valid = base.dump(1);
+    std::vector<std::string> texts = {
+        "{\"dataset\": " + std::string(300000, '[') + std::string(300000, ']') + "}",  // deep nesting
+        std::string(valid).replace(valid.find("cli test"), 3, "\xff\xfe\x80"),              // not UTF-8
+        valid + '\0' + "{\"seed\": 1}",                                                     // NUL, then text
+        huge.dump(1),                                                                        // enormous shapes
+    };
+    while (texts.size() < 20) texts.push_back(m.mutate(valid));
     QByteArray workerInput;
-    for (int c = 0; c < 16; ++c) {
-      const std::string text = m.mutate(base.dump(1));
+    for (int c = 0; c < int(texts.size()); ++c) {
+      const std::string& text = texts[std::size_t(c)];
       const QString file = writeFile(dir.filePath(QStringLiteral("case-%1.json").arg(c)), QByteArray::fromStdString(text));
       const CliResult r = runCli({"run", file, "--db", dir.filePath("runs.sqlite")}, 60000);
       QVERIFY2(r.exitStatus == QProcess::NormalExit, qPrintable(QStringLiteral("run case %1 died: ").arg(c) + r.describe().left(2000)));
