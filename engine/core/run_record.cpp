@@ -1,10 +1,17 @@
 #include "core/run_record.h"
 
+#include "core/json_number.h"
+
 #include <algorithm>
 #include <iterator>
 #include <tuple>
 
 namespace plab {
+
+std::optional<double> finalTrainLoss(const nlohmann::json& summary) {
+  const auto it = summary.find("final_train_loss");
+  return it == summary.end() ? std::nullopt : numberFromJson(*it);
+}
 namespace {
 
 template <class T>

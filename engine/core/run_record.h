@@ -5,6 +5,7 @@
 // the exporter writes it (store/run_export.h), so a run streamed from a worker, a run
 // followed in the store and a run loaded whole are the same rows.
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,12 @@ struct RunRecord {
   // Appends the rows of `more` (rows that come after these), and takes its summary when it has one.
   void append(RunRecord&& more);
 };
+
+// A run's final train loss, the one figure every view calls by that name (the run
+// browser, the report, the comparison table, `run --summary-json`): the trainer's
+// mean training loss over the last epoch's steps that were not skipped
+// (summary "final_train_loss"). None before the run has finished.
+std::optional<double> finalTrainLoss(const nlohmann::json& summary);
 
 // The order of layer statistics in a RunRecord, on the worker pipe and in the store:
 // by step, then layer index, activations before gradients. The network records them

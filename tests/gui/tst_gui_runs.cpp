@@ -12,6 +12,8 @@
 #include "plots/benchmark_plot.h"
 #include "runs/config_diff_table.h"
 #include "gui_test_support.h"
+#include "runs/run_loader.h"
+#include "report/report_writer.h"
 #include "plots/layer_heat_map.h"
 #include "plots/live_plots_panel.h"
 #include "plots/loss_plot.h"
@@ -91,6 +93,27 @@ class TestGuiRuns : public QObject {
     QCOMPARE(QString::fromStdString(info->notes), QStringLiteral("overflows early on"));
     QCOMPARE(int(info->tags.size()), 2);
     QCOMPARE(QString::fromStdString(info->tags[1]), QStringLiteral("fp16"));
+  }
+
+  // One "final train loss" everywhere: the run browser, the report's summary row and
+  // the run's stored summary (what `run --summary-json` writes) give the same number.
+  void finalTrainLossIsOneFigureEverywhere() {
+    RunTableModel* model = window_->runBrowser()->model();
+    for (const qint64 id : runIds_) {
+      plab::RunReader reader(window_->databasePath().toStdString());
+      const auto info = reader.getRun(id);
+      QVERIFY(info);
+      const double stored = info->summary["final_train_loss"].get<double>();
+      const auto shownLoss = [&] { return model->data(model->index(model->rowOfRun(id), RunTableModel::FinalLoss), Qt::EditRole); };
+      window_->runBrowser()->refresh();  // the browser reads the store in the background
+      QTRY_VERIFY_WITH_TIMEOUT(shownLoss().isValid(), 10000);
+      const QVariant shown = shownLoss();
+      QCOMPARE(shown.toDouble(), stored);
+      const ReportSummaryRow row = summarize(*loadRunData(window_->databasePath(), id));
+      QCOMPARE(row.finalLoss, stored);
+    }
+    QCOMPARE(model->headerData(RunTableModel::FinalLoss, Qt::Horizontal, Qt::DisplayRole).toString(),
+             QStringLiteral("Final train loss"));
   }
 
   void overlaysTwoRunsWithConfigDiff() {

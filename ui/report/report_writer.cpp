@@ -55,17 +55,7 @@ ReportSummaryRow summarize(const RunData& run) {
   row.steps = run.lastStep();
   row.overflows = std::int64_t(run.overflows.size());
   for (const StepMetrics& m : run.steps) row.skipped += m.skipped ? 1 : 0;
-  // The mean of the last 10% of logged steps: one step's loss is too noisy to compare.
-  const std::size_t n = run.steps.size(), tail = std::max<std::size_t>(1, n / 10);
-  double sum = 0;
-  std::size_t count = 0;
-  for (std::size_t i = n - std::min(n, tail); i < n; ++i) {
-    if (std::isfinite(run.steps[i].loss)) {
-      sum += run.steps[i].loss;
-      ++count;
-    }
-  }
-  row.finalLoss = count ? sum / double(count) : NAN;
+  row.finalLoss = finalTrainLoss(run.summary).value_or(NAN);  // core/run_record.h: the one definition
   row.testLoss = run.epochs.empty() ? NAN : run.epochs.back().testLoss;
   row.testAccuracy = run.epochs.empty() ? -1 : run.epochs.back().testAccuracy;
   double fp32 = 0, custom = 0;
@@ -131,7 +121,7 @@ QString ReportWriter::html(const QString& imagePrefix) const {
   s << "<h1>Precision Lab report</h1><p>" << QDateTime::currentDateTimeUtc().toString(Qt::ISODate) << " · "
     << runs_.size() << " run(s)</p>";
   s << "<h2>Summary</h2><table><tr><th>Run</th><th>Status</th><th>Backend · device</th><th>Steps</th>"
-       "<th>Final loss</th><th>Test loss</th><th>Test accuracy</th><th>Overflows</th><th>Skipped steps</th>"
+       "<th>Final train loss</th><th>Test loss</th><th>Test accuracy</th><th>Overflows</th><th>Skipped steps</th>"
        "<th>Speedup vs fp32</th></tr>";
   for (const PlotRun& r : runs_) {
     const ReportSummaryRow row = summarize(*r.data);

@@ -60,7 +60,7 @@ int RunTableModel::columnCount(const QModelIndex& parent) const { return parent.
 QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
   static const char* names[] = {"#", "Name", "Date", "Network", "Precision", "Backend / device", "Status",
-                                "Steps", "Final loss", "Test acc.", "Overflows", "Skipped", "Tags", "Notes"};
+                                "Steps", "Final train loss", "Test acc.", "Overflows", "Skipped", "Tags", "Notes"};
   return tr(names[section]);
 }
 
@@ -74,7 +74,10 @@ QVariant RunTableModel::display(const RunInfo& r, int column) const {
     case Device: return QStringLiteral("%1 · %2").arg(QString::fromStdString(r.backend), QString::fromStdString(r.device));
     case Status: return QString::fromLatin1(plab::toString(r.status));
     case Steps: return qlonglong(r.lastStep);
-    case FinalLoss: return r.stepCount ? QVariant(r.lastLoss) : QVariant();
+    case FinalLoss: {  // core/run_record.h: one definition everywhere; none while running
+      const std::optional<double> loss = finalTrainLoss(r.summary);
+      return loss ? QVariant(*loss) : QVariant();
+    }
     case TestAccuracy: return r.testAccuracy ? QVariant(*r.testAccuracy) : QVariant();
     case Overflows: return qlonglong(r.overflowCount);
     case Skipped: return qlonglong(r.skippedCount);
