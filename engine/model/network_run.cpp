@@ -57,6 +57,7 @@ const Tensor& Network::forward(const Tensor& input, bool training, std::int64_t 
     x = &layer.forward(*x, io);
     stopTiming(forwardMsSum_, forwardCalls_, i);
     keepStats(i, StatsKind::activation, io);
+    captureActivation(i, *x);
   }
   if (x->layout() != MemoryLayout::nchw) {  // the loss and the host read the logical order
     if (!logicalOutput_.defined() || !(logicalOutput_.shape() == x->shape()) ||
@@ -93,6 +94,7 @@ void Network::backward(const Tensor& dOutput) {
     g = layer.backward(*g, needInputGrad, io);
     stopTiming(backwardMsSum_, backwardCalls_, i);
     keepStats(i, StatsKind::gradient, io);
+    captureGradients(i, g);
     if (!g && needInputGrad) {
       throw std::logic_error("Network::backward: " + shapes_[i].name + " gave no input gradient");
     }

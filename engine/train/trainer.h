@@ -31,6 +31,7 @@
 #include "train/loss_scaler.h"
 #include "train/run_control.h"
 #include "train/run_observer.h"
+#include "train/shadow_pass.h"
 #include "train/training_step.h"
 
 namespace plab {
@@ -63,6 +64,8 @@ class Trainer {
 
   void trainAll();
   void trainStep(std::int64_t step, std::int32_t epoch);
+  void runShadow(std::int64_t step);
+  void reportStats(std::int64_t step);
   void drain(bool force);
   void handleRecord(const StepRecord& r, const Pending& p, std::vector<StepMetrics>& rows);
   void evaluateEpoch(std::int32_t epoch, std::int64_t step, bool includeTrain);
@@ -80,6 +83,8 @@ class Trainer {
   std::unique_ptr<Network> network_;
   std::unique_ptr<StepState> state_;
   std::unique_ptr<StepRunner> runner_;  // replays the captured step where the backend can
+  std::unique_ptr<ShadowPass> shadow_;  // shadow_stats on
+  std::vector<double> shadowMs_;
   LossScaler scaler_;
   std::vector<std::string> gradientOwners_;
   std::int64_t totalSteps_ = 0;
