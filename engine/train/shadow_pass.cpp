@@ -27,12 +27,25 @@ ShadowPass::ShadowPass(const Experiment& experiment, const Shape& sampleShape, B
 
 ShadowPass::~ShadowPass() = default;
 
+void ShadowPass::copyWeights(const Tensor& from, Tensor& to) {
+  // Widening into fp32 is exact. convert keeps the source's memory order (a CUDA
+  // conv weight may be channels-last in the run and not in the shadow): reorder then.
+  const MemoryLayout wanted = to.layout();
+  if (from.layout() == wanted) {
+    backend_.convert(from, to);
+    return;
+  }
+  Tensor wide = backend_.empty(from.shape(), Precision::fp32);
+  backend_.convert(from, wide);
+  backend_.toLayout(wide, to, wanted);
+}
+
 void ShadowPass::run(Network& real, const StepBuffers& buffers, LossKind loss, float lossScale, std::int64_t step) {
   const auto start = std::chrono::steady_clock::now();
   const auto from = real.parameters();
   const auto to = network_->parameters();
   if (from.size() != to.size()) throw std::logic_error("ShadowPass: the shadow network's parameters differ");
-  for (std::size_t i = 0; i < from.size(); ++i) backend_.convert(from[i].working, to[i].working);  // exact widening
+  for (std::size_t i = 0; i < from.size(); ++i) copyWeights(from[i].working, to[i].working);
 
   // A fixed scale equal to the run's current one: the shadow's gradients are scaled as the run's are.
   rule_.initScale = lossScale;

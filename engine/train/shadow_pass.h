@@ -36,6 +36,8 @@ class ShadowPass {
   double lastMilliseconds() const { return lastMs_; }  // wall time of the last run, synced
 
  private:
+  void copyWeights(const Tensor& from, Tensor& to);
+
   Backend& backend_;
   LossScaleRule rule_;
   std::unique_ptr<Network> network_;

@@ -1,6 +1,8 @@
 #include "train/shadow_stats.h"
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -12,9 +14,10 @@ namespace plab {
 
 namespace {
 
-// The bin a nonzero finite value falls in, as the backends bin TensorStats::log2Hist.
+// The bin a nonzero finite value falls in, as the CPU backend bins TensorStats::log2Hist
+// (from the exponent field: fp32 subnormals land in bin 0 either way).
 std::size_t log2Bin(float value) {
-  const int e = std::ilogb(value);  // floor(log2|x|), subnormals included
+  const int e = int((std::bit_cast<std::uint32_t>(value) >> 23) & 0xffu) - 127;
   const int bin = e - kLog2HistMin;
   if (bin < 0) return 0;
   if (bin >= kLog2HistBins) return std::size_t(kLog2HistBins - 1);
@@ -41,13 +44,21 @@ double relativeError(std::span<const float> shadow, std::span<const float> real)
 
 }  // namespace
 
-bool losesMostBits(float value, Precision format) {
+namespace {
+
+// A subnormal k * minSubnormal keeps floor(log2 k) + 1 significant bits, fewer than
+// half of mantissaBits + 1 exactly when k < 2^(mantissaBits / 2): below this bound
+// (which is at most the smallest normal).
+double precisionLossBound(Precision format) {
   const FormatInfo& f = formatInfo(format);
+  return std::ldexp(f.minSubnormal, f.mantissaBits / 2);
+}
+
+}  // namespace
+
+bool losesMostBits(float value, Precision format) {
   const double magnitude = std::fabs(double(value));
-  if (magnitude == 0 || magnitude >= f.minNormal) return false;
-  // A subnormal k * minSubnormal keeps floor(log2 k) + 1 significant bits.
-  const int kept = int(std::floor(std::log2(magnitude / f.minSubnormal))) + 1;
-  return 2 * kept < f.mantissaBits + 1;
+  return magnitude != 0 && magnitude < precisionLossBound(format);
 }
 
 ShadowStats measureShadow(std::span<const float> shadow, std::span<const float> real, Precision format) {
@@ -56,8 +67,10 @@ ShadowStats measureShadow(std::span<const float> shadow, std::span<const float> 
                                 std::to_string(real.size()) + " real ones");
   ShadowStats s;
   s.count = std::int64_t(shadow.size());
-  std::vector<float> rounded(shadow.size());
+  thread_local std::vector<float> rounded;  // reused: this runs for every layer on every statistics step
+  rounded.resize(shadow.size());
   roundArray(format, shadow.data(), rounded.data(), shadow.size());
+  const double lossBound = precisionLossBound(format);
   for (std::size_t i = 0; i < shadow.size(); ++i) {
     const float v = shadow[i];
     if (!std::isfinite(v)) {
@@ -73,7 +86,7 @@ ShadowStats measureShadow(std::span<const float> shadow, std::span<const float> 
       ++s.underflows;
     else if (overflowsInto(v, rounded[i], format))
       ++s.overflows;
-    else if (losesMostBits(v, format))
+    else if (std::fabs(v) < lossBound)
       ++s.precisionLoss;
   }
   if (!real.empty()) s.relError = relativeError(shadow, real);
