@@ -9,6 +9,8 @@
 // The host never waits for the device inside a step: step records are drained every
 // log_interval steps, evaluations run per epoch (and every eval_interval steps), and
 // statistics steps (every stats_interval) sync because the user asked for them.
+// With shadow_stats, a statistics step first runs the fp32 shadow pass (train/shadow_pass.h)
+// from the weights the step is about to use, outside the step timer.
 //
 // Failure policy (what ends a run `failed` rather than being handled by the scaler):
 // - a non-finite unscaled loss, whatever the loss-scaling mode: the message names the
