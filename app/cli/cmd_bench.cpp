@@ -92,6 +92,9 @@ int runBench(const BenchOptions& o) {
   const Dataset data = loadDatasetOrExit(experiment);
   std::string note;
   auto backend = createBackendOrExit(o.backend, experiment, note);
+  Experiment measured = experiment;
+  if (o.batch > 0) measured.batchSize = o.batch;
+  requireMemoryOrExit(measured, data, *backend);
   SpeedOptions options;
   options.batchSize = o.batch;
   options.measuredSteps = o.steps;

@@ -46,6 +46,7 @@ int runExperiment(const RunOptions& o) {
   const Dataset data = loadDatasetOrExit(experiment);
   std::string note;
   auto backend = createBackendOrExit(o.backend, experiment, note);
+  requireMemoryOrExit(experiment, data, *backend);
   auto store = openStore(o.db);
 
   installStopSignalHandlers();

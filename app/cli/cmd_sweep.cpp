@@ -26,7 +26,7 @@
 #include "run_support.h"
 #include "store/store.h"
 #include "store/sweep_store.h"
-#include "sweep/run_metrics.h"
+#include "sweep/comparison.h"
 #include "sweep/sweep.h"
 #include "worker_process.h"
 
@@ -313,38 +313,24 @@ void printTable(const std::vector<VariantRun>& runs) {
   std::fflush(stdout);
 }
 
-struct ClaimReport {
-  const Claim* claim;
-  ClaimResult result;
-};
-
 // Every claim of the lesson, on the latest run of each variant of the stored sweep.
-std::vector<ClaimReport> checkClaims(const Lesson& lesson, const SweepRow& stored, const std::string& db) {
+std::vector<ClaimCheck> checkClaims(const Lesson& lesson, const SweepRow& stored, const std::string& db) {
   RunReader reader(db);
-  std::map<std::string, RunMetrics> metrics;
-  std::string backend;
-  for (const SweepVariantRow& v : stored.variants) {
-    if (!v.runId) continue;
-    metrics[v.name] = storedRunMetrics(reader, *v.runId);
-    if (const auto run = reader.getRun(*v.runId); run && backend.empty()) backend = run->backend;
-  }
-  std::vector<ClaimReport> reports;
-  for (const Claim& c : lesson.claims) reports.push_back({&c, evaluateClaim(c, metrics, backend)});
-  return reports;
+  return checkLessonClaims(lesson, stored, reader);
 }
 
-void printClaims(const std::vector<ClaimReport>& reports) {
+void printClaims(const std::vector<ClaimCheck>& reports) {
   if (reports.empty()) return;
   std::printf("\nclaims\n");
-  for (const ClaimReport& r : reports) {
-    std::printf("  %-14s %s\n  %14s %s\n", toString(r.result.status), r.claim->text.c_str(), "",
+  for (const ClaimCheck& r : reports) {
+    std::printf("  %-14s %s\n  %14s %s\n", toString(r.result.status), r.claim.text.c_str(), "",
                 r.result.measured.c_str());
   }
   std::fflush(stdout);
 }
 
 void writeSummaryJson(const std::string& path, std::int64_t sweepId, const std::string& title,
-                      const std::vector<VariantRun>& runs, const std::vector<ClaimReport>& claims) {
+                      const std::vector<VariantRun>& runs, const std::vector<ClaimCheck>& claims) {
   json j;
   j["sweep_id"] = sweepId;
   j["title"] = title;
@@ -359,9 +345,9 @@ void writeSummaryJson(const std::string& path, std::int64_t sweepId, const std::
                              {"summary", r.summary}});
   }
   j["claims"] = json::array();
-  for (const ClaimReport& c : claims) {
+  for (const ClaimCheck& c : claims) {
     j["claims"].push_back(
-        {{"claim", c.claim->text}, {"status", toString(c.result.status)}, {"measured", c.result.measured}});
+        {{"claim", c.claim.text}, {"status", toString(c.result.status)}, {"measured", c.result.measured}});
   }
   std::ofstream out(path);
   out << j.dump(2) << "\n";
@@ -450,13 +436,19 @@ int runSweep(const SweepOptions& o) {
 
   installStopSignalHandlers();
   ::signal(SIGPIPE, SIG_IGN);  // a worker that died is seen as EOF on its stdout, not a signal here
+  // Each run is named after its variant, so the run browser and every legend say which
+  // variant it was ("fp16, no scaling · sweep 7"), not only the experiment's title.
+  RunReader namer(options.db);
   SweepRunner runner(plan, options, [&](int position, std::int64_t runId) {
     store->setVariantRun(sweepId, position, runId);
+    for (const PlannedVariant& v : plan) {
+      if (v.position == position) namer.renameRun(runId, v.name + " · sweep " + std::to_string(sweepId));
+    }
   });
   runner.run();
   if (!plan.empty()) printTable(runner.runs());
 
-  std::vector<ClaimReport> claims;
+  std::vector<ClaimCheck> claims;
   if (sweep && sweep->lesson && stopSignal() == 0) {
     claims = checkClaims(*sweep->lesson, *store->getSweep(sweepId), options.db);
     printClaims(claims);
@@ -466,7 +458,7 @@ int runSweep(const SweepOptions& o) {
   for (const VariantRun& r : runner.runs()) {
     if (r.status != r.variant->expectedStatus) return kExitFailed;
   }
-  for (const ClaimReport& c : claims) {
+  for (const ClaimCheck& c : claims) {
     if (c.result.status == ClaimStatus::fails || c.result.status == ClaimStatus::no_data) return kExitFailed;
   }
   return 0;

@@ -21,6 +21,7 @@
 
 #include "backend/registry.h"
 #include "commands.h"
+#include "model/memory_estimate.h"
 #include "model/network.h"
 #include "protocol/event_batcher.h"
 #include "run_support.h"
@@ -72,8 +73,20 @@ class EventWriter {
     }
   }
   static void write(const std::vector<protocol::Event>& events) {
-    for (const auto& e : events) std::fputs((protocol::encodeLine(e) + "\n").c_str(), stdout);
+    for (const auto& e : events) std::fputs((encodeOrReport(e) + "\n").c_str(), stdout);
     if (!events.empty()) std::fflush(stdout);
+  }
+  // An exception here would end the writer thread, and with it the process, before
+  // the run is finished in the store: an event that cannot be encoded goes out as an
+  // error event instead (docs/protocol.md, "Envelope").
+  static std::string encodeOrReport(const protocol::Event& e) {
+    try {
+      return protocol::encodeLine(e);
+    } catch (const std::exception& error) {
+      std::cerr << "precisionlab-cli worker: cannot encode a " << protocol::typeName(e) << " event: " << error.what() << "\n";
+      return protocol::encodeLine(protocol::ErrorMessage{
+          std::string("cannot encode a ") + protocol::typeName(e) + " event: " + error.what(), "worker"});
+    }
   }
 
   std::mutex mutex_;
@@ -213,6 +226,7 @@ int trainFromStdin(const WorkerOptions& o, EventWriter& out) {
   observers.add(store.get());  // first: the run id exists before run_started goes out
   observers.add(&events);
   try {
+    requireTrainingMemory(experiment, data, backend->info());  // before anything is allocated
     Trainer trainer(experiment, data, *backend, observers, control, note);
     trainer.run();
   } catch (const ShapeError& e) {

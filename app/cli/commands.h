@@ -22,5 +22,6 @@ void addRunsCommand(CLI::App& app);
 void addExportCommand(CLI::App& app);
 void addSweepCommand(CLI::App& app);
 void addSchemaCommand(CLI::App& app);
+void addCompareCommand(CLI::App& app);
 
 }  // namespace plab::cli

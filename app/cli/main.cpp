@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   plab::cli::addExportCommand(app);
   plab::cli::addSweepCommand(app);
   plab::cli::addSchemaCommand(app);
+  plab::cli::addCompareCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -25,6 +26,10 @@ int main(int argc, char** argv) {
     return e.code;
   } catch (const std::exception& e) {
     std::cerr << "precisionlab-cli: error: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    // Not a std::exception: without this, std::terminate would end the process by SIGABRT.
+    std::cerr << "precisionlab-cli: error: an exception of unknown type\n";
     return 1;
   }
   return 0;

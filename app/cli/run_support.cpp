@@ -10,6 +10,7 @@
 
 #include "backend/registry.h"
 #include "commands.h"
+#include "model/memory_estimate.h"
 #include "model/network.h"
 
 namespace plab::cli {
@@ -68,6 +69,14 @@ Dataset loadDatasetOrExit(const Experiment& experiment) {
     throw CliExit(kExitBadExperiment, e.what());  // names the layer and both shapes
   }
   return data;
+}
+
+void requireMemoryOrExit(const Experiment& experiment, const Dataset& data, const Backend& backend) {
+  try {
+    requireTrainingMemory(experiment, data, backend.info());
+  } catch (const ShapeError& e) {
+    throw CliExit(kExitBadExperiment, e.what());
+  }
 }
 
 std::unique_ptr<Backend> createBackendOrExit(const std::string& which, const Experiment& experiment,

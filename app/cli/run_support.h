@@ -33,6 +33,9 @@ int exitCodeForCancel();
 Experiment loadExperimentOrExit(const std::string& path);
 // Loads the dataset and checks the network's shapes against it; throws CliExit.
 Dataset loadDatasetOrExit(const Experiment& experiment);
+// Refuses a network whose training cannot fit in the backend's memory
+// (model/memory_estimate.h): CliExit(kExitBadExperiment) naming the layer and the figure.
+void requireMemoryOrExit(const Experiment& experiment, const Dataset& data, const Backend& backend);
 // which: "" takes the file's "backend"; prints the registry's note to stderr.
 std::unique_ptr<Backend> createBackendOrExit(const std::string& which, const Experiment& experiment,
                                              std::string& note);

@@ -109,6 +109,17 @@ struct Sigmoid {
   PLAB_HOST_DEVICE static float grad(float y, float dy, float) { return dy * y * (1.0f - y); }
 };
 
+struct Silu {
+  static constexpr std::string_view kHelp = "x * sigmoid(x), also called swish";
+  static constexpr Param kParam{};
+  static constexpr bool kGradFromOutput = false, kExact = false;
+  PLAB_HOST_DEVICE static float forward(float x, float) { return x / (1.0f + expF(-x)); }
+  PLAB_HOST_DEVICE static float grad(float x, float dy, float) {
+    const float s = 1.0f / (1.0f + expF(-x));
+    return dy * s * (1.0f + x * (1.0f - s));
+  }
+};
+
 }  // namespace act
 
 // X(name, Struct): `name` is the spelling in experiment files and the enumerator of
@@ -118,7 +129,8 @@ struct Sigmoid {
   X(leaky_relu, LeakyRelu)  \
   X(gelu, Gelu)             \
   X(tanh, Tanh)             \
-  X(sigmoid, Sigmoid)
+  X(sigmoid, Sigmoid)       \
+  X(silu, Silu)
 
 #define PLAB_ACT_ENUMERATOR(name, S) name,
 enum class Activation { PLAB_ACTIVATIONS(PLAB_ACT_ENUMERATOR) };

@@ -115,6 +115,21 @@ struct LayerTiming {
   double backwardMs = 0;
 };
 
+// The bytes a run's network holds, by kind (docs/architecture.md, "Memory"): the
+// parameter tensors as allocated (working copy in the layer's format, fp32 master
+// copy, gradient, fp32 optimizer state), sized by the format table, and the
+// activations one training step keeps (each layer's output at its format, for the
+// run's batch). Written to the run's summary as "memory".
+struct MemoryUse {
+  std::int64_t weights = 0;         // working copies, in each layer's format
+  std::int64_t masterWeights = 0;   // fp32 master copies (0 without master weights)
+  std::int64_t gradients = 0;       // parameter gradients, in each layer's gradient format
+  std::int64_t optimizerState = 0;  // fp32 momentum / moments
+  std::int64_t activations = 0;     // layer outputs of one step at the batch size
+  std::int64_t total() const { return weights + masterWeights + gradients + optimizerState + activations; }
+  bool operator==(const MemoryUse&) const = default;
+};
+
 // One configuration of the speed benchmark: fp32, tf32, fp16-mixed, bf16-mixed, custom.
 struct SpeedResult {
   std::string config;             // "fp32", "tf32", "fp16-mixed", "bf16-mixed", "custom"

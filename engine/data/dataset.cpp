@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "data/idx.h"
 #include "data/synthetic.h"
 
@@ -47,34 +48,34 @@ class SpecReader {
     const json& v = spec_.at(key);
     if (!v.is_number_integer()) {
       const bool wholeFloat = v.is_number_float() && std::floor(v.get<double>()) == v.get<double>();
-      if (!wholeFloat) fail(key, "must be an integer (got " + v.dump() + ")");
+      if (!wholeFloat) fail(key, "must be an integer (got " + previewJson(v) + ")");
     }
     const double asDouble = v.get<double>();
-    if (asDouble < double(min)) fail(key, "must be >= " + std::to_string(min) + " (got " + v.dump() + ")");
-    if (asDouble > double(max)) fail(key, "must be <= " + std::to_string(max) + " (got " + v.dump() + ")");
+    if (asDouble < double(min)) fail(key, "must be >= " + std::to_string(min) + " (got " + previewJson(v) + ")");
+    if (asDouble > double(max)) fail(key, "must be <= " + std::to_string(max) + " (got " + previewJson(v) + ")");
     return v.get<std::int64_t>();
   }
 
   bool flag(const std::string& key, bool fallback) {
     if (!has(key)) return fallback;
     const auto& v = spec_.at(key);
-    if (!v.is_boolean()) fail(key, "must be true or false (got " + v.dump() + ")");
+    if (!v.is_boolean()) fail(key, "must be true or false (got " + previewJson(v) + ")");
     return v.get<bool>();
   }
 
   double number(const std::string& key, double fallback, double min) {
     if (!has(key)) return fallback;
     const json& v = spec_.at(key);
-    if (!v.is_number()) fail(key, "must be a number (got " + v.dump() + ")");
+    if (!v.is_number()) fail(key, "must be a number (got " + previewJson(v) + ")");
     const double d = v.get<double>();
-    if (!std::isfinite(d) || d < min) fail(key, "must be >= " + shortNumber(min) + " (got " + v.dump() + ")");
+    if (!std::isfinite(d) || d < min) fail(key, "must be >= " + shortNumber(min) + " (got " + previewJson(v) + ")");
     return d;
   }
 
   std::string text(const std::string& key, const std::string& fallback) {
     if (!has(key)) return fallback;
     const json& v = spec_.at(key);
-    if (!v.is_string()) fail(key, "must be a string (got " + v.dump() + ")");
+    if (!v.is_string()) fail(key, "must be a string (got " + previewJson(v) + ")");
     return v.get<std::string>();
   }
 
@@ -168,7 +169,7 @@ std::vector<std::string> datasetNames() {
 }
 
 Dataset loadDataset(const nlohmann::json& spec, std::uint64_t seed) {
-  if (!spec.is_object()) throw DatasetError("dataset: must be an object such as {\"name\": \"spirals\"} (got " + spec.dump() + ")");
+  if (!spec.is_object()) throw DatasetError("dataset: must be an object such as {\"name\": \"spirals\"} (got " + previewJson(spec) + ")");
   SpecReader reader(spec);
   if (!reader.has("name")) SpecReader::fail("name", "missing (one of " + joined(datasetNames()) + ")");
   const std::string name = reader.text("name", "");

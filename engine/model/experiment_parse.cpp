@@ -2,6 +2,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/json_text.h"
 #include "model/experiment.h"
 #include "model/experiment_schema.h"
 #include "model/json_reader.h"
@@ -291,39 +292,12 @@ Experiment parseExperiment(const json& file) {
   return e;
 }
 
-namespace {
-
-// "3:7": the line and column (1-based) of byte offset `byte` in text.
-std::string lineAndColumn(const std::string& text, std::size_t byte) {
-  std::size_t line = 1, column = 1;
-  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(column);
-}
-
-// nlohmann's message without its "[json.exception...] parse error at line 3, column 7: " prefix.
-std::string parseErrorReason(const std::string& what) {
-  const std::size_t colon = what.find(": ");
-  return colon == std::string::npos ? what : what.substr(colon + 2);
-}
-
-}  // namespace
-
 Experiment parseExperimentText(const std::string& text, const std::string& sourceName) {
   json file;
   try {
-    file = json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.byte is 1-based: the offset just past the character that failed.
-    const std::size_t at = e.byte > 0 ? e.byte - 1 : 0;
-    throw ExperimentError(sourceName + ":" + lineAndColumn(text, at) +
-                          ": malformed JSON: " + parseErrorReason(e.what()));
+    file = parseJsonText(text);  // bounded depth, nothing after the value (core/json_text.h)
+  } catch (const JsonTextError& e) {
+    throw ExperimentError(e.inFile(sourceName));
   }
   try {
     return parseExperiment(file);

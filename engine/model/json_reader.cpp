@@ -4,34 +4,16 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/json_text.h"
 #include "model/experiment.h"
 
 namespace plab::detail {
 
 using nlohmann::json;
 
-std::string quoted(const json& value) {
-  std::string text = value.dump();
-  constexpr std::size_t kMax = 60;
-  if (text.size() > kMax) text = text.substr(0, kMax - 3) + "...";
-  return text;
-}
+std::string quoted(const json& value) { return previewJson(value); }
 
-std::string describeType(const json& value) {
-  switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a number";
-    case json::value_t::binary: return "binary data";
-    case json::value_t::discarded: return "a discarded value";
-  }
-  return "something else";
-}
+std::string describeType(const json& value) { return describeJsonType(value); }
 
 std::string joinNames(const std::vector<std::string>& names) {
   std::string out;

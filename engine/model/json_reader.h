@@ -47,9 +47,10 @@ class ObjectReader {
   std::vector<std::string> known_;
 };
 
-// `"fp61"`, `42`, `[1, 2]`: a value as it appears in the file, shortened for messages.
+// `"fp61"`, `42`, `[1,2]`: a value as it appears in the file, shortened for messages
+// (core/json_text.h's previewJson: a long or deep value is cut and its type named).
 std::string quoted(const nlohmann::json& value);
-// "an integer", "a string": the JSON type of value, for "expected ..., got ..." messages.
+// "an integer", "a string": the JSON type of value (core/json_text.h's describeJsonType).
 std::string describeType(const nlohmann::json& value);
 std::string joinNames(const std::vector<std::string>& names);
 

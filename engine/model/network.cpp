@@ -2,6 +2,7 @@
 // runs forward and backward with the format conversions between layers.
 #include "model/network.h"
 
+#include <new>
 #include <stdexcept>
 
 #include "model/layers/factory.h"
@@ -31,7 +32,11 @@ Network::Network(const NetworkSpec& spec, const Shape& sampleShape, Backend& bac
     detail::LayerBuild build{spec.layers[i], shapes_[i].inputShape, shapes_[i].outputShape,
                              forwardFormatOf(p, fp8), gradFormatOf(p, fp8), backend,
                              detail::deriveSeed(seed, i, kSeedPurposeLayer)};
-    layers_.push_back(detail::makeLayer(build));
+    try {
+      layers_.push_back(detail::makeLayer(build));
+    } catch (const std::bad_alloc&) {
+      failAllocation(i, "the layer's buffers");
+    }
   }
   createParameters(seed, masterWeights);
   createConversionBuffers();
@@ -49,7 +54,11 @@ void Network::createParameters(std::uint64_t seed, bool masterWeights) {
   std::vector<std::vector<detail::ParamDecl>> declared;
   std::size_t total = 0;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    declared.push_back(layers_[i]->declareParameters(detail::deriveSeed(seed, i, kSeedPurposeInit)));
+    try {
+      declared.push_back(layers_[i]->declareParameters(detail::deriveSeed(seed, i, kSeedPurposeInit)));
+    } catch (const std::bad_alloc&) {
+      failAllocation(i, "the initial values of its parameters");
+    }
     total += declared.back().size();
   }
   // Layers keep pointers into params_: it must never reallocate after this.
@@ -57,7 +66,12 @@ void Network::createParameters(std::uint64_t seed, bool masterWeights) {
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     layerFirstParam_.push_back(int(params_.size()));
     for (const auto& decl : declared[i]) {
-      params_.push_back(createSlot("layers[" + std::to_string(i) + "]." + decl.suffix, decl, masterWeights));
+      try {
+        params_.push_back(createSlot("layers[" + std::to_string(i) + "]." + decl.suffix, decl, masterWeights));
+      } catch (const std::bad_alloc&) {
+        failAllocation(i, "its " + decl.suffix + " " + decl.shape.toString() + " (working copy, gradient" +
+                              (masterWeights ? ", fp32 master copy)" : ")"));
+      }
       paramLayer_.push_back(int(i));
     }
     if (!declared[i].empty()) layers_[i]->bindParameters(&params_[layerFirstParam_[i]]);
@@ -106,14 +120,35 @@ void Network::collectFp8Tensors() {
 }
 
 void Network::allocateOptimizerState(OptimizerKind kind) {
-  for (auto& slot : params_) {
-    slot.state1 = backend_.zeros(slot.working.shape(), Precision::fp32);
-    if (kind == OptimizerKind::adam || kind == OptimizerKind::adamw) {
-      slot.state2 = backend_.zeros(slot.working.shape(), Precision::fp32);
-    } else {
-      slot.state2 = Tensor();
+  for (std::size_t k = 0; k < params_.size(); ++k) {
+    ParamSlot& slot = params_[k];
+    try {
+      slot.state1 = backend_.zeros(slot.working.shape(), Precision::fp32);
+      if (kind == OptimizerKind::adam || kind == OptimizerKind::adamw) {
+        slot.state2 = backend_.zeros(slot.working.shape(), Precision::fp32);
+      } else {
+        slot.state2 = Tensor();
+      }
+    } catch (const std::bad_alloc&) {
+      failAllocation(std::size_t(paramLayer_[k]), "the optimizer state of " + slot.name + " " +
+                                                      slot.working.shape().toString() + " (fp32)");
     }
   }
+}
+
+MemoryUse Network::memoryUse(std::int32_t batchSize) const {
+  const auto bytes = [](const Tensor& t) {
+    return t.defined() ? std::int64_t(tensorBytes(t.precision(), t.numel())) : std::int64_t(0);
+  };
+  MemoryUse m;
+  for (const ParamSlot& slot : params_) {
+    m.weights += bytes(slot.working);
+    m.masterWeights += bytes(slot.master);
+    m.gradients += bytes(slot.grad);
+    m.optimizerState += bytes(slot.state1) + bytes(slot.state2);
+  }
+  for (const LayerShapeInfo& layer : shapes_) m.activations += layer.activationBytesPerSample * batchSize;
+  return m;
 }
 
 std::int64_t Network::parameterCount() const {

@@ -32,6 +32,21 @@ struct ShapeError : std::runtime_error {
   ShapeError(int index, const std::string& message) : std::runtime_error(message), layerIndex(index) {}
 };
 
+// A network whose shapes fit but whose training cannot fit in memory
+// (model/memory_estimate.h), refused before anything is allocated. A ShapeError, so
+// that everything that reports a network the experiment cannot train (the CLI's exit
+// code 2, the worker's "network" context, the editor) reports it too.
+struct MemoryLimitError : ShapeError {
+  using ShapeError::ShapeError;
+};
+
+// An allocation that failed while building or running the network: what() names the
+// layer and what was being allocated ("layers[1] linear: out of memory allocating
+// its output for a batch of 256 ([256, 16777216] fp32)").
+struct OutOfMemoryError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct LayerShapeInfo {
   int index = 0;
   std::string name;                  // "layers[2] linear"
@@ -82,6 +97,9 @@ class Network {
   // state1 and state2. Call once before the first optimizerStep.
   void allocateOptimizerState(OptimizerKind kind);
   std::int64_t parameterCount() const;
+  // The bytes of the parameter tensors as allocated, by kind, plus the layer outputs
+  // that a step of `batchSize` samples keeps (core/records.h, MemoryUse).
+  MemoryUse memoryUse(std::int32_t batchSize) const;
 
   // Every parameter gradient, last layer first (the order overflow attribution
   // uses: the first entry with inf/NaN is the culprit), and for each its layer name.
@@ -137,6 +155,10 @@ class Network {
   void startTiming();
   void stopTiming(std::vector<double>& sums, std::vector<std::int64_t>& calls, std::size_t layer);
   void keepStats(std::size_t layer, StatsKind kind, const detail::LayerIo& io);
+  const Tensor& forwardLayer(std::size_t i, const Tensor& input, bool training, std::int64_t step);
+  const Tensor* backwardLayer(std::size_t i, const Tensor& gradient);
+  // Throws OutOfMemoryError naming the layer, its format and `what`.
+  [[noreturn]] void failAllocation(std::size_t layer, const std::string& what) const;
   void captureActivation(std::size_t layer, const Tensor& output);
   void captureGradients(std::size_t layer, const Tensor* inputGradient);
   void appendHostValues(const Tensor& t, std::vector<float>& out);

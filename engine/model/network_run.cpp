@@ -1,4 +1,5 @@
 // Network at run time: forward, backward, statistics and per-layer timing.
+#include <new>
 #include <stdexcept>
 
 #include "model/network.h"
@@ -38,6 +39,52 @@ void Network::keepStats(std::size_t layer, StatsKind kind, const detail::LayerIo
   pendingStats_.push_back(std::move(r));
 }
 
+void Network::failAllocation(std::size_t layer, const std::string& what) const {
+  throw OutOfMemoryError(shapes_[layer].name + " (" + std::string(toString(shapes_[layer].precision)) +
+                         "): out of memory allocating " + what);
+}
+
+const Tensor& Network::forwardLayer(std::size_t i, const Tensor& input, bool training, std::int64_t step) {
+  detail::Layer& layer = *layers_[i];
+  detail::LayerIo io{backend_, statsEnabled_, training, step, &scratch_};
+  const Tensor* x = &input;
+  startTiming();
+  if (x->precision() != layer.forwardFormat()) {
+    Tensor& converted = inputCopies_[i].ensure(x->shape());
+    backend_.convert(*x, converted);
+    x = &converted;
+  }
+  const Tensor& y = layer.forward(*x, io);
+  stopTiming(forwardMsSum_, forwardCalls_, i);
+  keepStats(i, StatsKind::activation, io);
+  captureActivation(i, y);
+  return y;
+}
+
+const Tensor* Network::backwardLayer(std::size_t i, const Tensor& gradient) {
+  detail::Layer& layer = *layers_[i];
+  detail::LayerIo io{backend_, statsEnabled_, trainingForward_, 0, &scratch_};
+  const Tensor* g = &gradient;
+  startTiming();
+  // fp8: always through this layer's own buffer, whose scale updateFp8Scales keeps.
+  const bool foreignFp8 = isFp8(g->precision()) && i + 1 == layers_.size();
+  if (g->precision() != layer.gradFormat() || foreignFp8) {
+    Tensor& converted = gradCopies_[i].ensure(g->shape());
+    backend_.convert(*g, converted);
+    g = &converted;
+  }
+  // The first layer's input gradient is nobody's unless asked for: skip it.
+  const bool needInputGrad = i > 0 || inputGradientEnabled_;
+  g = layer.backward(*g, needInputGrad, io);
+  stopTiming(backwardMsSum_, backwardCalls_, i);
+  keepStats(i, StatsKind::gradient, io);
+  captureGradients(i, g);
+  if (!g && needInputGrad) {
+    throw std::logic_error("Network::backward: " + shapes_[i].name + " gave no input gradient");
+  }
+  return g;
+}
+
 const Tensor& Network::forward(const Tensor& input, bool training, std::int64_t step) {
   checkInput(input);
   // Delayed scaling: this step's fp8 scales come from the amax history of the steps
@@ -46,18 +93,12 @@ const Tensor& Network::forward(const Tensor& input, bool training, std::int64_t 
   trainingForward_ = training;
   const Tensor* x = &input;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    detail::Layer& layer = *layers_[i];
-    detail::LayerIo io{backend_, statsEnabled_, training, step, &scratch_};
-    startTiming();
-    if (x->precision() != layer.forwardFormat()) {
-      Tensor& converted = inputCopies_[i].ensure(x->shape());
-      backend_.convert(*x, converted);
-      x = &converted;
+    try {
+      x = &forwardLayer(i, *x, training, step);
+    } catch (const std::bad_alloc&) {
+      failAllocation(i, "its input copy, output or statistics for a batch of " + std::to_string(input.shape()[0]) +
+                            " (output " + shapes_[i].outputShape.toString() + " per sample)");
     }
-    x = &layer.forward(*x, io);
-    stopTiming(forwardMsSum_, forwardCalls_, i);
-    keepStats(i, StatsKind::activation, io);
-    captureActivation(i, *x);
   }
   if (x->layout() != MemoryLayout::nchw) {  // the loss and the host read the logical order
     if (!logicalOutput_.defined() || !(logicalOutput_.shape() == x->shape()) ||
@@ -79,24 +120,11 @@ void Network::backward(const Tensor& dOutput) {
   }
   const Tensor* g = &dOutput;
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    detail::Layer& layer = *layers_[i];
-    detail::LayerIo io{backend_, statsEnabled_, trainingForward_, 0, &scratch_};
-    startTiming();
-    // fp8: always through this layer's own buffer, whose scale updateFp8Scales keeps.
-    const bool foreignFp8 = isFp8(g->precision()) && i + 1 == layers_.size();
-    if (g->precision() != layer.gradFormat() || foreignFp8) {
-      Tensor& converted = gradCopies_[i].ensure(g->shape());
-      backend_.convert(*g, converted);
-      g = &converted;
-    }
-    // The first layer's input gradient is nobody's unless asked for: skip it.
-    const bool needInputGrad = i > 0 || inputGradientEnabled_;
-    g = layer.backward(*g, needInputGrad, io);
-    stopTiming(backwardMsSum_, backwardCalls_, i);
-    keepStats(i, StatsKind::gradient, io);
-    captureGradients(i, g);
-    if (!g && needInputGrad) {
-      throw std::logic_error("Network::backward: " + shapes_[i].name + " gave no input gradient");
+    try {
+      g = backwardLayer(i, *g);
+    } catch (const std::bad_alloc&) {
+      failAllocation(i, "its gradients for a batch of " + std::to_string(dOutput.shape()[0]) + " (input " +
+                            shapes_[i].inputShape.toString() + " per sample)");
     }
   }
   inputGradient_ = inputGradientEnabled_ ? *g : Tensor();

@@ -1,5 +1,7 @@
 // Shape inference: what each layer makes of one sample, before anything is allocated.
 // The GUI calls it on every edit (inline errors, the diagram); Network builds on it.
+#include <cstdio>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +16,39 @@ namespace {
 }
 
 std::string str(const Shape& s) { return s.toString(); }
+
+// 2^53: far beyond any memory, and still exact as a double. Counts past it are refused
+// before they are multiplied out in 64-bit integers, which a legal but enormous layer
+// (kernel, padding and channels at their maxima) would overflow.
+constexpr double kMaxElements = 9007199254740992.0;
+
+// The product of `factors`, or a ShapeError naming the layer when it passes kMaxElements.
+std::int64_t checkedCount(int index, const std::string& name, std::initializer_list<std::int64_t> factors,
+                          const std::string& what) {
+  double product = 1;
+  for (const std::int64_t f : factors) product *= double(f);
+  if (product > kMaxElements) {
+    char figure[32];
+    std::snprintf(figure, sizeof figure, "%.3g", product);
+    mismatch(index, name, what + " would hold " + figure + " values, more than 2^53 (no machine has the memory)");
+  }
+  std::int64_t count = 1;
+  for (const std::int64_t f : factors) count *= f;
+  return count;
+}
+
+// The shape, once its element count is known to be representable.
+Shape checkedShape(int index, const std::string& name, Shape shape) {
+  double product = 1;
+  for (const std::int64_t d : shape.dims) product *= double(d);
+  if (product > kMaxElements) {
+    char figure[32];
+    std::snprintf(figure, sizeof figure, "%.3g", product);
+    mismatch(index, name, "output " + str(shape) + " would hold " + figure +
+                              " values per sample, more than 2^53 (no machine has the memory)");
+  }
+  return shape;
+}
 
 // (size + 2 pad - kernel) / stride + 1, or an error when the window does not fit.
 std::int64_t windowOutput(int index, const std::string& name, const Shape& in, std::int64_t size,
@@ -44,18 +79,20 @@ LayerOutput inferLayer(int index, const std::string& name, const LayerSpec& s, c
         mismatch(index, name, "expects input [" + std::to_string(in.numel()) + "] (flattened), got " +
                                   str(in) + "; add a flatten layer");
       }
-      return {Shape{s.out}, in[0] * s.out + (s.bias ? s.out : 0)};
+      return {Shape{s.out}, checkedCount(index, name, {in[0], s.out}, "the weight") + (s.bias ? s.out : 0)};
     case LayerType::conv2d: {
       requireImage(index, name, in);
       const std::int64_t h = windowOutput(index, name, in, in[1], s);
       const std::int64_t w = windowOutput(index, name, in, in[2], s);
-      const std::int64_t weights = s.out * in[0] * s.kernel * s.kernel;
-      return {Shape{s.out, h, w}, weights + (s.bias ? s.out : 0)};
+      const std::int64_t weights = checkedCount(index, name, {s.out, in[0], s.kernel, s.kernel}, "the weight");
+      return {checkedShape(index, name, Shape{s.out, h, w}), weights + (s.bias ? s.out : 0)};
     }
     case LayerType::maxpool2d:
     case LayerType::avgpool2d: {
       requireImage(index, name, in);
-      return {Shape{in[0], windowOutput(index, name, in, in[1], s), windowOutput(index, name, in, in[2], s)}, 0};
+      return {checkedShape(index, name,
+                           Shape{in[0], windowOutput(index, name, in, in[1], s), windowOutput(index, name, in, in[2], s)}),
+              0};
     }
     case LayerType::flatten:
       if (in.rank() < 1) mismatch(index, name, "expects a sample with at least one dimension, got " + str(in));

@@ -1,6 +1,7 @@
 #include "protocol/json_fields.h"
 
 #include "core/json_number.h"
+#include "core/json_text.h"
 
 #include <cmath>
 #include <limits>
@@ -13,12 +14,9 @@ void failField(const std::string& field, const std::string& what) { throw Protoc
 
 namespace {
 
-// Long values are cut so that an error about a huge field stays one readable line.
-std::string shown(const json& v) {
-  std::string text = v.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
-}
+// Long or deep values are cut so that an error about a huge field stays one readable
+// line (and never walks the whole value).
+std::string shown(const json& v) { return previewJson(v); }
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "protocol/messages.h"
 
+#include "core/json_text.h"
+
 #include <functional>
 #include <map>
 
@@ -41,7 +43,7 @@ std::vector<std::string> stringArray(const json& obj, const char* field) {
   const json& array = readArray(obj, field);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < array.size(); ++i) {
-    if (!array[i].is_string()) failField(std::string(field) + "[" + std::to_string(i) + "]", "must be a string (got " + array[i].dump() + ")");
+    if (!array[i].is_string()) failField(std::string(field) + "[" + std::to_string(i) + "]", "must be a string (got " + previewJson(array[i]) + ")");
     out.push_back(array[i].get<std::string>());
   }
   return out;
@@ -112,12 +114,12 @@ std::string joined(const std::vector<std::string>& names) {
 }
 
 json parseLine(std::string_view line) {
-  json message = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (message.is_discarded()) {
-    std::string shown(line.substr(0, 60));
-    throw ProtocolError("line: not valid JSON: " + shown + (line.size() > 60 ? "..." : ""));
+  try {
+    return parseJsonText(line);  // bounded depth, nothing after the value (core/json_text.h)
+  } catch (const JsonTextError& e) {
+    // A protocol message is one line: the column says where.
+    throw ProtocolError("line: not valid JSON at column " + std::to_string(e.column()) + ": " + e.reason());
   }
-  return message;
 }
 
 // Checks "v" and "type"; returns the type.
@@ -182,7 +184,9 @@ namespace {
 // wants them first, so the envelope is written by hand in front of the body.
 std::string withEnvelope(const char* type, const json& bodyObject) {
   std::string line = "{\"v\":" + std::to_string(kProtocolVersion) + ",\"type\":" + json(type).dump();
-  const std::string rest = bodyObject.dump();  // "{...}"
+  // Lenient: a string that is not UTF-8 (a bad byte echoed in an error) goes out with
+  // U+FFFD in its place instead of throwing (docs/protocol.md, "Envelope").
+  const std::string rest = dumpJsonLenient(bodyObject);  // "{...}"
   if (rest.size() > 2) line += "," + rest.substr(1);
   else line += "}";
   return line;

@@ -1,5 +1,7 @@
 #include "protocol/records_json.h"
 
+#include "core/json_text.h"
+
 namespace plab {
 
 using nlohmann::json;
@@ -47,7 +49,7 @@ void from_json(const json& j, OverflowEvent& e) {
   const json& layers = readArray(j, "layers");
   e.layers.clear();
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    if (!layers[i].is_string()) failField("layers[" + std::to_string(i) + "]", "must be a string (got " + layers[i].dump() + ")");
+    if (!layers[i].is_string()) failField("layers[" + std::to_string(i) + "]", "must be a string (got " + previewJson(layers[i]) + ")");
     e.layers.push_back(layers[i].get<std::string>());
   }
 }
@@ -98,7 +100,7 @@ void readSparseHistogram(const json& j, std::array<std::int64_t, kLog2HistBins>&
     const std::string field = "hist[" + std::to_string(i) + "]";
     const json& pair = hist[i];
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number_integer() || !pair[1].is_number_integer())
-      failField(field, "must be [bin, count] (got " + pair.dump() + ")");
+      failField(field, "must be [bin, count] (got " + previewJson(pair) + ")");
     const std::int64_t bin = pair[0].get<std::int64_t>();
     if (bin < 0 || bin >= kLog2HistBins) failField(field, "bin " + std::to_string(bin) + " is outside 0.." + std::to_string(kLog2HistBins - 1));
     out[std::size_t(bin)] = pair[1].get<std::int64_t>();
@@ -195,6 +197,23 @@ void from_json(const json& j, SpeedResult& r) {
   r.samplesPerSecond = readNumber(j, "samples_per_second");
   r.measuredSteps = std::int32_t(readInt(j, "measured_steps"));
   r.layers = decodeArray<LayerTiming>(j, "layers");
+}
+
+void to_json(json& j, const MemoryUse& m) {
+  j = json{{"weights", m.weights},
+           {"master_weights", m.masterWeights},
+           {"gradients", m.gradients},
+           {"optimizer_state", m.optimizerState},
+           {"activations", m.activations},
+           {"total", m.total()}};
+}
+
+void from_json(const json& j, MemoryUse& m) {
+  m.weights = readInt(j, "weights");
+  m.masterWeights = readInt(j, "master_weights");
+  m.gradients = readInt(j, "gradients");
+  m.optimizerState = readInt(j, "optimizer_state");
+  m.activations = readInt(j, "activations");
 }
 
 namespace protocol {

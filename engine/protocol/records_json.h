@@ -37,6 +37,9 @@ void to_json(nlohmann::json& j, const LayerTiming& t);
 void from_json(const nlohmann::json& j, LayerTiming& t);
 void to_json(nlohmann::json& j, const SpeedResult& r);
 void from_json(const nlohmann::json& j, SpeedResult& r);
+// {"weights", "master_weights", "gradients", "optimizer_state", "activations", "total"}: bytes.
+void to_json(nlohmann::json& j, const MemoryUse& m);
+void from_json(const nlohmann::json& j, MemoryUse& m);
 
 namespace protocol {
 

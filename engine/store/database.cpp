@@ -98,17 +98,58 @@ bool Statement::columnIsNull(int col) const { return sqlite3_column_type(stmt_, 
 
 // ---- Database --------------------------------------------------------------------
 
+namespace {
+
+// "file:/a/b%3Fc.sqlite?immutable=1": path as an SQLite URI (%, ? and # escaped).
+std::string immutableUri(const std::string& path) {
+  std::string uri = "file:";
+  for (const char c : path) {
+    if (c == '%') uri += "%25";
+    else if (c == '?') uri += "%3f";
+    else if (c == '#') uri += "%23";
+    else uri += c;
+  }
+  return uri + "?immutable=1";
+}
+
+// Whether a read-only connection's first read failed because it cannot make the WAL's
+// -shm file (a read-only folder or filesystem, and no writer has the file open):
+// SQLite says SQLITE_CANTOPEN, SQLITE_READONLY_DIRECTORY or SQLITE_READONLY_CANTINIT.
+bool walIndexUnavailable(int code) { return (code & 0xFF) == SQLITE_CANTOPEN || (code & 0xFF) == SQLITE_READONLY; }
+
+}  // namespace
+
+sqlite3* Database::openConnection(const std::string& name, int flags) const {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(name.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    throw StoreError(path_ + ": cannot open" + (readOnly_ ? " for reading" : "") + ": " + message);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  return db;
+}
+
+// A WAL file needs its -shm index, which a reader creates beside it on first read.
+// Where the folder cannot be written (a read-only share, an archive) and no writer
+// holds the file open, there is no -shm and none can be made: the file is then read
+// as immutable, which needs no index (docs/store.md, "Opening"). A writer would have
+// left both -wal and -shm, and SQLite reads those read-only without this fallback.
+void Database::openForReading() {
+  db_ = openConnection(path_, SQLITE_OPEN_READONLY);
+  const int rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK || !walIndexUnavailable(sqlite3_extended_errcode(db_))) return;
+  sqlite3_close(db_);
+  db_ = nullptr;
+  db_ = openConnection(immutableUri(path_), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+  immutable_ = true;
+}
+
 Database::Database(const std::string& path, const StoreOptions& options, bool readOnly)
     : path_(path), readOnly_(readOnly) {
-  const int flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw StoreError(path + ": cannot open" + (readOnly ? " for reading" : "") + ": " + message);
-  }
-  sqlite3_extended_result_codes(db_, 1);
+  if (readOnly) openForReading();
+  else db_ = openConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   sqlite3_busy_timeout(db_, options.busyTimeoutMs);
   try {
     // The first statement reads the header: a file that is not SQLite fails here.

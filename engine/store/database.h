@@ -59,6 +59,9 @@ class Database {
 
   const std::string& path() const { return path_; }
   bool readOnly() const { return readOnly_; }
+  // Read as immutable: a read-only connection on a folder where the WAL index
+  // cannot be made (see openForReading).
+  bool immutable() const { return immutable_; }
   void exec(const std::string& sql);
   Statement prepare(std::string_view sql);
   std::int64_t lastInsertId() const;
@@ -69,8 +72,12 @@ class Database {
   [[noreturn]] static void failOn(sqlite3* db, const std::string& path, const std::string& what, int code);
 
  private:
+  sqlite3* openConnection(const std::string& name, int flags) const;
+  void openForReading();
+
   std::string path_;
   bool readOnly_;
+  bool immutable_ = false;
   sqlite3* db_ = nullptr;
 };
 

@@ -36,7 +36,11 @@ std::string defaultDatabasePath();
 
 struct StoreOptions {
   int busyTimeoutMs = 5000;             // wait this long for another process's write lock
-  std::chrono::milliseconds flushInterval{1000};  // writer: commit buffered rows at least this often
+  // writer: commit buffered rows at least this often. Half the promised second
+  // (docs/store.md, "Writing"): a row can wait this long plus the background thread's
+  // check period (a quarter of it) plus the commit itself, and must still be on disk
+  // within a second if the process is killed.
+  std::chrono::milliseconds flushInterval{500};
   bool backgroundFlush = true;          // writer: a thread commits a buffer left idle past flushInterval
   std::int64_t maxPageCount = 0;        // > 0: cap the file (PRAGMA max_page_count); full -> SQLITE_FULL
   bool readOnly = false;                // reader only: open with SQLITE_OPEN_READONLY (no migration, no marking)

@@ -66,6 +66,11 @@ std::vector<std::int64_t> markInterruptedRuns(Database& db) {
 std::unique_ptr<Database> openStore(const std::string& path, const StoreOptions& options, bool readOnly,
                                     std::vector<std::int64_t>* interrupted) {
   if (path.empty()) throw StoreError("store: empty database path");
+  // SQLite's own word for a folder is "unable to open database file".
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    throw StoreError(path + ": is a directory, not a database file (give the path of a file in it, e.g. " +
+                     (fs::path(path) / "runs.sqlite").string() + ")");
   if (!readOnly) checkWritable(path);
   auto db = std::make_unique<Database>(path, options, readOnly);
   migrateSchema(*db);

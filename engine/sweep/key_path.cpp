@@ -1,5 +1,7 @@
 #include "sweep/key_path.h"
 
+#include "core/json_text.h"
+
 #include <cctype>
 
 namespace plab {
@@ -32,8 +34,7 @@ std::size_t parseBracket(const std::string& path, std::size_t at, std::vector<Ke
 std::string shown(const json& v) {
   if (v.is_object()) return "an object";
   if (v.is_array()) return "an array";
-  std::string text = v.dump();
-  return text.size() > 40 ? text.substr(0, 37) + "..." : text;
+  return previewJson(v);
 }
 
 void setFrom(json& node, const std::vector<KeyPathStep>& steps, std::size_t i, const std::string& done,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/json_number.h"
+#include "protocol/records_json.h"
 
 namespace plab {
 
@@ -34,6 +35,12 @@ RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId) {
   m["growth_events"] = growths;
   m["steps"] = double(run->stepCount);
   m["skipped_steps"] = double(run->skippedCount);
+  if (const auto memory = run->summary.find("memory"); memory != run->summary.end() && memory->is_object()) {
+    const MemoryUse use = memory->get<MemoryUse>();  // protocol/records_json.h
+    m["memory_bytes"] = double(use.total());
+    m["weights_bytes"] = double(use.weights);
+    m["activations_bytes"] = double(use.activations);
+  }
   if (const auto share = earlyGradientShadowUnderflow(reader.loadLayerStats(runId)))
     m["early_gradient_shadow_underflow"] = *share;
   if (run->status != RunStatus::completed) return m;

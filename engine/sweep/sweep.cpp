@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/json_text.h"
 #include "model/json_reader.h"
 #include "sweep/key_path.h"
 
@@ -41,11 +42,11 @@ std::string fullName(const VariantDraft& d) {
   return grid.empty() ? d.name : d.name + "; " + grid;
 }
 
-json parseJsonText(const std::string& text, const std::string& sourceName) {
+json parseJsonFile(const std::string& text, const std::string& sourceName) {
   try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw SweepError("", sourceName + ": malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+    return parseJsonText(text);  // bounded depth, nothing after the value (core/json_text.h)
+  } catch (const JsonTextError& e) {
+    throw SweepError("", e.inFile(sourceName));
   }
 }
 
@@ -72,7 +73,7 @@ json readBase(ObjectReader& r, const std::string& sourceName) {
   }
   std::filesystem::path path = file->get<std::string>();
   if (path.is_relative()) path = std::filesystem::path(sourceName).parent_path() / path;
-  const json base = parseJsonText(readWholeFile(path.string(), "base experiment file"), path.string());
+  const json base = parseJsonFile(readWholeFile(path.string(), "base experiment file"), path.string());
   if (!base.is_object()) r.fail("base_file", path.string() + " does not hold a JSON object");
   return base;
 }
@@ -146,7 +147,7 @@ std::vector<GridAxis> readGrid(const std::string& text, ObjectReader& r) {
 
 // "batch_size=512": how a grid value reads in a variant's name.
 std::string gridLabel(const GridAxis& axis, const json& value) {
-  const std::string shown = value.is_string() ? value.get<std::string>() : value.dump();
+  const std::string shown = value.is_string() ? value.get<std::string>() : previewJson(value);
   return axis.path + "=" + shown;
 }
 
@@ -250,7 +251,7 @@ Sweep parseSweepJson(const json& file, const std::string& text, const std::strin
 }  // namespace
 
 Sweep parseSweepText(const std::string& text, const std::string& sourceName, const SweepOverrides& overrides) {
-  const json file = parseJsonText(text, sourceName);
+  const json file = parseJsonFile(text, sourceName);
   try {
     return parseSweepJson(file, text, sourceName, overrides);
   } catch (const SweepError& e) {

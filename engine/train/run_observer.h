@@ -55,6 +55,7 @@ struct RunOutcome {
   std::int64_t shadowPasses = 0;   // shadow_stats: fp32 shadow passes run (one per statistics step)
   double medianShadowMs = 0;       // wall time of one, synced
   std::string stepCapture;         // StepRunner::summary(): how many steps were replayed
+  MemoryUse memory;                // what the network holds (Network::memoryUse)
 };
 
 class RunObserver {

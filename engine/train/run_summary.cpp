@@ -1,6 +1,7 @@
 #include "train/run_summary.h"
 
 #include "core/json_number.h"
+#include "protocol/records_json.h"
 
 namespace plab {
 
@@ -25,6 +26,7 @@ nlohmann::json runSummaryJson(const RunOutcome& o, std::int64_t runId, const Bac
     j["median_shadow_ms"] = numberToJson(o.medianShadowMs);
   }
   j["step_capture"] = o.stepCapture;
+  j["memory"] = o.memory;  // protocol/records_json.h
   return j;
 }
 

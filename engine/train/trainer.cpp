@@ -49,6 +49,7 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& data, Backend& bac
   network_ = std::make_unique<Network>(experiment.network, data.sampleShape, backend, experiment.seed,
                                        experiment.masterWeights, experiment.fp8);
   network_->allocateOptimizerState(experiment.optimizer.kind);
+  outcome_.memory = network_->memoryUse(experiment.batchSize);
   gradientOwners_ = network_->gradientLayerNamesInBackwardOrder();
   state_ = backend.createStepState(experiment.lossScaling, int(gradientOwners_.size()));
   runner_ = std::make_unique<StepRunner>(backend, stepCaptureEnabledByDefault());
@@ -177,10 +178,16 @@ std::string Trainer::diagnoseNonFinite(std::int64_t step) {
   network_->setStatsEnabled(true);
   network_->forward(buffers_.input, true, lastStepDone_);
   network_->setStatsEnabled(false);
-  for (const LayerStatsRecord& rec : network_->takeStats(step)) {
+  const std::vector<LayerStatsRecord> records = network_->takeStats(step);
+  // A layer whose values were inf/NaN before rounding first: in fp8, which saturates,
+  // values that merely passed the format's max are common and not the cause.
+  const bool anyNonFinite = std::any_of(records.begin(), records.end(), [](const LayerStatsRecord& r) {
+    return r.kind == StatsKind::activation && r.stats.nonFinite > 0;
+  });
+  for (const LayerStatsRecord& rec : records) {
     if (rec.kind != StatsKind::activation) continue;
     const TensorStats& s = rec.stats;
-    if (s.nonFinite == 0 && s.overflows == 0) continue;
+    if (s.nonFinite == 0 && (anyNonFinite || s.overflows == 0)) continue;
     std::ostringstream msg;
     msg << "the first layer whose activations were not finite is " << rec.layerName << " (" << rec.precision
         << "): " << s.overflows << " of " << s.count << " values overflowed the format, " << s.nonFinite

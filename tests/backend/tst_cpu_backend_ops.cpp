@@ -255,12 +255,11 @@ void TestCpuBackendOps::dropoutMaskIsDeterministic() {
 
 void TestCpuBackendOps::activationNanPassesThrough() {
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::gelu, Activation::tanh,
-                       Activation::sigmoid}) {
+  for (Activation a : kAllActivations) {
     Tensor x = tensorOf(be_, {2}, Precision::fp16, {nan, 1.0f});
     Tensor y = be_.empty({2}, Precision::fp16);
     be_.activationForward(a, 0.01f, x, y);
-    QVERIFY2(std::isnan(download(be_, y)[0]), qPrintable(QString("activation %1").arg(int(a))));
+    QVERIFY2(std::isnan(download(be_, y)[0]), qPrintable(QString("activation %1").arg(toString(a).data())));
   }
 }
 

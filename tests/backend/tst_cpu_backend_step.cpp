@@ -66,6 +66,8 @@ class TestCpuBackendStep : public QObject {
   void clipsToGlobalNorm();
   void lossScaleBacksOffAndGrowsWithHysteresis();
   void fp8ScaleFollowsAmaxHistory();
+  void saturatedFp8GradientIsAnOverflow();
+  void saturatedFp8LogitsGiveAnInfiniteLoss();
   void optimizerStepWithoutCheckIsAnError();
 
  private:
@@ -259,6 +261,40 @@ void TestCpuBackendStep::fp8ScaleFollowsAmaxHistory() {
     // The values were re-quantised with the new scale; these are exact in e4m3.
     QCOMPARE(download(be_, t), v);
   }
+}
+
+// fp8 saturates an infinity to the format's max (SATFINITE), so the stored gradient is
+// finite; the amax recorded before rounding still holds the infinity, and the check
+// must see it (issue 17: fp8 at lr 1000 ran to the end with no overflow flagged).
+void TestCpuBackendStep::saturatedFp8GradientIsAnOverflow() {
+  auto st = be_.createStepState(LossScaleRule{}, 1);
+  ParamSlot slot = makeSlot(be_, Precision::fp8_e4m3, {0.5f, -0.25f}, true);
+  slot.grad = tensorOf(be_, Precision::fp8_e5m2, {1.0f, std::numeric_limits<float>::infinity()});
+  const std::vector<float> stored = download(be_, slot.grad);
+  QVERIFY2(std::isfinite(stored[1]), "SATFINITE keeps no infinity: the test's premise");
+  step(be_, OptimizerHyper{}, slot, *st, 1);
+  const auto records = be_.drainStepRecords(*st);
+  QCOMPARE(records.size(), std::size_t(1));
+  QVERIFY(records[0].overflow && records[0].skipped);
+  QCOMPARE(records[0].gradOverflow, (std::vector<std::uint8_t>{1}));
+  QCOMPARE(download(be_, slot.master), (std::vector<float>{0.5f, -0.25f}));
+}
+
+// The same for the forward pass: logits that overflowed reach the loss saturated,
+// and a finite loss would hide it from the trainer's non-finite check.
+void TestCpuBackendStep::saturatedFp8LogitsGiveAnInfiniteLoss() {
+  auto st = be_.createStepState(noScaling(), 0);
+  Tensor logits = be_.empty({1, 2}, Precision::fp8_e4m3);
+  const std::vector<float> values{std::numeric_limits<float>::infinity(), 0.0f};
+  be_.upload(values.data(), logits);
+  const Tensor labels = tensorOf(be_, Precision::fp32, {1.0f});
+  Tensor dlogits = be_.empty({1, 2}, Precision::fp32);
+  be_.softmaxCrossEntropy(logits, labels, *st, dlogits);
+  be_.checkGradients({}, *st);
+  be_.updateLossScale(*st, 1);
+  const auto records = be_.drainStepRecords(*st);
+  QCOMPARE(records.size(), std::size_t(1));
+  QVERIFY2(std::isinf(records[0].loss), qPrintable(QString("loss %1").arg(records[0].loss)));
 }
 
 void TestCpuBackendStep::optimizerStepWithoutCheckIsAnError() {

@@ -1,10 +1,12 @@
 // `precisionlab-cli run` end to end: the real binary, real SQLite files, real
 // datasets and real signals. Each bad input must give a clear error and exit code.
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <unistd.h>
@@ -195,6 +197,41 @@ class TestCliRun : public QObject {
                {"type": "relu", "precision": "fp16"}, {"type": "linear", "out": 2}], "loss": "cross_entropy"},
                "loss_scaling": {"mode": "dynamic"}})"
         << 1 << "step 1: the loss is";
+    // fp8 saturates infinities (SATFINITE): with AdamW's decay at lr 1000 the weights
+    // grow ninefold a step until the forward pass overflows fp32, and the saturated
+    // logits gave a finite loss, so the run completed (issue 17).
+    QTest::newRow("fp8 at lr 1000")
+        << QByteArray() << R"({"network": {"layers": [{"type": "linear", "out": 32, "precision": "fp8_e4m3"},
+               {"type": "relu", "precision": "fp8_e4m3"}, {"type": "linear", "out": 2, "precision": "fp8_e4m3"}],
+               "loss": "cross_entropy"}, "optimizer": {"type": "adamw", "lr": 1000}, "epochs": 10})"
+        << 1 << "the loss is inf; the first layer whose activations were not finite is layers[2] linear (fp8_e4m3)";
+    // Hostile files (issue 17): none may end the process by a signal or flood stderr.
+    QTest::newRow("nested 300000 deep") << "{\"title\": " + QByteArray(300000, '[') + QByteArray(300000, ']') + "}" << ""
+                                        << 2 << "bad.json:1:74: nested deeper than 64 levels";
+    QTest::newRow("NUL, then text") << QByteArray::fromStdString(tinySpirals().dump()) + '\0' + R"({"steps": 1})" << ""
+                                    << 2 << "a NUL byte after the JSON value";
+    QTest::newRow("100000 values where a number belongs")
+        << QByteArray::fromStdString([] {
+             json j = tinySpirals();
+             j["dataset"]["train_size"] = json(std::vector<int>(100000, 7));
+             return j.dump();
+           }())
+        << "" << 3 << "train_size: must be an integer (got [7,7,7";
+    // Legal but enormous shapes: refused before training by the memory estimate
+    // (model/memory_estimate.h), not ended by a bare std::bad_alloc or the OOM killer.
+    QTest::newRow("linear at the maximum out")
+        << QByteArray() << R"({"dataset": {"name": "spirals", "train_size": 1048576}, "batch_size": 1048576,
+             "network": {"layers": [{"type": "linear", "out": 16777216}, {"type": "relu"}, {"type": "linear", "out": 2}],
+                         "loss": "cross_entropy"}})"
+        << 2 << "layers[0] linear: training needs at least";
+    QTest::newRow("2^24 channels")
+        << QByteArray() << R"({"dataset": {"name": "shapes"}, "network": {"layers": [{"type": "conv2d", "out_channels": 16777216},
+             {"type": "flatten"}, {"type": "linear", "out": 4}], "loss": "cross_entropy"}})"
+        << 2 << "layers[0] conv2d: training needs at least";
+    QTest::newRow("huge padding")
+        << QByteArray() << R"({"dataset": {"name": "shapes"}, "network": {"layers": [{"type": "conv2d", "out_channels": 4096, "padding": 1024},
+             {"type": "flatten"}, {"type": "linear", "out": 4}], "loss": "cross_entropy"}})"
+        << 2 << "layers[0] conv2d: training needs at least";
   }
   void badInputsGiveClearErrors() {
     QFETCH(QByteArray, content);
@@ -210,9 +247,32 @@ class TestCliRun : public QObject {
     const QString file = writeFile(dir_.filePath("bad.json"), text);
     const QString db = dir_.filePath("bad.sqlite");
     const CliResult r = runCli({"run", file, "--db", db});
+    QVERIFY2(r.exitStatus == QProcess::NormalExit, qPrintable("ended by a signal\n" + r.describe()));
     QVERIFY2(r.exitCode == exitCode, qPrintable(r.describe()));
     QVERIFY2(r.err.contains(message), qPrintable(r.describe()));
     QVERIFY2(!r.err.contains("terminate called"), qPrintable(r.describe()));
+    QVERIFY2(r.err.size() < 2000, qPrintable(QString("stderr of %1 characters: %2...").arg(r.err.size()).arg(r.err.left(300))));
+  }
+
+  // An allocation that fails although the estimate passed (the estimate is a lower
+  // bound, and the limit here is the address space, not physical memory) names the
+  // layer and what it was allocating, instead of a bare std::bad_alloc.
+  void failedAllocationNamesTheLayer() {
+    json j = tinySpirals();
+    j["network"]["layers"][0]["out"] = 16777216;  // 2 x 2^24 weights each side, a batch of 32 x 64 MiB outputs
+    const QString file = writeExperiment(QDir(dir_.path()), "oom.json", j);
+    const QString db = dir_.filePath("oom.sqlite");
+    const CliResult r = runCli({"run", file, "--db", db}, 60000, [](QProcess& p) {
+      p.setChildProcessModifier([] {
+        const rlimit limit{rlim_t(1) << 30, rlim_t(1) << 30};  // 1 GiB of address space
+        ::setrlimit(RLIMIT_AS, &limit);
+      });
+    });
+    QVERIFY2(r.exitStatus == QProcess::NormalExit, qPrintable("ended by a signal\n" + r.describe()));
+    QVERIFY2(r.exitCode == 1, qPrintable(r.describe()));
+    QVERIFY2(r.err.contains(QRegularExpression(R"(layers\[[02]\] linear \(fp32\): out of memory allocating )")),
+             qPrintable(r.describe()));
+    QVERIFY2(!r.err.contains("std::bad_alloc"), qPrintable(r.describe()));
   }
 
   void corruptIdxNamesFileAndProblem() {

@@ -175,6 +175,50 @@ class TestCliSweep : public QObject {
     QCOMPARE(claims[1]["status"].get<std::string>(), std::string("holds"));
     QCOMPARE(claims[2]["status"].get<std::string>(), std::string("fails"));
     QVERIFY2(claims[2]["measured"].get<std::string>().find("bf16: test_accuracy 0.") == 0, claims[2].dump().c_str());
+
+    // The comparison table of the same stored sweep, and its two exports.
+    const json stored = readJsonFile(summary);
+    const QString id = QString::number(stored["sweep_id"].get<std::int64_t>());
+    const QString db = dir.filePath("runs.sqlite");
+    const CliResult csv = runCli({"compare", id, "--db", db, "--format", "csv"});
+    QVERIFY2(csv.exitCode == 0, qPrintable(csv.describe()));
+    const QStringList lines = csv.out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 4);
+    const QStringList header = lines[0].split(',');
+    QCOMPARE(header.mid(0, 3), QStringList({"variant", "run_id", "status"}));
+    QMap<QString, QStringList> rows;
+    for (int i = 1; i < 4; ++i) {
+      QStringList cells = lines[i].split(',');
+      if (cells[0].startsWith('"')) cells = QStringList{"fp16, dynamic"} + cells.mid(2);  // the quoted name
+      QCOMPARE(cells.size(), header.size());
+      rows[cells[0]] = cells;
+    }
+    const auto column = [&](const QString& variant, const char* name) { return rows[variant][header.indexOf(name)]; };
+    QCOMPARE(column("fp32", "status"), QString("completed"));
+    QCOMPARE(column("fp32", "speedup"), QString("1"));
+    QCOMPARE(column("fp32", "run_id"), QString::number(stored["variants"][0]["run_id"].get<std::int64_t>()));
+    // Memory from the engine's tensors: bf16 weights and activations take half of fp32's bytes.
+    const qint64 fp32Weights = column("fp32", "weights_bytes").toLongLong();
+    QVERIFY(fp32Weights > 0);
+    QCOMPARE(column("bf16", "weights_bytes").toLongLong() * 2, fp32Weights);
+    QCOMPARE(column("bf16", "activations_bytes").toLongLong() * 2, column("fp32", "activations_bytes").toLongLong());
+    QCOMPARE(column("bf16", "master_weights_bytes").toLongLong(), fp32Weights);  // fp32 master copies
+    QVERIFY2(column("fp16, dynamic", "gradient_underflow").contains("layers[0] linear fp16"),
+             qPrintable(column("fp16, dynamic", "gradient_underflow")));
+
+    const CliResult md = runCli({"compare", id, "--db", db});
+    QVERIFY2(md.exitCode == 0, qPrintable(md.describe()));
+    QVERIFY2(md.out.startsWith("# cli sweep\n"), qPrintable(md.out));
+    QVERIFY2(md.out.contains("| fails | an impossible claim | bf16: test_accuracy 0."), qPrintable(md.out));
+    QVERIFY2(md.out.contains("| holds | fp32 learns the spirals |"), qPrintable(md.out));
+
+    // Each run is named after its variant.
+    RunReader reader(db.toStdString());
+    QCOMPARE(reader.getRun(stored["variants"][1]["run_id"].get<std::int64_t>())->name, "bf16 · sweep " + id.toStdString());
+
+    const CliResult missing = runCli({"compare", "999", "--db", db});
+    QCOMPARE(missing.exitCode, 4);
+    QVERIFY2(missing.err.contains("no sweep 999"), qPrintable(missing.describe()));
   }
 
   void aStopSignalStopsEveryVariantAndKeepsWhatTheyRecorded() {

@@ -68,6 +68,7 @@ class WorkerSession {
   }
   bool finished(int timeoutMs = 20000) { return process_.waitForFinished(timeoutMs); }
   int exitCode() const { return process_.exitCode(); }
+  bool crashed() const { return process_.exitStatus() == QProcess::CrashExit; }  // ended by a signal
   QString stderrText() { return QString::fromUtf8(process_.readAllStandardError()); }
 
   std::vector<proto::Event> events;
@@ -182,6 +183,26 @@ class TestCliWorker : public QObject {
     QCOMPARE(w.exitCode(), 2);
   }
 
+  // A network whose training cannot fit in memory is refused before anything is
+  // allocated (once a bare std::bad_alloc, or the OOM killer's SIGKILL).
+  void networkTooLargeForMemoryGivesErrorEvent() {
+    WorkerSession w(dir_.filePath("huge.sqlite"));
+    QVERIFY(w.waitFor<proto::Hello>());
+    json huge = tinySpirals();
+    huge["backend"] = "cpu";
+    huge["network"]["layers"][0]["out"] = 16777216;
+    huge["dataset"]["train_size"] = 1048576;
+    huge["batch_size"] = 1048576;
+    w.send(proto::StartCommand{huge});
+    QVERIFY2(w.waitFor<proto::ErrorMessage>(60000), qPrintable(w.stderrText()));
+    const auto* e = w.last<proto::ErrorMessage>();
+    QVERIFY2(QString::fromStdString(e->message).contains("layers[0] linear: training needs at least"), e->message.c_str());
+    QCOMPARE(QString::fromStdString(e->context), QStringLiteral("network"));
+    QVERIFY(w.finished(60000));
+    QVERIFY(!w.crashed());
+    QCOMPARE(w.exitCode(), 2);
+  }
+
   void failedRunSendsErrorThenRunFinished() {
     const QString db = dir_.filePath("nan.sqlite");
     WorkerSession w(db);
@@ -210,6 +231,43 @@ class TestCliWorker : public QObject {
     w.send(proto::StopCommand{});  // still obeyed
     QVERIFY(w.finished());
     QCOMPARE(w.exitCode(), 0);
+  }
+
+  // Lines that once ended the worker by a signal (issue 17): each is an error event,
+  // and a run under way goes on and is stored.
+  void hostileCommandsAreReportedAndTheRunKept() {
+    const QString db = dir_.filePath("hostile.sqlite");
+    WorkerSession w(db);
+    QVERIFY(w.waitFor<proto::Hello>());
+    w.sendRaw(R"({"v":1,"type":"start","experiment":)" + QByteArray(300000, '[') + QByteArray(300000, ']') + "}");
+    QVERIFY2(w.waitFor<proto::ErrorMessage>(), qPrintable(w.stderrText()));
+    QVERIFY2(QString::fromStdString(w.last<proto::ErrorMessage>()->message).contains("column 99: nested deeper than 64 levels"),
+             w.last<proto::ErrorMessage>()->message.c_str());
+
+    json onCpu = endlessSpirals();
+    onCpu["backend"] = "cpu";
+    w.send(proto::StartCommand{onCpu});
+    QVERIFY2(w.waitFor<proto::RunStarted>(), qPrintable(w.stderrText()));
+    QVERIFY(w.waitFor<proto::StepsBatch>());
+    w.sendRaw("{\"v\":1,\"type\":\"pa\xffuse\"}");  // mid-run: a byte that is not UTF-8
+    QVERIFY2(w.waitFor<proto::ErrorMessage>(), qPrintable(w.stderrText()));
+    QCOMPARE(QString::fromStdString(w.last<proto::ErrorMessage>()->context), QStringLiteral("command"));
+    QVERIFY(QString::fromStdString(w.last<proto::ErrorMessage>()->message).contains("column 18: malformed JSON"));
+    w.sendRaw(QByteArray(R"({"v":1,"type":"pause"})") + '\0' + "garbage");
+    QVERIFY2(w.waitFor<proto::ErrorMessage>(), qPrintable(w.stderrText()));
+    QVERIFY(QString::fromStdString(w.last<proto::ErrorMessage>()->message).contains("a NUL byte after the JSON value"));
+
+    w.send(proto::StopCommand{});
+    QVERIFY2(w.waitFor<proto::RunFinished>(), qPrintable(w.stderrText()));
+    QCOMPARE(int(w.last<proto::RunFinished>()->status), int(RunStatus::cancelled));
+    QVERIFY(w.finished());
+    QVERIFY2(!w.crashed(), qPrintable(w.stderrText()));
+    QCOMPARE(w.exitCode(), 0);
+    RunReader reader(db.toStdString());
+    const auto runs = reader.listRuns();
+    QCOMPARE(runs.size(), std::size_t(1));
+    QCOMPARE(int(runs.front().status), int(RunStatus::cancelled));
+    QVERIFY(!reader.loadSteps(runs.front().id).empty());
   }
 };
 

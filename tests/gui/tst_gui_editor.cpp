@@ -42,9 +42,18 @@ class TestGuiEditor : public QObject {
       const QString text = list->item(i)->text();
       QVERIFY2(!text.startsWith(QStringLiteral("\n")), qPrintable(text));
     }
-    const QString first = list->item(0)->data(Qt::UserRole).toString();
-    QVERIFY(window_->openExperiment(first));
-    QCOMPARE(window_->document()->filePath(), first);
+    // Grouped, lessons first; a heading is not a file and opens nothing.
+    QCOMPARE(list->item(0)->text(), QStringLiteral("Lessons"));
+    QVERIFY(list->item(0)->data(Qt::UserRole).toString().isEmpty());
+    const QString experiment = window_->library()->pathOf(QStringLiteral("spirals.json"));
+    QVERIFY(window_->openExperiment(experiment));
+    QCOMPARE(window_->document()->filePath(), experiment);
+    // A lesson opens in the Sweep tab; the editor keeps its experiment.
+    const QString lesson = list->item(1)->data(Qt::UserRole).toString();
+    QVERIFY2(lesson.contains(QStringLiteral("/lessons/")), qPrintable(lesson));
+    QVERIFY(window_->openExperiment(lesson));
+    QCOMPARE(window_->tabs()->currentWidget()->objectName(), QStringLiteral("sweepTab"));
+    QCOMPARE(window_->document()->filePath(), experiment);
   }
 
   void buildsANetworkThroughTheWidgets() {

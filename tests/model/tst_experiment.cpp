@@ -170,11 +170,11 @@ class ExperimentFiles : public QObject {
     QTest::newRow("unknown layer type")
         << R"({"network": {"layers": [{"type": "dense", "out": 2}]}})"
         << R"(network.layers[0].type: "dense" is not one of linear, conv2d, maxpool2d, avgpool2d, flatten, relu, )"
-           R"(leaky_relu, gelu, tanh, sigmoid, dropout, batchnorm1d, batchnorm2d)";
+           R"(leaky_relu, gelu, tanh, sigmoid, silu, dropout, batchnorm1d, batchnorm2d)";
     QTest::newRow("layer without type") << R"({"network": {"layers": [{"out": 2}]}})"
                                         << "network.layers[0].type: missing (every layer needs one of linear, conv2d, "
                                            "maxpool2d, avgpool2d, flatten, relu, leaky_relu, gelu, tanh, sigmoid, "
-                                           "dropout, batchnorm1d, batchnorm2d)";
+                                           "silu, dropout, batchnorm1d, batchnorm2d)";
     QTest::newRow("missing dataset") << R"({"dataset": null})"
                                      << R"(dataset: missing (e.g. {"name": "spirals"}))";
     QTest::newRow("missing network") << R"({"network": null})"
@@ -256,6 +256,71 @@ class ExperimentFiles : public QObject {
       const QString msg = QString::fromUtf8(e.what());
       QVERIFY2(msg.startsWith(path + ":3:14: malformed JSON: "), qPrintable(msg));
       QVERIFY2(msg.contains("unexpected ','"), qPrintable(msg));
+    }
+  }
+
+  // Every later step walks a value once per level (copy, dump, compare): a value
+  // nested hundreds of thousands deep overflowed the stack there (issue 17).
+  void deepNestingIsRefusedWhereItStarts() {
+    const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+    try {
+      parseExperimentText("{\"title\": " + deep + "}", "deep.json");
+      QFAIL("no ExperimentError");
+    } catch (const ExperimentError& e) {
+      // The object is level 1, so the 64th bracket opens level 65: column 10 + 64.
+      QCOMPARE(QString::fromUtf8(e.what()), QStringLiteral("deep.json:1:74: nested deeper than 64 levels"));
+    }
+  }
+
+  void sixtyFourLevelsAreStillJson() {
+    // The object and 63 arrays: 64 levels, read as JSON; the error is the field's.
+    const std::string nested = std::string(63, '[') + std::string(63, ']');
+    try {
+      parseExperimentText("{\"title\": " + nested + "}", "deep.json");
+      QFAIL("no ExperimentError");
+    } catch (const ExperimentError& e) {
+      const QString msg = QString::fromUtf8(e.what());
+      QVERIFY2(msg.startsWith("deep.json: title: expected a string, got an array [[[["), qPrintable(msg));
+      QVERIFY2(msg.size() < 120, qPrintable(msg));
+    }
+  }
+
+  // nlohmann's lexer takes a NUL byte for the end of the input (issue 17).
+  void anythingAfterTheValueIsRefused_data() {
+    QTest::addColumn<QByteArray>("tail");
+    QTest::addColumn<QString>("message");  // after "tail.json:"
+    const QByteArray nul(1, '\0');
+    const QString end = QString::number(kMinimal.dump().size() + 1);  // the column just past the value
+    QTest::newRow("NUL, then text") << nul + "{\"seed\": 9}" << "1:" + end + ": a NUL byte after the JSON value";
+    QTest::newRow("NUL alone") << nul << "1:" + end + ": a NUL byte after the JSON value";
+    QTest::newRow("newline, NUL, text") << "\n" + nul + "x" << "2:1: a NUL byte after the JSON value";
+    QTest::newRow("a second value") << QByteArray(" {}") << "1:" + QString::number(kMinimal.dump().size() + 2) + ": malformed JSON: syntax error";
+  }
+  void anythingAfterTheValueIsRefused() {
+    QFETCH(QByteArray, tail);
+    QFETCH(QString, message);
+    try {
+      parseExperimentText(kMinimal.dump() + tail.toStdString(), "tail.json");
+      QFAIL("accepted");
+    } catch (const ExperimentError& e) {
+      const QString msg = QString::fromUtf8(e.what());
+      QVERIFY2(msg.startsWith("tail.json:" + message), qPrintable(msg));
+    }
+  }
+
+  // A rejected value is shown by its start and type, never whole: a 100000-element
+  // array once made a 100 KB message.
+  void aRejectedValueIsShownShort() {
+    json file = kMinimal;
+    file["dataset"]["train_size"] = json(std::vector<int>(100000, 7));
+    try {
+      loadDataset(parseExperiment(file).dataset, 1);
+      QFAIL("no DatasetError");
+    } catch (const DatasetError& e) {
+      const QString msg = QString::fromUtf8(e.what());
+      QVERIFY2(msg.size() < 200, qPrintable(msg.left(300)));
+      QVERIFY2(msg.contains("train_size") && msg.contains("[7,7,7") && msg.contains("(an array of 100000 items)"),
+               qPrintable(msg));
     }
   }
 

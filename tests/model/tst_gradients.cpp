@@ -16,6 +16,9 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
+#include "core/activations.h"
 #include "model/rng.h"
 #include "model_test_util.h"
 
@@ -154,11 +157,13 @@ class GradientCheck : public QObject {
     QTest::newRow("avgpool2d 3 stride 1 padding 1")
         << R"({"type": "avgpool2d", "kernel": 3, "stride": 1, "padding": 1})" << QList<qint64>{1, 4, 4} << 2;
     QTest::newRow("flatten") << R"({"type": "flatten"})" << QList<qint64>{2, 3, 3} << 2;
-    QTest::newRow("relu") << R"({"type": "relu"})" << QList<qint64>{8} << 3;
-    QTest::newRow("leaky_relu") << R"({"type": "leaky_relu", "slope": 0.1})" << QList<qint64>{8} << 3;
-    QTest::newRow("gelu") << R"({"type": "gelu"})" << QList<qint64>{8} << 3;
-    QTest::newRow("tanh") << R"({"type": "tanh"})" << QList<qint64>{8} << 3;
-    QTest::newRow("sigmoid") << R"({"type": "sigmoid"})" << QList<qint64>{8} << 3;
+    // Every registered activation (core/activations.h), its parameter (if any) at ten
+    // times its default so that a formula that ignores it shows.
+    for (Activation a : kAllActivations) {
+      nlohmann::json spec{{"type", std::string(toString(a))}};
+      if (const act::Param p = activationParam(a); !p.key.empty()) spec[std::string(p.key)] = 10 * p.defaultValue;
+      QTest::newRow(std::string(toString(a)).c_str()) << QString::fromStdString(spec.dump()) << QList<qint64>{8} << 3;
+    }
     QTest::newRow("dropout") << R"({"type": "dropout", "p": 0.3})" << QList<qint64>{12} << 3;
     QTest::newRow("batchnorm1d") << R"({"type": "batchnorm1d"})" << QList<qint64>{4} << 6;
     QTest::newRow("batchnorm2d") << R"({"type": "batchnorm2d"})" << QList<qint64>{3, 3, 3} << 4;

@@ -231,6 +231,53 @@ class TestProtocolMessages : public QObject {
     }
   }
 
+  // Lines as a hostile or broken peer may send them (issue 17): each is refused with
+  // the column where it goes wrong, and nothing walks the value whole.
+  void hostileLineIsRefusedWithItsColumn_data() {
+    QTest::addColumn<QByteArray>("line");
+    QTest::addColumn<QString>("expected");
+    const QByteArray start = R"({"v":1,"type":"start","experiment":)";
+    QTest::newRow("nested 300000 deep") << start + QByteArray(300000, '[') + QByteArray(300000, ']') + "}"
+                                        << "line: not valid JSON at column 99: nested deeper than 64 levels";
+    QTest::newRow("NUL, then a command") << QByteArray(R"({"v":1,"type":"stop"})") + '\0' + R"({"v":1,"type":"start"})"
+                                         << "line: not valid JSON at column 22: a NUL byte after the JSON value";
+    QTest::newRow("byte that is not UTF-8") << QByteArray("{\"v\":1,\"type\":\"st\xff\"}")
+                                            << "line: not valid JSON at column 18: malformed JSON: ";
+  }
+  void hostileLineIsRefusedWithItsColumn() {
+    QFETCH(QByteArray, line);
+    QFETCH(QString, expected);
+    try {
+      decodeCommand(line.toStdString());
+      QFAIL("accepted");
+    } catch (const ProtocolError& e) {
+      const QString what = QString::fromUtf8(e.what());
+      QVERIFY2(what.startsWith(expected), qPrintable("got \"" + what.left(300) + "\""));
+      QVERIFY2(what.size() < 300, qPrintable(what.left(300)));
+    }
+  }
+
+  // A value built in memory (not read by the bounded parser) is still shown by its start.
+  void deepValueInAnErrorIsShownByItsStart() {
+    json deep = json::array();
+    for (int i = 0; i < 300000; ++i) deep = json::array({std::move(deep)});
+    try {
+      commandFromJson(json{{"v", 1}, {"type", "start"}, {"experiment", std::move(deep)}});
+      QFAIL("accepted");
+    } catch (const ProtocolError& e) {
+      QCOMPARE(QString::fromUtf8(e.what()),
+               QStringLiteral("experiment: must be an object (got [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[... (an array of 1 item))"));
+    }
+  }
+
+  // An error that echoes a bad byte back must still go out as a line (nlohmann's
+  // dump throws type_error 316 on bytes that are not UTF-8, which ended the worker).
+  void errorEchoingABadByteStillEncodes() {
+    const std::string line = encodeLine(ErrorMessage{"bad command: line: ... 'st\xff'", "command"});
+    const auto decoded = std::get<ErrorMessage>(decodeEvent(line));
+    QCOMPARE(QString::fromStdString(decoded.message), QString::fromUtf8("bad command: line: ... 'st\xEF\xBF\xBD'"));
+  }
+
   void typeNamesFollowTheVariant() {
     QCOMPARE(eventTypeNames().size(), std::variant_size_v<Event>);
     QCOMPARE(commandTypeNames().size(), std::variant_size_v<Command>);

@@ -1,6 +1,11 @@
 // `precisionlab-cli runs` and `export` as real processes on a store written here.
 #include <QtTest>
 
+#include <sys/prctl.h>
+#include <linux/capability.h>
+
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 #include "store/run_export.h"
@@ -18,8 +23,9 @@ struct Result {
   QString out, err;
 };
 
-Result runCli(const QStringList& args) {
+Result runCli(const QStringList& args, const std::function<void(QProcess&)>& configure = {}) {
   QProcess p;
+  if (configure) configure(p);
   p.start(PLAB_CLI, args);
   Result r;
   if (!p.waitForFinished(60000)) return r;
@@ -27,6 +33,16 @@ Result runCli(const QStringList& args) {
   r.out = QString::fromUtf8(p.readAllStandardOutput());
   r.err = QString::fromUtf8(p.readAllStandardError());
   return r;
+}
+
+// Root ignores file permissions (CAP_DAC_OVERRIDE): dropping that capability from the
+// child's bounding set before exec makes a read-only folder read-only for it, as for
+// any other user (the same as tests/cli/tst_cli_run.cpp); for others a no-op.
+void dropPermissionOverride(QProcess& p) {
+  p.setChildProcessModifier([] {
+    ::prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
+    ::prctl(PR_CAPBSET_DROP, CAP_FOWNER, 0, 0, 0);
+  });
 }
 
 }  // namespace
@@ -113,6 +129,34 @@ class TestCliRunsExport : public QObject {
     QCOMPARE(j["run"]["summary"]["steps"].get<int>(), 9);
   }
 
+  // docs/store.md, "Opening": a reader lists and loads a store whose folder it cannot
+  // write. A WAL file needs its -shm index, which cannot be made there: it is read
+  // as immutable (this once failed with "unable to open database file").
+  void readOnlyFolderCanBeListedAndExported() {
+    QDir(dir_.path()).mkpath("ro");
+    const QString roDir = dir_.filePath("ro");
+    const QString db = roDir + "/runs.sqlite";
+    std::int64_t id = 0;
+    {
+      RunWriter w(db.toStdString());
+      id = w.createRun({{"dataset", {{"name", "moons"}}}}, "archived run", "cpu", "test");
+      for (int s = 1; s <= 5; ++s) w.appendStep(sampleStep(s));
+      w.finish(RunStatus::completed);
+    }
+    QVERIFY2(!QFile::exists(db + "-shm"), "the writer left its WAL index behind");
+    QFile::setPermissions(db, QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther);
+    QFile::setPermissions(roDir, QFileDevice::ReadOwner | QFileDevice::ExeOwner);
+    const Result runs = runCli({"runs", "--db", db}, dropPermissionOverride);
+    const Result exported = runCli({"export", "--db", db, "--run", QString::number(id), "--format", "json"}, dropPermissionOverride);
+    const bool indexMade = QFile::exists(db + "-shm");
+    QFile::setPermissions(roDir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    QVERIFY2(runs.exitCode == 0, qPrintable(runs.err));
+    QVERIFY2(runs.out.contains("archived run") && runs.out.contains("completed"), qPrintable(runs.out));
+    QVERIFY2(exported.exitCode == 0, qPrintable(exported.err));
+    QCOMPARE(json::parse(exported.out.toStdString())["steps"].size(), std::size_t(5));
+    QVERIFY2(!indexMade, "a -shm file appeared in the read-only folder: the capability drop did not hold");
+  }
+
   void errorsNameTheRunOrFile_data() {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("expected");
@@ -120,6 +164,9 @@ class TestCliRunsExport : public QObject {
     QTest::newRow("missing db") << QStringList{"export", "--db", "/nonexistent/x.sqlite", "--run", "1", "--format", "json"}
                                 << "/nonexistent/x.sqlite: no such database";
     QTest::newRow("runs missing db") << QStringList{"runs", "--db", "/nonexistent/x.sqlite"} << "/nonexistent/x.sqlite: no such database";
+    QTest::newRow("runs on a folder") << QStringList{"runs", "--db", "DIR"} << "DIR: is a directory, not a database file";
+    QTest::newRow("export on a folder") << QStringList{"export", "--db", "DIR", "--run", "1", "--format", "json"}
+                                        << "DIR: is a directory, not a database file";
     QTest::newRow("unwritable output") << QStringList{"export", "--db", "DB", "--run", "1", "--format", "csv", "-o", "/nonexistent/out.csv"}
                                        << "cannot write /nonexistent/out.csv";
   }
@@ -127,6 +174,8 @@ class TestCliRunsExport : public QObject {
     QFETCH(QStringList, args);
     QFETCH(QString, expected);
     args.replaceInStrings("DB", db_);
+    args.replaceInStrings("DIR", dir_.path());
+    expected.replace("DIR", dir_.path());
     const Result r = runCli(args);
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains(expected), qPrintable(r.err));

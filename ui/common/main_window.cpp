@@ -3,6 +3,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QDockWidget>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenuBar>
@@ -32,9 +33,23 @@
 #include "runs/run_loader.h"
 #include "runs/benchmark_runner.h"
 #include "runs/run_follower.h"
+#include "sweep/sweep.h"
+#include "sweeps/sweep_panel.h"
 #include "report/report_writer.h"
 
 namespace plab::ui {
+namespace {
+
+// A sweep or lesson file (it has "variants" or "grid") opens in the Sweep tab; anything
+// else, valid or not, goes to the experiment editor, which names what is wrong.
+bool isSweepFile(const QString& path) {
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly)) return false;
+  const auto j = nlohmann::json::parse(file.readAll().toStdString(), nullptr, false);
+  return !j.is_discarded() && looksLikeSweep(j);
+}
+
+}  // namespace
 
 MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
     : QMainWindow(parent), options_(options), doc_(new ExperimentDocument(this)) {
@@ -50,6 +65,11 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   diff_ = new ConfigDiffTable;
   diff_->setObjectName(QStringLiteral("compareTab"));
   tabs_->addTab(diff_, QIcon(QStringLiteral(":/icons/overlay.svg")), tr("&Compare"));
+  sweeps_ = new SweepPanel(options_.databasePath);
+  sweeps_->setObjectName(QStringLiteral("sweepTab"));
+  tabs_->addTab(sweeps_, QIcon(QStringLiteral(":/icons/overlay.svg")), tr("S&weep"));
+  connect(sweeps_, &SweepPanel::message, this, [this](const QString& text) { statusBar()->showMessage(text, 10000); });
+  connect(sweeps_, &SweepPanel::sweepFinished, this, [this] { browser_->refresh(); });
   explorer_ = new PrecisionExplorer;
   explorer_->setObjectName(QStringLiteral("explorerTab"));
   tabs_->addTab(explorer_, QIcon(QStringLiteral(":/icons/explorer.svg")), tr("Precision &Explorer"));
@@ -425,6 +445,16 @@ void MainWindow::updateTitle() {
 }
 
 bool MainWindow::openExperiment(const QString& path) {
+  if (isSweepFile(path)) {
+    QString error;
+    if (!sweeps_->open(path, &error)) {
+      warn(tr("Cannot open sweep"), error);
+      return false;
+    }
+    showTab(QStringLiteral("sweepTab"));
+    statusBar()->showMessage(tr("Opened %1: press Run sweep to run its variants").arg(path), 6000);
+    return true;
+  }
   try {
     doc_->loadFile(path);
     statusBar()->showMessage(tr("Opened %1").arg(path), 4000);

@@ -25,6 +25,7 @@ class ConfigDiffTable;
 class BenchmarkRunner;
 class RunFollower;
 class ReportWriter;
+class SweepPanel;
 
 struct MainWindowOptions {
   QString databasePath;     // SQLite run store
@@ -54,6 +55,7 @@ class MainWindow : public QMainWindow {
   LivePlotsPanel* plotsPanel() const { return plots_; }
   QString databasePath() const { return options_.databasePath; }
   RunBrowser* runBrowser() const { return browser_; }
+  SweepPanel* sweepPanel() const { return sweeps_; }
   ConfigDiffTable* configDiff() const { return diff_; }
   // Loads the runs from the store (in the background) and shows them overlaid;
   // runsShown() when they are on the plots.
@@ -114,6 +116,7 @@ class MainWindow : public QMainWindow {
   WorkerClient* worker_;
   LivePlotsPanel* plots_;
   RunBrowser* browser_;
+  SweepPanel* sweeps_;
   ConfigDiffTable* diff_;
   BenchmarkRunner* bench_;
   RunFollower* follower_;

@@ -14,7 +14,9 @@
 #include "common/main_window.h"
 #include "editor/network_editor.h"
 #include "plots/plot_draw_queue.h"
+#include "runs/experiment_library.h"
 #include "runs/run_browser.h"
+#include "sweeps/sweep_panel.h"
 
 namespace plab::ui {
 namespace {
@@ -115,10 +117,25 @@ class ScreenshotScript : public QObject {
         w_.showTab(QStringLiteral("compareTab"));
         if (auto* only = w_.findChild<QCheckBox*>(QStringLiteral("onlyDifferences"))) only->setChecked(true);
         save(QStringLiteral("compare"));
-        QApplication::quit();
+        lesson();
       });
     });
     w_.showRuns(runIds_);
+  }
+
+  // Lesson 1 in the Sweep tab, run to the end: the overlay, the table, the claims.
+  void lesson() {
+    const QString path = w_.library()->pathOf(QStringLiteral("lessons/01-fp16-underflow.json"));
+    if (path.isEmpty() || !w_.openExperiment(path)) return fail(QStringLiteral("cannot open lesson 1: ") + w_.lastWarning());
+    SweepPanel* panel = w_.sweepPanel();
+    connect(panel, &SweepPanel::comparisonReady, this, [this] {
+      QTimer::singleShot(1500, this, [this] {  // the follower's last read, then the plot
+        save(QStringLiteral("sweep-lesson"));
+        QApplication::quit();
+      });
+    });
+    QString error;
+    if (!panel->run(&error)) fail(error);
   }
 
   void fail(const QString& why) {

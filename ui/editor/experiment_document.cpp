@@ -7,6 +7,8 @@
 #include <QUndoStack>
 #include <stdexcept>
 
+#include "core/json_text.h"
+
 namespace plab::ui {
 namespace {
 
@@ -70,9 +72,11 @@ void ExperimentDocument::loadFile(const QString& path) {
   }
   nlohmann::json parsed;
   try {
-    parsed = nlohmann::json::parse(file.readAll().toStdString());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::runtime_error(path.toStdString() + ": not valid JSON: " + e.what());
+    // The engine's reader of untrusted text: bounded nesting, nothing after the value
+    // (docs/experiment-format.md, "Hostile input").
+    parsed = parseJsonText(file.readAll().toStdString());
+  } catch (const JsonTextError& e) {
+    throw std::runtime_error(e.inFile(path.toStdString()));
   }
   if (!parsed.is_object()) throw std::runtime_error(path.toStdString() + ": expected a JSON object");
   load(std::move(parsed), path);

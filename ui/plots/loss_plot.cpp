@@ -66,7 +66,7 @@ LossPlot::Series LossPlot::makeSeries(const PlotRun& run) {
   Series s;
   // Overlaid runs: one legend entry per run (its smoothed loss); the header above the
   // plots names each run's colour, and line styles tell the series apart.
-  const QString label = overlay() ? QStringLiteral("#%1 ").arg(run.data->runId) : QString();
+  const QString label = overlay() ? run.data->legendLabel() + QLatin1Char(' ') : QString();
   const QColor base = overlay() ? run.colour : QColor("#1f77b4");
   QColor light = base;
   light.setAlpha(overlay() ? 50 : 70);
@@ -77,7 +77,8 @@ LossPlot::Series LossPlot::makeSeries(const PlotRun& run) {
   if (overlay()) s.raw->removeFromLegend();
   s.smooth = addLiveGraph();
   s.smooth->setPen(QPen(base, 2));
-  s.smooth->setName(label + tr("loss (smoothed)"));
+  // Overlaid, the run's name is the entry: "#5 fp16, no scaling" (a sweep's variant).
+  s.smooth->setName(overlay() ? run.data->legendLabel() : tr("loss (smoothed)"));
   s.smooth->setAdaptiveSampling(true);
   s.skipped = plot()->addGraph();
   s.skipped->setLineStyle(QCPGraph::lsNone);

@@ -36,7 +36,7 @@ void LossScalePlot::updateSeries() {
     auto it = series_.find(run.data.get());
     if (it == series_.end()) {
       Series s;
-      const QString prefix = overlay() ? QStringLiteral("#%1 ").arg(run.data->runId) : QString();
+      const QString prefix = overlay() ? run.data->legendLabel() + QLatin1Char(' ') : QString();
       s.scale = plot()->addGraph();
       s.scale->setLineStyle(QCPGraph::lsStepLeft);
       s.scale->setPen(QPen(overlay() ? run.colour : QColor("#1565c0"), 2));

@@ -9,6 +9,8 @@
 #include <QVBoxLayout>
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
+
 namespace plab::ui {
 namespace {
 
@@ -21,7 +23,7 @@ Summary readSummary(const QString& path) {
   QFile file(path);
   if (!file.open(QIODevice::ReadOnly)) return {};
   try {
-    const auto j = nlohmann::json::parse(file.readAll().toStdString());
+    const auto j = parseJsonText(file.readAll().toStdString());  // bounded: core/json_text.h
     return {QString::fromStdString(j.value("title", std::string())),
             QString::fromStdString(j.value("description", std::string())), true};
   } catch (const std::exception& e) {
@@ -47,7 +49,7 @@ ExperimentLibrary::ExperimentLibrary(const QString& folder, QWidget* parent)
   layout->addWidget(open);
 
   auto activate = [this](QListWidgetItem* item) {
-    if (item) emit experimentActivated(item->data(Qt::UserRole).toString());
+    if (item && !item->data(Qt::UserRole).toString().isEmpty()) emit experimentActivated(item->data(Qt::UserRole).toString());
   };
   connect(list_, &QListWidget::itemActivated, this, activate);
   connect(open, &QPushButton::clicked, this, [this, activate] { activate(list_->currentItem()); });
@@ -60,9 +62,27 @@ void ExperimentLibrary::refresh() {
   const QString selected = list_->currentItem() ? list_->currentItem()->data(Qt::UserRole).toString() : QString();
   list_->clear();
   const QDir dir(folder_);
-  header_->setText(tr("Experiments in <i>%1</i>. Double-click one to open it; change it and "
-                      "save it under a new name with File ▸ Save As.").arg(dir.absolutePath()));
-  for (const QString& name : dir.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name)) {
+  header_->setText(tr("Lessons, experiments and sweeps in <i>%1</i>. Double-click one to open it; a lesson or "
+                      "sweep opens in the Sweep tab. Change an experiment and save it under a new name with "
+                      "File ▸ Save As.").arg(dir.absolutePath()));
+  // Lessons first: they are what a class opens. Each group is a folder of the library.
+  addGroup(tr("Lessons"), QStringLiteral("lessons"), selected);
+  addGroup(tr("Experiments"), QString(), selected);
+  addGroup(tr("Sweeps"), QStringLiteral("sweeps"), selected);
+}
+
+void ExperimentLibrary::addGroup(const QString& heading, const QString& subfolder, const QString& selected) {
+  const QDir dir(subfolder.isEmpty() ? folder_ : QDir(folder_).filePath(subfolder));
+  const QStringList names = dir.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+  if (names.isEmpty()) return;
+  if (dir.exists() && !watcher_->directories().contains(dir.absolutePath())) watcher_->addPath(dir.absolutePath());
+  auto* head = new QListWidgetItem(heading);
+  QFont bold = head->font();
+  bold.setBold(true);
+  head->setFont(bold);
+  head->setFlags(Qt::ItemIsEnabled);  // a heading: not selectable, not opened
+  list_->addItem(head);
+  for (const QString& name : names) {
     const QString path = dir.filePath(name);
     const Summary s = readSummary(path);
     const QString title = s.title.isEmpty() ? name : s.title;
@@ -71,7 +91,7 @@ void ExperimentLibrary::refresh() {
     if (gist.size() > 110) gist = gist.left(107) + QStringLiteral("…");
     auto* item = new QListWidgetItem(QStringLiteral("%1\n%2").arg(title, gist));
     item->setData(Qt::UserRole, path);
-    item->setData(Qt::UserRole + 1, name);
+    item->setData(Qt::UserRole + 1, subfolder.isEmpty() ? name : subfolder + QLatin1Char('/') + name);
     item->setToolTip(QStringLiteral("%1\n\n%2").arg(path, s.description));
     item->setIcon(QIcon(QStringLiteral(":/icons/experiment.svg")));
     if (!s.ok) item->setForeground(QColor("#c62828"));

@@ -16,6 +16,12 @@ QString RunData::label() const {
   return runId > 0 ? QStringLiteral("#%1 %2").arg(runId).arg(text) : text;
 }
 
+QString RunData::legendLabel() const {
+  constexpr int kMostChars = 28;
+  const QString text = label();
+  return text.size() <= kMostChars ? text : text.left(kMostChars - 1) + QChar(0x2026);
+}
+
 std::vector<std::string> RunData::statsLayerNames() const {
   std::map<int, std::string> byIndex;
   for (const auto& r : layerStats) byIndex.emplace(r.layerIndex, r.layerName);

@@ -35,6 +35,9 @@ struct RunData : RunRecord {
   // steps moves every one of them, a stall of the GUI thread while a run streams.
   void reserveSteps(std::int64_t total);
   QString label() const;            // "#12 Two spirals in fp16"
+  // label() cut to a legend's width: "#12 fp16, no scaling", "#3 Two spirals in fp16 (ba…"
+  // (the whole label is in the run browser).
+  QString legendLabel() const;
   bool isLive() const { return status == QLatin1String("running"); }
   std::int64_t lastStep() const { return steps.empty() ? 0 : steps.back().step; }
   // Layer names that have statistics, in layer order.

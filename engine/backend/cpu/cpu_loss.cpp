@@ -73,6 +73,8 @@ void CpuBackend::softmaxCrossEntropy(const Tensor& logits, const Tensor& labels,
     for (std::int64_t j = 0; j < m.classes; ++j) drow[j] = (drow[j] * inv - (j == label ? 1.0f : 0.0f)) * gradFactor;
   }
   st.loss = m.rows ? static_cast<float>(lossSum / static_cast<double>(m.rows)) : 0.0f;
+  // Saturated logits would give a finite loss for a forward pass that overflowed.
+  if (saturatedNonFinite(logits)) st.loss = std::numeric_limits<float>::infinity();
   finishOutput(dlogits);
 }
 
@@ -95,6 +97,7 @@ void CpuBackend::meanSquaredError(const Tensor& prediction, const Tensor& target
     d[i] = diff * gradFactor;
   }
   st.loss = n ? static_cast<float>(sum / static_cast<double>(n)) : 0.0f;
+  if (saturatedNonFinite(prediction)) st.loss = std::numeric_limits<float>::infinity();  // as above
   finishOutput(dprediction);
 }
 

@@ -56,7 +56,8 @@ void CpuBackend::checkGradients(std::span<const Tensor> grads, StepState& state)
     const auto n = grads[g].numel();
     const float* v = logicalValues(grads[g], scratch(0, static_cast<std::size_t>(n)));
     const double s = sumOfSquares(v, n);
-    if (!std::isfinite(s)) {
+    // An fp8 gradient that overflowed is stored saturated (finite): its amax tells.
+    if (!std::isfinite(s) || saturatedNonFinite(grads[g])) {
       st.gradOverflow[g] = 1;
       st.overflow = true;
     }

@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the CPU backend's op files: reading a tensor's logical
 // values, finishing an output (the one rounding into its format), shape checks.
+#include <cmath>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -21,6 +22,11 @@ inline float inverseScale(const Tensor& t) { return t.scale() ? 1.0f / *t.scale(
 void roundInto(const Tensor& t, float* v, std::size_t n);
 // The same over the whole tensor.
 inline void finishOutput(Tensor& t) { roundInto(t, slots(t), static_cast<std::size_t>(t.numel())); }
+// Whether an fp8 tensor held inf or NaN before its rounding saturated it: fp8 converts
+// as SATFINITE (docs/architecture.md, "Numerics"), so an infinity is stored as the
+// format's max and only the amax (the largest |x| before rounding) still says so.
+// False for other formats, which keep their infinities.
+inline bool saturatedNonFinite(const Tensor& t) { return t.amax() && !std::isfinite(*t.amax()); }
 // Turns t's stored fp8 values into logical ones in place (no-op for other formats),
 // for ops that read their output before writing it (beta != 0, accumulation).
 void decodeInPlace(Tensor& t);

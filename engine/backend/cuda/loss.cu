@@ -43,6 +43,14 @@ __device__ bool lastBlockToFinish(unsigned int* doneBlocks) {
   return last;
 }
 
+// fp8 converts as SATFINITE: a prediction that held inf/NaN before its rounding is
+// stored saturated and would give a finite loss. Its amax (the largest |x| before
+// rounding; nullptr for other formats) still says so, and the loss is then +inf, as
+// on the CPU (cpu_util.h, saturatedNonFinite).
+__device__ __forceinline__ float lossUnlessSaturated(const float* amax, float loss) {
+  return amax && !isfinite(*amax) ? INFINITY : loss;
+}
+
 // One warp per row: log-sum-exp, the row's loss, and dlogits = S (softmax - onehot) / N.
 template <class IO>
 __global__ void softmaxCrossEntropyKernel(TensorArg logits, const float* labels, TensorArg dlogits,
@@ -85,7 +93,8 @@ __global__ void softmaxCrossEntropyKernel(TensorArg logits, const float* labels,
   if (dlogits.amax) reportAmax(dlogits.amax, localMax);
   if (lastBlockToFinish(&scale->doneBlocks)) {
     const double total = blockSumFixedOrder(rowLoss, rows);
-    if (threadIdx.x == 0) ring.at(scale->head)->loss = static_cast<float>(total / static_cast<double>(rows));
+    if (threadIdx.x == 0)
+      ring.at(scale->head)->loss = lossUnlessSaturated(logits.amax, static_cast<float>(total / static_cast<double>(rows)));
   }
 }
 
@@ -115,7 +124,8 @@ __global__ void meanSquaredErrorKernel(TensorArg pred, const float* targets, Ten
   if (threadIdx.x == 0) blockSums[blockIdx.x] = partial[0];
   if (lastBlockToFinish(&scale->doneBlocks)) {
     const double total = blockSumFixedOrder(blockSums, gridDim.x);
-    if (threadIdx.x == 0) ring.at(scale->head)->loss = static_cast<float>(total / static_cast<double>(n));
+    if (threadIdx.x == 0)
+      ring.at(scale->head)->loss = lossUnlessSaturated(pred.amax, static_cast<float>(total / static_cast<double>(n)));
   }
 }
 

@@ -15,6 +15,7 @@ namespace {
 struct GradDesc {
   const void* data;
   const float* scale;
+  const float* amax;  // fp8: the largest |x| before rounding; nullptr for other formats
   long long n;
   Precision precision;
 };
@@ -38,6 +39,9 @@ __global__ void checkGradientsKernel(const void* table, int tensorCount, int chu
     bad |= !isfinite(g);
     sum += static_cast<double>(g) * g;
   }
+  // An fp8 gradient that overflowed is stored saturated (SATFINITE): its amax tells,
+  // as on the CPU (cpu_util.h, saturatedNonFinite).
+  if (threadIdx.x == 0 && ch.begin == 0 && d.amax && !isfinite(*d.amax)) bad = true;
   StepSlot* slot = ring.at(state->head);
   if (__syncthreads_or(bad) && threadIdx.x == 0) {
     ring.flagsAt(state->head)[ch.tensor] = 1;
@@ -160,7 +164,7 @@ void CudaBackend::checkGradients(std::span<const Tensor> grads, StepState& state
   for (const Tensor& g : grads) {
     key.push_back(g.data());
     key.push_back(reinterpret_cast<const void*>(static_cast<std::uintptr_t>(g.numel() * 8 + static_cast<int>(g.precision()))));
-    descs.push_back({g.data(), g.scale(), g.numel(), g.precision()});
+    descs.push_back({g.data(), g.scale(), g.amax(), g.numel(), g.precision()});
     sizes.push_back(g.numel());
   }
   MultiTensorTable& cache = table(0);

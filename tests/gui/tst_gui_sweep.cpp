@@ -1,0 +1,111 @@
+// The Sweep tab on a real lesson: opened from the experiment library, run with one
+// button through the real `precisionlab-cli sweep` and its worker processes into a
+// real SQLite store, every variant overlaid on the loss plot under its own name and
+// colour, the comparison table filled from the store and every claim shown with a
+// tick and what was measured; its CSV and Markdown exports are the CLI's.
+#include <QtTest>
+
+#include <QLabel>
+#include <QProcess>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTreeWidget>
+#include <qcustomplot.h>
+
+#include "gui_test_support.h"
+#include "plots/loss_plot.h"
+#include "runs/experiment_library.h"
+#include "sweeps/comparison_view.h"
+#include "sweeps/sweep_panel.h"
+
+using namespace plab::ui;
+
+class TestGuiSweep : public QObject {
+  Q_OBJECT
+ private slots:
+  void runsALessonAndTicksItsClaims() {
+    QTemporaryDir dir;
+    auto window = test::makeWindow(dir);
+    const QString lesson = window->library()->pathOf(QStringLiteral("lessons/01-fp16-underflow.json"));
+    QVERIFY2(!lesson.isEmpty(), "lesson 1 is not in the library");
+    QVERIFY(window->openExperiment(lesson));
+    SweepPanel* panel = window->sweepPanel();
+    QCOMPARE(panel->variantTable()->rowCount(), 3);
+    QVERIFY(panel->findChild<QLabel*>(QStringLiteral("sweepWatch"))->isVisibleTo(panel));
+
+    QSignalSpy compared(panel, &SweepPanel::comparisonReady);
+    auto* run = panel->findChild<QPushButton*>(QStringLiteral("runSweep"));
+    QVERIFY(run->isEnabled());
+    QTest::mouseClick(run, Qt::LeftButton);
+    QVERIFY(panel->isRunning());
+    QVERIFY2(compared.wait(170000), "the lesson did not finish within 170 s");
+
+    // The overlay: one run per variant, named after it, each in its variant's colour.
+    QTRY_COMPARE_WITH_TIMEOUT(panel->shownRuns().size(), 3, 5000);
+    const QList<PlotRun> shown = panel->lossPlot()->runs();
+    QCOMPARE(shown.size(), 3);
+    const QStringList names = {QStringLiteral("fp32"), QStringLiteral("fp16, no scaling"),
+                               QStringLiteral("fp16, dynamic scaling")};
+    for (int i = 0; i < 3; ++i) {
+      QCOMPARE(shown[i].data->name, names[i]);
+      QCOMPARE(shown[i].colour, runColour(i));
+      QTRY_VERIFY_WITH_TIMEOUT(!shown[i].data->isLive() && !shown[i].data->steps.empty(), 5000);
+    }
+    // The legend names the variants, one entry each.
+    QCustomPlot* plot = panel->lossPlot()->plot();
+    QStringList legend;
+    for (int i = 0; i < plot->legend->itemCount(); ++i) {
+      if (auto* item = qobject_cast<QCPPlottableLegendItem*>(plot->legend->item(i))) legend << item->plottable()->name();
+    }
+    for (int i = 0; i < 3; ++i) {
+      const QString entry = QStringLiteral("#%1 %2").arg(shown[i].data->runId).arg(names[i]);
+      QVERIFY2(legend.contains(entry), qPrintable(legend.join(QStringLiteral(" | "))));
+    }
+
+    // The comparison table and the claims, measured on those runs.
+    ComparisonView* view = panel->comparisonView();
+    QCOMPARE(view->table()->rowCount(), 3);
+    QCOMPARE(view->table()->item(1, 0)->text(), names[1]);
+    QCOMPARE(view->table()->item(1, 1)->text(), QStringLiteral("completed"));
+    QVERIFY2(view->table()->item(0, 8)->text().contains(QStringLiteral("KiB")), qPrintable(view->table()->item(0, 8)->text()));
+    QTreeWidget* claims = view->claims();
+    QVERIFY(claims->topLevelItemCount() >= 3);
+    for (int i = 0; i < claims->topLevelItemCount(); ++i) {
+      QTreeWidgetItem* c = claims->topLevelItem(i);
+      QCOMPARE(c->text(0), QStringLiteral("✔"));
+      QVERIFY2(c->text(2).contains(QRegularExpression(QStringLiteral("\\d"))), qPrintable(c->text(2)));
+    }
+    QCOMPARE(view->claimsHeadline(), QStringLiteral("%1 of %1 claims hold").arg(claims->topLevelItemCount()));
+
+    // The exports are what `precisionlab-cli compare` writes for the same sweep.
+    QString error;
+    const QString md = dir.filePath(QStringLiteral("sweep.md"));
+    QVERIFY2(view->exportTo(md, true, &error), qPrintable(error));
+    QProcess cli;
+    cli.start(qEnvironmentVariable("PLAB_CLI"),
+              {QStringLiteral("compare"), QString::number(panel->sweepId()), QStringLiteral("--db"), window->databasePath()});
+    QVERIFY(cli.waitForFinished(30000));
+    QCOMPARE(cli.exitCode(), 0);
+    QCOMPARE(test::head(md, 1 << 20), cli.readAllStandardOutput());
+  }
+
+  void aBadSweepFileChangesNothing() {
+    QTemporaryDir dir;
+    auto window = test::makeWindow(dir);
+    const QString path = dir.filePath(QStringLiteral("bad.json"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(R"({"base": {"dataset": {"name": "spirals"}, "network": {"layers": [{"type": "linear", "out": 2}]}},
+                  "variants": [{"name": "a", "set": {"network.layers[0].precision": "fp61"}}]})");
+    file.close();
+    QString message;
+    QVERIFY(!window->sweepPanel()->open(path, &message));
+    QVERIFY2(message.contains(QStringLiteral("network.layers[0].precision")), qPrintable(message));
+    QVERIFY2(message.contains(QStringLiteral("fp61")), qPrintable(message));
+    QVERIFY(!window->sweepPanel()->findChild<QPushButton*>(QStringLiteral("runSweep"))->isEnabled());
+  }
+};
+
+QTEST_MAIN(TestGuiSweep)
+#include "tst_gui_sweep.moc"

@@ -1,0 +1,217 @@
+#include "sweeps/comparison_view.h"
+
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QIcon>
+#include <QImage>
+#include <QLabel>
+#include <QPixmap>
+#include <QPushButton>
+#include <QScrollBar>
+#include <QTableWidget>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+#include <algorithm>
+
+#include "model/memory_estimate.h"  // bytesText
+#include "runs/run_data.h"
+
+namespace plab::ui {
+namespace {
+
+QString number(const RunMetrics& m, const char* key, int decimals) {
+  const auto it = m.find(key);
+  if (it == m.end()) return QStringLiteral("–");
+  if (const double* v = std::get_if<double>(&it->second)) return QString::number(*v, 'f', decimals);
+  return QStringLiteral("–");
+}
+
+QString bytes(std::int64_t b) { return QString::fromStdString(bytesText(double(b))); }
+
+// The layer whose gradients lose the most to underflow: the one figure a row has room for.
+QString worstUnderflow(const std::vector<LayerUnderflow>& layers) {
+  if (layers.empty()) return QStringLiteral("–");
+  const auto worst = std::max_element(layers.begin(), layers.end(),
+                                      [](const LayerUnderflow& a, const LayerUnderflow& b) { return a.share < b.share; });
+  return QStringLiteral("%1% (%2)").arg(100.0 * worst->share, 0, 'f', 1).arg(QString::fromStdString(worst->layer));
+}
+
+QString underflowTooltip(const std::vector<LayerUnderflow>& layers) {
+  QStringList lines;
+  for (const LayerUnderflow& u : layers) {
+    lines << QStringLiteral("%1 (%2): %3% below the format's smallest subnormal")
+                 .arg(QString::fromStdString(u.layer), QString::fromStdString(u.precision))
+                 .arg(100.0 * u.share, 0, 'f', 2);
+  }
+  return lines.join(QLatin1Char('\n'));
+}
+
+const QStringList kColumns = {QObject::tr("Variant"),   QObject::tr("Status"),      QObject::tr("Train loss"),
+                              QObject::tr("Test acc."), QObject::tr("Skipped"),     QObject::tr("Overflows"),
+                              QObject::tr("Step ms"),   QObject::tr("Speed-up"),    QObject::tr("Memory"),
+                              QObject::tr("Weights"),   QObject::tr("Activations"), QObject::tr("Worst gradient underflow")};
+
+}  // namespace
+
+ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  table_ = new QTableWidget(0, int(kColumns.size()));
+  table_->setObjectName(QStringLiteral("sweepComparison"));
+  table_->setHorizontalHeaderLabels(kColumns);
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->verticalHeader()->setVisible(false);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->horizontalHeader()->setStretchLastSection(true);
+  layout->addWidget(table_, 3);
+
+  claimsLabel_ = new QLabel;
+  claimsLabel_->setObjectName(QStringLiteral("claimsHeadline"));
+  QFont bold = claimsLabel_->font();
+  bold.setBold(true);
+  claimsLabel_->setFont(bold);
+  layout->addWidget(claimsLabel_);
+  claims_ = new QTreeWidget;
+  claims_->setObjectName(QStringLiteral("sweepClaims"));
+  claims_->setColumnCount(3);
+  claims_->setHeaderLabels({tr(""), tr("Claim"), tr("Measured")});
+  claims_->setRootIsDecorated(false);
+  claims_->setWordWrap(true);
+  claims_->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+  claims_->header()->setSectionResizeMode(1, QHeaderView::Stretch);
+  claims_->header()->setSectionResizeMode(2, QHeaderView::Stretch);
+  layout->addWidget(claims_, 2);
+
+  auto* buttons = new QHBoxLayout;
+  csvButton_ = new QPushButton(QIcon(QStringLiteral(":/icons/export.svg")), tr("Export &CSV…"));
+  markdownButton_ = new QPushButton(QIcon(QStringLiteral(":/icons/export.svg")), tr("Export &Markdown…"));
+  csvButton_->setToolTip(tr("The table as precisionlab-cli compare --format csv writes it"));
+  markdownButton_->setToolTip(tr("The table, per-layer underflow and the claims, as precisionlab-cli compare writes them"));
+  buttons->addStretch(1);
+  buttons->addWidget(csvButton_);
+  buttons->addWidget(markdownButton_);
+  layout->addLayout(buttons);
+  connect(csvButton_, &QPushButton::clicked, this, [this] { exportDialog(false); });
+  connect(markdownButton_, &QPushButton::clicked, this, [this] { exportDialog(true); });
+  clear();
+}
+
+void ComparisonView::clear() {
+  comparison_ = {};
+  table_->setRowCount(0);
+  claims_->clear();
+  claimsLabel_->setText(tr("Run the sweep to see its comparison table and claims."));
+  csvButton_->setEnabled(false);
+  markdownButton_->setEnabled(false);
+}
+
+void ComparisonView::setComparison(const SweepComparison& comparison) {
+  comparison_ = comparison;
+  fillTable();
+  fillClaims();
+  csvButton_->setEnabled(true);
+  markdownButton_->setEnabled(true);
+}
+
+void ComparisonView::fillTable() {
+  table_->setRowCount(int(comparison_.rows.size()));
+  for (int i = 0; i < int(comparison_.rows.size()); ++i) {
+    const ComparisonRow& r = comparison_.rows[std::size_t(i)];
+    const QString memory = r.memory ? bytes(r.memory->total()) : QStringLiteral("–");
+    const QString weights = r.memory ? bytes(r.memory->weights) : QStringLiteral("–");
+    const QString activations = r.memory ? bytes(r.memory->activations) : QStringLiteral("–");
+    const QString speedup = r.speedup ? QStringLiteral("%1×").arg(*r.speedup, 0, 'f', 2) : QStringLiteral("–");
+    const QStringList cells = {QString::fromStdString(r.variant), QString::fromStdString(r.status),
+                               number(r.metrics, "final_train_loss", 4), number(r.metrics, "test_accuracy", 4),
+                               number(r.metrics, "skipped_steps", 0), number(r.metrics, "overflow_events", 0),
+                               number(r.metrics, "median_step_ms", 3), speedup, memory, weights, activations,
+                               worstUnderflow(r.gradientUnderflow)};
+    for (int c = 0; c < cells.size(); ++c) {
+      auto* item = new QTableWidgetItem(cells[c]);
+      if (c > 1) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+      table_->setItem(i, c, item);
+    }
+    table_->item(i, 0)->setIcon(QIcon(QPixmap::fromImage([&] {
+      QImage swatch(12, 12, QImage::Format_RGB32);
+      swatch.fill(runColour(i));
+      return swatch;
+    }())));
+    if (r.memory) {
+      table_->item(i, 8)->setToolTip(tr("weights %1 · master weights %2 · gradients %3 · optimizer state %4 · "
+                                        "activations of one step %5")
+                                         .arg(bytes(r.memory->weights), bytes(r.memory->masterWeights),
+                                              bytes(r.memory->gradients), bytes(r.memory->optimizerState),
+                                              bytes(r.memory->activations)));
+    }
+    table_->item(i, 11)->setToolTip(underflowTooltip(r.gradientUnderflow));
+  }
+  // Tall enough for up to six variants without scrolling: the table is the point.
+  table_->resizeRowsToContents();
+  int height = table_->horizontalHeader()->height() + 2 * table_->frameWidth() +
+               table_->horizontalScrollBar()->sizeHint().height();
+  for (int i = 0; i < std::min(table_->rowCount(), 6); ++i) height += table_->rowHeight(i);
+  table_->setMinimumHeight(height);
+}
+
+QString ComparisonView::claimsHeadline() const {
+  if (comparison_.claims.empty()) return {};
+  const auto holding = std::count_if(comparison_.claims.begin(), comparison_.claims.end(),
+                                     [](const ClaimCheck& c) { return c.result.status == ClaimStatus::holds; });
+  return tr("%1 of %2 claims hold").arg(holding).arg(comparison_.claims.size());
+}
+
+void ComparisonView::fillClaims() {
+  claims_->clear();
+  for (const ClaimCheck& check : comparison_.claims) {
+    auto* item = new QTreeWidgetItem(claims_);
+    QString mark;
+    QColor colour;
+    switch (check.result.status) {
+      case ClaimStatus::holds: mark = QStringLiteral("✔"), colour = QColor("#2e7d32"); break;
+      case ClaimStatus::fails: mark = QStringLiteral("✘"), colour = QColor("#c62828"); break;
+      case ClaimStatus::not_applicable: mark = QStringLiteral("n/a"), colour = QColor("#757575"); break;
+      case ClaimStatus::no_data: mark = QStringLiteral("?"), colour = QColor("#ef6c00"); break;
+    }
+    item->setText(0, mark);
+    item->setForeground(0, colour);
+    item->setToolTip(0, QString::fromUtf8(toString(check.result.status)));
+    item->setText(1, QString::fromStdString(check.claim.text));
+    item->setText(2, QString::fromStdString(check.result.measured));
+    item->setToolTip(1, item->text(1));
+    item->setToolTip(2, item->text(2));
+  }
+  QString headline = claimsHeadline();
+  if (!comparison_.claimsNote.empty()) headline = QString::fromStdString(comparison_.claimsNote);
+  claimsLabel_->setText(headline.isEmpty() ? tr("This sweep is not a lesson: it has no claims.") : headline);
+}
+
+bool ComparisonView::exportTo(const QString& path, bool markdown, QString* error) const {
+  const std::string text = markdown ? comparisonMarkdown(comparison_) : comparisonCsv(comparison_);
+  QFile file(path);
+  if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(text.data(), qint64(text.size())) < 0 ||
+      !file.flush()) {
+    *error = tr("cannot write %1: %2").arg(path, file.errorString());
+    return false;
+  }
+  return true;
+}
+
+void ComparisonView::exportDialog(bool markdown) {
+  static QString lastFolder;
+  const QString name = QStringLiteral("sweep-%1.%2").arg(comparison_.sweepId).arg(markdown ? "md" : "csv");
+  const QString path = QFileDialog::getSaveFileName(
+      this, markdown ? tr("Export the comparison as Markdown") : tr("Export the comparison as CSV"),
+      lastFolder.isEmpty() ? name : lastFolder + QLatin1Char('/') + name,
+      markdown ? tr("Markdown (*.md)") : tr("CSV (*.csv)"));
+  if (path.isEmpty()) return;
+  lastFolder = QFileInfo(path).absolutePath();
+  QString error;
+  if (exportTo(path, markdown, &error)) emit exported(path);
+  else emit exportFailed(error);
+}
+
+}  // namespace plab::ui

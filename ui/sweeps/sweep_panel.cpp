@@ -1,0 +1,271 @@
+#include "sweeps/sweep_panel.h"
+
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QIcon>
+#include <QImage>
+#include <QLabel>
+#include <QPixmap>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QThread>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+
+#include "plots/loss_plot.h"
+#include "runs/run_follower.h"
+#include "sweeps/comparison_view.h"
+
+namespace plab::ui {
+namespace {
+
+enum VariantColumn { kName, kStatus, kStep, kRun, kColumnCount };
+
+QLabel* wrappedLabel(const QString& objectName) {
+  auto* label = new QLabel;
+  label->setObjectName(objectName);
+  label->setWordWrap(true);
+  label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  return label;
+}
+
+}  // namespace
+
+SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
+    : QWidget(parent),
+      databasePath_(databasePath),
+      runner_(new SweepRunner(databasePath, this)),
+      follower_(new RunFollower(databasePath, this)) {
+  auto* layout = new QVBoxLayout(this);
+  title_ = wrappedLabel(QStringLiteral("sweepTitle"));
+  QFont big = title_->font();
+  big.setPointSizeF(big.pointSizeF() * 1.4);
+  big.setBold(true);
+  title_->setFont(big);
+  description_ = wrappedLabel(QStringLiteral("sweepDescription"));
+  watch_ = wrappedLabel(QStringLiteral("sweepWatch"));
+  watch_->setFrameShape(QFrame::StyledPanel);
+  watch_->setMargin(6);
+  layout->addWidget(title_);
+  layout->addWidget(description_);
+  layout->addWidget(watch_);
+
+  auto* controls = new QHBoxLayout;
+  runButton_ = new QPushButton(QIcon(QStringLiteral(":/icons/start.svg")), tr("&Run sweep"));
+  runButton_->setObjectName(QStringLiteral("runSweep"));
+  runButton_->setToolTip(tr("Run every variant (precisionlab-cli sweep), several at once"));
+  stopButton_ = new QPushButton(QIcon(QStringLiteral(":/icons/stop.svg")), tr("S&top"));
+  stopButton_->setObjectName(QStringLiteral("stopSweep"));
+  stopButton_->setToolTip(tr("Stop every variant; what they recorded is kept, and the sweep can be resumed"));
+  jobs_ = new QSpinBox;
+  jobs_->setRange(1, 16);
+  jobs_->setValue(std::max(1, QThread::idealThreadCount()));
+  jobs_->setPrefix(tr("at once: "));
+  jobs_->setToolTip(tr("How many variants train at the same time, each in its own worker process"));
+  progress_ = new QProgressBar;
+  progress_->setFormat(tr("%v of %m variants done"));
+  status_ = new QLabel;
+  status_->setObjectName(QStringLiteral("sweepStatus"));
+  controls->addWidget(runButton_);
+  controls->addWidget(stopButton_);
+  controls->addWidget(jobs_);
+  controls->addWidget(progress_, 1);
+  layout->addLayout(controls);
+  layout->addWidget(status_);
+
+  variants_ = new QTableWidget(0, kColumnCount);
+  variants_->setObjectName(QStringLiteral("sweepVariants"));
+  variants_->setHorizontalHeaderLabels({tr("Variant"), tr("Status"), tr("Step"), tr("Run")});
+  variants_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  variants_->verticalHeader()->setVisible(false);
+  variants_->horizontalHeader()->setSectionResizeMode(kName, QHeaderView::Stretch);
+  plot_ = new LossPlot;
+  plot_->setObjectName(QStringLiteral("sweepLossPlot"));
+  comparison_ = new ComparisonView;
+
+  auto* top = new QSplitter(Qt::Horizontal);
+  top->addWidget(variants_);
+  top->addWidget(plot_);
+  top->setStretchFactor(0, 1);
+  top->setStretchFactor(1, 4);
+  auto* split = new QSplitter(Qt::Vertical);
+  split->addWidget(top);
+  split->addWidget(comparison_);
+  split->setStretchFactor(0, 1);
+  split->setStretchFactor(1, 1);
+  layout->addWidget(split, 1);
+
+  connect(runButton_, &QPushButton::clicked, this, [this] {
+    QString error;
+    if (!run(&error)) emit message(error);
+  });
+  connect(stopButton_, &QPushButton::clicked, this, &SweepPanel::stop);
+  connect(runner_, &SweepRunner::variantsChanged, this, &SweepPanel::onVariants);
+  connect(runner_, &SweepRunner::finished, this, &SweepPanel::onFinished);
+  connect(follower_, &RunFollower::runsUpdated, this, &SweepPanel::updatePlot);
+  connect(&comparisonWatcher_, &QFutureWatcher<SweepComparison>::finished, this, [this] {
+    try {
+      comparison_->setComparison(comparisonWatcher_.result());
+    } catch (const std::exception& e) {
+      emit message(tr("Cannot read the sweep's runs: %1").arg(QString::fromUtf8(e.what())));
+      return;
+    }
+    const QString claims = comparison_->claimsHeadline();
+    if (!claims.isEmpty()) status_->setText(status_->text() + QStringLiteral(" · ") + claims);
+    emit comparisonReady(comparison_->comparison().sweepId);
+  });
+  connect(comparison_, &ComparisonView::exported, this,
+          [this](const QString& path) { emit message(tr("Wrote %1").arg(path)); });
+  connect(comparison_, &ComparisonView::exportFailed, this, &SweepPanel::message);
+  title_->setText(tr("No sweep open"));
+  description_->setText(tr("Open a lesson or a sweep file from the experiment library or with File ▸ Open: its "
+                           "variants run side by side here."));
+  watch_->hide();
+  updateButtons();
+}
+
+SweepPanel::~SweepPanel() { comparisonWatcher_.waitForFinished(); }
+
+bool SweepPanel::open(const QString& path, QString* error) {
+  if (isRunning()) {
+    *error = tr("A sweep is running: stop it before opening another");
+    return false;
+  }
+  try {
+    sweep_ = loadSweepFile(path.toStdString());
+  } catch (const std::exception& e) {
+    *error = QString::fromUtf8(e.what());
+    return false;
+  }
+  path_ = path;
+  runs_.clear();
+  for (std::size_t i = 0; i < sweep_->variants.size(); ++i) runs_ << RunDataPtr();
+  comparison_->clear();
+  showSweep();
+  return true;
+}
+
+void SweepPanel::showSweep() {
+  const Sweep& s = *sweep_;
+  title_->setText(QString::fromStdString(s.title.empty() ? QFileInfo(path_).fileName().toStdString() : s.title));
+  description_->setText(QString::fromStdString(s.description));
+  watch_->setVisible(s.lesson && !s.lesson->watch.empty());
+  if (s.lesson) watch_->setText(tr("<b>What to watch:</b> %1").arg(QString::fromStdString(s.lesson->watch).toHtmlEscaped()));
+  variants_->setRowCount(int(s.variants.size()));
+  for (int i = 0; i < int(s.variants.size()); ++i) {
+    QImage swatch(12, 12, QImage::Format_RGB32);
+    swatch.fill(runColour(i));
+    const QStringList cells = {QString::fromStdString(s.variants[std::size_t(i)].name), tr("not run"), QString(), QString()};
+    for (int c = 0; c < kColumnCount; ++c) variants_->setItem(i, c, new QTableWidgetItem(cells[c]));
+    variants_->item(i, kName)->setIcon(QIcon(QPixmap::fromImage(swatch)));
+  }
+  progress_->setRange(0, int(s.variants.size()));
+  progress_->setValue(0);
+  status_->setText(tr("%1 variants; press Run sweep").arg(s.variants.size()));
+  plot_->setRuns({});
+  updateButtons();
+}
+
+bool SweepPanel::run(QString* error) {
+  if (!sweep_) {
+    *error = tr("Open a sweep or lesson file first");
+    return false;
+  }
+  SweepRunOptions options = options_;
+  options.jobs = jobs_->value();
+  if (!runner_->start(path_, options, error)) return false;
+  for (RunDataPtr& r : runs_) r.reset();
+  comparison_->clear();
+  plot_->setRuns({});
+  progress_->setValue(0);
+  status_->setText(tr("Starting %1 variants…").arg(sweep_->variants.size()));
+  updateButtons();
+  return true;
+}
+
+void SweepPanel::stop() {
+  runner_->stop();
+  status_->setText(tr("Stopping every variant…"));
+}
+
+QList<RunDataPtr> SweepPanel::startedRuns() const {
+  QList<RunDataPtr> started;
+  for (const RunDataPtr& r : runs_) {
+    if (r) started << r;
+  }
+  return started;
+}
+
+QList<PlotRun> SweepPanel::shownRuns() const {
+  QList<PlotRun> shown;
+  for (int i = 0; i < runs_.size(); ++i) {
+    if (runs_[i]) shown << PlotRun{runs_[i], runColour(i)};
+  }
+  return shown;
+}
+
+void SweepPanel::onVariants(const SweepRow& row) {
+  bool newRun = false;
+  int done = 0;
+  for (const SweepVariantRow& v : row.variants) {
+    const int i = v.position;
+    if (i < 0 || i >= runs_.size()) continue;
+    if (v.runStatus && *v.runStatus != RunStatus::running) ++done;
+    if (!v.runId || (runs_[i] && runs_[i]->runId == *v.runId)) continue;
+    auto data = std::make_shared<RunData>();  // the follower reads its rows from the store
+    data->runId = *v.runId;
+    data->name = QString::fromStdString(v.name);
+    runs_[i] = data;
+    variants_->item(i, kRun)->setText(QStringLiteral("#%1").arg(*v.runId));
+    newRun = true;
+  }
+  progress_->setValue(done);
+  if (newRun) {
+    plot_->setRuns(shownRuns());
+    follower_->follow(startedRuns());
+  }
+  if (row.variants.size() > 0) status_->setText(tr("Sweep %1: %2 of %3 variants done").arg(row.id).arg(done).arg(row.variants.size()));
+}
+
+void SweepPanel::updatePlot() {
+  for (int i = 0; i < runs_.size(); ++i) {
+    if (!runs_[i]) continue;
+    RunData& r = *runs_[i];
+    r.name = QString::fromStdString(sweep_->variants[std::size_t(i)].name);  // the legend says the variant
+    variants_->item(i, kStatus)->setText(r.status);
+    variants_->item(i, kStep)->setText(QString::number(r.lastStep()));
+    if (!r.error.isEmpty()) variants_->item(i, kStatus)->setToolTip(r.error);
+  }
+  plot_->refresh();
+}
+
+void SweepPanel::onFinished(qint64 sweepId, int exitCode, const QString& message) {
+  updateButtons();
+  follower_->follow(startedRuns());  // those still marked running get their last rows
+  if (sweepId == 0) {
+    status_->setText(tr("The sweep did not start: %1").arg(message));
+    emit this->message(status_->text());
+    emit sweepFinished(0, exitCode);
+    return;
+  }
+  status_->setText(exitCode == 0 ? tr("Sweep %1 finished").arg(sweepId)
+                                 : tr("Sweep %1 ended with exit %2%3")
+                                       .arg(sweepId)
+                                       .arg(exitCode)
+                                       .arg(message.isEmpty() ? QString() : QStringLiteral(": ") + message));
+  const std::string db = databasePath_.toStdString();
+  comparisonWatcher_.setFuture(QtConcurrent::run([db, sweepId] { return compareSweep(db, sweepId); }));
+  emit sweepFinished(sweepId, exitCode);
+}
+
+void SweepPanel::updateButtons() {
+  runButton_->setEnabled(sweep_.has_value() && !isRunning());
+  stopButton_->setEnabled(isRunning());
+  jobs_->setEnabled(!isRunning());
+}
+
+}  // namespace plab::ui

@@ -1,0 +1,87 @@
+#pragma once
+// The Sweep tab: a sweep or lesson file opened like an experiment, run with one
+// button, each variant's progress in a list, their losses overlaid as they train (a
+// variant keeps its colour, its name is the legend), and, when the runs end, the
+// comparison table and the lesson's claims ticked or crossed with what was measured.
+#include <QFutureWatcher>
+#include <QList>
+#include <QWidget>
+#include <optional>
+
+#include "runs/run_data.h"
+#include "sweep/comparison.h"
+#include "sweep/sweep.h"
+#include "sweeps/sweep_runner.h"
+
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTableWidget;
+
+namespace plab::ui {
+
+class ComparisonView;
+class LossPlot;
+class RunFollower;
+
+class SweepPanel : public QWidget {
+  Q_OBJECT
+ public:
+  explicit SweepPanel(const QString& databasePath, QWidget* parent = nullptr);
+  ~SweepPanel() override;
+
+  // Parses the file (as strictly as the CLI does); false, with *error naming the key
+  // path, when it is not a valid sweep. Nothing shown changes then.
+  bool open(const QString& path, QString* error);
+  // Starts `precisionlab-cli sweep` on the open file; false with *error when it cannot.
+  bool run(QString* error);
+  void stop();
+  bool isRunning() const { return runner_->isRunning(); }
+  // Overrides for the next run (tests, a quick look): every variant this many steps.
+  void setRunOptions(const SweepRunOptions& options) { options_ = options; }
+
+  QString filePath() const { return path_; }
+  std::int64_t sweepId() const { return runner_->sweepId(); }
+  LossPlot* lossPlot() const { return plot_; }
+  ComparisonView* comparisonView() const { return comparison_; }
+  QTableWidget* variantTable() const { return variants_; }
+  // The runs on the plot, one per variant that has started, in variant order.
+  QList<PlotRun> shownRuns() const;
+
+ signals:
+  void sweepFinished(qint64 sweepId, int exitCode);
+  void comparisonReady(qint64 sweepId);
+  void message(const QString& text);
+
+ private:
+  void showSweep();
+  void onVariants(const SweepRow& row);
+  void onFinished(qint64 sweepId, int exitCode, const QString& message);
+  void updateButtons();
+  void updatePlot();
+  QList<RunDataPtr> startedRuns() const;
+
+  QString databasePath_;
+  QString path_;
+  std::optional<Sweep> sweep_;
+  SweepRunOptions options_;
+  SweepRunner* runner_;
+  RunFollower* follower_;
+  QList<RunDataPtr> runs_;  // by variant position; null until the variant's run starts
+  QFutureWatcher<SweepComparison> comparisonWatcher_;
+
+  QLabel* title_;
+  QLabel* description_;
+  QLabel* watch_;
+  QLabel* status_;
+  QPushButton* runButton_;
+  QPushButton* stopButton_;
+  QSpinBox* jobs_;
+  QProgressBar* progress_;
+  QTableWidget* variants_;
+  LossPlot* plot_;
+  ComparisonView* comparison_;
+};
+
+}  // namespace plab::ui
