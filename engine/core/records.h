@@ -74,6 +74,21 @@ struct EpochMetrics {
   double testAccuracy = -1;
 };
 
+// The shadow pass (docs/architecture.md, "Shadow statistics"): on a statistics step the
+// step's forward and backward run once more in fp32 from the same weights and batch,
+// with the loss times the run's current loss scale. These are the fp32 values measured
+// against the layer's format: what rounding them into it would do, before any of it
+// has happened. The run's own step is untouched.
+struct ShadowStats {
+  std::int64_t count = 0;
+  std::int64_t zeros = 0;          // exact zeros in fp32 already
+  std::int64_t underflows = 0;     // nonzero, but rounding into the format gives zero
+  std::int64_t overflows = 0;      // rounding into the format gives inf (fp8: beyond its max); also inf/NaN
+  std::int64_t precisionLoss = 0;  // representable but subnormal there, keeping under half the format's bits
+  double relError = 0;             // ||real - shadow|| / ||shadow|| (2-norms; inf when real has inf/NaN)
+  std::array<std::int64_t, kLog2HistBins> log2Hist{};  // of the nonzero finite shadow values
+};
+
 enum class StatsKind { activation, gradient };
 struct LayerStatsRecord {
   std::int64_t step = 0;
@@ -82,9 +97,16 @@ struct LayerStatsRecord {
   StatsKind kind = StatsKind::activation;
   std::string precision;          // format the values were rounded to
   TensorStats stats;
+  bool hasShadow = false;         // the run had shadow_stats on
+  ShadowStats shadow;
   double zeroShare() const { return stats.count ? double(stats.zeros) / stats.count : 0; }
   double underflowShare() const { return stats.count ? double(stats.underflows) / stats.count : 0; }
   double overflowShare() const { return stats.count ? double(stats.overflows) / stats.count : 0; }
+  double shadowUnderflowShare() const { return shadow.count ? double(shadow.underflows) / shadow.count : 0; }
+  double shadowOverflowShare() const { return shadow.count ? double(shadow.overflows) / shadow.count : 0; }
+  double shadowPrecisionLossShare() const {
+    return shadow.count ? double(shadow.precisionLoss) / shadow.count : 0;
+  }
 };
 
 struct LayerTiming {

@@ -171,6 +171,7 @@ bool operator==(const Experiment& a, const Experiment& b) {
          a.schedule == b.schedule && sameRule(a.lossScaling, b.lossScaling) &&
          a.masterWeights == b.masterWeights && a.batchSize == b.batchSize &&
          a.epochs == b.epochs && a.steps == b.steps && a.statsInterval == b.statsInterval &&
+         a.shadowStats == b.shadowStats &&
          a.logInterval == b.logInterval && a.evalInterval == b.evalInterval &&
          a.backend == b.backend && a.fp8 == b.fp8;
 }

@@ -149,6 +149,7 @@ struct Experiment {
   std::int32_t epochs = 1;         // exactly one of epochs / steps is > 0
   std::int64_t steps = 0;
   std::int32_t statsInterval = 50; // 0: never
+  bool shadowStats = false;        // the fp32 shadow pass on statistics steps (docs/architecture.md)
   std::int32_t logInterval = 1;
   std::int32_t evalInterval = 0;   // 0: per epoch only
   std::string backend = "auto";    // "auto", "cpu", "cuda"

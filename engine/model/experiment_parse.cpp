@@ -283,6 +283,7 @@ Experiment parseExperiment(const json& file) {
   e.batchSize = std::int32_t(f.integer("batch_size"));
   parseLength(r, f, e);
   e.statsInterval = std::int32_t(f.integer("stats_interval"));
+  e.shadowStats = f.boolean("shadow_stats");
   e.logInterval = std::int32_t(f.integer("log_interval"));
   e.evalInterval = std::int32_t(f.integer("eval_interval"));
   e.backend = f.choice("backend");

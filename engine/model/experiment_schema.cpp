@@ -68,6 +68,10 @@ std::vector<KeyRule> topLevel() {
       {.path = "stats_interval", .type = KeyType::integer, .defaultValue = 50, .min = 0, .max = k2to30,
        .units = "steps",
        .help = "per-layer statistics of activations and gradients every K steps (0: never)"},
+      {.path = "shadow_stats", .type = KeyType::boolean, .defaultValue = false,
+       .help = "on statistics steps, also run the step in fp32 (same weights, batch and loss scale) and "
+               "record what each layer's format would do to those values: would underflow, overflow, "
+               "lose precision (costs one fp32 forward and backward per statistics step)"},
       {.path = "log_interval", .type = KeyType::integer, .defaultValue = 1, .min = 1, .max = k2to30,
        .units = "steps", .help = "step metrics are recorded every K steps"},
       {.path = "eval_interval", .type = KeyType::integer, .defaultValue = 0, .min = 0, .max = k2to30,

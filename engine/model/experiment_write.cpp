@@ -154,6 +154,7 @@ json toJson(const Experiment& e) {
               {"master_weights", e.masterWeights},
               {"batch_size", e.batchSize},
               {"stats_interval", e.statsInterval},
+              {"shadow_stats", e.shadowStats},
               {"log_interval", e.logInterval},
               {"eval_interval", e.evalInterval},
               {"backend", e.backend},

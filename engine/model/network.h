@@ -115,6 +115,20 @@ class Network {
   // The records since the last call (activation and gradient per layer), stamped with step.
   std::vector<LayerStatsRecord> takeStats(std::int64_t step);
 
+  // Value capture (the shadow pass, docs/architecture.md "Shadow statistics"): while
+  // enabled, forward keeps a host fp32 copy of each layer's output and backward of each
+  // layer's gradients (its input gradient when computed, then its parameter gradients in
+  // declaration order): the values a statistics record describes, in logical order.
+  // Syncs per tensor: for statistics steps only.
+  struct CapturedValues {
+    std::int32_t layerIndex = 0;
+    StatsKind kind = StatsKind::activation;
+    std::vector<float> values;
+  };
+  void setCaptureEnabled(bool enabled) { captureEnabled_ = enabled; }
+  // The captures since the last call, in the order they were made.
+  std::vector<CapturedValues> takeCaptured();
+
   // Timing: while enabled, a Backend::Timer measures each layer's forward and backward
   // (read at once, so it syncs per layer: for the speed benchmark, not for training).
   void setTimingEnabled(bool enabled) { timingEnabled_ = enabled; }
@@ -145,6 +159,9 @@ class Network {
   const Tensor* backwardLayer(std::size_t i, const Tensor& gradient);
   // Throws OutOfMemoryError naming the layer, its format and `what`.
   [[noreturn]] void failAllocation(std::size_t layer, const std::string& what) const;
+  void captureActivation(std::size_t layer, const Tensor& output);
+  void captureGradients(std::size_t layer, const Tensor* inputGradient);
+  void appendHostValues(const Tensor& t, std::vector<float>& out);
 
   Backend& backend_;
   Shape sampleShape_;
@@ -161,6 +178,9 @@ class Network {
   Tensor scratch_;                         // fp32 temporaries for rounding with statistics
   bool statsEnabled_ = false;
   bool timingEnabled_ = false;
+  bool captureEnabled_ = false;
+  std::vector<CapturedValues> captured_;
+  Tensor captureCopy_;                     // a channels-last tensor put in logical order for capture
   std::vector<LayerStatsRecord> pendingStats_;
   std::vector<double> forwardMsSum_, backwardMsSum_;
   std::vector<std::int64_t> forwardCalls_, backwardCalls_;

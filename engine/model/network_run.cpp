@@ -57,6 +57,7 @@ const Tensor& Network::forwardLayer(std::size_t i, const Tensor& input, bool tra
   const Tensor& y = layer.forward(*x, io);
   stopTiming(forwardMsSum_, forwardCalls_, i);
   keepStats(i, StatsKind::activation, io);
+  captureActivation(i, y);
   return y;
 }
 
@@ -77,6 +78,7 @@ const Tensor* Network::backwardLayer(std::size_t i, const Tensor& gradient) {
   g = layer.backward(*g, needInputGrad, io);
   stopTiming(backwardMsSum_, backwardCalls_, i);
   keepStats(i, StatsKind::gradient, io);
+  captureGradients(i, g);
   if (!g && needInputGrad) {
     throw std::logic_error("Network::backward: " + shapes_[i].name + " gave no input gradient");
   }

@@ -82,10 +82,35 @@ void from_json(const json& j, EpochMetrics& m) {
   m.testAccuracy = readNumber(j, "test_accuracy");
 }
 
-void to_json(json& j, const TensorStats& s) {
+namespace {
+
+json sparseHistogram(const std::array<std::int64_t, kLog2HistBins>& bins) {
   json hist = json::array();
   for (int bin = 0; bin < kLog2HistBins; ++bin)
-    if (s.log2Hist[std::size_t(bin)] != 0) hist.push_back(json::array({bin, s.log2Hist[std::size_t(bin)]}));
+    if (bins[std::size_t(bin)] != 0) hist.push_back(json::array({bin, bins[std::size_t(bin)]}));
+  return hist;
+}
+
+void readSparseHistogram(const json& j, std::array<std::int64_t, kLog2HistBins>& out) {
+  const std::int64_t histMin = readInt(j, "hist_min");
+  if (histMin != kLog2HistMin)
+    failField("hist_min", "is " + std::to_string(histMin) + ", this program uses " + std::to_string(kLog2HistMin));
+  const json& hist = readArray(j, "hist");
+  for (std::size_t i = 0; i < hist.size(); ++i) {
+    const std::string field = "hist[" + std::to_string(i) + "]";
+    const json& pair = hist[i];
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number_integer() || !pair[1].is_number_integer())
+      failField(field, "must be [bin, count] (got " + previewJson(pair) + ")");
+    const std::int64_t bin = pair[0].get<std::int64_t>();
+    if (bin < 0 || bin >= kLog2HistBins) failField(field, "bin " + std::to_string(bin) + " is outside 0.." + std::to_string(kLog2HistBins - 1));
+    out[std::size_t(bin)] = pair[1].get<std::int64_t>();
+  }
+}
+
+}  // namespace
+
+void to_json(json& j, const TensorStats& s) {
+  json hist = sparseHistogram(s.log2Hist);
   j = json{{"count", s.count},           {"zeros", s.zeros},
            {"underflows", s.underflows}, {"overflows", s.overflows},
            {"non_finite", s.nonFinite},  {"max_abs", numberToJson(s.maxAbs)},
@@ -100,19 +125,25 @@ void from_json(const json& j, TensorStats& s) {
   s.overflows = readInt(j, "overflows");
   s.nonFinite = readInt(j, "non_finite");
   s.maxAbs = float(readNumber(j, "max_abs"));
-  const std::int64_t histMin = readInt(j, "hist_min");
-  if (histMin != kLog2HistMin)
-    failField("hist_min", "is " + std::to_string(histMin) + ", this program uses " + std::to_string(kLog2HistMin));
-  const json& hist = readArray(j, "hist");
-  for (std::size_t i = 0; i < hist.size(); ++i) {
-    const std::string field = "hist[" + std::to_string(i) + "]";
-    const json& pair = hist[i];
-    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number_integer() || !pair[1].is_number_integer())
-      failField(field, "must be [bin, count] (got " + previewJson(pair) + ")");
-    const std::int64_t bin = pair[0].get<std::int64_t>();
-    if (bin < 0 || bin >= kLog2HistBins) failField(field, "bin " + std::to_string(bin) + " is outside 0.." + std::to_string(kLog2HistBins - 1));
-    s.log2Hist[std::size_t(bin)] = pair[1].get<std::int64_t>();
-  }
+  readSparseHistogram(j, s.log2Hist);
+}
+
+void to_json(json& j, const ShadowStats& s) {
+  j = json{{"count", s.count},           {"zeros", s.zeros},
+           {"underflows", s.underflows}, {"overflows", s.overflows},
+           {"precision_loss", s.precisionLoss}, {"rel_error", numberToJson(s.relError)},
+           {"hist_min", kLog2HistMin},   {"hist", sparseHistogram(s.log2Hist)}};
+}
+
+void from_json(const json& j, ShadowStats& s) {
+  s = ShadowStats{};
+  s.count = readInt(j, "count");
+  s.zeros = readInt(j, "zeros");
+  s.underflows = readInt(j, "underflows");
+  s.overflows = readInt(j, "overflows");
+  s.precisionLoss = readInt(j, "precision_loss");
+  s.relError = readNumber(j, "rel_error");
+  readSparseHistogram(j, s.log2Hist);
 }
 
 void to_json(json& j, const LayerStatsRecord& r) {
@@ -122,6 +153,7 @@ void to_json(json& j, const LayerStatsRecord& r) {
            {"kind", statsKindText(r.kind)},
            {"precision", r.precision},
            {"stats", r.stats}};
+  if (r.hasShadow) j["shadow"] = r.shadow;  // only with shadow_stats on
 }
 
 void from_json(const json& j, LayerStatsRecord& r) {
@@ -134,6 +166,9 @@ void from_json(const json& j, LayerStatsRecord& r) {
   r.kind = *parsed;
   r.precision = readString(j, "precision");
   withPrefix("stats.", [&] { from_json(readObject(j, "stats"), r.stats); });
+  r.hasShadow = j.contains("shadow");
+  r.shadow = ShadowStats{};
+  if (r.hasShadow) withPrefix("shadow.", [&] { from_json(readObject(j, "shadow"), r.shadow); });
 }
 
 void to_json(json& j, const LayerTiming& t) {

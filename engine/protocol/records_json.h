@@ -28,6 +28,9 @@ void from_json(const nlohmann::json& j, EpochMetrics& m);
 // "hist_min": kLog2HistMin so that a reader knows what bin 0 means.
 void to_json(nlohmann::json& j, const TensorStats& s);
 void from_json(const nlohmann::json& j, TensorStats& s);
+// "shadow" in a layer statistics record: present only when the run had shadow_stats on.
+void to_json(nlohmann::json& j, const ShadowStats& s);
+void from_json(const nlohmann::json& j, ShadowStats& s);
 void to_json(nlohmann::json& j, const LayerStatsRecord& r);
 void from_json(const nlohmann::json& j, LayerStatsRecord& r);
 void to_json(nlohmann::json& j, const LayerTiming& t);

@@ -229,10 +229,28 @@ std::vector<EpochMetrics> RunReader::loadEpochs(std::int64_t runId) {
   return epochs;
 }
 
+namespace {
+
+// Columns first..first+6 of a layer_stats row (shadow_count ... shadow_histogram) in
+// the JSON form, so that one decoder reads the pipe, the export and the store.
+json shadowJson(const Statement& s, int first) {
+  return {{"count", s.columnInt(first)},
+          {"zeros", s.columnInt(first + 1)},
+          {"underflows", s.columnInt(first + 2)},
+          {"overflows", s.columnInt(first + 3)},
+          {"precision_loss", s.columnInt(first + 4)},
+          {"rel_error", numberToJson(s.columnReal(first + 5))},
+          {"hist_min", kLog2HistMin},
+          {"hist", parseJsonColumn(s.columnText(first + 6), json::array())}};
+}
+
+}  // namespace
+
 std::vector<LayerStatsRecord> RunReader::loadLayerStats(std::int64_t runId, std::int64_t sinceStep) {
   Statement s = db_->prepare(
       "SELECT step, layer_index, layer_name, kind, precision, count, zeros, underflows, overflows, non_finite, "
-      "max_abs, histogram FROM layer_stats WHERE run_id = ?1 AND step > ?2 "
+      "max_abs, histogram, shadow_count, shadow_zeros, shadow_underflows, shadow_overflows, shadow_precision_loss, "
+      "shadow_rel_error, shadow_histogram FROM layer_stats WHERE run_id = ?1 AND step > ?2 "
       "ORDER BY step, layer_index, kind = 'gradient', id");
   s.bind(1, runId).bind(2, sinceStep);
   std::vector<LayerStatsRecord> records;
@@ -248,8 +266,10 @@ std::vector<LayerStatsRecord> RunReader::loadLayerStats(std::int64_t runId, std:
                         {"underflows", s.columnInt(7)}, {"overflows", s.columnInt(8)},
                         {"non_finite", s.columnInt(9)}, {"max_abs", numberToJson(s.columnReal(10))},
                         {"hist_min", kLog2HistMin},     {"hist", parseJsonColumn(s.columnText(11), json::array())}};
+    r.hasShadow = !s.columnIsNull(12);
     try {
       from_json(stats, r.stats);
+      if (r.hasShadow) from_json(shadowJson(s, 12), r.shadow);
     } catch (const protocol::ProtocolError& e) {
       throw StoreError(path_ + ": run " + std::to_string(runId) + ", layer_stats at step " + std::to_string(r.step) +
                        ": " + e.what());

@@ -42,17 +42,33 @@ void insertEpochs(Database& db, std::int64_t runId, const std::vector<EpochMetri
   }
 }
 
+// Columns first..first+6: the shadow pass's figures, all NULL without one.
+void bindShadow(Statement& s, int first, const LayerStatsRecord& r) {
+  if (!r.hasShadow) {
+    for (int c = first; c < first + 7; ++c) s.bindNull(c);
+    return;
+  }
+  const json shadow = r.shadow;
+  s.bind(first, r.shadow.count).bind(first + 1, r.shadow.zeros).bind(first + 2, r.shadow.underflows);
+  s.bind(first + 3, r.shadow.overflows).bind(first + 4, r.shadow.precisionLoss);
+  s.bindReal(first + 5, r.shadow.relError).bind(first + 6, shadow.at("hist").dump());
+}
+
 void insertLayerStats(Database& db, std::int64_t runId, const std::vector<LayerStatsRecord>& records) {
   if (records.empty()) return;
   Statement s = db.prepare(
       "INSERT INTO layer_stats (run_id, step, layer_index, layer_name, kind, precision, count, zeros, underflows, "
-      "overflows, non_finite, max_abs, histogram) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+      "overflows, non_finite, max_abs, histogram, shadow_count, shadow_zeros, shadow_underflows, shadow_overflows, "
+      "shadow_precision_loss, shadow_rel_error, shadow_histogram) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+      "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
   for (const auto& r : records) {
     const json stats = r.stats;  // the sparse histogram, as on the pipe
     s.bind(1, runId).bind(2, r.step).bind(3, r.layerIndex).bind(4, r.layerName);
     s.bind(5, std::string(protocol::statsKindText(r.kind))).bind(6, r.precision).bind(7, r.stats.count);
     s.bind(8, r.stats.zeros).bind(9, r.stats.underflows).bind(10, r.stats.overflows).bind(11, r.stats.nonFinite);
-    s.bindReal(12, double(r.stats.maxAbs)).bind(13, stats.at("hist").dump()).run();
+    s.bindReal(12, double(r.stats.maxAbs)).bind(13, stats.at("hist").dump());
+    bindShadow(s, 14, r);
+    s.run();
   }
 }
 

@@ -151,6 +151,19 @@ CREATE TABLE sweep_variants (
 CREATE INDEX sweep_variants_run ON sweep_variants(run_id);
 )sql";
 
+// Version 4: the shadow pass's figures beside each layer statistics row (docs/store.md,
+// "Layer statistics"). NULL shadow_count: the run had shadow_stats off, as every run
+// written before had.
+const char* kSchemaV4 = R"sql(
+ALTER TABLE layer_stats ADD COLUMN shadow_count INTEGER;
+ALTER TABLE layer_stats ADD COLUMN shadow_zeros INTEGER;
+ALTER TABLE layer_stats ADD COLUMN shadow_underflows INTEGER;
+ALTER TABLE layer_stats ADD COLUMN shadow_overflows INTEGER;
+ALTER TABLE layer_stats ADD COLUMN shadow_precision_loss INTEGER;
+ALTER TABLE layer_stats ADD COLUMN shadow_rel_error REAL;
+ALTER TABLE layer_stats ADD COLUMN shadow_histogram TEXT;
+)sql";
+
 // migrations[n] takes a file from version n to n + 1. Append, never edit: files in
 // the field were written by the old steps.
 const std::vector<std::function<void(Database&)>>& migrations() {
@@ -158,6 +171,7 @@ const std::vector<std::function<void(Database&)>>& migrations() {
       [](Database& db) { db.exec(kSchemaV1); },
       [](Database& db) { db.exec(kSchemaV2); },
       [](Database& db) { db.exec(kSchemaV3); },
+      [](Database& db) { db.exec(kSchemaV4); },
   };
   return steps;
 }

@@ -110,6 +110,7 @@ const std::vector<std::string>& claimMetricNames() {
       "test_accuracy", "test_loss",   "final_train_loss", "final_loss_scale", "steps",          "skipped_steps",
       "overflow_events", "growth_events", "first_overflow_step", "culprit",  "median_step_ms",
       "memory_bytes",    "weights_bytes", "activations_bytes",
+      "early_gradient_shadow_underflow",
   };
   return names;
 }

@@ -1,9 +1,24 @@
 #include "sweep/run_metrics.h"
 
+#include <algorithm>
+
 #include "core/json_number.h"
 #include "protocol/records_json.h"
 
 namespace plab {
+
+std::optional<double> earlyGradientShadowUnderflow(const std::vector<LayerStatsRecord>& stats) {
+  std::int32_t layers = 0;
+  for (const auto& r : stats) layers = std::max(layers, r.layerIndex + 1);
+  std::int64_t underflows = 0, count = 0;
+  for (const auto& r : stats) {
+    if (r.kind != StatsKind::gradient || !r.hasShadow || 2 * r.layerIndex >= std::max(layers, 2)) continue;
+    underflows += r.shadow.underflows;
+    count += r.shadow.count;
+  }
+  if (count == 0) return std::nullopt;
+  return double(underflows) / double(count);
+}
 
 RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId) {
   RunMetrics m;
@@ -26,6 +41,8 @@ RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId) {
     m["weights_bytes"] = double(use.weights);
     m["activations_bytes"] = double(use.activations);
   }
+  if (const auto share = earlyGradientShadowUnderflow(reader.loadLayerStats(runId)))
+    m["early_gradient_shadow_underflow"] = *share;
   if (run->status != RunStatus::completed) return m;
   for (const char* key : {"test_accuracy", "test_loss", "final_train_loss", "final_loss_scale", "median_step_ms"}) {
     const auto it = run->summary.find(key);

@@ -51,7 +51,9 @@ struct RunOutcome {
   double finalTrainLoss = 0;       // mean loss of the last logged window of steps
   double testLoss = 0;             // last evaluation (NaN if none)
   double testAccuracy = -1;        // -1: none or not classification
-  double medianStepMs = 0;
+  double medianStepMs = 0;         // the run's own steps: shadow passes are not in it
+  std::int64_t shadowPasses = 0;   // shadow_stats: fp32 shadow passes run (one per statistics step)
+  double medianShadowMs = 0;       // wall time of one, synced
   std::string stepCapture;         // StepRunner::summary(): how many steps were replayed
   MemoryUse memory;                // what the network holds (Network::memoryUse)
 };

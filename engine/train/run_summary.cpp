@@ -21,6 +21,10 @@ nlohmann::json runSummaryJson(const RunOutcome& o, std::int64_t runId, const Bac
   // -1 means "not a classification task": null says the same without a fake number.
   j["test_accuracy"] = o.testAccuracy >= 0 ? nlohmann::json(o.testAccuracy) : nlohmann::json(nullptr);
   j["median_step_ms"] = numberToJson(o.medianStepMs);
+  if (o.shadowPasses > 0) {
+    j["shadow_passes"] = o.shadowPasses;
+    j["median_shadow_ms"] = numberToJson(o.medianShadowMs);
+  }
   j["step_capture"] = o.stepCapture;
   j["memory"] = o.memory;  // protocol/records_json.h
   return j;

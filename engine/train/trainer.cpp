@@ -57,6 +57,8 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& data, Backend& bac
   buffers_ = makeStepBuffers(backend, data, batch);
   const std::int32_t logInterval = std::max<std::int32_t>(experiment.logInterval, 1);
   for (std::int32_t i = 0; i < logInterval; ++i) timers_.push_back(backend.createTimer());
+  if (experiment.shadowStats && experiment.statsInterval > 0)
+    shadow_ = std::make_unique<ShadowPass>(experiment, data.sampleShape, backend);
 }
 
 Trainer::~Trainer() = default;
@@ -64,7 +66,10 @@ Trainer::~Trainer() = default;
 void Trainer::trainStep(std::int64_t step, std::int32_t epoch) {
   const std::int32_t k = experiment_.statsInterval;
   const bool statsStep = k > 0 && (step == 1 || step % k == 0);
+  if (statsStep && shadow_) runShadow(step);  // before the step: the same weights; not timed
+  if (!failure_.empty()) return;               // a step drained by runShadow failed the run
   network_->setStatsEnabled(statsStep);
+  network_->setCaptureEnabled(statsStep && shadow_);
   const OptimizerHyper hyper = experiment_.hyperAt(step, totalSteps_);
   Backend::Timer& timer = *timers_[pending_.size()];
 
@@ -75,11 +80,29 @@ void Trainer::trainStep(std::int64_t step, std::int32_t epoch) {
   timer.stop();
 
   pending_.push_back({step, epoch, hyper.lr, pending_.size()});
-  if (statsStep) {
-    network_->setStatsEnabled(false);
-    const auto records = network_->takeStats(step);
-    if (!records.empty()) observer_.onLayerStats(records);
+  if (statsStep) reportStats(step);
+}
+
+void Trainer::runShadow(std::int64_t step) {
+  // The scale this step will use: drain the steps before it so that the host knows it.
+  drain(true);
+  backend_.upload(hostX_.data(), buffers_.input);
+  backend_.upload(hostY_.data(), buffers_.target);
+  shadow_->run(*network_, buffers_, experiment_.network.loss, scaler_.scale(), step);
+  shadowMs_.push_back(shadow_->lastMilliseconds());
+}
+
+void Trainer::reportStats(std::int64_t step) {
+  network_->setStatsEnabled(false);
+  network_->setCaptureEnabled(false);
+  auto records = network_->takeStats(step);
+  if (shadow_) {
+    // The measuring is part of the shadow pass's cost (runShadow timed the fp32 step).
+    const double start = nowSeconds();
+    shadow_->attach(records, network_->takeCaptured());
+    if (!shadowMs_.empty()) shadowMs_.back() += (nowSeconds() - start) * 1000.0;
   }
+  if (!records.empty()) observer_.onLayerStats(records);
 }
 
 void Trainer::drain(bool force) {
@@ -304,6 +327,8 @@ RunOutcome Trainer::run() {
   outcome_.overflowEvents = scaler_.overflowCount();
   outcome_.finalLossScale = scaler_.scale();
   outcome_.medianStepMs = medianOf(stepMs_);
+  outcome_.shadowPasses = std::int64_t(shadowMs_.size());
+  outcome_.medianShadowMs = medianOf(shadowMs_);
   outcome_.stepCapture = runner_->summary();
   if (!failure_.empty()) {
     outcome_.status = RunStatus::failed;

@@ -9,6 +9,8 @@
 // The host never waits for the device inside a step: step records are drained every
 // log_interval steps, evaluations run per epoch (and every eval_interval steps), and
 // statistics steps (every stats_interval) sync because the user asked for them.
+// With shadow_stats, a statistics step first runs the fp32 shadow pass (train/shadow_pass.h)
+// from the weights the step is about to use, outside the step timer.
 //
 // Failure policy (what ends a run `failed` rather than being handled by the scaler):
 // - a non-finite unscaled loss, whatever the loss-scaling mode: the message names the
@@ -31,6 +33,7 @@
 #include "train/loss_scaler.h"
 #include "train/run_control.h"
 #include "train/run_observer.h"
+#include "train/shadow_pass.h"
 #include "train/training_step.h"
 
 namespace plab {
@@ -63,6 +66,8 @@ class Trainer {
 
   void trainAll();
   void trainStep(std::int64_t step, std::int32_t epoch);
+  void runShadow(std::int64_t step);
+  void reportStats(std::int64_t step);
   void drain(bool force);
   void handleRecord(const StepRecord& r, const Pending& p, std::vector<StepMetrics>& rows);
   void evaluateEpoch(std::int32_t epoch, std::int64_t step, bool includeTrain);
@@ -81,6 +86,8 @@ class Trainer {
   std::unique_ptr<Network> network_;
   std::unique_ptr<StepState> state_;
   std::unique_ptr<StepRunner> runner_;  // replays the captured step where the backend can
+  std::unique_ptr<ShadowPass> shadow_;  // shadow_stats on
+  std::vector<double> shadowMs_;
   LossScaler scaler_;
   std::vector<std::string> gradientOwners_;
   std::int64_t totalSteps_ = 0;

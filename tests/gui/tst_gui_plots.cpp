@@ -6,11 +6,13 @@
 #include <qcustomplot.h>
 
 #include "common/app_resources.h"
+#include "plots/gradient_histogram_plot.h"
 #include "plots/layer_heat_map.h"
 #include "plots/layer_timing_plot.h"
 #include "plots/live_plots_panel.h"
 #include "plots/loss_scale_plot.h"
 #include "plots/plot_draw_queue.h"
+#include "plots/speed_plot.h"
 #include "report/report_writer.h"
 #include "runs/run_data.h"
 
@@ -54,6 +56,43 @@ void addSpeed(RunData& run, const QStringList& configs, double scale) {
   ++run.revision;
 }
 
+// One fp16 gradient record of layers[0] at step 1 whose 64 values were all zero before
+// rounding, as lesson 1's first layer without loss scaling; with `shadow`, the fp32
+// shadow says 60 of them would underflow in fp16 (log2|x| = -30) and 4 would not (-20).
+RunDataPtr zeroGradientRun(bool shadow) {
+  auto run = std::make_shared<RunData>();
+  run->runId = 7;
+  run->status = QStringLiteral("completed");
+  plab::LayerStatsRecord r;
+  r.step = 1;
+  r.layerName = "layers[0] linear";
+  r.kind = plab::StatsKind::gradient;
+  r.precision = "fp16";
+  r.stats.count = 64;
+  r.stats.zeros = 64;
+  r.hasShadow = shadow;
+  if (shadow) {
+    r.shadow.count = 64;
+    r.shadow.underflows = 60;
+    r.shadow.log2Hist[std::size_t(-30 - plab::kLog2HistMin)] = 60;
+    r.shadow.log2Hist[std::size_t(-20 - plab::kLog2HistMin)] = 4;
+    r.shadow.relError = 1;
+  }
+  run->layerStats.push_back(r);
+  ++run->revision;
+  return run;
+}
+
+double barValue(QCPBars* bars, double key) {
+  const auto it = bars->data()->findBegin(key, false);
+  return it == bars->data()->constEnd() ? -1 : it->value;
+}
+
+double graphValue(QCPGraph* graph, double key) {
+  const auto it = graph->data()->findBegin(key, false);
+  return it == graph->data()->constEnd() ? -1 : it->value;
+}
+
 }  // namespace
 
 class TestGuiPlots : public QObject {
@@ -81,6 +120,59 @@ class TestGuiPlots : public QObject {
     QCOMPARE(map.rowLabel(0, 1), QStringLiteral("#2 layers[0] linear"));
     QCOMPARE(map.bandColour(0), runColour(0));
     QCOMPARE(map.bandColour(1), runColour(1));
+  }
+
+  void histogramDrawsAllZeroTensorAsTallZeroBar() {
+    GradientHistogramPlot plot;
+    plot.resize(900, 500);
+    plot.setRuns({PlotRun{zeroGradientRun(false), runColour(0)}});
+    QVERIFY(plot.zeroBar());
+    QCOMPARE(barValue(plot.zeroBar(), GradientHistogramPlot::kZeroBarKey), 1.0);
+    QVERIFY(plot.plot()->xAxis->range().contains(GradientHistogramPlot::kZeroBarKey));
+    QVERIFY(plot.plot()->yAxis->range().upper >= 1.0);  // the bar is in view, not cut off
+    bool labelled = false;
+    for (int i = 0; i < plot.plot()->itemCount(); ++i)
+      if (auto* text = qobject_cast<QCPItemText*>(plot.plot()->item(i)))
+        labelled = labelled || (text->text() == QStringLiteral("0") && text->position->key() == GradientHistogramPlot::kZeroBarKey);
+    QVERIFY(labelled);
+    QVERIFY(!plot.shadowOutline());
+    QVERIFY2(plot.sharesText().contains(QStringLiteral("became zero when rounded to fp16 0.00%")), qPrintable(plot.sharesText()));
+    QVERIFY2(plot.sharesText().contains(QStringLiteral("zeros 100.00%")), qPrintable(plot.sharesText()));
+  }
+
+  void histogramOutlinesTheShadow() {
+    GradientHistogramPlot plot;
+    plot.setRuns({PlotRun{zeroGradientRun(true), runColour(0)}});
+    QVERIFY(plot.shadowOutline());
+    QCOMPARE(graphValue(plot.shadowOutline(), -30 + 0.5), 60.0 / 64.0);
+    QCOMPARE(graphValue(plot.shadowOutline(), -20 + 0.5), 4.0 / 64.0);
+    QCOMPARE(plot.shadowOutline()->pen().style(), Qt::DashLine);
+    QCOMPARE(plot.shadowOutline()->brush().style(), Qt::NoBrush);
+    QCOMPARE(barValue(plot.shadowZeroBar(), GradientHistogramPlot::kZeroBarKey), 0.0);
+    QCOMPARE(barValue(plot.zeroBar(), GradientHistogramPlot::kZeroBarKey), 1.0);  // the run's own, still
+    QVERIFY2(plot.sharesText().contains(QStringLiteral("would underflow in fp16 93.75%")), qPrintable(plot.sharesText()));
+  }
+
+  void speedPlotShowsTheShadowCost() {
+    SpeedPlot plot;
+    auto run = zeroGradientRun(true);
+    run->summary = {{"median_step_ms", 2.0}, {"shadow_passes", 38}, {"median_shadow_ms", 1.5}};
+    plot.setRuns({PlotRun{run, runColour(0)}});
+    QVERIFY2(plot.shadowCostText().contains(QStringLiteral("fp32 shadow passes: 38, median 1.5 ms each")),
+             qPrintable(plot.shadowCostText()));
+    plot.setRuns({PlotRun{zeroGradientRun(false), runColour(0)}});
+    QVERIFY(plot.shadowCostText().isEmpty());
+  }
+
+  void heatMapShowsShadowShares() {
+    LayerHeatMap map;
+    map.setRuns({PlotRun{zeroGradientRun(true), runColour(0)}});
+    map.setMeasure(LayerHeatMap::Measure::shadowGradientUnderflow);
+    QCOMPARE(map.cell(0, 0), 60.0 / 64.0);
+    map.setMeasure(LayerHeatMap::Measure::gradientUnderflow);
+    QCOMPARE(map.cell(0, 0), 0.0);
+    map.setMeasure(LayerHeatMap::Measure::gradientZeros);
+    QCOMPARE(map.cell(0, 0), 1.0);
   }
 
   void heatMapOfOneRunHasNoRunPrefix() {

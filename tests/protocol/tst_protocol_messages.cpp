@@ -50,6 +50,20 @@ LayerStatsRecord stats() {
   return r;
 }
 
+// The same record from a run with shadow_stats on (docs/protocol.md, "layer_stats").
+LayerStatsRecord shadowStats() {
+  LayerStatsRecord r = stats();
+  r.hasShadow = true;
+  r.shadow.count = 4096;
+  r.shadow.zeros = 60;
+  r.shadow.underflows = 3000;
+  r.shadow.overflows = 2;
+  r.shadow.precisionLoss = 500;
+  r.shadow.relError = std::numeric_limits<double>::infinity();
+  r.shadow.log2Hist[30] = 3000;
+  return r;
+}
+
 }  // namespace
 
 class TestProtocolMessages : public QObject {
@@ -66,6 +80,7 @@ class TestProtocolMessages : public QObject {
     QTest::newRow("scale_growth") << Event(ScaleGrowthBatch{{{2000, 32768, 65536}, {4000, 65536, 131072}}});
     QTest::newRow("epoch") << Event(EpochBatch{{{0, 469, 0.52, 0.81, 0.48, 0.83}}});
     QTest::newRow("layer_stats") << Event(LayerStatsBatch{{stats()}});
+    QTest::newRow("layer_stats with shadow") << Event(LayerStatsBatch{{stats(), shadowStats()}});
     QTest::newRow("speed") << Event(SpeedBatch{{{"bf16-mixed", 128, 4.5, 28444, 50, {{"layers[0] linear", 1.5, 2.75}}}}});
     QTest::newRow("progress") << Event(Progress{120, 1407, 0, 310.5, 4.15, false});
     QTest::newRow("progress eta unknown") << Event(Progress{0, 0, 0, 0, std::numeric_limits<double>::infinity(), true});
@@ -176,6 +191,13 @@ class TestProtocolMessages : public QObject {
                                         return json{{"v", 1}, {"type", "layer_stats"}, {"records", {r}}}.dump();
                                       }())
                                    << "records[0].stats.hist[0]: bin 300 is outside 0..127";
+    QTest::newRow("shadow count") << false
+                                  << QString::fromStdString([] {
+                                       json r = shadowStats();
+                                       r["shadow"].erase("precision_loss");
+                                       return json{{"v", 1}, {"type", "layer_stats"}, {"records", {r}}}.dump();
+                                     }())
+                                  << "records[0].shadow.precision_loss: missing";
     QTest::newRow("stats kind") << false
                                 << QString::fromStdString([] {
                                      json r = stats();

@@ -34,6 +34,13 @@ class TestRunExport : public QObject {
     w.appendScaleGrowth({6, 32768, 65536});
     w.appendEpoch({0, 7, 0.5, 0.75, 0.625, -1});
     w.appendLayerStats(sampleLayerStats(5, 1, StatsKind::activation));
+    LayerStatsRecord shadowed = sampleLayerStats(5, 1, StatsKind::gradient);
+    shadowed.hasShadow = true;  // a run with shadow_stats on (docs/store.md)
+    shadowed.shadow.count = 1000;
+    shadowed.shadow.underflows = 970;
+    shadowed.shadow.relError = 1;
+    shadowed.shadow.log2Hist[30] = 1000;
+    w.appendLayerStats(shadowed);
     w.appendSpeed(sampleSpeed("fp32"));
     w.finish(RunStatus::completed, "", {{"steps", 7}});
   }
@@ -81,6 +88,12 @@ class TestRunExport : public QObject {
     QCOMPARE(j["overflows"][0]["layers"][0].get<std::string>(), std::string("layers[2] linear"));
     QCOMPARE(j["scale_growth"][0]["scale_after"].get<double>(), 65536.0);
     QCOMPARE(j["layer_stats"][0].get<LayerStatsRecord>().stats.log2Hist[50], 900);
+    QVERIFY(!j["layer_stats"][0].contains("shadow"));
+    const auto shadowed = j["layer_stats"][1].get<LayerStatsRecord>();
+    QVERIFY(shadowed.hasShadow);
+    QCOMPARE(shadowed.shadow.underflows, 970);
+    QCOMPARE(shadowed.shadow.log2Hist[30], 1000);
+    QCOMPARE(j["layer_stats"][1]["shadow"]["rel_error"].get<double>(), 1.0);
     QCOMPARE(j["speed"][0]["layers"].size(), std::size_t(2));
   }
 
@@ -104,7 +117,7 @@ class TestRunExport : public QObject {
     QCOMPARE(whole.scaleGrowths.size(), std::size_t(1));
     QCOMPARE(whole.scaleGrowths[0].scaleAfter, 65536.0);
     QCOMPARE(whole.epochs.size(), std::size_t(1));
-    QCOMPARE(whole.layerStats.size(), std::size_t(1));
+    QCOMPARE(whole.layerStats.size(), std::size_t(2));  // an activation record, a gradient record with its shadow
     QCOMPARE(whole.speed.size(), std::size_t(1));
     QCOMPARE(whole.summary["steps"].get<int>(), 7);
     RunRecordCursor since;

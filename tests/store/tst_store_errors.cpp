@@ -3,6 +3,8 @@
 // naming the file, and nothing committed is lost.
 #include <QtTest>
 
+#include <limits>
+
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -125,6 +127,55 @@ class TestStoreErrors : public QObject {
     QCOMPARE(runs[0].skippedCount, 1);
     QCOMPARE(runs[0].overflowCount, 1);
     QVERIFY(std::isnan(r.loadSteps(7)[1].loss));  // rows untouched
+  }
+
+  // A version-3 file (layer statistics without shadow columns) is migrated to version 4:
+  // its rows read back without shadow figures, and a new run stores and reads them.
+  void migratesFromVersionThreeToShadowColumns() {
+    const QString path = dir_.filePath("v3.sqlite");
+    {
+      Database db(path.toStdString(), StoreOptions{}, false);
+      QCOMPARE(migrateSchema(db, 3), 3);
+      db.exec("INSERT INTO runs (id, created_at, status, config) VALUES (4, '2026-01-01T00:00:00.000Z', 'completed', '{}')");
+      db.exec("INSERT INTO layer_stats (run_id, step, layer_index, layer_name, kind, precision, count, zeros, "
+              "underflows, overflows, non_finite, max_abs, histogram) VALUES "
+              "(4, 25, 0, 'layers[0] linear', 'gradient', 'fp16', 10, 10, 0, 0, 0, 0, '[]')");
+    }
+    QCOMPARE(rawInt(path, "PRAGMA user_version"), 3);
+    std::int64_t id = 0;
+    LayerStatsRecord withShadow;
+    withShadow.step = 1;
+    withShadow.layerName = "layers[0] linear";
+    withShadow.kind = StatsKind::gradient;
+    withShadow.precision = "fp16";
+    withShadow.stats.count = 8;
+    withShadow.hasShadow = true;
+    withShadow.shadow.count = 8;
+    withShadow.shadow.underflows = 6;
+    withShadow.shadow.precisionLoss = 1;
+    withShadow.shadow.zeros = 1;
+    withShadow.shadow.relError = std::numeric_limits<double>::infinity();
+    withShadow.shadow.log2Hist[20] = 7;
+    {
+      RunWriter w(path.toStdString(), manualFlush());
+      QCOMPARE(rawInt(path, "PRAGMA user_version"), kStoreSchemaVersion);
+      id = w.createRun({}, "shadow", "cpu", "d");
+      w.appendLayerStats(withShadow);
+      w.finish(RunStatus::completed);
+    }
+    RunReader r(path.toStdString());
+    const auto old = r.loadLayerStats(4);
+    QCOMPARE(old.size(), std::size_t(1));
+    QVERIFY(!old[0].hasShadow);
+    QCOMPARE(old[0].stats.zeros, 10);
+    const auto fresh = r.loadLayerStats(id);
+    QCOMPARE(fresh.size(), std::size_t(1));
+    QVERIFY(fresh[0].hasShadow);
+    QCOMPARE(fresh[0].shadow.underflows, 6);
+    QCOMPARE(fresh[0].shadow.precisionLoss, 1);
+    QCOMPARE(fresh[0].shadow.zeros, 1);
+    QVERIFY(std::isinf(fresh[0].shadow.relError));
+    QCOMPARE(fresh[0].shadow.log2Hist[20], 7);
   }
 
   void unversionedForeignFileIsRefused() {

@@ -38,7 +38,7 @@ GradientHistogramPlot::GradientHistogramPlot(QWidget* parent) : RunPlot(tr("Grad
 
   plot()->xAxis->setLabel(tr("log₂|x|"));
   plot()->yAxis->setLabel(tr("share of values"));
-  plot()->xAxis->setRange(-40, 20);
+  plot()->xAxis->setRange(kLeftEdge, 20);
   // The line above the plot names layer, step and format for each run: no legend
   // box to cover the format bands.
   plot()->legend->setVisible(false);
@@ -58,12 +58,14 @@ QString GradientHistogramPlot::sharesText() const { return shares_->text(); }
 
 void GradientHistogramPlot::clearSeries() {
   plot()->clearPlottables();
+  zeroBar_ = shadowZeroBar_ = nullptr;
+  shadowOutline_ = nullptr;
   clearDataItems();
   seenRevision_.clear();
 }
 
 void GradientHistogramPlot::resetView() {
-  plot()->xAxis->setRange(-40, 20);
+  plot()->xAxis->setRange(kLeftEdge, 20);
   fitY();
   requestDraw();
 }
@@ -139,12 +141,113 @@ void GradientHistogramPlot::drawFormatRanges() {
   }
 }
 
+namespace {
+
+// Shares of all values: each log2 bin, and the values that were exactly zero.
+QVector<double> binShares(const std::array<std::int64_t, kLog2HistBins>& bins, double total) {
+  QVector<double> values;
+  for (int b = 0; b < kLog2HistBins; ++b) values << (total > 0 ? double(bins[std::size_t(b)]) / total : 0.0);
+  return values;
+}
+
+QVector<double> binKeys() {
+  QVector<double> keys;
+  for (int b = 0; b < kLog2HistBins; ++b) keys << double(kLog2HistMin + b) + 0.5;  // bin b: floor(log2|x|) == kLog2HistMin + b
+  return keys;
+}
+
+// Values that were zero before rounding: TensorStats::zeros counts them after rounding,
+// underflows included, and the underflows are in the log2 bins already.
+std::int64_t exactZeros(const TensorStats& s) { return std::max<std::int64_t>(0, s.zeros - s.underflows); }
+
+}  // namespace
+
+QCPBars* GradientHistogramPlot::addZeroBar(double share, const QColor& colour, bool outline) {
+  auto* bar = new QCPBars(plot()->xAxis, plot()->yAxis);
+  bar->setWidth(outline ? 2.2 : 1.6);
+  bar->setData({kZeroBarKey}, {share}, true);
+  bar->setPen(outline ? QPen(colour, 2, Qt::DashLine) : QPen(colour, 1));
+  QColor fill = colour;
+  fill.setAlpha(outline ? 0 : 150);
+  bar->setBrush(fill);
+  bar->setName(outline ? tr("exact zeros (fp32 shadow)") : tr("exact zeros"));
+  if (!outline) {
+    auto* label = new QCPItemText(plot());
+    label->position->setCoords(kZeroBarKey, share);
+    label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
+    label->setText(tr("0"));
+    label->setColor(colour.darker(130));
+    label->setSelectable(false);
+  }
+  return bar;
+}
+
+void GradientHistogramPlot::drawRecord(const PlotRun& run, const LayerStatsRecord& r) {
+  const TensorStats& s = r.stats;
+  double total = double(exactZeros(s));
+  for (auto c : s.log2Hist) total += double(c);
+  QCPGraph* g = plot()->addGraph();
+  g->setLineStyle(QCPGraph::lsStepCenter);
+  const QColor colour = overlay() ? run.colour : precisionColour(QString::fromStdString(r.precision)).darker(110);
+  g->setPen(QPen(colour, 2));
+  QColor fill = colour;
+  fill.setAlpha(overlay() ? 40 : 90);
+  g->setBrush(fill);
+  g->setData(binKeys(), binShares(s.log2Hist, total), true);
+  g->setName(QStringLiteral("%1%2 at step %3 (%4)")
+                 .arg(overlay() ? run.data->label() + QStringLiteral(": ") : QString(), QString::fromStdString(r.layerName))
+                 .arg(r.step)
+                 .arg(QString::fromStdString(r.precision)));
+  QCPBars* zeros = addZeroBar(total > 0 ? double(exactZeros(s)) / total : 0.0, colour, false);
+  if (!zeroBar_) zeroBar_ = zeros;
+}
+
+void GradientHistogramPlot::drawShadow(const PlotRun& run, const LayerStatsRecord& r) {
+  const ShadowStats& s = r.shadow;
+  double total = double(s.zeros);
+  for (auto c : s.log2Hist) total += double(c);
+  const QColor colour = overlay() ? run.colour.darker(150) : QColor(40, 40, 40);
+  QCPGraph* g = plot()->addGraph();
+  g->setLineStyle(QCPGraph::lsStepCenter);
+  g->setPen(QPen(colour, 1.5, Qt::DashLine));
+  g->setBrush(Qt::NoBrush);
+  g->setData(binKeys(), binShares(s.log2Hist, total), true);
+  g->setName(tr("%1 fp32 shadow at step %2").arg(QString::fromStdString(r.layerName)).arg(r.step));
+  QCPBars* zeros = addZeroBar(total > 0 ? double(s.zeros) / total : 0.0, colour, true);
+  if (!shadowOutline_) {
+    shadowOutline_ = g;
+    shadowZeroBar_ = zeros;
+  }
+}
+
+QString GradientHistogramPlot::sharesLine(const PlotRun& run, const LayerStatsRecord& r) const {
+  const QString prefix = overlay() ? run.data->label() + QStringLiteral(": ") : QString();
+  const QString format = QString::fromStdString(r.precision);
+  QString line = tr("%1became zero when rounded to %2 %3% · became inf %4% · zeros %5% · max|x| %6")
+                     .arg(prefix, format)
+                     .arg(r.underflowShare() * 100, 0, 'f', 2)
+                     .arg(r.overflowShare() * 100, 0, 'f', 2)
+                     .arg(r.zeroShare() * 100, 0, 'f', 2)
+                     .arg(double(r.stats.maxAbs), 0, 'g', 4);
+  if (!r.hasShadow) return line;
+  line += tr("\n%1fp32 shadow (dashed): would underflow in %2 %3% · would overflow %4% · "
+             "would lose over half its bits %5% · relative error of the run's values %6")
+              .arg(prefix, format)
+              .arg(r.shadowUnderflowShare() * 100, 0, 'f', 2)
+              .arg(r.shadowOverflowShare() * 100, 0, 'f', 2)
+              .arg(r.shadowPrecisionLossShare() * 100, 0, 'f', 2)
+              .arg(r.shadow.relError, 0, 'g', 3);
+  return line;
+}
+
 void GradientHistogramPlot::updateSeries() {
   syncLayerChoices();
   bool changed = plot()->plottableCount() == 0;
   for (const PlotRun& run : runs_) changed = changed || seenRevision_[run.data.get()] != run.data->revision;
   if (!changed) return;
   plot()->clearPlottables();
+  zeroBar_ = shadowZeroBar_ = nullptr;
+  shadowOutline_ = nullptr;
   clearDataItems();
   drawFormatRanges();
   QStringList shares;
@@ -155,32 +258,9 @@ void GradientHistogramPlot::updateSeries() {
     maxRecords = std::max(maxRecords, int(recordsFor(*run.data).size()));
     const LayerStatsRecord* r = shownRecord(i);
     if (!r) continue;
-    const TensorStats& s = r->stats;
-    std::int64_t total = 0;
-    for (auto c : s.log2Hist) total += c;
-    QVector<double> keys, values;
-    for (int b = 0; b < kLog2HistBins; ++b) {
-      keys << double(kLog2HistMin + b) + 0.5;  // bin b holds floor(log2|x|) == kLog2HistMin + b
-      values << (total ? double(s.log2Hist[std::size_t(b)]) / double(total) : 0.0);
-    }
-    QCPGraph* g = plot()->addGraph();
-    g->setLineStyle(QCPGraph::lsStepCenter);
-    const QColor colour = overlay() ? run.colour : precisionColour(QString::fromStdString(r->precision)).darker(110);
-    g->setPen(QPen(colour, 2));
-    QColor fill = colour;
-    fill.setAlpha(overlay() ? 40 : 90);
-    g->setBrush(fill);
-    g->setData(keys, values, true);
-    g->setName(QStringLiteral("%1%2 at step %3 (%4)")
-                   .arg(overlay() ? run.data->label() + QStringLiteral(": ") : QString(), QString::fromStdString(r->layerName))
-                   .arg(r->step)
-                   .arg(QString::fromStdString(r->precision)));
-    shares << tr("%1underflow %2% · overflow %3% · zeros %4% · max|x| %5")
-                  .arg(overlay() ? run.data->label() + QStringLiteral(": ") : QString())
-                  .arg(r->underflowShare() * 100, 0, 'f', 2)
-                  .arg(r->overflowShare() * 100, 0, 'f', 2)
-                  .arg(r->zeroShare() * 100, 0, 'f', 2)
-                  .arg(double(s.maxAbs), 0, 'g', 4);
+    drawRecord(run, *r);
+    if (r->hasShadow) drawShadow(run, *r);
+    shares << sharesLine(run, *r);
   }
   {
     const QSignalBlocker block(step_);
@@ -207,6 +287,7 @@ void GradientHistogramPlot::addContextActions(QMenu* menu) {
 }
 
 QString GradientHistogramPlot::readout(double x, double y) const {
+  if (std::abs(x - kZeroBarKey) < 1.1) return tr("exact zeros\nshare %1").arg(y, 0, 'g', 3);
   return tr("|x| ≈ 2^%1 = %2\nshare %3").arg(std::floor(x)).arg(std::exp2(std::floor(x)), 0, 'g', 3).arg(y, 0, 'g', 3);
 }
 

@@ -3,6 +3,10 @@
 // rounding) at a chosen statistics step, with the ranges that fp16, bf16 and fp8 can
 // represent shaded: from the smallest subnormal to the largest finite value, the
 // subnormal part lighter. What falls left of a range underflows in that format.
+// Values that were exactly zero before rounding are a bar of their own at the left
+// edge (kZeroBarKey), so an all-zero tensor is a tall bar, not an empty plot. With
+// shadow_stats on, the fp32 shadow's histogram (and its zero bar) is drawn as an
+// outline over the run's own (docs/user-guide.md, "Shadow statistics").
 #include <map>
 
 #include "plots/run_plot.h"
@@ -10,12 +14,16 @@
 class QComboBox;
 class QSlider;
 class QLabel;
+class QCPBars;
+class QCPGraph;
 
 namespace plab::ui {
 
 class GradientHistogramPlot : public RunPlot {
   Q_OBJECT
  public:
+  static constexpr double kZeroBarKey = -42;  // where the zero bar stands, left of the log2 bins shown
+  static constexpr double kLeftEdge = -44;    // the x axis starts here: the zero bar is in view
   void resetView() override;
   explicit GradientHistogramPlot(QWidget* parent = nullptr);
   void setLayer(const QString& layerName);
@@ -24,6 +32,10 @@ class GradientHistogramPlot : public RunPlot {
   // The records shown for run i (latest step, or the step the slider picked).
   const LayerStatsRecord* shownRecord(int runIndex) const;
   QString sharesText() const;
+  // The bars drawn for exact zeros (tests): the run's own, and the shadow's outline.
+  QCPBars* zeroBar() const { return zeroBar_; }
+  QCPBars* shadowZeroBar() const { return shadowZeroBar_; }
+  QCPGraph* shadowOutline() const { return shadowOutline_; }
 
  signals:
   // The user asked to see this value (max |x| of the shown tensor) in every format.
@@ -37,6 +49,10 @@ class GradientHistogramPlot : public RunPlot {
 
  private:
   void drawFormatRanges();
+  void drawRecord(const PlotRun& run, const LayerStatsRecord& r);
+  void drawShadow(const PlotRun& run, const LayerStatsRecord& r);
+  QCPBars* addZeroBar(double share, const QColor& colour, bool outline);
+  QString sharesLine(const PlotRun& run, const LayerStatsRecord& r) const;
   void fitY();
   void syncLayerChoices();
   std::vector<const LayerStatsRecord*> recordsFor(const RunData& run) const;
@@ -46,6 +62,9 @@ class GradientHistogramPlot : public RunPlot {
   QLabel* shares_;
   std::map<const RunData*, std::uint64_t> seenRevision_;
   bool followLatest_ = true;
+  QCPBars* zeroBar_ = nullptr;        // of the first run shown
+  QCPBars* shadowZeroBar_ = nullptr;
+  QCPGraph* shadowOutline_ = nullptr;
 };
 
 }  // namespace plab::ui

@@ -10,16 +10,52 @@
 
 namespace plab::ui {
 
+namespace {
+
+StatsKind kindOf(LayerHeatMap::Measure m) {
+  using M = LayerHeatMap::Measure;
+  return m == M::activationUnderflow || m == M::shadowActivationUnderflow ? StatsKind::activation : StatsKind::gradient;
+}
+
+// A record's value for a measure of layer statistics (not overflowEvents).
+double valueOf(LayerHeatMap::Measure m, const LayerStatsRecord& r) {
+  using M = LayerHeatMap::Measure;
+  switch (m) {
+    case M::gradientUnderflow:
+    case M::activationUnderflow: return r.underflowShare();
+    case M::gradientOverflow: return r.overflowShare();
+    case M::gradientZeros: return r.zeroShare();
+    case M::shadowGradientUnderflow:
+    case M::shadowActivationUnderflow: return r.shadowUnderflowShare();
+    case M::shadowGradientOverflow: return r.shadowOverflowShare();
+    case M::shadowGradientPrecisionLoss: return r.shadowPrecisionLossShare();
+    case M::overflowEvents: return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
 LayerHeatMap::LayerHeatMap(QWidget* parent) : RunPlot(tr("Per-layer overflow / underflow over time"), parent) {
   setObjectName(QStringLiteral("layerHeatMap"));
   auto* controls = new QHBoxLayout;
   controls->addWidget(new QLabel(tr("Measure")));
   measure_ = new QComboBox;
   measure_->setObjectName(QStringLiteral("heatMeasure"));
-  measure_->addItem(tr("gradient underflow share"), int(Measure::gradientUnderflow));
-  measure_->addItem(tr("gradient overflow share"), int(Measure::gradientOverflow));
-  measure_->addItem(tr("activation underflow share"), int(Measure::activationUnderflow));
-  measure_->addItem(tr("gradient zeros share"), int(Measure::gradientZeros));
+  // In-format shares (what rounding did) and, from the fp32 shadow, what it would do
+  // to values computed without rounding (docs/user-guide.md, "Shadow statistics").
+  measure_->addItem(tr("gradients that became zero when rounded"), int(Measure::gradientUnderflow));
+  measure_->addItem(tr("gradients that became inf when rounded"), int(Measure::gradientOverflow));
+  measure_->addItem(tr("activations that became zero when rounded"), int(Measure::activationUnderflow));
+  measure_->addItem(tr("gradients that are zero"), int(Measure::gradientZeros));
+  measure_->addItem(tr("gradients that would underflow in the layer's format (fp32 shadow)"),
+                    int(Measure::shadowGradientUnderflow));
+  measure_->addItem(tr("gradients that would overflow in the layer's format (fp32 shadow)"),
+                    int(Measure::shadowGradientOverflow));
+  measure_->addItem(tr("gradients that would lose over half their bits (fp32 shadow)"),
+                    int(Measure::shadowGradientPrecisionLoss));
+  measure_->addItem(tr("activations that would underflow in the layer's format (fp32 shadow)"),
+                    int(Measure::shadowActivationUnderflow));
   measure_->addItem(tr("overflow events naming the layer"), int(Measure::overflowEvents));
   controls->addWidget(measure_);
   controls->addStretch(1);
@@ -152,13 +188,10 @@ void LayerHeatMap::fillBand(Band& band, const RunData& run, Measure measure) {
       }
     }
   } else {
-    const StatsKind kind = measure == Measure::activationUnderflow ? StatsKind::activation : StatsKind::gradient;
+    const StatsKind kind = kindOf(measure);
     for (const auto& r : run.layerStats) {
       if (r.kind != kind) continue;
-      const double v = measure == Measure::gradientOverflow ? r.overflowShare()
-                       : measure == Measure::gradientZeros  ? r.zeroShare()
-                                                            : r.underflowShare();
-      data->setCell(columnOf(r.step), rowOfLayer[r.layerIndex], v);
+      data->setCell(columnOf(r.step), rowOfLayer[r.layerIndex], valueOf(measure, r));
     }
   }
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Per-layer heat map over time: one row per layer, one column per statistics step,
 // coloured by the chosen measure (gradient underflow share, overflow share, zeros,
-// or the number of overflow events that named the layer). Overlaid runs are stacked:
+// the fp32 shadow's "would underflow / overflow / lose precision" shares when the run
+// had shadow_stats on, or the number of overflow events that named the layer). Overlaid runs are stacked:
 // each run is a band of rows, marked on the left in the run's colour, with one colour
 // scale for all so the runs compare cell by cell.
 #include <vector>
@@ -17,7 +18,17 @@ namespace plab::ui {
 class LayerHeatMap : public RunPlot {
   Q_OBJECT
  public:
-  enum class Measure { gradientUnderflow, gradientOverflow, activationUnderflow, gradientZeros, overflowEvents };
+  enum class Measure {
+    gradientUnderflow,
+    gradientOverflow,
+    activationUnderflow,
+    gradientZeros,
+    shadowGradientUnderflow,  // the fp32 shadow's values that would round to zero in the layer's format
+    shadowGradientOverflow,
+    shadowGradientPrecisionLoss,
+    shadowActivationUnderflow,
+    overflowEvents
+  };
   explicit LayerHeatMap(QWidget* parent = nullptr);
   void setMeasure(Measure m);
   // What is shown, per run in the order of runs() (tests).

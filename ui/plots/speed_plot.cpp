@@ -1,7 +1,11 @@
 #include "plots/speed_plot.h"
 
+#include <QLabel>
+#include <QVBoxLayout>
 #include <cmath>
 #include <qcustomplot.h>
+
+#include "core/json_number.h"
 
 
 namespace plab::ui {
@@ -13,6 +17,29 @@ SpeedPlot::SpeedPlot(QWidget* parent) : RunPlot(tr("Speed"), parent) {
   plot()->yAxis2->setLabel(tr("samples/s"));
   plot()->yAxis2->setVisible(true);
   plot()->legend->setVisible(true);
+  shadowCost_ = new QLabel;
+  shadowCost_->setObjectName(QStringLiteral("shadowCost"));
+  shadowCost_->setVisible(false);
+  static_cast<QVBoxLayout*>(layout())->insertWidget(0, shadowCost_);
+}
+
+QString SpeedPlot::shadowCostText() const { return shadowCost_->text(); }
+
+void SpeedPlot::showShadowCost() {
+  QStringList lines;
+  for (const PlotRun& run : runs_) {
+    const auto& summary = run.data->summary;
+    const auto passes = summary.find("shadow_passes");
+    const auto ms = summary.find("median_shadow_ms");
+    if (passes == summary.end() || ms == summary.end() || !passes->is_number()) continue;
+    const double median = numberFromJson(*ms).value_or(0);
+    lines << tr("%1fp32 shadow passes: %2, median %3 ms each (not in the step time)")
+                 .arg(overlay() ? QStringLiteral("#%1 ").arg(run.data->runId) : QString())
+                 .arg(passes->get<std::int64_t>())
+                 .arg(median, 0, 'g', 3);
+  }
+  shadowCost_->setText(lines.join(QLatin1Char('\n')));
+  shadowCost_->setVisible(!lines.isEmpty());
 }
 
 void SpeedPlot::clearSeries() {
@@ -22,6 +49,7 @@ void SpeedPlot::clearSeries() {
 }
 
 void SpeedPlot::updateSeries() {
+  showShadowCost();
   for (const PlotRun& run : runs_) {
     auto it = series_.find(run.data.get());
     if (it == series_.end()) {

@@ -182,6 +182,8 @@ QWidget* TrainingSettings::runtimeGroup() {
   auto* box = new QGroupBox(tr("Statistics and backend"));
   auto* form = new QFormLayout(box);
   form->addRow(tr("Layer statistics every (steps, 0: never)"), bind_->field("stats_interval"));
+  form->addRow(QString(), bind_->field("shadow_stats", tr("Shadow stats: on statistics steps also run the step in fp32 "
+                                                          "and show what each layer's format would do to it")));
   form->addRow(tr("Log every (steps)"), bind_->field("log_interval"));
   form->addRow(tr("Evaluate every (steps, 0: per epoch)"), bind_->field("eval_interval"));
   form->addRow(tr("Backend"), bind_->field("backend"));

@@ -1,0 +1,81 @@
+#include "train/shadow_pass.h"
+
+#include <chrono>
+#include <stdexcept>
+
+#include "train/shadow_stats.h"
+
+namespace plab {
+
+namespace {
+
+const Network::CapturedValues* findValues(const std::vector<Network::CapturedValues>& all, std::int32_t layer,
+                                          StatsKind kind) {
+  for (const auto& c : all)
+    if (c.layerIndex == layer && c.kind == kind) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+ShadowPass::ShadowPass(const Experiment& experiment, const Shape& sampleShape, Backend& backend)
+    : backend_(backend), rule_{LossScaleMode::fixed} {
+  // The same seed: the same initial values (overwritten by run) and the same dropout streams.
+  network_ = std::make_unique<Network>(withUniformPrecision(experiment.network, Precision::fp32), sampleShape,
+                                       backend, experiment.seed, false);
+}
+
+ShadowPass::~ShadowPass() = default;
+
+void ShadowPass::copyWeights(const Tensor& from, Tensor& to) {
+  // Widening into fp32 is exact. convert keeps the source's memory order (a CUDA
+  // conv weight may be channels-last in the run and not in the shadow): reorder then.
+  const MemoryLayout wanted = to.layout();
+  if (from.layout() == wanted) {
+    backend_.convert(from, to);
+    return;
+  }
+  Tensor wide = backend_.empty(from.shape(), Precision::fp32);
+  backend_.convert(from, wide);
+  backend_.toLayout(wide, to, wanted);
+}
+
+void ShadowPass::run(Network& real, const StepBuffers& buffers, LossKind loss, float lossScale, std::int64_t step) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto from = real.parameters();
+  const auto to = network_->parameters();
+  if (from.size() != to.size()) throw std::logic_error("ShadowPass: the shadow network's parameters differ");
+  for (std::size_t i = 0; i < from.size(); ++i) copyWeights(from[i].working, to[i].working);
+
+  // A fixed scale equal to the run's current one: the shadow's gradients are scaled as the run's are.
+  rule_.initScale = lossScale;
+  std::unique_ptr<StepState> state = backend_.createStepState(rule_, int(to.size()));
+  network_->setCaptureEnabled(true);
+  const Tensor& out = network_->forward(buffers.input, true, step);
+  if (!dOutput_.defined() || !(dOutput_.shape() == out.shape())) dOutput_ = backend_.empty(out.shape(), Precision::fp32);
+  if (loss == LossKind::cross_entropy)
+    backend_.softmaxCrossEntropy(out, buffers.target, *state, dOutput_);
+  else
+    backend_.meanSquaredError(out, buffers.target, *state, dOutput_);
+  network_->backward(dOutput_);
+  network_->setCaptureEnabled(false);
+  values_ = network_->takeCaptured();
+  backend_.synchronize();
+  lastMs_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+void ShadowPass::attach(std::vector<LayerStatsRecord>& records,
+                        const std::vector<Network::CapturedValues>& real) const {
+  for (LayerStatsRecord& r : records) {
+    const auto* shadow = findValues(values_, r.layerIndex, r.kind);
+    const auto format = parsePrecision(r.precision);
+    if (!shadow || !format) continue;
+    const auto* mine = findValues(real, r.layerIndex, r.kind);
+    std::span<const float> realValues;
+    if (mine && mine->values.size() == shadow->values.size()) realValues = mine->values;
+    r.shadow = measureShadow(shadow->values, realValues, *format);
+    r.hasShadow = true;
+  }
+}
+
+}  // namespace plab
