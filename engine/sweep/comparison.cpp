@@ -46,6 +46,7 @@ std::vector<LayerUnderflow> gradientUnderflow(RunReader& reader, std::int64_t ru
     std::string layer, precision;
     double shares = 0;
     int samples = 0;
+    bool shadow = false;
   };
   std::map<std::int32_t, Sum> byLayer;  // forward order
   for (const LayerStatsRecord& r : reader.loadLayerStats(runId)) {
@@ -53,11 +54,12 @@ std::vector<LayerUnderflow> gradientUnderflow(RunReader& reader, std::int64_t ru
     Sum& s = byLayer[r.layerIndex];
     s.layer = r.layerName;
     s.precision = r.precision;
-    s.shares += r.underflowShare();
+    s.shadow = r.hasShadow;
+    s.shares += r.hasShadow ? r.shadowUnderflowShare() : r.underflowShare();
     ++s.samples;
   }
   std::vector<LayerUnderflow> out;
-  for (const auto& [index, s] : byLayer) out.push_back({s.layer, s.precision, s.shares / s.samples});
+  for (const auto& [index, s] : byLayer) out.push_back({s.layer, s.precision, s.shares / s.samples, s.shadow});
   return out;
 }
 
@@ -127,7 +129,8 @@ std::string comparisonCsv(const SweepComparison& c) {
   for (const ComparisonRow& r : c.rows) {
     std::string underflow;
     for (const LayerUnderflow& u : r.gradientUnderflow)
-      underflow += (underflow.empty() ? "" : "; ") + u.layer + " " + u.precision + " " + printf1("%.6g", u.share);
+      underflow += (underflow.empty() ? "" : "; ") + u.layer + " " + u.precision + " " + printf1("%.6g", u.share) +
+                   (u.fromShadow ? " shadow" : "");
     out << csvField(r.variant) << ',' << (r.runId ? std::to_string(*r.runId) : "") << ',' << r.status << ','
         << cell(number(r.metrics, "final_train_loss"), "%.6g") << ','
         << cell(number(r.metrics, "test_accuracy"), "%.6g") << ','
@@ -169,12 +172,14 @@ std::string comparisonMarkdown(const SweepComparison& c) {
         << bytes(&MemoryUse::activations) << " | " << (r.memory ? bytesText(double(r.memory->total())) : "-") << " |\n";
   }
   out << "\n## Gradients below their format's smallest subnormal\n\n"
-         "The mean share over the run's statistics steps, per layer.\n\n| variant | layer | format | share |\n"
-         "|---|---|---|---|\n";
+         "The mean share over the run's statistics steps, per layer: of the fp32 shadow's values that would "
+         "round to zero in the format (measured by, shadow), or of the values that rounding turned to zero "
+         "(rounded).\n\n| variant | layer | format | share | measured by |\n"
+         "|---|---|---|---|---|\n";
   for (const ComparisonRow& r : c.rows) {
     for (const LayerUnderflow& u : r.gradientUnderflow) {
       out << "| " << mdField(r.variant) << " | " << mdField(u.layer) << " | " << u.precision << " | "
-          << printf1("%.2f%%", 100.0 * u.share) << " |\n";
+          << printf1("%.2f%%", 100.0 * u.share) << " | " << (u.fromShadow ? "shadow" : "rounded") << " |\n";
     }
   }
   if (!c.claims.empty()) {

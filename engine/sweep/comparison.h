@@ -17,11 +17,15 @@
 namespace plab {
 
 // A layer's gradients that its format cannot hold: the mean, over the run's statistics
-// steps, of the share of values below the format's smallest subnormal.
+// steps, of the share of values below the format's smallest subnormal. With shadow
+// statistics on, the share of the fp32 shadow's values that would round to zero in the
+// format (what the format loses, even upstream); else the share that rounding turned
+// to zero at the moment the statistics looked (docs/architecture.md, "Shadow statistics").
 struct LayerUnderflow {
   std::string layer;        // "layers[0] linear"
   std::string precision;    // the gradient's format
   double share = 0;         // 0..1
+  bool fromShadow = false;
 };
 
 struct ComparisonRow {

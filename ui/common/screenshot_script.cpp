@@ -110,6 +110,7 @@ class ScreenshotScript : public QObject {
 
   void overlay() {
     connect(&w_, &MainWindow::runsShown, this, [this] {
+      disconnect(&w_, &MainWindow::runsShown, this, nullptr);
       QTimer::singleShot(800, this, [this] {
         w_.runBrowser()->selectRuns(runIds_);
         save(QStringLiteral("overlay"));
@@ -128,10 +129,21 @@ class ScreenshotScript : public QObject {
     const QString path = w_.library()->pathOf(QStringLiteral("lessons/01-fp16-underflow.json"));
     if (path.isEmpty() || !w_.openExperiment(path)) return fail(QStringLiteral("cannot open lesson 1: ") + w_.lastWarning());
     SweepPanel* panel = w_.sweepPanel();
-    connect(panel, &SweepPanel::comparisonReady, this, [this] {
-      QTimer::singleShot(1500, this, [this] {  // the follower's last read, then the plot
+    connect(panel, &SweepPanel::comparisonReady, this, [this, panel] {
+      QTimer::singleShot(1500, this, [this, panel] {  // the follower's last read, then the plot
         save(QStringLiteral("sweep-lesson"));
-        QApplication::quit();
+        // The fp16 run without scaling, its first layer's gradients against the fp32 shadow.
+        const QList<PlotRun> runs = panel->shownRuns();
+        if (runs.size() < 2) return fail(QStringLiteral("lesson 1 did not show its variants"));
+        connect(&w_, &MainWindow::runsShown, this, [this] {
+          QTimer::singleShot(800, this, [this] {
+            if (auto* h = qobject_cast<GradientHistogramPlot*>(w_.plotsPanel()->plotByName(QStringLiteral("gradientHistogram"))))
+              h->setLayer(QStringLiteral("layers[0] linear"));
+            showDetail(0, QStringLiteral("shadow-gradients"));
+            QApplication::quit();
+          });
+        });
+        w_.showRuns({runs[1].data->runId});
       });
     });
     QString error;

@@ -42,7 +42,8 @@ QString worstUnderflow(const std::vector<LayerUnderflow>& layers) {
 QString underflowTooltip(const std::vector<LayerUnderflow>& layers) {
   QStringList lines;
   for (const LayerUnderflow& u : layers) {
-    lines << QStringLiteral("%1 (%2): %3% below the format's smallest subnormal")
+    lines << (u.fromShadow ? QObject::tr("%1: %3% would underflow in %2 (fp32 shadow)")
+                           : QObject::tr("%1: %3% became zero when rounded to %2"))
                  .arg(QString::fromStdString(u.layer), QString::fromStdString(u.precision))
                  .arg(100.0 * u.share, 0, 'f', 2);
   }
