@@ -17,6 +17,18 @@ QString formatDuration(double seconds) {
   return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
 }
 
+QSpinBox* makePaceBox(const QString& objectName, const QString& toolTip) {
+  auto* box = new QSpinBox;
+  box->setObjectName(objectName);
+  box->setRange(0, 10000);
+  box->setSingleStep(5);
+  box->setSpecialValueText(QObject::tr("pace: full speed"));
+  box->setPrefix(QObject::tr("pace: "));
+  box->setSuffix(QObject::tr(" steps/s"));
+  box->setToolTip(toolTip);
+  return box;
+}
+
 RunControlBar::RunControlBar(QWidget* parent) : QToolBar(tr("Run"), parent) {
   setObjectName(QStringLiteral("runControlBar"));
   setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
@@ -46,15 +58,9 @@ RunControlBar::RunControlBar(QWidget* parent) : QToolBar(tr("Run"), parent) {
   rate_->setMinimumWidth(240);
   rate_->setContentsMargins(8, 0, 8, 0);
   addWidget(rate_);
-  pace_ = new QSpinBox;
-  pace_->setObjectName(QStringLiteral("runPace"));
-  pace_->setRange(0, 10000);
-  pace_->setSingleStep(5);
-  pace_->setSpecialValueText(tr("pace: full speed"));
-  pace_->setPrefix(tr("pace: "));
-  pace_->setSuffix(tr(" steps/s"));
-  pace_->setToolTip(tr("Slow the run down so that a class can watch an overflow happen and the scale back "
-                       "off; the recorded step times are not affected. Takes effect at once."));
+  pace_ = makePaceBox(QStringLiteral("runPace"),
+                      tr("Slow the run down so that a class can watch an overflow happen and the scale back "
+                         "off; the recorded step times are not affected. Takes effect at once."));
   addWidget(pace_);
   setRunning(false, false);
 }

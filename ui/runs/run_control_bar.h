@@ -36,6 +36,9 @@ class RunControlBar : public QToolBar {
   QSpinBox* pace_;
 };
 
+// A "pace: N steps/s" box (0: "pace: full speed"), for the run toolbar and the Sweep tab.
+QSpinBox* makePaceBox(const QString& objectName, const QString& toolTip);
+
 // "1:05", "2:03:10".
 QString formatDuration(double seconds);
 

@@ -17,6 +17,7 @@
 #include <QtConcurrent>
 
 #include "plots/loss_plot.h"
+#include "runs/run_control_bar.h"  // makePaceBox
 #include "runs/run_follower.h"
 #include "sweeps/comparison_view.h"
 
@@ -66,15 +67,8 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   jobs_->setValue(std::max(1, QThread::idealThreadCount()));
   jobs_->setPrefix(tr("at once: "));
   jobs_->setToolTip(tr("How many variants train at the same time, each in its own worker process"));
-  pace_ = new QSpinBox;
-  pace_->setObjectName(QStringLiteral("sweepPace"));
-  pace_->setRange(0, 10000);
-  pace_->setSingleStep(5);
-  pace_->setSpecialValueText(tr("pace: full speed"));
-  pace_->setPrefix(tr("pace: "));
-  pace_->setSuffix(tr(" steps/s"));
-  pace_->setToolTip(tr("Slow every variant down so that a class can watch the lesson unfold (the recorded step "
-                       "times are not affected)"));
+  pace_ = makePaceBox(QStringLiteral("sweepPace"), tr("Slow every variant down so that a class can watch the "
+                                                      "lesson unfold (the recorded step times are not affected)"));
   progress_ = new QProgressBar;
   progress_->setFormat(tr("%v of %m variants done"));
   status_ = new QLabel;
