@@ -120,6 +120,8 @@ class TestGuiPlots : public QObject {
     QCOMPARE(map.rowLabel(0, 1), QStringLiteral("#2 layers[0] linear"));
     QCOMPARE(map.bandColour(0), runColour(0));
     QCOMPARE(map.bandColour(1), runColour(1));
+    // The colour scale of a share runs from 0 to the largest share shown.
+    QCOMPARE(map.colourRange(), std::make_pair(0.0, 0.05));
   }
 
   void histogramDrawsAllZeroTensorAsTallZeroBar() {
@@ -171,6 +173,7 @@ class TestGuiPlots : public QObject {
     QCOMPARE(map.cell(0, 0), 60.0 / 64.0);
     map.setMeasure(LayerHeatMap::Measure::gradientUnderflow);
     QCOMPARE(map.cell(0, 0), 0.0);
+    QCOMPARE(map.colourRange(), std::make_pair(0.0, 1.0));  // all zero: 0 .. 1, never negative
     map.setMeasure(LayerHeatMap::Measure::gradientZeros);
     QCOMPARE(map.cell(0, 0), 1.0);
   }

@@ -91,6 +91,10 @@ QString LayerHeatMap::rowLabel(int layerRow, int run) const {
   return ticker ? ticker->ticks().value(bands_[std::size_t(run)].firstRow + layerRow) : QString();
 }
 
+std::pair<double, double> LayerHeatMap::colourRange() const {
+  return {scale_->dataRange().lower, scale_->dataRange().upper};
+}
+
 QColor LayerHeatMap::bandColour(int run) const { return run >= 0 && run < bandCount() ? bands_[std::size_t(run)].colour : QColor(); }
 
 bool LayerHeatMap::upToDate() const {
@@ -135,8 +139,16 @@ void LayerHeatMap::updateSeries() {
     nextRow += int(band.layers.size()) + (band.layers.isEmpty() ? 0 : 1);
     bands_.push_back(band);
   }
-  scale_->rescaleDataRange(true);
-  if (scale_->dataRange().upper <= scale_->dataRange().lower) scale_->setDataRange(QCPRange(0, 1e-6 + scale_->dataRange().upper));
+  // Every measure is a share or a count: the colour scale starts at 0 and ends at the
+  // largest value shown (QCustomPlot's own rescale centres constant data on it, which
+  // drew an all-zero map on -0.4 .. 0.4). An all-zero map gets 0 .. 1.
+  double largest = 0;
+  for (const Band& b : bands_) {
+    if (!b.map) continue;
+    b.map->data()->recalculateDataBounds();
+    largest = std::max(largest, b.map->data()->dataBounds().upper);
+  }
+  scale_->setDataRange(QCPRange(0, largest > 0 ? largest : 1.0));
   labelRows();
   double firstStep = HUGE_VAL, lastStep = -HUGE_VAL;
   for (const Band& b : bands_) {

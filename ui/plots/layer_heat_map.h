@@ -5,6 +5,7 @@
 // had shadow_stats on, or the number of overflow events that named the layer). Overlaid runs are stacked:
 // each run is a band of rows, marked on the left in the run's colour, with one colour
 // scale for all so the runs compare cell by cell.
+#include <utility>
 #include <vector>
 
 #include "plots/run_plot.h"
@@ -38,6 +39,8 @@ class LayerHeatMap : public RunPlot {
   int stepCount(int run = 0) const;
   QString rowLabel(int layerRow, int run = 0) const;
   QColor bandColour(int run) const;
+  // The colour scale's range: from 0 to the largest value shown (0 .. 1 when all are 0).
+  std::pair<double, double> colourRange() const;
 
  protected:
   void updateSeries() override;
