@@ -121,8 +121,12 @@ float learningRateAt(const ScheduleSpec& s, float baseLr, std::int64_t step, std
 // ---- fp8 ---------------------------------------------------------------------------
 
 // Delayed scaling (as Transformer Engine): each fp8 tensor's scale comes from the
-// largest |x| of its last `history` steps, times 2^-margin.
+// largest |x| of its last `history` steps, times 2^-margin. With `none` every fp8
+// tensor keeps scale 1: its values are held as they are, so whatever lies beyond the
+// format's range saturates and whatever lies below its smallest subnormal becomes 0.
+enum class Fp8Scaling { delayed, none };
 struct Fp8Settings {
+  Fp8Scaling scaling = Fp8Scaling::delayed;
   int history = 16;
   float margin = 0.0f;
   Precision forward = Precision::fp8_e4m3;   // activations and weights of fp8 layers

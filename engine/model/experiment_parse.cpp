@@ -221,10 +221,14 @@ LossScaleRule parseLossScaling(const json* j) {
 Fp8Settings parseFp8(const json* j) {
   const json& o = objectOrEmpty(j);
   ObjectReader r(o, "fp8");
-  Fields f(r, "fp8", "", o);
+  const std::string scaling = readSelector(r, "fp8", o);
+  Fields f(r, "fp8", scaling, o);
   Fp8Settings s;
-  s.history = int(f.integer("history"));
-  s.margin = float(f.number("margin"));
+  s.scaling = scaling == "none" ? Fp8Scaling::none : Fp8Scaling::delayed;
+  if (s.scaling == Fp8Scaling::delayed) {
+    s.history = int(f.integer("history"));
+    s.margin = float(f.number("margin"));
+  }
   s.forward = *parsePrecision(f.choice("forward"));
   s.backward = *parsePrecision(f.choice("backward"));
   r.finish();

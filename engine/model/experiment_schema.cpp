@@ -119,6 +119,8 @@ std::vector<KeyRule> dataset() {
        .units = "examples", .help = "use only the first N test examples (0: all)", .when = kIdx},
       {.path = "dataset.normalize", .type = KeyType::boolean, .defaultValue = false,
        .help = "standardise pixels with the mean and deviation of all training pixels", .when = kIdx},
+      {.path = "dataset.input_scale", .type = KeyType::number, .defaultValue = 1, .min = 1e-12, .max = 1e12,
+       .help = "every input value times this factor (after normalize): data in raw units, far from 1"},
   };
 }
 
@@ -283,11 +285,15 @@ std::vector<KeyRule> lossScaling() {
 
 std::vector<KeyRule> fp8() {
   const Names fp8Names = {"fp8_e4m3", "fp8_e5m2"};
+  const Names delayed = {"delayed"};
   return {
+      {.path = "fp8.scaling", .type = KeyType::choice, .defaultValue = "delayed", .choices = {"delayed", "none"},
+       .help = "per-tensor scales from each tensor's recent largest magnitude (delayed), or none: every fp8 tensor "
+               "holds its values unscaled"},
       {.path = "fp8.history", .type = KeyType::integer, .defaultValue = 16, .min = 1, .max = 4096,
-       .units = "steps", .help = "steps of largest magnitudes each tensor's scale is taken from"},
+       .units = "steps", .help = "steps of largest magnitudes each tensor's scale is taken from", .when = delayed},
       {.path = "fp8.margin", .type = KeyType::number, .defaultValue = 0, .min = 0, .max = 64,
-       .units = "powers of two", .help = "the scale is divided by 2^margin for headroom"},
+       .units = "powers of two", .help = "the scale is divided by 2^margin for headroom", .when = delayed},
       {.path = "fp8.forward", .type = KeyType::choice, .defaultValue = "fp8_e4m3", .choices = fp8Names,
        .help = "format of the activations and weights of fp8 layers"},
       {.path = "fp8.backward", .type = KeyType::choice, .defaultValue = "fp8_e5m2", .choices = fp8Names,

@@ -87,7 +87,7 @@ ParamSlot Network::createSlot(const std::string& name, const detail::ParamDecl& 
   }
   slot.working = backend_.empty(decl.shape, decl.working);
   backend_.upload(decl.init.data(), slot.working);
-  if (isFp8(decl.working)) {
+  if (isFp8(decl.working) && fp8_.scaling == Fp8Scaling::delayed) {
     // The first upload recorded the weights' amax; derive their scale from it and
     // quantise again, so that the first step does not run on scale 1.
     std::vector<Tensor> one{slot.working};

@@ -89,7 +89,8 @@ const Tensor& Network::forward(const Tensor& input, bool training, std::int64_t 
   checkInput(input);
   // Delayed scaling: this step's fp8 scales come from the amax history of the steps
   // before it (Transformer Engine's order).
-  if (training && !fp8Tensors_.empty()) backend_.updateFp8Scales(fp8Tensors_, fp8_.history, fp8_.margin);
+  if (training && !fp8Tensors_.empty() && fp8_.scaling == Fp8Scaling::delayed)
+    backend_.updateFp8Scales(fp8Tensors_, fp8_.history, fp8_.margin);
   trainingForward_ = training;
   const Tensor* x = &input;
   for (std::size_t i = 0; i < layers_.size(); ++i) {

@@ -108,7 +108,7 @@ const char* toString(ClaimStatus s) {
 const std::vector<std::string>& claimMetricNames() {
   static const std::vector<std::string> names = {
       "test_accuracy", "test_loss",   "final_train_loss", "final_loss_scale", "steps",          "skipped_steps",
-      "overflow_events", "growth_events", "first_overflow_step", "culprit",  "median_step_ms",
+      "overflow_events", "growth_events", "first_overflow_step", "culprit",  "failed_layer", "median_step_ms",
       "memory_bytes",    "weights_bytes", "activations_bytes",
       "early_gradient_shadow_underflow",
   };

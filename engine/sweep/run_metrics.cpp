@@ -43,6 +43,8 @@ RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId) {
   }
   if (const auto share = earlyGradientShadowUnderflow(reader.loadLayerStats(runId)))
     m["early_gradient_shadow_underflow"] = *share;
+  if (const auto layer = run->summary.find("failed_layer"); layer != run->summary.end() && layer->is_string())
+    m["failed_layer"] = layer->get<std::string>();
   if (run->status != RunStatus::completed) return m;
   for (const char* key : {"test_accuracy", "test_loss", "final_train_loss", "final_loss_scale", "median_step_ms"}) {
     const auto it = run->summary.find(key);
