@@ -36,11 +36,13 @@ inline float addRounded(Precision format, float sum, float term) {
 
 // c[i][j] = sum over p of opA[i][p] * opB[p][j], row-major, opX = X or X^T (as
 // cblas_sgemm's arguments: lda and ldb are the stored row lengths), starting from 0,
-// or from c[i][j] when onto is true (a sum continued over several calls), with
-// addRounded(format, ...) for every addition in order p = 0, 1, ... k - 1. The
-// packing buffers hold m * k and n * k floats.
+// or from c[i][j] when onto is true (a sum continued over several calls), each
+// addition rounded as addRounded(format, ...) does, in order p = 0, 1, ... k - 1.
+// The outputs of a row advance together, one p at a time, so that the additions of
+// many outputs vectorise and the rounding goes through roundArray's fast path.
+// packB holds k * n floats (used when transB).
 void multiplyRounded(Precision format, bool transA, bool transB, std::int64_t m, std::int64_t n, std::int64_t k,
                      const float* a, std::int64_t lda, const float* b, std::int64_t ldb, bool onto, float* c,
-                     float* packA, float* packB);
+                     float* packB);
 
 }  // namespace plab::cpu

@@ -96,8 +96,7 @@ void sgemmRowMajor(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_
 // The product of one image, through sgemm (fp32 accumulation) or multiplyRounded.
 struct ImageProduct {
   Precision format;  // accumulation format
-  float* packA = nullptr;  // packSize(g) floats each, for multiplyRounded
-  float* packB = nullptr;
+  float* packB = nullptr;  // packSize(g) floats, for multiplyRounded
   void operator()(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
                   std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c) const {
     if (format == Precision::fp32) {
@@ -106,11 +105,11 @@ struct ImageProduct {
     }
     if (alpha != 1.0f) fail("conv2d", std::string("accumulation in ") + std::string(toString(format)) +
                                           " takes no fp8 inputs");
-    multiplyRounded(format, ta, tb, m, n, k, a, lda, b, ldb, beta != 0.0f, c, packA, packB);
+    multiplyRounded(format, ta, tb, m, n, k, a, lda, b, ldb, beta != 0.0f, c, packB);
   }
 };
 
-// Floats each packing buffer of ImageProduct needs: the largest operand of the three
+// Floats ImageProduct's packing buffer needs: the largest operand of the three
 // products (W or dy_n: K rows; col: C*R*S rows).
 std::size_t packSize(const Conv2dGeometry& g) {
   const auto k = std::size_t(g.k), colRows = std::size_t(g.c) * g.r * g.s, plane = std::size_t(g.outH()) * g.outW();
@@ -127,7 +126,7 @@ void CpuBackend::conv2dForward(const Conv2dGeometry& g, const Tensor& x, const T
   float* col = scratch(4, static_cast<std::size_t>(d.colRows * d.outPlane));
   const float factor = inverseScale(x) * inverseScale(w);
   ImageProduct product{accumulation()};
-  if (product.format != Precision::fp32) product = {product.format, scratch(5, packSize(g)), scratch(6, packSize(g))};
+  if (product.format != Precision::fp32) product.packB = scratch(5, packSize(g));
   float* py = slots(y);
   for (int n = 0; n < g.n; ++n) {
     im2col(g, px + n * g.c * d.inPlane, col);
@@ -145,7 +144,7 @@ void CpuBackend::conv2dBackwardData(const Conv2dGeometry& g, const Tensor& dy, c
   float* col = scratch(4, static_cast<std::size_t>(d.colRows * d.outPlane));
   const float factor = inverseScale(dy) * inverseScale(w);
   ImageProduct product{accumulation()};
-  if (product.format != Precision::fp32) product = {product.format, scratch(5, packSize(g)), scratch(6, packSize(g))};
+  if (product.format != Precision::fp32) product.packB = scratch(5, packSize(g));
   float* pdx = slots(dx);
   std::fill_n(pdx, dx.numel(), 0.0f);
   for (int n = 0; n < g.n; ++n) {
@@ -164,7 +163,7 @@ void CpuBackend::conv2dBackwardFilter(const Conv2dGeometry& g, const Tensor& x, 
   float* col = scratch(4, static_cast<std::size_t>(d.colRows * d.outPlane));
   const float factor = inverseScale(x) * inverseScale(dy);
   ImageProduct product{accumulation()};
-  if (product.format != Precision::fp32) product = {product.format, scratch(5, packSize(g)), scratch(6, packSize(g))};
+  if (product.format != Precision::fp32) product.packB = scratch(5, packSize(g));
   float* pdw = slots(dw);
   for (int n = 0; n < g.n; ++n) {
     im2col(g, px + n * g.c * d.inPlane, col);

@@ -113,7 +113,7 @@ CpuBackend::ProductDims CpuBackend::multiplyRoundedSum(const ProductNames& names
                  " times " + names.b + " " + b.shape().toString() + (transB ? "^T" : ""));
   requireNumel(op, names.c, c, m * n);
   multiplyRounded(format, transA, transB, m, n, k, slots(a), da.cols, slots(b), db.cols, false, slots(c),
-                  scratch(5, static_cast<std::size_t>(m * k)), scratch(6, static_cast<std::size_t>(n * k)));
+                  scratch(5, static_cast<std::size_t>(n * k)));
   return {m, n};
 }
 
