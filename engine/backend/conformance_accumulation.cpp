@@ -92,8 +92,10 @@ void recordDifferenceFromFp32(Suite& s, const std::string& op, Precision p, cons
 void accumulationCase(Suite& s, Precision p, bool linear, int m, int n, int k) {
   std::string whyNot;
   if (!s.backend.supportsAccumulation(p, Backend::ProductKind::matrix, whyNot)) return;
-  const std::string op = std::string(linear ? "linear with bias" : "gemm NT") + " (accumulating in " +
-                         std::string(toString(p)) + ")";
+  // Named "accumulating in ...: ..." so that a filter for the plain ops ("gemm NT",
+  // "linear with bias") does not pick these up.
+  const std::string op = "accumulating in " + std::string(toString(p)) + ": " +
+                         (linear ? "linear + bias" : "gemm A B^T");
   const std::string shape = productShape({m, k}, false, {n, k}, true) + (linear ? " + bias" : "");
   s.run(op, p, shape, [&] {
     std::vector<double> a, b, bias;
@@ -126,7 +128,7 @@ void convAccumulationCase(Suite& s, Precision p) {
   if (!s.backend.supportsAccumulation(p, Backend::ProductKind::convolution, whyNot)) return;
   Conv2dGeometry g;
   g.n = 2, g.c = 16, g.h = 8, g.w = 8, g.k = 6, g.r = 3, g.s = 3, g.padH = g.padW = 1;
-  const std::string op = "conv2d forward (accumulating in " + std::string(toString(p)) + ")";
+  const std::string op = "accumulating in " + std::string(toString(p)) + ": conv2d fwd";
   const std::string shape = "x [2, 16, 8, 8], w [6, 16, 3, 3], pad 1";
   s.run(op, p, shape, [&] {
     std::vector<double> x, w;
