@@ -58,9 +58,14 @@ LayerType readLayerType(ObjectReader& r) {
   return *t;
 }
 
-void readWeightKeys(Fields& f, LayerSpec& s) {
+void readWeightKeys(ObjectReader& r, Fields& f, LayerSpec& s) {
   s.bias = f.boolean("bias");
   s.initGain = float(f.number("init_gain"));
+  s.accumulate = f.choice("accumulate") == "layer" ? Accumulation::layer : Accumulation::fp32;
+  if (s.accumulate == Accumulation::layer && !canAccumulateIn(s.precision)) {
+    r.fail("accumulate", "\"layer\" needs a fp16 or bf16 layer (this one is " + std::string(toString(s.precision)) +
+                             "; fp32 accumulation is the default)");
+  }
 }
 
 void readGeometry(Fields& f, LayerSpec& s) {
@@ -77,12 +82,12 @@ LayerSpec parseLayer(const json& j, const std::string& path) {
   switch (s.type) {
     case LayerType::linear:
       s.out = f.integer("out");
-      readWeightKeys(f, s);
+      readWeightKeys(r, f, s);
       break;
     case LayerType::conv2d:
       s.out = f.integer("out_channels");
       readGeometry(f, s);
-      readWeightKeys(f, s);
+      readWeightKeys(r, f, s);
       break;
     case LayerType::maxpool2d:
     case LayerType::avgpool2d:

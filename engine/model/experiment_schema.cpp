@@ -144,6 +144,12 @@ KeyRule initGain() {
   return {.path = "network.layers[].init_gain", .type = KeyType::number, .defaultValue = 1.0,
           .min = 1e-6, .max = 1e6, .help = "multiplies PyTorch's default initialisation bound"};
 }
+KeyRule accumulate() {
+  return {.path = "network.layers[].accumulate", .type = KeyType::choice, .defaultValue = "fp32",
+          .choices = {"fp32", "layer"},
+          .help = "where the layer's products sum: fp32, or its own format (fp16, bf16 layers), rounding after "
+                  "every addition"};
+}
 KeyRule geometry(const char* key, json def, double min, const char* help) {
   return {.path = std::string("network.layers[].") + key, .type = KeyType::integer,
           .defaultValue = std::move(def), .min = min, .max = kMaxGeometry, .units = "pixels",
@@ -180,13 +186,13 @@ std::vector<LayerTypeKeys> layerTypeKeys() {
        {{.path = "network.layers[].out", .type = KeyType::integer, .min = 1, .max = kMaxFeatures,
          .units = "features", .help = "number of outputs", .required = true,
          .ifMissing = "a linear layer needs its number of outputs", .suggested = 64},
-        bias(), initGain()}},
+        bias(), initGain(), accumulate()}},
       {LayerType::conv2d,
        {{.path = "network.layers[].out_channels", .type = KeyType::integer, .min = 1, .max = kMaxFeatures,
          .units = "channels", .help = "number of output channels", .required = true,
          .ifMissing = "a conv2d layer needs its number of output channels", .suggested = 16},
         geometry("kernel", 3, 1, "side of the square kernel"), geometry("stride", 1, 1, "step of the kernel"),
-        geometry("padding", 0, 0, "zeros added on each side"), bias(), initGain()}},
+        geometry("padding", 0, 0, "zeros added on each side"), bias(), initGain(), accumulate()}},
       {LayerType::maxpool2d, poolKeys()},
       {LayerType::avgpool2d, poolKeys()},
       {LayerType::flatten, {}},

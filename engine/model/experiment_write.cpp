@@ -63,6 +63,7 @@ json toJson(const LayerSpec& s) {
               {"out_channels", s.out},
               {"bias", s.bias},
               {"init_gain", shortestDecimal(s.initGain)},
+              {"accumulate", std::string(toString(s.accumulate))},
               {"kernel", s.kernel},
               {"stride", s.stride},
               {"padding", s.padding},

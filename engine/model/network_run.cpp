@@ -36,6 +36,7 @@ void Network::keepStats(std::size_t layer, StatsKind kind, const detail::LayerIo
   const auto& l = *layers_[layer];
   r.precision = std::string(toString(kind == StatsKind::activation ? l.forwardFormat() : l.gradFormat()));
   r.stats = kind == StatsKind::activation ? io.activationStats : io.gradientStats;
+  if (kind == StatsKind::activation) r.productRelError = io.productRelError;
   pendingStats_.push_back(std::move(r));
 }
 

@@ -197,7 +197,7 @@ class ExperimentFiles : public QObject {
                                               "log_interval, loss_scaling, master_weights, network, optimizer, schedule, "
                                               "seed, shadow_stats, stats_interval, steps, title)";
     QTest::newRow("misspelt layer key") << R"({"network": {"layers": [{"type": "linear", "out": 2, "bais": false}]}})"
-                                        << "network.layers[0].bais: unknown key (allowed here: bias, init_gain, out, "
+                                        << "network.layers[0].bais: unknown key (allowed here: accumulate, bias, init_gain, out, "
                                            "precision, type)";
     QTest::newRow("key of another layer type") << R"({"network": {"layers": [{"type": "relu", "slope": 0.1}]}})"
                                                << "network.layers[0].slope: unknown key (allowed here: precision, type)";

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "sweep/key_path.h"
+#include "sweep/run_metrics.h"
 #include "sweep/sweep.h"
 
 using namespace plab;
@@ -247,6 +248,41 @@ class TestSweep : public QObject {
     QCOMPARE(evaluateClaim(c[2], m, "cpu").status, ClaimStatus::fails);
     m.erase("fp32");  // the fp32 run failed: nothing to compare with
     QCOMPARE(evaluateClaim(c[1], m, "cpu").status, ClaimStatus::no_data);
+  }
+
+  // "times" scales the other variant's value: lesson 7's "at least 10 times fp32's".
+  void claimTimesScalesTheOtherVariantsValue() {
+    const json lesson = {{"watch", "w"},
+                         {"claims", json::array({{{"claim", "at least 10 times"}, {"metric", "product_error_fp64"},
+                                                  {"variant", "fp16"},
+                                                  {"at_least", {{"variant", "fp32"}, {"times", 10}}}}})}};
+    const Sweep s = parse(sweepWith({{"variants", {{{"name", "fp32"}}, {{"name", "fp16"}}}}, {"lesson", lesson}}));
+    std::map<std::string, RunMetrics> m;
+    m["fp32"] = {{"product_error_fp64", 0.0002}};
+    m["fp16"] = {{"product_error_fp64", 0.0061}};
+    const ClaimResult holds = evaluateClaim(s.lesson->claims[0], m, "cpu");
+    QCOMPARE(holds.status, ClaimStatus::holds);
+    QVERIFY2(QString::fromStdString(holds.measured).contains(">= 10 x fp32: product_error_fp64 0.0002"),
+             holds.measured.c_str());
+    m["fp16"]["product_error_fp64"] = 0.0019;  // 9.5 times: not 10
+    QCOMPARE(evaluateClaim(s.lesson->claims[0], m, "cpu").status, ClaimStatus::fails);
+  }
+
+  // product_error_fp64: the largest layer's error at each statistics step, averaged
+  // over the steps; records without a product error are not counted.
+  void productErrorAveragesTheLargestLayerPerStep() {
+    auto record = [](std::int64_t step, std::int32_t layer, std::optional<double> error) {
+      LayerStatsRecord r;
+      r.step = step;
+      r.layerIndex = layer;
+      r.productRelError = error;
+      return r;
+    };
+    QVERIFY(!productErrorFp64({record(1, 0, std::nullopt)}).has_value());
+    const auto mean = productErrorFp64({record(10, 1, 0.004), record(10, 3, 0.001), record(10, 2, std::nullopt),
+                                        record(20, 1, 0.002), record(20, 3, 0.006)});
+    QVERIFY(mean.has_value());
+    QCOMPARE(*mean, (0.004 + 0.006) / 2);
   }
 
   void claimErrorsNameTheKeyPath_data() {
