@@ -308,6 +308,18 @@ class ExperimentFiles : public QObject {
     }
   }
 
+  // A number beyond a double is refused where it is written, not thrown as an
+  // unnamed library error (the fuzz test found 16e77216).
+  void aNumberBeyondADoubleIsPlaced() {
+    try {
+      parseExperimentText("{\"seed\": 1,\n \"learning_rate\": 16e77216}", "big.json");
+      QFAIL("accepted");
+    } catch (const ExperimentError& e) {
+      const QString msg = QString::fromUtf8(e.what());
+      QVERIFY2(msg.startsWith("big.json:2:19: a number too large for a double: 16e77216"), qPrintable(msg));
+    }
+  }
+
   // A rejected value is shown by its start and type, never whole: a 100000-element
   // array once made a 100 KB message.
   void aRejectedValueIsShownShort() {

@@ -178,6 +178,10 @@ class TestSweep : public QObject {
         "variants[0].set.network.layers[9].precision", "network.layers[9]: the array has 3 elements");
     row("unknown key", {{"variants", {{{"name", "x"}, {"set", {{"optimizer.lr_typo", 1}}}}}}},
         "variants[0]", "lr_typo");
+    row("key not in the experiment", {{"variants", {{{"name", "x"}, {"set", {{"network.layeork.layers[0].precision", "fp16"}}}}}}},
+        "variants[0].set.network.layeork.layers[0].precision", "(in variants[0].set.network.layeork.layers[0].precision)");
+    row("malformed key path", {{"variants", {{{"name", "x"}, {"set", {{"network.layers[0].precisi{n", "fp16"}}}}}}},
+        "variants[0].set.network.layers[0].precisi{n", "variants[0].set.network.layers[0].precisi{n: '{' cannot be part");
     row("duplicate name", {{"variants", {{{"name", "x"}}, {{"name", "x"}}}}}, "", "\"x\" is already the name of variants[0]");
     row("nameless", {{"variants", {{{"set", json::object()}}}}}, "", "every variant needs a name");
     row("empty grid axis", {{"grid", {{"seed", json::array()}}}}, "grid.seed", "non-empty array");
@@ -207,6 +211,9 @@ class TestSweep : public QObject {
     s.erase("base");
     s.erase("base_file");
     QVERIFY(errorOf(s).contains("needs its base experiment"));
+    s["base_file"] = std::string(5000, 'x');  // the message shows its length, not the path
+    const QString tooLong = errorOf(s);
+    QVERIFY2(tooLong.contains("base_file: a path of 5000 characters") && tooLong.size() < 200, qPrintable(tooLong));
   }
 
   void lessonClaimsParseAndEvaluate() {
