@@ -14,6 +14,7 @@
 #include <QTreeWidget>
 #include <qcustomplot.h>
 
+#include "common/main_window.h"
 #include "gui_test_support.h"
 #include "plots/loss_plot.h"
 #include "runs/experiment_library.h"
@@ -89,6 +90,35 @@ class TestGuiSweep : public QObject {
     QVERIFY(cli.waitForFinished(30000));
     QCOMPARE(cli.exitCode(), 0);
     QCOMPARE(test::head(md, 1 << 20), cli.readAllStandardOutput());
+
+    // The report of the sweep: the comparison and the claims first, then the runs'
+    // charts, in the background as the Report… button writes it.
+    QVERIFY(view->findChild<QPushButton*>(QStringLiteral("sweepReport"))->isEnabled());
+    QSignalSpy written(window.get(), &MainWindow::reportWritten);
+    const QString html = dir.filePath(QStringLiteral("sweep-report.html"));
+    window->writeSweepReport(view->comparison(), html);
+    QVERIFY(written.wait(60000));
+    QVERIFY2(written.first().at(1).toBool(), qPrintable(window->lastWarning()));
+    const QString page = QString::fromUtf8(test::head(html, 1 << 20));
+    QVERIFY2(page.contains(QStringLiteral("Claims: %1 of %1 hold").arg(claims->topLevelItemCount())), qPrintable(page.left(2000)));
+    for (const QString& name : names) QVERIFY2(page.contains(name), qPrintable(name));
+    QVERIFY(page.indexOf(QStringLiteral("Claims:")) < page.indexOf(QStringLiteral("<h2>Summary")));
+    QVERIFY(!QImage(dir.filePath(QStringLiteral("sweep-report_files/loss.png"))).isNull());
+    // The same report without a window, as a PDF.
+    QProcess app;
+    const QString pdf = dir.filePath(QStringLiteral("sweep-report.pdf"));
+    app.start(qEnvironmentVariable("PLAB_GUI_APP"), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
+                                                     QStringLiteral("--sweep"), QString::number(panel->sweepId()),
+                                                     QStringLiteral("-o"), pdf});
+    QVERIFY(app.waitForFinished(120000));
+    QVERIFY2(app.exitCode() == 0, app.readAllStandardError().constData());
+    QVERIFY(test::head(pdf, 8).startsWith("%PDF"));
+    QVERIFY(QFileInfo(pdf).size() > 10000);
+    app.start(qEnvironmentVariable("PLAB_GUI_APP"), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
+                                                     QStringLiteral("--sweep"), QStringLiteral("999"), QStringLiteral("-o"), pdf});
+    QVERIFY(app.waitForFinished(60000));
+    QCOMPARE(app.exitCode(), 1);
+    QVERIFY(app.readAllStandardError().contains("999"));
 
     // Presenter mode: N watches one variant after the other, the others faint, then
     // every variant again.

@@ -4,6 +4,7 @@
 // speed-up, memory by kind, the worst layer's gradient underflow), and each claim with
 // a tick or a cross and what was measured. Exports the same table as
 // `precisionlab-cli compare` does, as CSV or Markdown.
+#include <QColor>
 #include <QWidget>
 
 #include "sweep/comparison.h"
@@ -14,6 +15,19 @@ class QTreeWidget;
 class QPushButton;
 
 namespace plab::ui {
+
+// How a claim's result is shown, here and in the report: a mark and its colour.
+struct ClaimMark {
+  QString mark;
+  QColor colour;
+};
+ClaimMark claimMark(ClaimStatus status);
+// A metric of the table with `decimals` decimals, "–" when the run has none.
+QString metricText(const RunMetrics& m, const char* key, int decimals);
+// Bytes in readable units (engine/model/memory_estimate.h's bytesText).
+QString bytesLabel(std::int64_t bytes);
+// The layer whose gradients lose the most to underflow: the one figure a row has room for.
+QString worstUnderflow(const std::vector<LayerUnderflow>& layers);
 
 class ComparisonView : public QWidget {
   Q_OBJECT
@@ -34,6 +48,8 @@ class ComparisonView : public QWidget {
  signals:
   void exported(const QString& path);
   void exportFailed(const QString& message);
+  // "Report…": the owner writes the PDF or HTML report of the sweep.
+  void reportRequested();
 
  private:
   void fillTable();
@@ -45,6 +61,7 @@ class ComparisonView : public QWidget {
   QLabel* claimsLabel_;
   QPushButton* csvButton_;
   QPushButton* markdownButton_;
+  QPushButton* reportButton_;
 };
 
 }  // namespace plab::ui
