@@ -79,24 +79,35 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
   table_->verticalHeader()->setVisible(false);
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table_->horizontalHeader()->setStretchLastSection(true);
-  layout->addWidget(table_, 3);
+  layout->addWidget(table_, 1);
 
+  // The claims stand in a panel of their own that the owner places (the Sweep tab puts
+  // it beside the plot: the claims are what the class reads while the curves run).
+  claimsPanel_ = new QWidget;
+  claimsPanel_->setObjectName(QStringLiteral("claimsPanel"));
+  auto* claimsLayout = new QVBoxLayout(claimsPanel_);
+  claimsLayout->setContentsMargins(0, 0, 0, 0);
   claimsLabel_ = new QLabel;
+  claimsLabel_->setWordWrap(true);
   claimsLabel_->setObjectName(QStringLiteral("claimsHeadline"));
   QFont bold = claimsLabel_->font();
   bold.setBold(true);
   claimsLabel_->setFont(bold);
-  layout->addWidget(claimsLabel_);
+  claimsLayout->addWidget(claimsLabel_);
   claims_ = new QTreeWidget;
   claims_->setObjectName(QStringLiteral("sweepClaims"));
   claims_->setColumnCount(3);
   claims_->setHeaderLabels({tr(""), tr("Claim"), tr("Measured")});
   claims_->setRootIsDecorated(false);
   claims_->setWordWrap(true);
+  claims_->setTextElideMode(Qt::ElideNone);
+  // A claim wraps onto as many lines as it needs: the rows are laid out again whenever
+  // a column's width changes (QTreeView keeps the row heights of the first layout).
+  connect(claims_->header(), &QHeaderView::sectionResized, claims_, [this] { claims_->doItemsLayout(); });
   claims_->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
   claims_->header()->setSectionResizeMode(1, QHeaderView::Stretch);
   claims_->header()->setSectionResizeMode(2, QHeaderView::Stretch);
-  layout->addWidget(claims_, 2);
+  claimsLayout->addWidget(claims_, 1);
 
   auto* buttons = new QHBoxLayout;
   csvButton_ = new QPushButton(QIcon(QStringLiteral(":/icons/export.svg")), tr("Export &CSV…"));

@@ -42,6 +42,9 @@ class ComparisonView : public QWidget {
 
   QTableWidget* table() const { return table_; }
   QTreeWidget* claims() const { return claims_; }
+  // The claims' headline and list, a widget that the owner places in its own layout
+  // (it is not in this view's).
+  QWidget* claimsPanel() const { return claimsPanel_; }
   // "3 of 3 claims hold", or "" when the sweep is not a lesson.
   QString claimsHeadline() const;
 
@@ -58,6 +61,7 @@ class ComparisonView : public QWidget {
   SweepComparison comparison_;
   QTableWidget* table_;
   QTreeWidget* claims_;
+  QWidget* claimsPanel_;
   QLabel* claimsLabel_;
   QPushButton* csvButton_;
   QPushButton* markdownButton_;
