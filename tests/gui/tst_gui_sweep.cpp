@@ -79,6 +79,16 @@ class TestGuiSweep : public QObject {
       QVERIFY2(c->text(2).contains(QRegularExpression(QStringLiteral("\\d"))), qPrintable(c->text(2)));
     }
     QCOMPARE(view->claimsHeadline(), QStringLiteral("%1 of %1 claims hold").arg(claims->topLevelItemCount()));
+    // A claim longer than its column wraps onto more lines rather than being cut.
+    window->resize(1280, 720);
+    window->show();
+    window->showTab(QStringLiteral("sweepTab"));
+    QVERIFY(QTest::qWaitForWindowExposed(window.get()));
+    QApplication::processEvents();
+    QVERIFY2(claims->header()->sectionSize(1) < claims->fontMetrics().horizontalAdvance(claims->topLevelItem(0)->text(1)),
+             "the claim column is wide enough for the whole claim: the check below would prove nothing");
+    const QRect first = claims->visualItemRect(claims->topLevelItem(0));
+    QVERIFY2(first.height() >= 2 * claims->fontMetrics().height(), qPrintable(QStringLiteral("%1 %2 %3 %4 vis %5").arg(first.height()).arg(claims->width()).arg(claims->header()->sectionSize(1)).arg(claims->header()->sectionSize(2)).arg(claims->isVisible())));
 
     // The exports are what `precisionlab-cli compare` writes for the same sweep.
     QString error;

@@ -11,6 +11,7 @@
 #include <QPixmap>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QStyledItemDelegate>
 #include <QTableWidget>
 #include <QTreeWidget>
 #include <QVBoxLayout>
@@ -61,6 +62,25 @@ QString underflowTooltip(const std::vector<LayerUnderflow>& layers) {
   return lines.join(QLatin1Char('\n'));
 }
 
+// Rows as tall as their wrapped text at the column's width: QTreeView asks a delegate
+// for a row's height without the column's width, so a long claim was cut to one line.
+class WrappingDelegate : public QStyledItemDelegate {
+ public:
+  explicit WrappingDelegate(QTreeView* view) : QStyledItemDelegate(view), view_(view) {}
+  QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override {
+    QSize size = QStyledItemDelegate::sizeHint(option, index);
+    const int width = view_->header()->sectionSize(index.column()) - 8;  // the cell's text margins
+    if (width <= 0) return size;
+    const QRect text = option.fontMetrics.boundingRect(QRect(0, 0, width, 100000), Qt::TextWordWrap,
+                                                       index.data(Qt::DisplayRole).toString());
+    size.setHeight(std::max(size.height(), text.height() + 6));
+    return size;
+  }
+
+ private:
+  QTreeView* view_;
+};
+
 const QStringList kColumns = {QObject::tr("Variant"),   QObject::tr("Status"),      QObject::tr("Train loss"),
                               QObject::tr("Test acc."), QObject::tr("Skipped"),     QObject::tr("Overflows"),
                               QObject::tr("Step ms"),   QObject::tr("Speed-up"),    QObject::tr("Memory"),
@@ -101,6 +121,7 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
   claims_->setRootIsDecorated(false);
   claims_->setWordWrap(true);
   claims_->setTextElideMode(Qt::ElideNone);
+  claims_->setItemDelegate(new WrappingDelegate(claims_));
   // A claim wraps onto as many lines as it needs: the rows are laid out again whenever
   // a column's width changes (QTreeView keeps the row heights of the first layout).
   connect(claims_->header(), &QHeaderView::sectionResized, claims_, [this] { claims_->doItemsLayout(); });
