@@ -1,7 +1,9 @@
-// The block-scaled formats' reference (block_format.h states the rules). Every step is
-// exact arithmetic in double: inputs are fp32, scales are powers of two (MX) or values
-// with at most 4 + 19 significant bits (NVFP4), so scaling a value is exact and each
-// rounding happens once, where the rules say.
+// The block-scaled formats' reference (block_format.h states the rules), in double:
+// inputs are fp32 and scales are powers of two (MX) or values with at most 4 + 19
+// significant bits (NVFP4), so an MX value / X is exact, and NVFP4's x / (s t) is
+// correctly rounded in double, 2^-53 from the exact quotient, while a quotient that is
+// not exactly on an e2m1 midpoint is at least ~2^-27 (relatively) away from it: each
+// rounding to an element or a scale happens once, on the exact value's side.
 #include "numerics/block_format.h"
 
 #include <algorithm>

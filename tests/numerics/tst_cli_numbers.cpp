@@ -230,7 +230,7 @@ class TestCliNumbers : public QObject {
     QVERIFY2(r.out.contains("block 1, values 1-32: e8m0 scale 0x7c = 0.125 (2^-3)\n"), qPrintable(r.out));
     QVERIFY2(r.out.contains("block 2, value 33: e8m0 scale 0x82 = 8 (2^3)\n"), qPrintable(r.out));
     const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
-    const int header = int(lines.indexOf(QRegularExpression("^input ")));
+    const int header = int(lines.indexOf(QRegularExpression("input .*")));  // a whole-line match
     QVERIFY(header > 0);
     QStringList rows;
     for (const QString& line : lines.mid(header + 1)) {
