@@ -55,30 +55,12 @@ nlohmann::json fileJson(const std::string& path) {
 int advise(const AdviseOptions& o) {
   const Experiment experiment = loadExperimentOrExit(o.file);
   const Experiment probe = probeExperiment(experiment, o.steps);
-  const Dataset data = loadDatasetOrExit(probe);
-  std::string note;
-  auto backend = createBackendOrExit(o.backend, probe, note);
-  requireMemoryOrExit(probe, data, *backend);
-  auto store = openStoreOrExit(o.db);
-  installStopSignalHandlers();
-  ProgressLine progress(isatty(STDERR_FILENO) != 0 && !o.json);
   StatsCollector stats;
-  ObserverList observers;
-  observers.add(store.get());
-  observers.add(&stats);
-  if (!o.json) observers.add(&progress);
-  RunOutcome outcome;
-  try {
-    Trainer trainer(probe, data, *backend, observers, processRunControl(), note);
-    outcome = trainer.run();
-  } catch (const std::exception& e) {
-    try { store->markFailed(e.what()); } catch (const std::exception&) {}
-    throw CliExit(kExitFailed, std::string("the probe run: ") + e.what());
-  }
-  if (outcome.status != RunStatus::completed) {
-    throw CliExit(outcome.status == RunStatus::cancelled ? exitCodeForCancel() : kExitFailed,
-                  "the probe run " + std::to_string(store->runId()) + " " + toString(outcome.status) +
-                      (outcome.error.empty() ? "" : ": " + outcome.error));
+  const StoredRun run = trainAndStore(probe, o.backend, o.db, {&stats}, !o.json);
+  if (run.outcome.status != RunStatus::completed) {
+    throw CliExit(run.outcome.status == RunStatus::cancelled ? exitCodeForCancel() : kExitFailed,
+                  "the probe run " + std::to_string(run.runId) + " " + toString(run.outcome.status) +
+                      (run.outcome.error.empty() ? "" : ": " + run.outcome.error));
   }
   if (stats.records().empty()) throw CliExit(kExitFailed, "the probe run recorded no layer statistics");
 
@@ -91,12 +73,12 @@ int advise(const AdviseOptions& o) {
       layers.push_back({{"layer", a.layerName}, {"proposed", std::string(toString(a.proposed))},
                         {"loss_scaling", a.lossScaling}, {"reason", a.reason}});
     }
-    std::cout << nlohmann::json{{"probe_run", store->runId()}, {"layers", layers},
+    std::cout << nlohmann::json{{"probe_run", run.runId}, {"layers", layers},
                                 {"loss_scaling", advice.needsLossScaling ? "dynamic" : "as the file says"}}
                      .dump(2)
               << "\n";
   } else {
-    std::cout << "probe run " << store->runId() << ": " << o.steps << " steps in fp32; margin "
+    std::cout << "probe run " << run.runId << ": " << o.steps << " steps in fp32; margin "
               << o.criteria.margin << ", underflow limit " << o.criteria.underflowLimit << ", error bound "
               << o.criteria.errorBound << "\n"
               << table;

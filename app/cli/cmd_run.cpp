@@ -33,36 +33,11 @@ void writeSummary(const std::string& path, const nlohmann::json& summary) {
 }
 
 int runExperiment(const RunOptions& o) {
-  const Experiment experiment = loadExperimentOrExit(o.file);
-  const Dataset data = loadDatasetOrExit(experiment);
-  std::string note;
-  auto backend = createBackendOrExit(o.backend, experiment, note);
-  requireMemoryOrExit(experiment, data, *backend);
-  auto store = openStoreOrExit(o.db);
-
-  installStopSignalHandlers();
-  ProgressLine progress(isatty(STDOUT_FILENO) != 0);
-  ObserverList observers;
-  observers.add(store.get());
-  observers.add(&progress);
-
-  RunOutcome outcome;
-  try {
-    Trainer trainer(experiment, data, *backend, observers, processRunControl(), note);
-    outcome = trainer.run();
-  } catch (const CliExit&) {
-    throw;
-  } catch (const StoreError& e) {
-    // The store itself failed (read-only file, full disk): say so and keep what was written.
-    try { store->markFailed(e.what()); } catch (const std::exception&) {}
-    throw CliExit(kExitStore, std::string("database: ") + e.what());
-  } catch (const std::exception& e) {
-    try { store->markFailed(e.what()); } catch (const std::exception&) {}
-    throw CliExit(kExitFailed, e.what());
-  }
-  const std::int64_t runId = store->runId();
-  std::cout << "run " << runId << " stored in " << store->writer().path() << "\n";
-  if (!o.summaryJson.empty()) writeSummary(o.summaryJson, runSummaryJson(outcome, runId, backend->info()));
+  const StoredRun run = trainAndStore(loadExperimentOrExit(o.file), o.backend, o.db, {}, true);
+  const RunOutcome& outcome = run.outcome;
+  const std::int64_t runId = run.runId;
+  std::cout << "run " << runId << " stored in " << run.storePath << "\n";
+  if (!o.summaryJson.empty()) writeSummary(o.summaryJson, runSummaryJson(outcome, runId, run.backend));
   switch (outcome.status) {
     case RunStatus::completed: return 0;
     case RunStatus::cancelled: return exitCodeForCancel();

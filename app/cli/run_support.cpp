@@ -1,5 +1,7 @@
 #include "run_support.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -13,6 +15,7 @@
 #include "model/memory_estimate.h"
 #include "model/network.h"
 #include "store/store.h"
+#include "train/trainer.h"
 
 namespace plab::cli {
 
@@ -64,6 +67,41 @@ std::unique_ptr<StoreRecorder> openStoreOrExit(const std::string& db) {
   } catch (const std::exception& e) {
     throw CliExit(kExitStore, std::string("database: ") + e.what());
   }
+}
+
+StoredRun trainAndStore(const Experiment& experiment, const std::string& backendChoice, const std::string& db,
+                        std::initializer_list<RunObserver*> extra, bool progress) {
+  const Dataset data = loadDatasetOrExit(experiment);
+  std::string note;
+  auto backend = createBackendOrExit(backendChoice, experiment, note);
+  requireMemoryOrExit(experiment, data, *backend);
+  auto store = openStoreOrExit(db);
+
+  installStopSignalHandlers();
+  ProgressLine line(isatty(STDOUT_FILENO) != 0);
+  ObserverList observers;
+  observers.add(store.get());
+  for (RunObserver* o : extra) observers.add(o);
+  if (progress) observers.add(&line);
+
+  StoredRun out;
+  try {
+    Trainer trainer(experiment, data, *backend, observers, processRunControl(), note);
+    out.outcome = trainer.run();
+  } catch (const CliExit&) {
+    throw;
+  } catch (const StoreError& e) {
+    // The store itself failed (read-only file, full disk): say so and keep what was written.
+    try { store->markFailed(e.what()); } catch (const std::exception&) {}
+    throw CliExit(kExitStore, std::string("database: ") + e.what());
+  } catch (const std::exception& e) {
+    try { store->markFailed(e.what()); } catch (const std::exception&) {}
+    throw CliExit(kExitFailed, e.what());
+  }
+  out.runId = store->runId();
+  out.storePath = store->writer().path();
+  out.backend = backend->info();
+  return out;
 }
 
 Dataset loadDatasetOrExit(const Experiment& experiment) {

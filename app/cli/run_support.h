@@ -4,6 +4,7 @@
 // set, and the progress line.
 #include <cstdint>
 #include <memory>
+#include <initializer_list>
 #include <string>
 
 #include "backend/backend.h"
@@ -40,6 +41,21 @@ void requireMemoryOrExit(const Experiment& experiment, const Dataset& data, cons
 // Opens the run store (db, or the user's default store when empty) for one run;
 // CliExit(kExitStore) naming the file when it cannot.
 std::unique_ptr<StoreRecorder> openStoreOrExit(const std::string& db);
+// A run trained and stored: what `run` and `advise` share.
+struct StoredRun {
+  RunOutcome outcome;
+  std::int64_t runId = 0;
+  std::string storePath;
+  BackendInfo backend;
+};
+// Loads the dataset, makes the backend (`backend`: "" takes the file's), checks memory,
+// opens the store (`db`, "" for the user's) and trains `experiment` into it, with the
+// progress line on stdout when `progress` and the `extra` observers beside the store.
+// A failure of the store ends with CliExit(kExitStore), any other exception with
+// CliExit(kExitFailed), after marking the run failed; a failed or cancelled run is
+// returned as such.
+StoredRun trainAndStore(const Experiment& experiment, const std::string& backend, const std::string& db,
+                        std::initializer_list<RunObserver*> extra, bool progress);
 // which: "" takes the file's "backend"; prints the registry's note to stderr.
 std::unique_ptr<Backend> createBackendOrExit(const std::string& which, const Experiment& experiment,
                                              std::string& note);
