@@ -102,6 +102,7 @@ std::vector<ConformanceResult> runConformance(Backend& backend, const Conformanc
   conformance::runProductCases(suite);
   conformance::runElementwiseCases(suite);
   conformance::runLayoutCases(suite);
+  conformance::runShadowCases(suite);
   return std::move(suite.results);
 }
 

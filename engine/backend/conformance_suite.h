@@ -54,6 +54,7 @@ void runProductCases(Suite& s);      // gemm, linear, bias, convolution
 void runElementwiseCases(Suite& s);  // activations, dropout, pooling, batch norm
 void runStepCases(Suite& s);
 void runLabelCases(Suite& s);        // bad class labels: the same error on every backend
+void runShadowCases(Suite& s);       // the shadow pass's measure against its round-trip reference
 void runLayoutCases(Suite& s);       // a CNN's ops chained in each convolution layout         // conversions, stats, losses, optimizers, loss scale, fp8 scales
 
 }  // namespace plab::conformance

@@ -126,7 +126,8 @@ struct MemoryUse {
   std::int64_t gradients = 0;       // parameter gradients, in each layer's gradient format
   std::int64_t optimizerState = 0;  // fp32 momentum / moments
   std::int64_t activations = 0;     // layer outputs of one step at the batch size
-  std::int64_t total() const { return weights + masterWeights + gradients + optimizerState + activations; }
+  std::int64_t shadow = 0;          // shadow_stats: the fp32 shadow network's weights, gradients, outputs
+  std::int64_t total() const { return weights + masterWeights + gradients + optimizerState + activations + shadow; }
   bool operator==(const MemoryUse&) const = default;
 };
 

@@ -105,6 +105,7 @@ class CudaBackend final : public Backend {
   void download(const Tensor& t, float* host) override;
   void convert(const Tensor& src, Tensor& dst, TensorStats* stats = nullptr) override;
   void stats(const Tensor& t, TensorStats& out) override;
+  void measureShadow(const Tensor& shadow, const Tensor* real, Precision format, ShadowTally& tally) override;
   void toLayout(const Tensor& src, Tensor& dst, MemoryLayout layout) override;
   void setConvLayout(ConvLayoutChoice choice) override { convLayout_ = choice; }
   ConvLayoutChoice convLayout() const override { return convLayout_; }
