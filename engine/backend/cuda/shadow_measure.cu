@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "backend/cuda/cuda_backend_impl.h"
+#include "backend/cuda/dispatch.cuh"
 #include "backend/cuda/formats.cuh"
 
 namespace plab::cuda {
