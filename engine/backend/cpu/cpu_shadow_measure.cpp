@@ -1,9 +1,9 @@
 // CpuBackend::measureShadow (backend/shadow_measure.h): the shadow pass's measure over
-// the tensors in place, no copies. Classification by the format's bounds instead of a
-// round trip (equal results, shadowBounds), branch-free so that the long runs of zeros
-// and subnormals a layer produces cost no mispredictions; the histogram is kept in four
-// interleaved copies so that a run of values in one bin does not serialise on one
-// counter; the squares are summed in four interleaved double accumulators.
+// the tensors in place, no copies, in three light passes rather than one heavy one:
+// the classes by comparing magnitude bits with the format's bounds instead of a round
+// trip (equal results, shadowBounds), branch-free; the histogram from the exponent
+// field alone; the squares in four interleaved double accumulators.
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -16,39 +16,62 @@ namespace plab {
 
 namespace {
 
-constexpr int kLanes = 4;
-constexpr std::size_t kDiscardBin = kLog2HistBins;  // where zeros and inf/NaN go
+constexpr int kLanes = 4;  // interleaved partial sums of squares
 
+// The magnitude bits of |x|: for non-negative floats, ordered as the values are (inf
+// above every finite value, NaN patterns above inf), so the bounds compare as integers.
+inline std::uint32_t magnitudeBits(float x) { return std::bit_cast<std::uint32_t>(x) & 0x7fffffffu; }
+
+// The histogram, from the exponent field alone: one increment per value into 256
+// counters per lane (two lanes, so that runs of one exponent do not serialise), folded
+// into the log2 bins afterwards. Exponent 255 is inf/NaN (not binned), exponent 0 the
+// zeros (not binned) and the fp32 subnormals (bin 0, as every bin below the first).
+void binExponents(const float* s, std::size_t n, std::int64_t zeros, ShadowTally& t, std::int64_t& nonFinite) {
+  std::uint32_t counts[2][256] = {};
+  std::size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    ++counts[0][magnitudeBits(s[i]) >> 23];
+    ++counts[1][magnitudeBits(s[i + 1]) >> 23];
+  }
+  if (i < n) ++counts[0][magnitudeBits(s[i]) >> 23];
+  for (int e = 0; e < 255; ++e) {
+    std::int64_t c = std::int64_t(counts[0][e]) + counts[1][e];
+    if (e == 0) c -= zeros;
+    const int bin = std::clamp(e - 127 - kLog2HistMin, 0, kLog2HistBins - 1);
+    t.log2Hist[std::size_t(bin)] += c;
+  }
+  nonFinite = std::int64_t(counts[0][255]) + counts[1][255];
+}
+
+// The classes, by comparing magnitude bits with the bounds' (no branches, so the
+// compiler may vectorise it).
 template <bool Scaled>
 void classify(const float* s, std::size_t n, float scale, const ShadowBounds& b, ShadowTally& t) {
-  std::array<std::array<std::int64_t, kLog2HistBins + 1>, kLanes> hist{};
-  std::int64_t zeros = 0, nonFinite = 0, under = 0, over = 0, loss = 0;
+  // fp8 saturates: beyond its max is an overflow too, so the overflow bound is the
+  // smaller of the two (the next float above the max, or the first that rounds to inf).
+  const std::uint32_t uMax = magnitudeBits(b.underflowMax);
+  const std::uint32_t oFrom =
+      std::min(magnitudeBits(b.overflowFrom), magnitudeBits(std::nextafter(b.saturateAbove, INFINITY)));
+  const std::uint32_t loss = magnitudeBits(b.precisionLossBelow);
+  std::uint32_t zeros = 0, under = 0, over = 0, lost = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const float v = s[i];
-    const std::uint32_t bits = std::bit_cast<std::uint32_t>(v) & 0x7fffffffu;
-    const bool notFinite = bits >= 0x7f800000u;
-    const bool zero = bits == 0;
-    const bool counted = !notFinite && !zero;
-    int bin = int(bits >> 23) - 127 - kLog2HistMin;
-    bin = bin < 0 ? 0 : (bin >= kLog2HistBins ? kLog2HistBins - 1 : bin);
-    hist[i % kLanes][counted ? std::size_t(bin) : kDiscardBin] += 1;
-    const float a = Scaled ? std::fabs(v * scale) : std::bit_cast<float>(bits);
-    const bool u = counted && a <= b.underflowMax;
-    const bool o = counted && !u && (a >= b.overflowFrom || a > b.saturateAbove);
-    const bool p = counted && !u && !o && a < b.precisionLossBelow;
-    zeros += zero;
-    nonFinite += notFinite;
-    under += u;
-    over += o;
-    loss += p;
+    const std::uint32_t bits = magnitudeBits(s[i]);
+    const std::uint32_t a = Scaled ? magnitudeBits(s[i] * scale) : bits;
+    const bool counted = bits != 0 && bits < 0x7f800000u;  // nonzero and finite
+    const bool u = a <= uMax;
+    const bool o = !u && a >= oFrom;
+    zeros += bits == 0;
+    under += counted & u;
+    over += counted & o;
+    lost += counted & !u & !o & (a < loss);
   }
+  std::int64_t nonFinite = 0;
+  binExponents(s, n, zeros, t, nonFinite);
   t.count += std::int64_t(n);
   t.zeros += zeros;
   t.underflows += under;
-  t.overflows += over + nonFinite;
-  t.precisionLoss += loss;
-  for (const auto& h : hist)
-    for (int i = 0; i < kLog2HistBins; ++i) t.log2Hist[std::size_t(i)] += h[std::size_t(i)];
+  t.overflows += std::int64_t(over) + nonFinite;
+  t.precisionLoss += lost;
 }
 
 // real's logical values: stored / scale for fp8 (as CpuBackend::download), else stored.
@@ -91,10 +114,15 @@ void CpuBackend::measureShadow(const Tensor& shadow, const Tensor* real, Precisi
     cpu::requireDefined("measureShadow", "real", *real);
     cpu::requireShape("measureShadow", "real", *real, shadow.shape());
   }
-  if (scale != 1.0f)
-    classify<true>(s, n, scale, bounds, tally);
-  else
-    classify<false>(s, n, 1.0f, bounds, tally);
+  // 32-bit counters: split what could pass 2^32 elements.
+  constexpr std::size_t kChunk = std::size_t(1) << 31;
+  for (std::size_t at = 0; at < n; at += kChunk) {
+    const std::size_t m = std::min(kChunk, n - at);
+    if (scale != 1.0f)
+      classify<true>(s + at, m, scale, bounds, tally);
+    else
+      classify<false>(s + at, m, 1.0f, bounds, tally);
+  }
   if (!real) return;
   if (fp8Real)
     sumSquares<true>(s, cpu::slots(*real), n, scale, tally);
