@@ -134,15 +134,17 @@ int runBench(const BenchOptions& o) {
       j["shadow"] = {{"rounds", shadow.rounds},          {"fp32_step_ms", shadow.fp32StepMs},
                      {"shadow_pass_ms", shadow.shadowMs}, {"shadow_run_ms", shadow.shadowRunMs},
                      {"measure_ms", shadow.measureMs},    {"values", shadow.values},
-                     {"shadow_pass_per_fp32_step", shadow.ratio()}};
+                     {"shadow_pass_per_fp32_step", shadow.ratio()},
+                     {"shadow_pass_per_fp32_step_paired", shadow.pairedRatio}};
     std::cout << j.dump() << "\n";
   } else {
     printTable(results, info);
     if (o.shadow)
       std::printf("shadow pass: %.3f ms (fp32 forward and backward %.3f ms, measuring %lld values %.3f ms); "
-                  "fp32 step %.3f ms; shadow pass / fp32 step %.2f (medians of %d rounds side by side)\n",
+                  "fp32 step %.3f ms; shadow pass / fp32 step %.2f (medians of %d rounds side by side; "
+                  "median of each round's ratio %.2f)\n",
                   shadow.shadowMs, shadow.shadowRunMs, (long long)shadow.values, shadow.measureMs, shadow.fp32StepMs,
-                  shadow.ratio(), shadow.rounds);
+                  shadow.ratio(), shadow.rounds, shadow.pairedRatio);
     if (runId) std::printf("stored as run %lld\n", (long long)runId);
   }
   return 0;

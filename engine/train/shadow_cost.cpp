@@ -48,7 +48,7 @@ ShadowCost measureShadowCost(const Experiment& e, const Dataset& data, Backend& 
   batches.startEpoch(epoch);
   std::vector<float> x, y;
   float scale = initialCounters(e.lossScaling).scale;
-  std::vector<double> stepMs, shadowMs, runMs, measureMs;
+  std::vector<double> stepMs, shadowMs, runMs, measureMs, ratios;
   ShadowCost cost;
   const std::int64_t total = std::int64_t(rounds) + warmup;
   for (std::int64_t step = 1; step <= total; ++step) {
@@ -95,6 +95,7 @@ ShadowCost measureShadowCost(const Experiment& e, const Dataset& data, Backend& 
     runMs.push_back(run);
     measureMs.push_back(measure);
     shadowMs.push_back(run + measure);
+    ratios.push_back(fp32Step > 0 ? (run + measure) / fp32Step : 0);
     std::int64_t values = 0;
     for (const auto& r : records) values += r.hasShadow ? r.shadow.count : 0;
     cost.values = values;
@@ -104,6 +105,7 @@ ShadowCost measureShadowCost(const Experiment& e, const Dataset& data, Backend& 
   cost.shadowMs = median(shadowMs);
   cost.shadowRunMs = median(runMs);
   cost.measureMs = median(measureMs);
+  cost.pairedRatio = median(ratios);
   return cost;
 }
 

@@ -23,7 +23,10 @@ struct ShadowCost {
   double shadowRunMs = 0;    // median of ShadowPass::run alone
   double measureMs = 0;      // median of the measuring alone
   std::int64_t values = 0;   // shadow values measured per pass
-  double ratio() const { return fp32StepMs > 0 ? shadowMs / fp32StepMs : 0; }
+  // The median over rounds of (shadow pass / fp32 step) of the same round: on a
+  // machine whose load drifts, steadier than the ratio of the medians.
+  double pairedRatio = 0;
+  double ratio() const { return fp32StepMs > 0 ? shadowMs / fp32StepMs : 0; }  // of the medians
 };
 
 // Throws what the network's construction throws (ShapeError, OutOfMemoryError) and

@@ -57,6 +57,7 @@ void ShadowPass::run(Network& real, const StepBuffers& buffers, LossKind loss, f
     stateScale_ = lossScale;
   }
   values_.clear();
+  network_->takeCaptured();  // nothing left from a pass that threw half-way
   network_->setCaptureEnabled(true);
   const Tensor& out = network_->forward(buffers.input, true, step);
   if (!dOutput_.defined() || !(dOutput_.shape() == out.shape())) dOutput_ = backend_.empty(out.shape(), Precision::fp32);
