@@ -78,6 +78,9 @@ void ShadowPass::attach(std::vector<LayerStatsRecord>& records, const std::vecto
     const auto format = parsePrecision(r.precision);
     if (!shadow || !format) continue;
     const auto* mine = findCapture(real, r.layerIndex, r.kind);
+    if (mine && mine->format != *format)
+      throw std::logic_error("ShadowPass: " + r.layerName + "'s record is in " + r.precision + ", its capture in " +
+                             std::string(toString(mine->format)));
     if (mine && mine->tensors.size() != shadow->tensors.size())
       throw std::logic_error("ShadowPass: " + r.layerName + " captured " + std::to_string(mine->tensors.size()) +
                              " tensors in the run but " + std::to_string(shadow->tensors.size()) + " in the shadow");

@@ -20,6 +20,7 @@
 #include "numerics/convert.h"
 #include "recording_observer.h"
 #include "train/shadow_check.h"
+#include "train/shadow_cost.h"
 #include "train/shadow_pass.h"
 #include "train/shadow_stats.h"
 #include "train/trainer.h"
@@ -379,6 +380,28 @@ class TestShadowPass : public QObject {
     QCOMPARE(a.finished.memory.shadow, fp32Network);
     QCOMPARE(b.finished.memory.shadow, std::int64_t(0));
     QCOMPARE(a.finished.memory.total(), b.finished.memory.total() + fp32Network);
+  }
+
+  // bench --shadow's figure: each round a whole pass and an fp32 step, side by side; the
+  // pass measures every value a statistics step records (outputs; input gradients but
+  // the first layer's; parameter gradients).
+  void shadowCostTimesWholePasses() {
+    const Experiment e = parseExperiment(smallDeepSigmoid(true));
+    const Dataset data = loadDataset(e.dataset, e.seed);
+    CpuBackend backend;
+    const ShadowCost cost = measureShadowCost(e, data, backend, 5, 2);
+    QCOMPARE(cost.rounds, 5);
+    QVERIFY(cost.fp32StepMs > 0 && cost.shadowRunMs > 0 && cost.measureMs > 0);
+    QVERIFY(cost.shadowMs >= cost.shadowRunMs);
+    QVERIFY(cost.pairedRatio > 0 && cost.ratio() > 0);
+    std::int64_t values = 0;
+    const auto shapes = inferShapesForDataset(e.network, data);
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      values += e.batchSize * shapes[i].outputShape.numel() + shapes[i].parameterCount;
+      if (i > 0) values += e.batchSize * shapes[i].inputShape.numel();
+    }
+    QCOMPARE(cost.values, values);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, measureShadowCost(e, data, backend, 0, 0));
   }
 
   void leavesTheRunsStepsUntouched() {
