@@ -129,7 +129,10 @@ class Backend {
   // in any format, fp8 read as stored / scale), the sums for its relative error. The
   // values are classified as shadow * scale, the scale being real's fp8 scale (1 when
   // real is absent or not fp8). Counts and bins equal measureShadowReference's; the
-  // sums may differ from its element-order sums in the last bits. Syncs.
+  // sums may differ from its element-order sums in the last bits. Queued, so that the
+  // tensors of a whole statistics step cost one wait: the figures are in `tally` after
+  // the next synchronize() (the CPU backend adds them at once), and `tally` must live
+  // until then.
   virtual void measureShadow(const Tensor& shadow, const Tensor* real, Precision format, ShadowTally& tally) = 0;
 
   // ---- memory layout (tensor.h) ---------------------------------------------------

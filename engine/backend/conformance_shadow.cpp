@@ -108,6 +108,7 @@ void measureCase(Suite& s, Precision p, const Shape& shape, bool specials, bool 
   measureShadowReference(shadowHost, {}, p, 1.0f, wantAlone);
   s.backend.measureShadow(shadow, &measured, p, got);
   s.backend.measureShadow(shadow, nullptr, p, alone);
+  s.backend.synchronize();  // both tallies are complete after it
 
   ConformanceResult r;
   r.op = "measureShadow";

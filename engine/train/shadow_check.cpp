@@ -122,6 +122,7 @@ std::vector<ConformanceResult> checkShadowPass(Backend& backend) {
         for (std::size_t i = 0; i < c.tensors.size(); ++i) {
           ShadowTally tally;
           backend.measureShadow(c.tensors[i], &t->tensors[i], Precision::fp32, tally);
+          backend.synchronize();  // the tally is complete after it
           const double err = finishShadow(tally).relError;
           ++compared;
           if (err > worst || std::isnan(err)) {

@@ -73,7 +73,24 @@ void ShadowPass::run(Network& real, const StepBuffers& buffers, LossKind loss, f
 }
 
 void ShadowPass::attach(std::vector<LayerStatsRecord>& records, const std::vector<Network::CapturedTensors>& real) {
-  for (LayerStatsRecord& r : records) {
+  // The backend queues each measure; one synchronize() brings every tally in. The
+  // tallies must outlive it, also when this throws half-way: the guard, declared after
+  // them, synchronises before they go.
+  std::vector<ShadowTally> tallies(records.size());
+  struct SyncOnExit {
+    Backend& backend;
+    bool done = false;
+    ~SyncOnExit() {
+      if (done) return;
+      try {
+        backend.synchronize();
+      } catch (...) {  // already unwinding from the first error
+      }
+    }
+  } sync{backend_};
+  std::vector<bool> measured(records.size(), false);
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    const LayerStatsRecord& r = records[k];
     const auto* shadow = findCapture(values_, r.layerIndex, r.kind);
     const auto format = parsePrecision(r.precision);
     if (!shadow || !format) continue;
@@ -84,11 +101,16 @@ void ShadowPass::attach(std::vector<LayerStatsRecord>& records, const std::vecto
     if (mine && mine->tensors.size() != shadow->tensors.size())
       throw std::logic_error("ShadowPass: " + r.layerName + " captured " + std::to_string(mine->tensors.size()) +
                              " tensors in the run but " + std::to_string(shadow->tensors.size()) + " in the shadow");
-    ShadowTally tally;
     for (std::size_t i = 0; i < shadow->tensors.size(); ++i)
-      backend_.measureShadow(shadow->tensors[i], mine ? &mine->tensors[i] : nullptr, *format, tally);
-    r.shadow = finishShadow(tally);
-    r.hasShadow = true;
+      backend_.measureShadow(shadow->tensors[i], mine ? &mine->tensors[i] : nullptr, *format, tallies[k]);
+    measured[k] = true;
+  }
+  sync.done = true;
+  backend_.synchronize();
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    if (!measured[k]) continue;
+    records[k].shadow = finishShadow(tallies[k]);
+    records[k].hasShadow = true;
   }
 }
 

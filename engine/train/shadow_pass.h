@@ -33,7 +33,7 @@ class ShadowPass {
   // Gives each record of the run's step its ShadowStats: the shadow tensors of the same
   // layer and kind measured against the record's format (fp8: as scaled by the run
   // tensor's scale), and the relative error of `real` (the run network's captures of
-  // that step, Network::takeCaptured) against them. Syncs (once per tensor on CUDA).
+  // that step, Network::takeCaptured) against them. Syncs once.
   void attach(std::vector<LayerStatsRecord>& records, const std::vector<Network::CapturedTensors>& real);
 
   double lastMilliseconds() const { return lastMs_; }  // wall time of the last run, synced

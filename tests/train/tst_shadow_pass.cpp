@@ -226,6 +226,7 @@ class TestShadowPass : public QObject {
       const ShadowStats want = measureAsBefore(shadowHost, realLogical, p);
       ShadowTally tally;
       backend.measureShadow(shadow, &real, p, tally);
+      backend.synchronize();
       const ShadowStats got = finishShadow(tally);
       const std::string what = std::string(toString(p));
       compareCounts(got, want, what.c_str());
@@ -244,6 +245,7 @@ class TestShadowPass : public QObject {
       const Tensor fr = tensorOf(backend, finiteReal, Precision::fp32);
       ShadowTally finite;
       backend.measureShadow(fs, &fr, p, finite);
+      backend.synchronize();
       const ShadowStats fwant = measureAsBefore(finiteShadow, finiteReal, p);
       const ShadowStats fgot = finishShadow(finite);
       compareCounts(fgot, fwant, (what + " finite").c_str());
@@ -254,6 +256,7 @@ class TestShadowPass : public QObject {
       // Without a real tensor: no relative error, the same counts.
       ShadowTally alone;
       backend.measureShadow(shadow, nullptr, p, alone);
+      backend.synchronize();
       compareCounts(finishShadow(alone), measureAsBefore(shadowHost, {}, p), (what + " alone").c_str());
       QCOMPARE(finishShadow(alone).relError, 0.0);
       // The host API is the same definition.
@@ -274,6 +277,7 @@ class TestShadowPass : public QObject {
     QCOMPARE(backend.fp8Scale(real), scale);
     ShadowTally tally;
     backend.measureShadow(shadow, &real, Precision::fp8_e4m3, tally);
+    backend.synchronize();
     const ShadowStats s = finishShadow(tally);
     QCOMPARE(s.count, 4);
     QCOMPARE(s.underflows, 1);     // 2^-30 * 2^10 = 2^-20, still below e4m3's 2^-10

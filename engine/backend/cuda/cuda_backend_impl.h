@@ -196,9 +196,14 @@ class CudaBackend final : public Backend {
   const StepInputs* capturedInputs() const { return capturing_ ? stepInputs_ : nullptr; }
   // Advances the host's record count after a step (step.cu).
   void finishStep(CudaStepState& st);
+  // measureShadow's tallies in flight (shadow_measure.cu): synchronize() folds them
+  // into the callers' ShadowTally once the stream has run.
+  struct ShadowSlots;
+  void foldShadowTallies();
 
  private:
   bool capturing_ = false;
+  std::shared_ptr<ShadowSlots> shadowSlots_;  // shared_ptr: the type is complete only in shadow_measure.cu
   StepInputs* stepInputs_ = nullptr;      // device memory, held by stepInputsMemory_
   std::shared_ptr<void> stepInputsMemory_;
   std::uint64_t allocations_ = 0;

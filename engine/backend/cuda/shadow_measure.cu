@@ -4,21 +4,42 @@
 // bounds (computed on the host by shadowBounds, equal to a round trip); counters and
 // the histogram in shared memory per block, the sums of squares in double, reduced per
 // warp by shuffles and per block in shared memory, one atomic per block and counter.
-// Only the tally (about 1 KiB) comes back, which syncs, by contract.
-#include <cstring>
+// Only the tally (about 1 KiB) comes back, copied into pinned host memory behind the
+// kernel; synchronize() folds it into the caller's ShadowTally, so that the tensors of
+// a statistics step cost one wait, not one each.
+#include <cstdio>
+#include <memory>
+#include <vector>
 
 #include "backend/cuda/cuda_backend_impl.h"
 #include "backend/cuda/dispatch.cuh"
 #include "backend/cuda/formats.cuh"
 
 namespace plab::cuda {
-namespace {
 
 struct DeviceShadowTally {
   unsigned long long zeros, underflows, overflows, precisionLoss;
   unsigned long long log2Hist[kLog2HistBins];
   double diffSquares, shadowSquares;
 };
+
+// One device tally and its pinned host copy per measureShadow since the last
+// synchronize(); kept and reused, so a statistics step allocates nothing after the first.
+struct CudaBackend::ShadowSlots {
+  struct Slot {
+    std::shared_ptr<void> device;
+    std::shared_ptr<DeviceShadowTally> host;
+  };
+  struct Pending {
+    ShadowTally* target = nullptr;
+    std::int64_t count = 0;
+    bool compared = false;
+  };
+  std::vector<Slot> slots;
+  std::vector<Pending> pending;  // pending[i] reads slots[i]
+};
+
+namespace {
 
 __device__ __forceinline__ double warpSum(double v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
@@ -112,8 +133,20 @@ void CudaBackend::measureShadow(const Tensor& shadow, const Tensor* real, Precis
   if (real && real->layout() != shadow.layout()) ordered = inLayout(*real, shadow.layout());
   const Tensor* r = real ? (ordered.defined() ? &ordered : real) : nullptr;
   const ShadowBounds& bounds = shadowBounds(format);
-  std::shared_ptr<void> buffer = allocate(sizeof(DeviceShadowTally));
-  auto* d = static_cast<DeviceShadowTally*>(buffer.get());
+  if (!shadowSlots_) shadowSlots_ = std::make_shared<ShadowSlots>();
+  ShadowSlots& ss = *shadowSlots_;
+  const std::size_t index = ss.pending.size();
+  if (index == ss.slots.size()) {
+    ShadowSlots::Slot slot;
+    slot.device = allocate(sizeof(DeviceShadowTally));
+    void* host = nullptr;
+    PLAB_CUDA(cudaMallocHost(&host, sizeof(DeviceShadowTally)));
+    slot.host = std::shared_ptr<DeviceShadowTally>(static_cast<DeviceShadowTally*>(host), [](DeviceShadowTally* p) {
+      if (cudaFreeHost(p) != cudaSuccess) std::fprintf(stderr, "CUDA backend: cudaFreeHost failed\n");
+    });
+    ss.slots.push_back(std::move(slot));
+  }
+  auto* d = static_cast<DeviceShadowTally*>(ss.slots[index].device.get());
   PLAB_CUDA(cudaMemsetAsync(d, 0, sizeof(DeviceShadowTally), stream()));
   const std::int64_t n = shadow.numel();
   int blocks = blocksFor(n);
@@ -123,20 +156,30 @@ void CudaBackend::measureShadow(const Tensor& shadow, const Tensor* real, Precis
   shadowMeasureKernel<<<blocks, kThreads, 0, stream()>>>(shadow.dataAs<float>(), r ? r->precision() : Precision::fp32,
                                                          r ? r->data() : nullptr, scale, bounds, n, d);
   PLAB_CUDA_LAUNCHED("shadowMeasureKernel");
-  DeviceShadowTally h{};
-  PLAB_CUDA(cudaMemcpyAsync(&h, d, sizeof h, cudaMemcpyDeviceToHost, stream()));
-  PLAB_CUDA(cudaStreamSynchronize(stream()));
-  tally.count += n;
-  tally.zeros += std::int64_t(h.zeros);
-  tally.underflows += std::int64_t(h.underflows);
-  tally.overflows += std::int64_t(h.overflows);
-  tally.precisionLoss += std::int64_t(h.precisionLoss);
-  for (int i = 0; i < kLog2HistBins; ++i) tally.log2Hist[std::size_t(i)] += std::int64_t(h.log2Hist[i]);
-  if (r) {
-    tally.compared = true;
-    tally.diffSquares += h.diffSquares;
-    tally.shadowSquares += h.shadowSquares;
+  PLAB_CUDA(cudaMemcpyAsync(ss.slots[index].host.get(), d, sizeof(DeviceShadowTally), cudaMemcpyDeviceToHost,
+                            stream()));
+  ss.pending.push_back({&tally, n, r != nullptr});
+}
+
+void CudaBackend::foldShadowTallies() {
+  if (!shadowSlots_) return;
+  ShadowSlots& ss = *shadowSlots_;
+  for (std::size_t i = 0; i < ss.pending.size(); ++i) {
+    const DeviceShadowTally& h = *ss.slots[i].host;
+    ShadowTally& t = *ss.pending[i].target;
+    t.count += ss.pending[i].count;
+    t.zeros += std::int64_t(h.zeros);
+    t.underflows += std::int64_t(h.underflows);
+    t.overflows += std::int64_t(h.overflows);
+    t.precisionLoss += std::int64_t(h.precisionLoss);
+    for (int b = 0; b < kLog2HistBins; ++b) t.log2Hist[std::size_t(b)] += std::int64_t(h.log2Hist[b]);
+    if (ss.pending[i].compared) {
+      t.compared = true;
+      t.diffSquares += h.diffSquares;
+      t.shadowSquares += h.shadowSquares;
+    }
   }
+  ss.pending.clear();
 }
 
 }  // namespace plab::cuda
