@@ -1,6 +1,7 @@
 #include "train/shadow_pass.h"
 
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -84,7 +85,8 @@ void ShadowPass::attach(std::vector<LayerStatsRecord>& records, const std::vecto
       if (done) return;
       try {
         backend.synchronize();
-      } catch (...) {  // already unwinding from the first error
+      } catch (const std::exception& e) {  // already unwinding from the first error: log only
+        std::fprintf(stderr, "ShadowPass: synchronising after an error failed too: %s\n", e.what());
       }
     }
   } sync{backend_};
