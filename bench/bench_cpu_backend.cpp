@@ -2,6 +2,9 @@
 // - GemmRound: a Linear layer's forward product [128, 784] x [256, 784]^T, fp32
 //   accumulation by OpenBLAS plus the one rounding into each format;
 // - RoundOnly: that rounding alone (convert of the [128, 256] result);
+// - GemmAccumulate: the same fp16 / bf16 product, side by side with fp32 accumulation
+//   (arg 1 = 0) and with the running sum rounded into the format after every addition
+//   (arg 1 = 1, Backend::setAccumulation, docs/architecture.md "Accumulation");
 // - MlpStep: one whole training step of an MLP 784-256-128-10, batch 128, Adam,
 //   written directly against the Backend (no model layer), per configuration:
 //   fp32, fp16 mixed (dynamic loss scale, master weights), bf16 mixed (master
@@ -45,6 +48,24 @@ void GemmRound(benchmark::State& state) {
                                                  benchmark::Counter::kIs1000);
 }
 BENCHMARK(GemmRound)->DenseRange(0, 5)->Unit(benchmark::kMicrosecond);
+
+void GemmAccumulate(benchmark::State& state) {
+  const Precision p = state.range(0) == 0 ? Precision::fp16 : Precision::bf16;
+  const bool inFormat = state.range(1) == 1;
+  CpuBackend be;
+  std::mt19937 rng(1);
+  Tensor x = randomTensor(be, {128, 784}, p, rng, 1.0f), w = randomTensor(be, {256, 784}, p, rng, 0.05f);
+  Tensor y = be.empty({128, 256}, p);
+  AccumulationScope scope(be, inFormat ? p : Precision::fp32);
+  for (auto _ : state) {
+    be.gemm(false, true, 1.0f, x, w, 0.0f, y);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(std::string(toString(p)) + (inFormat ? ", accumulating in it" : ", fp32 accumulation"));
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 128 * 256 * 784, benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+BENCHMARK(GemmAccumulate)->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
 
 void RoundOnly(benchmark::State& state) {
   const Precision p = kFormats[state.range(0)];

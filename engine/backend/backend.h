@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,32 @@ class Backend {
   virtual void toLayout(const Tensor& src, Tensor& dst, MemoryLayout layout);
   virtual void setConvLayout(ConvLayoutChoice choice) { (void)choice; }
   virtual ConvLayoutChoice convLayout() const { return ConvLayoutChoice::nchw; }
+
+  // ---- accumulation format of products (docs/architecture.md, "Accumulation") ----
+  // The contract accumulates products in fp32. A layer may ask for its own format
+  // instead (experiment key network.layers[].accumulate): gemm and linear (matrix
+  // products) and the three convolution ops called while accumulation() is fp16 or
+  // bf16 sum their products in that format, rounding the running sum after every
+  // addition (CPU: in order along the inner dimension; CUDA: cuBLAS's half compute
+  // type, in its own order). The bias of linear is then one more such addition. fp32
+  // (the default) restores the contract; model code sets it through AccumulationScope.
+  // supportsAccumulation says whether a backend can, for which products, and why not;
+  // an op asked for what its backend does not support throws.
+  enum class ProductKind { matrix, convolution };
+  virtual bool supportsAccumulation(Precision format, ProductKind kind, std::string& whyNot) const {
+    (void)kind;
+    if (format == Precision::fp32) return true;
+    whyNot = "the " + info().name + " backend accumulates products in fp32 only";
+    return false;
+  }
+  // fp32, fp16 or bf16 (anything else throws std::invalid_argument).
+  void setAccumulation(Precision format) {
+    if (format != Precision::fp32 && format != Precision::fp16 && format != Precision::bf16)
+      throw std::invalid_argument("setAccumulation: products accumulate in fp32, fp16 or bf16, not " +
+                                  std::string(toString(format)));
+    accumulation_ = format;
+  }
+  Precision accumulation() const { return accumulation_; }
 
   // ---- products -----------------------------------------------------------------
   // C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T.
@@ -278,6 +305,22 @@ class Backend {
   };
   virtual std::unique_ptr<Timer> createTimer() = 0;
   virtual void synchronize() = 0;
+
+ private:
+  Precision accumulation_ = Precision::fp32;
+};
+
+// Sets a backend's accumulation format for the products of one layer's op and puts
+// fp32 back when it goes out of scope (also when the op throws).
+class AccumulationScope {
+ public:
+  AccumulationScope(Backend& backend, Precision format) : backend_(backend) { backend_.setAccumulation(format); }
+  ~AccumulationScope() { backend_.setAccumulation(Precision::fp32); }
+  AccumulationScope(const AccumulationScope&) = delete;
+  AccumulationScope& operator=(const AccumulationScope&) = delete;
+
+ private:
+  Backend& backend_;
 };
 
 }  // namespace plab

@@ -100,6 +100,7 @@ std::vector<ConformanceResult> runConformance(Backend& backend, const Conformanc
   conformance::runStepCases(suite);
   conformance::runLabelCases(suite);
   conformance::runProductCases(suite);
+  conformance::runAccumulationCases(suite);
   conformance::runElementwiseCases(suite);
   conformance::runLayoutCases(suite);
   conformance::runShadowCases(suite);

@@ -51,6 +51,7 @@ class Suite {
 std::string productShape(const Shape& a, bool ta, const Shape& b, bool tb);
 
 void runProductCases(Suite& s);      // gemm, linear, bias, convolution
+void runAccumulationCases(Suite& s); // products accumulating in fp16 / bf16
 void runElementwiseCases(Suite& s);  // activations, dropout, pooling, batch norm
 void runStepCases(Suite& s);
 void runLabelCases(Suite& s);        // bad class labels: the same error on every backend

@@ -127,6 +127,16 @@ json parseJsonText(std::string_view text) {
     const std::size_t at = e.byte > 0 ? e.byte - 1 : 0;
     if (at < text.size() && text[at] == '\0') failAt(text, at, "malformed JSON: a NUL byte, which JSON text cannot contain");
     failAt(text, at, "malformed JSON: " + parseErrorReason(e.what()));
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double (e.g. 1e400): nlohmann names the token but not
+    // where it stands, so the first place the token is written is given.
+    const std::string what = e.what();
+    const std::size_t open = what.find('\'');
+    const std::size_t close = what.rfind('\'');
+    const std::string token = open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
+    const std::size_t at = token.empty() ? std::string_view::npos : text.find(token);
+    failAt(text, at == std::string_view::npos ? 0 : at,
+           "a number too large for a double" + (token.empty() ? std::string() : ": " + token.substr(0, kPreviewChars)));
   }
   // nlohmann stops at a NUL byte as at the end of the input: whatever follows the
   // value there would be ignored without a word.

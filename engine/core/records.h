@@ -2,6 +2,7 @@
 // What a run records (docs/architecture.md): the rows the trainer produces, the store writes,
 // the worker streams as events and the GUI plots. One definition for all of them.
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -99,6 +100,10 @@ struct LayerStatsRecord {
   TensorStats stats;
   bool hasShadow = false;         // the run had shadow_stats on
   ShadowStats shadow;
+  // Activation records of linear and conv2d layers: ||y - y64|| / ||y64||, the output
+  // against the same product in fp64 from the same operands (docs/architecture.md,
+  // "Accumulation"); empty for other records and for runs stored before it existed.
+  std::optional<double> productRelError;
   double zeroShare() const { return stats.count ? double(stats.zeros) / stats.count : 0; }
   double underflowShare() const { return stats.count ? double(stats.underflows) / stats.count : 0; }
   double overflowShare() const { return stats.count ? double(stats.overflows) / stats.count : 0; }

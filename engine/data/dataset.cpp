@@ -21,6 +21,9 @@ using nlohmann::json;
 const char* kFashionMnistFolder = "/usr/share/datasets/fashion-mnist";
 const char* kMnistFolder = "/usr/share/datasets/mnist";
 constexpr std::int64_t kMaxSyntheticSize = 10'000'000;
+// input_scale's limits: far beyond every format's range either way, and float's.
+constexpr double kMinInputScale = 1e-12;
+constexpr double kMaxInputScale = 1e12;
 
 std::string joined(const std::vector<std::string>& names) {
   std::string out;
@@ -71,6 +74,11 @@ class SpecReader {
     if (!std::isfinite(d) || d < min) fail(key, "must be >= " + shortNumber(min) + " (got " + previewJson(v) + ")");
     return d;
   }
+  double number(const std::string& key, double fallback, double min, double max) {
+    const double d = number(key, fallback, min);
+    if (d > max) fail(key, "must be <= " + shortNumber(max) + " (got " + previewJson(spec_.at(key)) + ")");
+    return d;
+  }
 
   std::string text(const std::string& key, const std::string& fallback) {
     if (!has(key)) return fallback;
@@ -98,7 +106,7 @@ class SpecReader {
 };
 
 Dataset loadSynthetic(SpecReader& reader, const std::string& name, std::uint64_t seed) {
-  std::set<std::string> allowed = {"name", "train_size", "test_size", "noise"};
+  std::set<std::string> allowed = {"name", "train_size", "test_size", "noise", "input_scale"};
   const data::ClassRange range = data::classRange(name);
   if (range.min != range.max) allowed.insert("classes");
   if (name == "shapes") allowed.insert("image_size");
@@ -131,8 +139,15 @@ void standardizePixels(Dataset& d) {
     for (float& v : *xs) v = float((v - mean) * invStd);
 }
 
+// input_scale: every input value times the factor, after normalize, as data that
+// arrives in raw units (counts, prices, millimetres) rather than near 1.
+void scaleInputs(Dataset& d, double factor) {
+  for (auto* xs : {&d.trainX, &d.testX})
+    for (float& v : *xs) v = float(double(v) * factor);
+}
+
 Dataset loadIdx(SpecReader& reader, const std::string& name) {
-  reader.rejectOthers(name, {"name", "path", "limit_train", "limit_test", "normalize"});
+  reader.rejectOthers(name, {"name", "path", "limit_train", "limit_test", "normalize", "input_scale"});
   data::IdxSetOptions o;
   o.name = name;
   const std::string defaultFolder = name == "fashion-mnist" ? kFashionMnistFolder : name == "mnist" ? kMnistFolder : "";
@@ -173,9 +188,12 @@ Dataset loadDataset(const nlohmann::json& spec, std::uint64_t seed) {
   SpecReader reader(spec);
   if (!reader.has("name")) SpecReader::fail("name", "missing (one of " + joined(datasetNames()) + ")");
   const std::string name = reader.text("name", "");
-  if (data::isSyntheticName(name)) return loadSynthetic(reader, name, seed);
-  if (isIdxName(name)) return loadIdx(reader, name);
-  SpecReader::fail("name", "\"" + name + "\" is not one of " + joined(datasetNames()));
+  if (!data::isSyntheticName(name) && !isIdxName(name))
+    SpecReader::fail("name", "\"" + name + "\" is not one of " + joined(datasetNames()));
+  const double inputScale = reader.number("input_scale", 1.0, kMinInputScale, kMaxInputScale);
+  Dataset d = data::isSyntheticName(name) ? loadSynthetic(reader, name, seed) : loadIdx(reader, name);
+  if (inputScale != 1.0) scaleInputs(d, inputScale);
+  return d;
 }
 
 }  // namespace plab

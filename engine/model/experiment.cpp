@@ -54,6 +54,16 @@ std::vector<LayerType> allLayerTypes() {
   return out;
 }
 
+std::string_view toString(Accumulation a) {
+  switch (a) {
+    case Accumulation::fp32: return "fp32";
+    case Accumulation::layer: return "layer";
+  }
+  return "?";
+}
+
+bool canAccumulateIn(Precision p) { return p == Precision::fp16 || p == Precision::bf16; }
+
 LayerSpec defaultLayerSpec(LayerType t) {
   LayerSpec s;
   s.type = t;
@@ -96,7 +106,10 @@ std::string_view toString(LossKind k) {
 }
 
 NetworkSpec withUniformPrecision(NetworkSpec net, Precision p) {
-  for (auto& layer : net.layers) layer.precision = p;
+  for (auto& layer : net.layers) {
+    layer.precision = p;
+    layer.accumulate = Accumulation::fp32;
+  }
   return net;
 }
 

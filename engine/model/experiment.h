@@ -64,6 +64,14 @@ std::optional<LayerType> parseLayerType(std::string_view name);
 std::string allowedLayerTypeNames();             // "linear, conv2d, ..." for messages
 std::vector<LayerType> allLayerTypes();          // in the order of the format's table
 
+// Where a linear or conv2d layer's products sum (docs/architecture.md, "Accumulation"):
+// fp32 (the numerics contract's default, as tensor cores) or the layer's own format,
+// rounding the running sum after every addition ("layer"; fp16 and bf16 layers only).
+enum class Accumulation { fp32, layer };
+std::string_view toString(Accumulation a);  // "fp32", "layer": the spelling in files
+// Whether a layer of format p may accumulate in it (fp16, bf16).
+bool canAccumulateIn(Precision p);
+
 // One layer. Only the fields of its type are meaningful (and written by toJson);
 // defaultLayerSpec() gives a layer with the documented defaults of its type.
 struct LayerSpec {
@@ -72,6 +80,7 @@ struct LayerSpec {
   std::int64_t out = 0;        // linear: out features; conv2d: out_channels
   bool bias = true;            // linear, conv2d
   float initGain = 1.0f;       // linear, conv2d: multiplies PyTorch's default init bound
+  Accumulation accumulate = Accumulation::fp32;  // linear, conv2d: where products sum
   int kernel = 3;              // conv2d (3), pooling (2); square
   int stride = 1;              // conv2d (1), pooling (= kernel)
   int padding = 0;             // conv2d, pooling
@@ -93,7 +102,8 @@ struct NetworkSpec {
 };
 
 // The same network with every layer in precision p (the speed benchmark's
-// "fp16-mixed" etc.: batch norm parameters stay fp32 whatever the layer's format).
+// "fp16-mixed" etc.: batch norm parameters stay fp32 whatever the layer's format) and
+// every product accumulating in fp32, as those standard configurations do.
 NetworkSpec withUniformPrecision(NetworkSpec net, Precision p);
 
 // ---- optimizer, schedule ----------------------------------------------------------
@@ -121,8 +131,12 @@ float learningRateAt(const ScheduleSpec& s, float baseLr, std::int64_t step, std
 // ---- fp8 ---------------------------------------------------------------------------
 
 // Delayed scaling (as Transformer Engine): each fp8 tensor's scale comes from the
-// largest |x| of its last `history` steps, times 2^-margin.
+// largest |x| of its last `history` steps, times 2^-margin. With `none` every fp8
+// tensor keeps scale 1: its values are held as they are, so whatever lies beyond the
+// format's range saturates and whatever lies below its smallest subnormal becomes 0.
+enum class Fp8Scaling { delayed, none };
 struct Fp8Settings {
+  Fp8Scaling scaling = Fp8Scaling::delayed;
   int history = 16;
   float margin = 0.0f;
   Precision forward = Precision::fp8_e4m3;   // activations and weights of fp8 layers

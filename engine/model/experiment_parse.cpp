@@ -58,9 +58,14 @@ LayerType readLayerType(ObjectReader& r) {
   return *t;
 }
 
-void readWeightKeys(Fields& f, LayerSpec& s) {
+void readWeightKeys(ObjectReader& r, Fields& f, LayerSpec& s) {
   s.bias = f.boolean("bias");
   s.initGain = float(f.number("init_gain"));
+  s.accumulate = f.choice("accumulate") == "layer" ? Accumulation::layer : Accumulation::fp32;
+  if (s.accumulate == Accumulation::layer && !canAccumulateIn(s.precision)) {
+    r.fail("accumulate", "\"layer\" needs a fp16 or bf16 layer (this one is " + std::string(toString(s.precision)) +
+                             "; fp32 accumulation is the default)");
+  }
 }
 
 void readGeometry(Fields& f, LayerSpec& s) {
@@ -77,12 +82,12 @@ LayerSpec parseLayer(const json& j, const std::string& path) {
   switch (s.type) {
     case LayerType::linear:
       s.out = f.integer("out");
-      readWeightKeys(f, s);
+      readWeightKeys(r, f, s);
       break;
     case LayerType::conv2d:
       s.out = f.integer("out_channels");
       readGeometry(f, s);
-      readWeightKeys(f, s);
+      readWeightKeys(r, f, s);
       break;
     case LayerType::maxpool2d:
     case LayerType::avgpool2d:
@@ -221,10 +226,14 @@ LossScaleRule parseLossScaling(const json* j) {
 Fp8Settings parseFp8(const json* j) {
   const json& o = objectOrEmpty(j);
   ObjectReader r(o, "fp8");
-  Fields f(r, "fp8", "", o);
+  const std::string scaling = readSelector(r, "fp8", o);
+  Fields f(r, "fp8", scaling, o);
   Fp8Settings s;
-  s.history = int(f.integer("history"));
-  s.margin = float(f.number("margin"));
+  s.scaling = scaling == "none" ? Fp8Scaling::none : Fp8Scaling::delayed;
+  if (s.scaling == Fp8Scaling::delayed) {
+    s.history = int(f.integer("history"));
+    s.margin = float(f.number("margin"));
+  }
   s.forward = *parsePrecision(f.choice("forward"));
   s.backward = *parsePrecision(f.choice("backward"));
   r.finish();

@@ -119,6 +119,8 @@ std::vector<KeyRule> dataset() {
        .units = "examples", .help = "use only the first N test examples (0: all)", .when = kIdx},
       {.path = "dataset.normalize", .type = KeyType::boolean, .defaultValue = false,
        .help = "standardise pixels with the mean and deviation of all training pixels", .when = kIdx},
+      {.path = "dataset.input_scale", .type = KeyType::number, .defaultValue = 1, .min = 1e-12, .max = 1e12,
+       .help = "every input value times this factor (after normalize): data in raw units, far from 1"},
   };
 }
 
@@ -141,6 +143,12 @@ KeyRule bias() {
 KeyRule initGain() {
   return {.path = "network.layers[].init_gain", .type = KeyType::number, .defaultValue = 1.0,
           .min = 1e-6, .max = 1e6, .help = "multiplies PyTorch's default initialisation bound"};
+}
+KeyRule accumulate() {
+  return {.path = "network.layers[].accumulate", .type = KeyType::choice, .defaultValue = "fp32",
+          .choices = {"fp32", "layer"},
+          .help = "where the layer's products sum: fp32, or its own format (fp16, bf16 layers), rounding after "
+                  "every addition"};
 }
 KeyRule geometry(const char* key, json def, double min, const char* help) {
   return {.path = std::string("network.layers[].") + key, .type = KeyType::integer,
@@ -178,13 +186,13 @@ std::vector<LayerTypeKeys> layerTypeKeys() {
        {{.path = "network.layers[].out", .type = KeyType::integer, .min = 1, .max = kMaxFeatures,
          .units = "features", .help = "number of outputs", .required = true,
          .ifMissing = "a linear layer needs its number of outputs", .suggested = 64},
-        bias(), initGain()}},
+        bias(), initGain(), accumulate()}},
       {LayerType::conv2d,
        {{.path = "network.layers[].out_channels", .type = KeyType::integer, .min = 1, .max = kMaxFeatures,
          .units = "channels", .help = "number of output channels", .required = true,
          .ifMissing = "a conv2d layer needs its number of output channels", .suggested = 16},
         geometry("kernel", 3, 1, "side of the square kernel"), geometry("stride", 1, 1, "step of the kernel"),
-        geometry("padding", 0, 0, "zeros added on each side"), bias(), initGain()}},
+        geometry("padding", 0, 0, "zeros added on each side"), bias(), initGain(), accumulate()}},
       {LayerType::maxpool2d, poolKeys()},
       {LayerType::avgpool2d, poolKeys()},
       {LayerType::flatten, {}},
@@ -283,11 +291,15 @@ std::vector<KeyRule> lossScaling() {
 
 std::vector<KeyRule> fp8() {
   const Names fp8Names = {"fp8_e4m3", "fp8_e5m2"};
+  const Names delayed = {"delayed"};
   return {
+      {.path = "fp8.scaling", .type = KeyType::choice, .defaultValue = "delayed", .choices = {"delayed", "none"},
+       .help = "per-tensor scales from each tensor's recent largest magnitude (delayed), or none: every fp8 tensor "
+               "holds its values unscaled"},
       {.path = "fp8.history", .type = KeyType::integer, .defaultValue = 16, .min = 1, .max = 4096,
-       .units = "steps", .help = "steps of largest magnitudes each tensor's scale is taken from"},
+       .units = "steps", .help = "steps of largest magnitudes each tensor's scale is taken from", .when = delayed},
       {.path = "fp8.margin", .type = KeyType::number, .defaultValue = 0, .min = 0, .max = 64,
-       .units = "powers of two", .help = "the scale is divided by 2^margin for headroom"},
+       .units = "powers of two", .help = "the scale is divided by 2^margin for headroom", .when = delayed},
       {.path = "fp8.forward", .type = KeyType::choice, .defaultValue = "fp8_e4m3", .choices = fp8Names,
        .help = "format of the activations and weights of fp8 layers"},
       {.path = "fp8.backward", .type = KeyType::choice, .defaultValue = "fp8_e5m2", .choices = fp8Names,

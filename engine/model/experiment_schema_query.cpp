@@ -42,6 +42,7 @@ std::string_view selectorKey(std::string_view section) {
   if (section == "dataset") return "name";
   if (section == "network.layers[]" || section == "optimizer" || section == "schedule") return "type";
   if (section == "loss_scaling") return "mode";
+  if (section == "fp8") return "scaling";
   return {};
 }
 

@@ -63,6 +63,7 @@ json toJson(const LayerSpec& s) {
               {"out_channels", s.out},
               {"bias", s.bias},
               {"init_gain", shortestDecimal(s.initGain)},
+              {"accumulate", std::string(toString(s.accumulate))},
               {"kernel", s.kernel},
               {"stride", s.stride},
               {"padding", s.padding},
@@ -131,8 +132,9 @@ json lossScalingJson(const LossScaleRule& r) {
 }
 
 json fp8Json(const Fp8Settings& f) {
-  return walkSchema("fp8", "",
-                    json{{"history", f.history},
+  return walkSchema("fp8", f.scaling == Fp8Scaling::none ? "none" : "delayed",
+                    json{{"scaling", f.scaling == Fp8Scaling::none ? "none" : "delayed"},
+                         {"history", f.history},
                          {"margin", shortestDecimal(f.margin)},
                          {"forward", std::string(toString(f.forward))},
                          {"backward", std::string(toString(f.backward))}});

@@ -142,7 +142,8 @@ void ObjectReader::finish() const {
       std::vector<std::string> allowed = known_;
       std::sort(allowed.begin(), allowed.end());
       allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
-      fail(it.key(), "unknown key (allowed here: " + joinNames(allowed) + ")");
+      // An empty key would leave no name in the message: it is shown as "".
+      fail(it.key().empty() ? std::string("\"\"") : it.key(), "unknown key (allowed here: " + joinNames(allowed) + ")");
     }
   }
 }

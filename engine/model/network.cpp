@@ -20,6 +20,22 @@ constexpr std::uint64_t kSeedPurposeInit = 1;    // weight initialisation
 Precision forwardFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.forward : p; }
 Precision gradFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.backward : p; }
 
+// A layer that accumulates its products in its own format needs a format where that
+// means something and a backend that can (docs/architecture.md, "Accumulation"):
+// checked before anything runs, naming the key.
+void checkAccumulation(const LayerSpec& layer, std::size_t i, const Backend& backend) {
+  const bool weighted = layer.type == LayerType::linear || layer.type == LayerType::conv2d;
+  if (!weighted || layer.accumulate != Accumulation::layer) return;
+  const std::string key = "network.layers[" + std::to_string(i) + "].accumulate";
+  if (!canAccumulateIn(layer.precision)) {
+    throw std::invalid_argument(key + ": \"layer\" needs a fp16 or bf16 layer (this one is " +
+                                std::string(toString(layer.precision)) + ")");
+  }
+  const auto kind = layer.type == LayerType::conv2d ? Backend::ProductKind::convolution : Backend::ProductKind::matrix;
+  std::string whyNot;
+  if (!backend.supportsAccumulation(layer.precision, kind, whyNot)) throw std::invalid_argument(key + ": " + whyNot);
+}
+
 }  // namespace
 
 Network::Network(const NetworkSpec& spec, const Shape& sampleShape, Backend& backend,
@@ -29,6 +45,7 @@ Network::Network(const NetworkSpec& spec, const Shape& sampleShape, Backend& bac
   sampleShape_ = sampleShape;
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
     const Precision p = spec.layers[i].precision;
+    checkAccumulation(spec.layers[i], i, backend);
     detail::LayerBuild build{spec.layers[i], shapes_[i].inputShape, shapes_[i].outputShape,
                              forwardFormatOf(p, fp8), gradFormatOf(p, fp8), backend,
                              detail::deriveSeed(seed, i, kSeedPurposeLayer)};
@@ -87,7 +104,7 @@ ParamSlot Network::createSlot(const std::string& name, const detail::ParamDecl& 
   }
   slot.working = backend_.empty(decl.shape, decl.working);
   backend_.upload(decl.init.data(), slot.working);
-  if (isFp8(decl.working)) {
+  if (isFp8(decl.working) && fp8_.scaling == Fp8Scaling::delayed) {
     // The first upload recorded the weights' amax; derive their scale from it and
     // quantise again, so that the first step does not run on scale 1.
     std::vector<Tensor> one{slot.working};

@@ -36,6 +36,7 @@ void Network::keepStats(std::size_t layer, StatsKind kind, const detail::LayerIo
   const auto& l = *layers_[layer];
   r.precision = std::string(toString(kind == StatsKind::activation ? l.forwardFormat() : l.gradFormat()));
   r.stats = kind == StatsKind::activation ? io.activationStats : io.gradientStats;
+  if (kind == StatsKind::activation) r.productRelError = io.productRelError;
   pendingStats_.push_back(std::move(r));
 }
 
@@ -89,7 +90,8 @@ const Tensor& Network::forward(const Tensor& input, bool training, std::int64_t 
   checkInput(input);
   // Delayed scaling: this step's fp8 scales come from the amax history of the steps
   // before it (Transformer Engine's order).
-  if (training && !fp8Tensors_.empty()) backend_.updateFp8Scales(fp8Tensors_, fp8_.history, fp8_.margin);
+  if (training && !fp8Tensors_.empty() && fp8_.scaling == Fp8Scaling::delayed)
+    backend_.updateFp8Scales(fp8Tensors_, fp8_.history, fp8_.margin);
   trainingForward_ = training;
   const Tensor* x = &input;
   for (std::size_t i = 0; i < layers_.size(); ++i) {

@@ -154,6 +154,7 @@ void to_json(json& j, const LayerStatsRecord& r) {
            {"precision", r.precision},
            {"stats", r.stats}};
   if (r.hasShadow) j["shadow"] = r.shadow;  // only with shadow_stats on
+  if (r.productRelError) j["product_rel_error"] = numberToJson(*r.productRelError);  // linear, conv2d activations
 }
 
 void from_json(const json& j, LayerStatsRecord& r) {
@@ -169,6 +170,8 @@ void from_json(const json& j, LayerStatsRecord& r) {
   r.hasShadow = j.contains("shadow");
   r.shadow = ShadowStats{};
   if (r.hasShadow) withPrefix("shadow.", [&] { from_json(readObject(j, "shadow"), r.shadow); });
+  r.productRelError.reset();
+  if (j.contains("product_rel_error")) r.productRelError = readNumber(j, "product_rel_error");
 }
 
 void to_json(json& j, const LayerTiming& t) {

@@ -250,7 +250,7 @@ std::vector<LayerStatsRecord> RunReader::loadLayerStats(std::int64_t runId, std:
   Statement s = db_->prepare(
       "SELECT step, layer_index, layer_name, kind, precision, count, zeros, underflows, overflows, non_finite, "
       "max_abs, histogram, shadow_count, shadow_zeros, shadow_underflows, shadow_overflows, shadow_precision_loss, "
-      "shadow_rel_error, shadow_histogram FROM layer_stats WHERE run_id = ?1 AND step > ?2 "
+      "shadow_rel_error, shadow_histogram, product_rel_error FROM layer_stats WHERE run_id = ?1 AND step > ?2 "
       "ORDER BY step, layer_index, kind = 'gradient', id");
   s.bind(1, runId).bind(2, sinceStep);
   std::vector<LayerStatsRecord> records;
@@ -267,6 +267,7 @@ std::vector<LayerStatsRecord> RunReader::loadLayerStats(std::int64_t runId, std:
                         {"non_finite", s.columnInt(9)}, {"max_abs", numberToJson(s.columnReal(10))},
                         {"hist_min", kLog2HistMin},     {"hist", parseJsonColumn(s.columnText(11), json::array())}};
     r.hasShadow = !s.columnIsNull(12);
+    if (!s.columnIsNull(19)) r.productRelError = s.columnReal(19);
     try {
       from_json(stats, r.stats);
       if (r.hasShadow) from_json(shadowJson(s, 12), r.shadow);

@@ -164,6 +164,13 @@ ALTER TABLE layer_stats ADD COLUMN shadow_rel_error REAL;
 ALTER TABLE layer_stats ADD COLUMN shadow_histogram TEXT;
 )sql";
 
+// Version 5: the forward product's error against fp64 on activation rows of linear
+// and conv2d layers (docs/store.md, "Layer statistics"); NULL on other rows and on
+// rows written before.
+const char* kSchemaV5 = R"sql(
+ALTER TABLE layer_stats ADD COLUMN product_rel_error REAL;
+)sql";
+
 // migrations[n] takes a file from version n to n + 1. Append, never edit: files in
 // the field were written by the old steps.
 const std::vector<std::function<void(Database&)>>& migrations() {
@@ -172,6 +179,7 @@ const std::vector<std::function<void(Database&)>>& migrations() {
       [](Database& db) { db.exec(kSchemaV2); },
       [](Database& db) { db.exec(kSchemaV3); },
       [](Database& db) { db.exec(kSchemaV4); },
+      [](Database& db) { db.exec(kSchemaV5); },
   };
   return steps;
 }

@@ -73,6 +73,7 @@ ClaimOperand parseOperand(const json& j, const std::string& where, const std::ve
   o.metric = r.string("metric", "");
   if (!o.metric.empty()) requireMetric(o.metric, where + ".metric");
   o.by = r.number("by", 0.0, -1e12, 1e12);
+  o.times = r.number("times", 1.0, 0.0, 1e12);
   r.finish();
   return o;
 }
@@ -108,9 +109,10 @@ const char* toString(ClaimStatus s) {
 const std::vector<std::string>& claimMetricNames() {
   static const std::vector<std::string> names = {
       "test_accuracy", "test_loss",   "final_train_loss", "final_loss_scale", "steps",          "skipped_steps",
-      "overflow_events", "growth_events", "first_overflow_step", "culprit",  "median_step_ms",
+      "overflow_events", "growth_events", "first_overflow_step", "culprit",  "failed_layer", "median_step_ms",
       "memory_bytes",    "weights_bytes", "activations_bytes",
       "early_gradient_shadow_underflow",
+      "product_error_fp64",
   };
   return names;
 }
@@ -158,7 +160,8 @@ ClaimResult evaluateClaim(const Claim& c, const std::map<std::string, RunMetrics
   const std::string leftText = c.variant + ": " + c.metric + " " + (left ? shown(*left) : std::string("(none)"));
   const std::string rightText =
       c.other.literal ? shown(*c.other.literal)
-                      : otherVariant + ": " + otherMetric + " " + (right ? shown(*right) : std::string("(none)"));
+                      : (c.other.times != 1 ? shown(c.other.times) + " x " : std::string()) + otherVariant + ": " +
+                            otherMetric + " " + (right ? shown(*right) : std::string("(none)"));
   // less_than subtracts `by` ("at least 0.2 under"); within allows it either way;
   // the others add it (a negative `by` reads "at least fp32's value minus 0.02").
   const double offset = c.comparison == ClaimComparison::less_than ? -c.other.by : c.other.by;
@@ -181,7 +184,7 @@ ClaimResult evaluateClaim(const Claim& c, const std::map<std::string, RunMetrics
     return result;
   }
   const double a = std::get<double>(*left);
-  const double b = std::get<double>(*right);
+  const double b = std::get<double>(*right) * (c.other.literal ? 1.0 : c.other.times);
   bool holds = false;
   switch (c.comparison) {
     case ClaimComparison::less_than: holds = a < b + offset; break;

@@ -6,7 +6,8 @@
 //    "less_than": {"variant": "fp32", "by": 0.20}}
 // The right-hand side of a comparison is a number, or {"variant", "metric", "by"}:
 // another variant's (default: the same one) value of a metric (default: the same),
-// offset by `by` (default 0).
+// offset by `by` (default 0), after multiplying it by `times` (default 1: "at least 5
+// times fp32's value" is {"variant": "fp32", "times": 5}).
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,7 @@ struct ClaimOperand {
   std::string variant;                 // "" = the claim's own variant
   std::string metric;                  // "" = the claim's own metric
   double by = 0;
+  double times = 1;                    // multiplies the other variant's value (not a literal)
 };
 
 struct Claim {

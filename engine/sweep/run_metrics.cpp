@@ -1,6 +1,7 @@
 #include "sweep/run_metrics.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/json_number.h"
 #include "protocol/records_json.h"
@@ -18,6 +19,19 @@ std::optional<double> earlyGradientShadowUnderflow(const std::vector<LayerStatsR
   }
   if (count == 0) return std::nullopt;
   return double(underflows) / double(count);
+}
+
+std::optional<double> productErrorFp64(const std::vector<LayerStatsRecord>& stats) {
+  std::map<std::int64_t, double> largestPerStep;
+  for (const auto& r : stats) {
+    if (!r.productRelError) continue;
+    auto [it, inserted] = largestPerStep.try_emplace(r.step, *r.productRelError);
+    if (!inserted) it->second = std::max(it->second, *r.productRelError);
+  }
+  if (largestPerStep.empty()) return std::nullopt;
+  double sum = 0;
+  for (const auto& [step, error] : largestPerStep) sum += error;
+  return sum / double(largestPerStep.size());
 }
 
 RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId) {
@@ -41,8 +55,11 @@ RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId) {
     m["weights_bytes"] = double(use.weights);
     m["activations_bytes"] = double(use.activations);
   }
-  if (const auto share = earlyGradientShadowUnderflow(reader.loadLayerStats(runId)))
-    m["early_gradient_shadow_underflow"] = *share;
+  const std::vector<LayerStatsRecord> stats = reader.loadLayerStats(runId);
+  if (const auto share = earlyGradientShadowUnderflow(stats)) m["early_gradient_shadow_underflow"] = *share;
+  if (const auto error = productErrorFp64(stats)) m["product_error_fp64"] = *error;
+  if (const auto layer = run->summary.find("failed_layer"); layer != run->summary.end() && layer->is_string())
+    m["failed_layer"] = layer->get<std::string>();
   if (run->status != RunStatus::completed) return m;
   for (const char* key : {"test_accuracy", "test_loss", "final_train_loss", "final_loss_scale", "median_step_ms"}) {
     const auto it = run->summary.find(key);

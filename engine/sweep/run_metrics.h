@@ -21,4 +21,10 @@ RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId);
 // format (docs/architecture.md, "Shadow statistics"). None without shadow statistics.
 std::optional<double> earlyGradientShadowUnderflow(const std::vector<LayerStatsRecord>& stats);
 
+// The metric product_error_fp64: at each statistics step the largest relative error of
+// a linear or conv2d layer's forward output against the same product computed in
+// fp64 from the same operands (LayerStatsRecord::productRelError; docs/architecture.md,
+// "Accumulation"), averaged over the statistics steps. None without such records.
+std::optional<double> productErrorFp64(const std::vector<LayerStatsRecord>& stats);
+
 }  // namespace plab

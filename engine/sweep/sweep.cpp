@@ -59,6 +59,9 @@ std::string readWholeFile(const std::string& path, const std::string& what) {
   return text.str();
 }
 
+// Linux's PATH_MAX: a longer base_file cannot name a file, and would fill the message.
+constexpr std::size_t kMostPathChars = 4096;
+
 json readBase(ObjectReader& r, const std::string& sourceName) {
   const json* inline_ = r.find("base");
   const json* file = r.find("base_file");
@@ -70,6 +73,10 @@ json readBase(ObjectReader& r, const std::string& sourceName) {
   }
   if (!file->is_string() || file->get<std::string>().empty()) {
     r.fail("base_file", "expected the path of an experiment file, got " + quoted(*file));
+  }
+  if (file->get_ref<const std::string&>().size() > kMostPathChars) {
+    r.fail("base_file", "a path of " + std::to_string(file->get_ref<const std::string&>().size()) +
+                            " characters; a file path holds at most " + std::to_string(kMostPathChars));
   }
   std::filesystem::path path = file->get<std::string>();
   if (path.is_relative()) path = std::filesystem::path(sourceName).parent_path() / path;
@@ -93,7 +100,7 @@ std::vector<std::pair<std::string, json>> readChanges(const json& set, const std
     try {
       parseKeyPath(path);
     } catch (const KeyPathError& e) {
-      throw SweepError(where + "." + path, where + ": " + e.what());
+      throw SweepError(where + "." + path, where + "." + e.what());  // the message reads as the whole key path
     }
     changes.emplace_back(path, value);
   }
@@ -144,7 +151,7 @@ std::vector<GridAxis> readGrid(const std::string& text, ObjectReader& r) {
     try {
       parseKeyPath(path);
     } catch (const KeyPathError& e) {
-      throw SweepError(where, "grid: " + std::string(e.what()));
+      throw SweepError(where, "grid." + std::string(e.what()));
     }
     if (!values.is_array() || values.empty()) {
       throw SweepError(where, where + ": expected a non-empty array of the values to try");
@@ -201,7 +208,7 @@ SweepVariant buildVariant(const json& base, const VariantDraft& d, const SweepOv
       setAtKeyPath(v.experimentJson, path, value);
     } catch (const KeyPathError& e) {
       const std::string where = d.origin == "grid" ? "grid." + path : d.origin + ".set." + path;
-      throw SweepError(where, label + ": " + e.what());
+      throw SweepError(where, label + ": " + e.what() + " (in " + where + ")");
     }
   }
   if (o.seed) v.experimentJson["seed"] = *o.seed;

@@ -44,6 +44,7 @@ struct RunProgress {
 struct RunOutcome {
   RunStatus status = RunStatus::running;
   std::string error;               // failed: what happened, with step and layer
+  std::string failedLayer;         // failed: the layer the error names ("layers[0] batchnorm1d"), if one
   std::int64_t steps = 0;          // optimizer steps attempted
   std::int64_t skippedSteps = 0;
   std::int64_t overflowEvents = 0;

@@ -10,6 +10,7 @@ nlohmann::json runSummaryJson(const RunOutcome& o, std::int64_t runId, const Bac
   j["run_id"] = runId;
   j["status"] = toString(o.status);
   j["error"] = o.error;
+  if (!o.failedLayer.empty()) j["failed_layer"] = o.failedLayer;
   j["backend"] = backend.name;
   j["device"] = backend.device;
   j["steps"] = o.steps;

@@ -10,7 +10,8 @@
 
 namespace plab {
 
-// Keys: run_id, status, error, backend, device, steps, skipped_steps, overflow_events,
+// Keys: run_id, status, error, failed_layer (a failed run whose error names a layer:
+// the first layer whose activations were not finite, or the overflow culprit), backend, device, steps, skipped_steps, overflow_events,
 // final_loss_scale, final_train_loss, test_loss, test_accuracy, median_step_ms,
 // step_capture, memory (bytes by kind, core/records.h MemoryUse); with shadow_stats
 // also shadow_passes and median_shadow_ms (docs/architecture.md, "Shadow statistics").

@@ -6,7 +6,10 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <optional>
 #include <thread>
+
+#include "numerics/precision.h"
 
 namespace plab {
 
@@ -155,6 +158,7 @@ void Trainer::handleRecord(const StepRecord& r, const Pending& p, std::vector<St
     return;
   }
   if (r.overflow && experiment_.lossScaling.mode == LossScaleMode::none) {
+    failedLayer_ = m.culprit;
     msg << "step " << p.step << ": the gradients of " << (m.culprit.empty() ? "a layer" : m.culprit)
         << " hold inf/NaN and loss scaling is off (\"none\"), so nothing can recover";
     failure_ = msg.str();
@@ -162,6 +166,7 @@ void Trainer::handleRecord(const StepRecord& r, const Pending& p, std::vector<St
   }
   consecutiveSkips_ = r.skipped ? consecutiveSkips_ + 1 : 0;
   if (consecutiveSkips_ >= kMaxConsecutiveSkips) {
+    failedLayer_ = m.culprit;
     msg << "step " << p.step << ": " << consecutiveSkips_ << " steps in a row were skipped for inf/NaN gradients"
         << " (last culprit " << m.culprit << ", loss scale " << r.nextLossScale << "); the run cannot make progress";
     failure_ = msg.str();
@@ -171,6 +176,26 @@ void Trainer::handleRecord(const StepRecord& r, const Pending& p, std::vector<St
     epochLossSum_ += r.loss;
     ++epochLossCount_;
   }
+}
+
+// When a layer's input already held values beyond the largest finite value of the
+// layer's format, converting it into that format made them inf before the layer ran:
+// say so, with the figures (docs/lessons.md, lesson 6).
+std::string Trainer::inputBeyondRange(const LayerStatsRecord& culprit, const std::vector<LayerStatsRecord>& records) const {
+  double inputMax = 0;
+  if (culprit.layerIndex == 0) {
+    for (float v : hostX_)
+      if (std::isfinite(v)) inputMax = std::max(inputMax, double(std::fabs(v)));
+  } else {
+    for (const LayerStatsRecord& r : records)
+      if (r.kind == StatsKind::activation && r.layerIndex + 1 == culprit.layerIndex) inputMax = r.stats.maxAbs;
+  }
+  const std::optional<Precision> format = parsePrecision(culprit.precision);
+  if (!format || inputMax <= formatInfo(*format).maxFinite) return "";
+  std::ostringstream msg;
+  msg << "; its input held values up to " << inputMax << ", beyond " << culprit.precision << "'s largest "
+      << formatInfo(*format).maxFinite << ", so they became inf when converted into the layer's format";
+  return msg.str();
 }
 
 std::string Trainer::diagnoseNonFinite(std::int64_t step) {
@@ -190,10 +215,12 @@ std::string Trainer::diagnoseNonFinite(std::int64_t step) {
     if (rec.kind != StatsKind::activation) continue;
     const TensorStats& s = rec.stats;
     if (s.nonFinite == 0 && (anyNonFinite || s.overflows == 0)) continue;
+    failedLayer_ = rec.layerName;
     std::ostringstream msg;
     msg << "the first layer whose activations were not finite is " << rec.layerName << " (" << rec.precision
         << "): " << s.overflows << " of " << s.count << " values overflowed the format, " << s.nonFinite
         << " were inf/NaN before rounding (largest finite |x| " << s.maxAbs << ")";
+    msg << inputBeyondRange(rec, records);
     return msg.str();
   }
   return "no layer's activations were inf/NaN on a re-run of the last batch, so the loss itself overflowed "
@@ -335,6 +362,7 @@ RunOutcome Trainer::run() {
   if (!failure_.empty()) {
     outcome_.status = RunStatus::failed;
     outcome_.error = failure_;
+    outcome_.failedLayer = failedLayer_;
   } else {
     outcome_.status = control_.stopRequested.load() ? RunStatus::cancelled : RunStatus::completed;
   }

@@ -73,6 +73,7 @@ class Trainer {
   void evaluateEpoch(std::int32_t epoch, std::int64_t step, bool includeTrain);
   EvalTotals evaluateOn(const std::vector<float>& x, const std::vector<float>& y, std::int64_t count);
   std::string diagnoseNonFinite(std::int64_t step);
+  std::string inputBeyondRange(const LayerStatsRecord& culprit, const std::vector<LayerStatsRecord>& records) const;
   void waitWhilePaused(std::int64_t step);
   void keepPace();
   void reportProgress(std::int64_t step, bool force);
@@ -107,6 +108,7 @@ class Trainer {
   std::int64_t lastStepDone_ = 0;
   std::int32_t currentEpoch_ = 0;
   std::string failure_;
+  std::string failedLayer_;  // the layer failure_ names, when it names one
   double lastLoss_ = 0;
   double progressClock_ = -1;
   double paceNext_ = -1;  // keepPace: when the next step may end; -1: not pacing

@@ -242,6 +242,46 @@ class TestGuiPlots : public QObject {
 
   // A run without loss scaling (scale 1 throughout) is a visible line inside the plot,
   // and the axis is labelled in whole powers of two.
+  // Presenter mode: lines and markers times the scale, text as the widget's font, and
+  // back to the design when the scale returns to 1 (no compounding over draws).
+  void presentationScaleWidensLinesAndFollowsTheFont() {
+    auto run = statsRun(5, {10});
+    for (int i = 1; i <= 50; ++i) {
+      plab::StepMetrics m;
+      m.step = i;
+      m.loss = 1.0 / i;
+      m.lossScale = 1024;
+      m.overflow = m.skipped = i % 10 == 0;
+      run->steps.push_back(m);
+    }
+    LossScalePlot plot;
+    plot.resize(800, 400);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    plot.setRuns({PlotRun{run, runColour(0)}});
+    plot.refresh();
+    QVERIFY(plot.drawNow());
+    auto widths = [&] {
+      QList<double> w;
+      for (int i = 0; i < plot.plot()->plottableCount(); ++i) w << plot.plot()->plottable(i)->pen().widthF();
+      return w;
+    };
+    const QList<double> design = widths();
+    QVERIFY(!design.isEmpty());
+    PlotWidget::setPresentationScale(1.5);
+    for (int pass = 0; pass < 3; ++pass) QVERIFY(plot.drawNow());  // drawn thrice: scaled once
+    const QList<double> scaled = widths();
+    for (int i = 0; i < design.size(); ++i) QCOMPARE(scaled[i], design[i] * 1.5);
+    QFont large = plot.font();
+    large.setPointSizeF(large.pointSizeF() * 1.5);
+    plot.setFont(large);
+    QVERIFY(plot.drawNow());
+    QCOMPARE(plot.plot()->xAxis->tickLabelFont().pointSizeF(), large.pointSizeF());
+    PlotWidget::setPresentationScale(1.0);
+    QVERIFY(plot.drawNow());
+    QCOMPARE(widths(), design);
+  }
+
   void lossScaleOfOneIsVisibleAndTicksArePowersOfTwo() {
     auto run = statsRun(5, {10});
     run->status = QStringLiteral("completed");

@@ -125,7 +125,7 @@ class TestGuiSchema : public QObject {
   void keysOutsideTheirSelectionAreDisabled() {
     ExperimentDocument doc;
     TrainingSettings settings(&doc);
-    for (const std::string section : {"dataset", "optimizer", "schedule", "loss_scaling"}) {
+    for (const std::string section : {"dataset", "optimizer", "schedule", "loss_scaling", "fp8"}) {
       const std::string sel(selectorKey(section));
       for (const std::string& v : keyRule(section, sel).choices) {
         doc.load(withSelector(section, v), {});

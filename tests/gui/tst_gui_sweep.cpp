@@ -89,6 +89,26 @@ class TestGuiSweep : public QObject {
     QVERIFY(cli.waitForFinished(30000));
     QCOMPARE(cli.exitCode(), 0);
     QCOMPARE(test::head(md, 1 << 20), cli.readAllStandardOutput());
+
+    // Presenter mode: N watches one variant after the other, the others faint, then
+    // every variant again.
+    window->setPresenterMode(true);
+    window->activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(window.get()));
+    window->showTab(QStringLiteral("runsTab"));
+    for (int focus = 0; focus <= 3; ++focus) {
+      QTest::keyClick(window.get(), Qt::Key_N);
+      const int expected = focus < 3 ? focus : -1;
+      QCOMPARE(panel->focusedVariant(), expected);
+      QCOMPARE(window->currentTabName(), QStringLiteral("sweepTab"));
+      const QList<PlotRun> drawn = panel->lossPlot()->runs();
+      for (int i = 0; i < 3; ++i) QCOMPARE(drawn[i].colour.alpha(), expected < 0 || i == expected ? 255 : 60);
+      if (expected >= 0) {
+        QVERIFY2(panel->findChild<QLabel*>(QStringLiteral("sweepStatus"))->text().contains(names[expected]),
+                 qPrintable(panel->findChild<QLabel*>(QStringLiteral("sweepStatus"))->text()));
+      }
+    }
+    window->setPresenterMode(false);
   }
 
   // Presenter mode: every text larger by the setting, and back as it was.

@@ -197,7 +197,7 @@ class ExperimentFiles : public QObject {
                                               "log_interval, loss_scaling, master_weights, network, optimizer, schedule, "
                                               "seed, shadow_stats, stats_interval, steps, title)";
     QTest::newRow("misspelt layer key") << R"({"network": {"layers": [{"type": "linear", "out": 2, "bais": false}]}})"
-                                        << "network.layers[0].bais: unknown key (allowed here: bias, init_gain, out, "
+                                        << "network.layers[0].bais: unknown key (allowed here: accumulate, bias, init_gain, out, "
                                            "precision, type)";
     QTest::newRow("key of another layer type") << R"({"network": {"layers": [{"type": "relu", "slope": 0.1}]}})"
                                                << "network.layers[0].slope: unknown key (allowed here: precision, type)";
@@ -305,6 +305,18 @@ class ExperimentFiles : public QObject {
     } catch (const ExperimentError& e) {
       const QString msg = QString::fromUtf8(e.what());
       QVERIFY2(msg.startsWith("tail.json:" + message), qPrintable(msg));
+    }
+  }
+
+  // A number beyond a double is refused where it is written, not thrown as an
+  // unnamed library error (the fuzz test found 16e77216).
+  void aNumberBeyondADoubleIsPlaced() {
+    try {
+      parseExperimentText("{\"seed\": 1,\n \"learning_rate\": 16e77216}", "big.json");
+      QFAIL("accepted");
+    } catch (const ExperimentError& e) {
+      const QString msg = QString::fromUtf8(e.what());
+      QVERIFY2(msg.startsWith("big.json:2:19: a number too large for a double: 16e77216"), qPrintable(msg));
     }
   }
 

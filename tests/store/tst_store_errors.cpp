@@ -178,6 +178,44 @@ class TestStoreErrors : public QObject {
     QCOMPARE(fresh[0].shadow.log2Hist[20], 7);
   }
 
+  // A version-4 file is migrated to version 5: its rows read back without a product
+  // error, and a new run stores and reads one (docs/architecture.md, "Accumulation").
+  void migratesFromVersionFourToProductError() {
+    const QString path = dir_.filePath("v4.sqlite");
+    {
+      Database db(path.toStdString(), StoreOptions{}, false);
+      QCOMPARE(migrateSchema(db, 4), 4);
+      db.exec("INSERT INTO runs (id, created_at, status, config) VALUES (4, '2026-01-01T00:00:00.000Z', 'completed', '{}')");
+      db.exec("INSERT INTO layer_stats (run_id, step, layer_index, layer_name, kind, precision, count, zeros, "
+              "underflows, overflows, non_finite, max_abs, histogram) VALUES "
+              "(4, 25, 0, 'layers[0] linear', 'activation', 'fp16', 10, 0, 0, 0, 0, 1, '[]')");
+    }
+    QCOMPARE(rawInt(path, "PRAGMA user_version"), 4);
+    LayerStatsRecord measured;
+    measured.step = 1;
+    measured.layerName = "layers[0] linear";
+    measured.kind = StatsKind::activation;
+    measured.precision = "fp16";
+    measured.stats.count = 8;
+    measured.productRelError = 0.00612;
+    std::int64_t id = 0;
+    {
+      RunWriter w(path.toStdString(), manualFlush());
+      QCOMPARE(rawInt(path, "PRAGMA user_version"), kStoreSchemaVersion);
+      id = w.createRun({}, "accumulation", "cpu", "d");
+      w.appendLayerStats(measured);
+      w.finish(RunStatus::completed);
+    }
+    RunReader r(path.toStdString());
+    const auto old = r.loadLayerStats(4);
+    QCOMPARE(old.size(), std::size_t(1));
+    QVERIFY(!old[0].productRelError);
+    const auto fresh = r.loadLayerStats(id);
+    QCOMPARE(fresh.size(), std::size_t(1));
+    QVERIFY(fresh[0].productRelError);
+    QCOMPARE(*fresh[0].productRelError, 0.00612);
+  }
+
   void unversionedForeignFileIsRefused() {
     const QString path = dir_.filePath("foreign.sqlite");
     rawExec(path, "CREATE TABLE photos (id INTEGER)");

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "sweep/key_path.h"
+#include "sweep/run_metrics.h"
 #include "sweep/sweep.h"
 
 using namespace plab;
@@ -177,6 +178,10 @@ class TestSweep : public QObject {
         "variants[0].set.network.layers[9].precision", "network.layers[9]: the array has 3 elements");
     row("unknown key", {{"variants", {{{"name", "x"}, {"set", {{"optimizer.lr_typo", 1}}}}}}},
         "variants[0]", "lr_typo");
+    row("key not in the experiment", {{"variants", {{{"name", "x"}, {"set", {{"network.layeork.layers[0].precision", "fp16"}}}}}}},
+        "variants[0].set.network.layeork.layers[0].precision", "(in variants[0].set.network.layeork.layers[0].precision)");
+    row("malformed key path", {{"variants", {{{"name", "x"}, {"set", {{"network.layers[0].precisi{n", "fp16"}}}}}}},
+        "variants[0].set.network.layers[0].precisi{n", "variants[0].set.network.layers[0].precisi{n: '{' cannot be part");
     row("duplicate name", {{"variants", {{{"name", "x"}}, {{"name", "x"}}}}}, "", "\"x\" is already the name of variants[0]");
     row("nameless", {{"variants", {{{"set", json::object()}}}}}, "", "every variant needs a name");
     row("empty grid axis", {{"grid", {{"seed", json::array()}}}}, "grid.seed", "non-empty array");
@@ -206,6 +211,9 @@ class TestSweep : public QObject {
     s.erase("base");
     s.erase("base_file");
     QVERIFY(errorOf(s).contains("needs its base experiment"));
+    s["base_file"] = std::string(5000, 'x');  // the message shows its length, not the path
+    const QString tooLong = errorOf(s);
+    QVERIFY2(tooLong.contains("base_file: a path of 5000 characters") && tooLong.size() < 200, qPrintable(tooLong));
   }
 
   void lessonClaimsParseAndEvaluate() {
@@ -247,6 +255,41 @@ class TestSweep : public QObject {
     QCOMPARE(evaluateClaim(c[2], m, "cpu").status, ClaimStatus::fails);
     m.erase("fp32");  // the fp32 run failed: nothing to compare with
     QCOMPARE(evaluateClaim(c[1], m, "cpu").status, ClaimStatus::no_data);
+  }
+
+  // "times" scales the other variant's value: lesson 7's "at least 10 times fp32's".
+  void claimTimesScalesTheOtherVariantsValue() {
+    const json lesson = {{"watch", "w"},
+                         {"claims", json::array({{{"claim", "at least 10 times"}, {"metric", "product_error_fp64"},
+                                                  {"variant", "fp16"},
+                                                  {"at_least", {{"variant", "fp32"}, {"times", 10}}}}})}};
+    const Sweep s = parse(sweepWith({{"variants", {{{"name", "fp32"}}, {{"name", "fp16"}}}}, {"lesson", lesson}}));
+    std::map<std::string, RunMetrics> m;
+    m["fp32"] = {{"product_error_fp64", 0.0002}};
+    m["fp16"] = {{"product_error_fp64", 0.0061}};
+    const ClaimResult holds = evaluateClaim(s.lesson->claims[0], m, "cpu");
+    QCOMPARE(holds.status, ClaimStatus::holds);
+    QVERIFY2(QString::fromStdString(holds.measured).contains(">= 10 x fp32: product_error_fp64 0.0002"),
+             holds.measured.c_str());
+    m["fp16"]["product_error_fp64"] = 0.0019;  // 9.5 times: not 10
+    QCOMPARE(evaluateClaim(s.lesson->claims[0], m, "cpu").status, ClaimStatus::fails);
+  }
+
+  // product_error_fp64: the largest layer's error at each statistics step, averaged
+  // over the steps; records without a product error are not counted.
+  void productErrorAveragesTheLargestLayerPerStep() {
+    auto record = [](std::int64_t step, std::int32_t layer, std::optional<double> error) {
+      LayerStatsRecord r;
+      r.step = step;
+      r.layerIndex = layer;
+      r.productRelError = error;
+      return r;
+    };
+    QVERIFY(!productErrorFp64({record(1, 0, std::nullopt)}).has_value());
+    const auto mean = productErrorFp64({record(10, 1, 0.004), record(10, 3, 0.001), record(10, 2, std::nullopt),
+                                        record(20, 1, 0.002), record(20, 3, 0.006)});
+    QVERIFY(mean.has_value());
+    QCOMPARE(*mean, (0.004 + 0.006) / 2);
   }
 
   void claimErrorsNameTheKeyPath_data() {

@@ -4,6 +4,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -11,6 +12,7 @@
 #include "backend/registry.h"
 #include "data/dataset.h"
 #include "model/experiment.h"
+#include "model/network.h"
 #include "recording_observer.h"
 #include "store/store.h"
 #include "train/run_summary.h"
@@ -201,8 +203,51 @@ class TestTrainer : public QObject {
     const QString message = QString::fromStdString(out.error);
     QVERIFY2(message.startsWith("step 1: the loss is"), qPrintable(message));
     QVERIFY2(message.contains("layers[1] linear (fp16)"), qPrintable(message));
+    QCOMPARE(out.failedLayer, std::string("layers[1] linear"));
     QCOMPARE(out.steps, std::int64_t(1));
     QCOMPARE(f.observer.finishedCalls, 1);
+    // The overflow came from the layer's own product, not from its input.
+    QVERIFY2(!message.contains("its input held"), qPrintable(message));
+  }
+
+  // Inputs beyond the first layer's format (dataset.input_scale): the run names the
+  // layer and says that its input could not be converted (lesson 6).
+  void inputBeyondTheFormatIsNamed() {
+    json file = spiralsFile();
+    file["dataset"]["input_scale"] = 1e5;
+    file["network"]["layers"] = json::array({{{"type", "batchnorm1d"}, {"precision", "fp16"}},
+                                             {{"type", "linear"}, {"out", 2}, {"precision", "fp16"}}});
+    Fixture f(file);
+    const RunOutcome out = f.run();
+    QCOMPARE(int(out.status), int(RunStatus::failed));
+    const QString message = QString::fromStdString(out.error);
+    QCOMPARE(out.failedLayer, std::string("layers[0] batchnorm1d"));
+    QVERIFY2(message.contains("its input held values up to") && message.contains("beyond fp16's largest 65504"),
+             qPrintable(message));
+    QCOMPARE(runSummaryJson(out, 1, f.backend->info())["failed_layer"], json("layers[0] batchnorm1d"));
+    // The same file with the batch norm in fp32 trains.
+    file["network"]["layers"][0]["precision"] = "fp32";
+    Fixture fixed(file);
+    QCOMPARE(int(fixed.run().status), int(RunStatus::completed));
+  }
+
+  // fp8.scaling "none": every fp8 tensor keeps scale 1, so values below the format's
+  // smallest subnormal are zeros; delayed scaling moves them into range.
+  void fp8WithoutScalingKeepsScaleOne() {
+    json file = spiralsFile();
+    file["network"]["layers"] = json::array({{{"type", "linear"}, {"out", 8}, {"precision", "fp8_e4m3"}, {"init_gain", 1e-4}},
+                                             {{"type", "linear"}, {"out", 2}}});
+    file["master_weights"] = true;
+    for (const char* mode : {"none", "delayed"}) {
+      file["fp8"] = {{"scaling", mode}};
+      Fixture f(file);
+      Network net(f.experiment.network, f.data.sampleShape, *f.backend, f.experiment.seed, true, f.experiment.fp8);
+      const Tensor& w = net.parameters().front().working;
+      const std::vector<float> values = download(*f.backend, w);
+      const bool allZero = std::all_of(values.begin(), values.end(), [](float v) { return v == 0.0f; });
+      // Weights of about 1e-5 lie below E4M3's smallest subnormal (2^-9) unscaled.
+      QVERIFY2(allZero == (std::string(mode) == "none"), mode);
+    }
   }
 
   void stopRequestCancelsBetweenSteps() {

@@ -25,6 +25,7 @@
 #include "explorer/precision_explorer.h"
 #include "training/training_settings.h"
 #include "plots/live_plots_panel.h"
+#include "plots/plot_widget.h"
 #include "runs/run_control_bar.h"
 #include "runs/worker_client.h"
 #include <QCloseEvent>
@@ -187,7 +188,7 @@ void MainWindow::buildMenus() {
   presenterAction_->setObjectName(QStringLiteral("presenterAction"));
   presenterAction_->setCheckable(true);
   presenterAction_->setShortcut(QKeySequence(Qt::Key_F11));
-  presenterAction_->setToolTip(tr("Full screen, every text %1% larger, Space starts and pauses (F11)").arg(presenterScalePercent()));
+  presenterAction_->setToolTip(tr("Full screen, every text %1% larger, Space starts and pauses, N watches a sweep's next variant (F11)").arg(presenterScalePercent()));
   view->addSeparator();
   for (int i = 0; i < tabs_->count(); ++i) {
     QAction* a = view->addAction(tabs_->tabText(i).remove(QLatin1Char('&')), this, [this, i] { tabs_->setCurrentIndex(i); });
@@ -206,15 +207,19 @@ void MainWindow::setPresenterMode(bool on) {
     QFont large = normalFont_;
     large.setPointSizeF(normalFont_.pointSizeF() * presenterScalePercent() / 100.0);
     QApplication::setFont(large);
+    PlotWidget::setPresentationScale(presenterScalePercent() / 100.0);
     showFullScreen();
   } else {
     QApplication::setFont(normalFont_);
+    PlotWidget::setPresentationScale(1.0);
     showNormal();
   }
   presenterMode_ = on;
   presenterAction_->setChecked(on);
   spaceShortcut_->setEnabled(on);
-  statusBar()->showMessage(on ? tr("Presenter mode: F11 leaves it, Space starts and pauses") : QString(), 6000);
+  nextVariantShortcut_->setEnabled(on);
+  statusBar()->showMessage(on ? tr("Presenter mode: F11 leaves it, Space starts and pauses, N watches the next variant")
+                              : QString(), 6000);
 }
 
 void MainWindow::connectWorker() {
@@ -229,8 +234,21 @@ void MainWindow::connectWorker() {
   spaceShortcut_ = new QShortcut(QKeySequence(Qt::Key_Space), this);
   spaceShortcut_->setEnabled(false);
   connect(spaceShortcut_, &QShortcut::activated, this, [this] {
+    if (tabs_->currentWidget() == sweeps_) {
+      // The Sweep tab: Space runs the lesson (a sweep has no pause: its pace slows it).
+      QString error;
+      if (!sweeps_->isRunning() && !sweeps_->run(&error)) statusBar()->showMessage(error, 10000);
+      return;
+    }
     if (worker_->isBusy()) runBar_->pauseAction()->trigger();
     else startRun();
+  });
+  // Presenter mode: N watches the next variant of the sweep on show.
+  nextVariantShortcut_ = new QShortcut(QKeySequence(Qt::Key_N), this);
+  nextVariantShortcut_->setEnabled(false);
+  connect(nextVariantShortcut_, &QShortcut::activated, this, [this] {
+    showTab(QStringLiteral("sweepTab"));
+    sweeps_->focusNextVariant();
   });
   connect(worker_, &WorkerClient::dataAppended, plots_, &LivePlotsPanel::scheduleReplot);
   connect(worker_, &WorkerClient::progressChanged, this, [this] {
@@ -476,6 +494,8 @@ void MainWindow::showTab(const QString& name) {
     if (tabs_->widget(i)->objectName() == name) tabs_->setCurrentIndex(i);
   }
 }
+
+QString MainWindow::currentTabName() const { return tabs_->currentWidget()->objectName(); }
 
 void MainWindow::updateTitle() {
   const QString file = doc_->filePath().isEmpty() ? tr("untitled") : QFileInfo(doc_->filePath()).fileName();

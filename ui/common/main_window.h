@@ -48,6 +48,8 @@ class MainWindow : public QMainWindow {
   QTabWidget* tabs() const { return tabs_; }
   // Shows a tab by its object name ("networkTab", "trainingTab", "plotsTab", ...).
   void showTab(const QString& name);
+  // The object name of the tab on show ("sweepTab", "plotsTab", ...).
+  QString currentTabName() const;
 
   bool openExperiment(const QString& path);
   bool saveExperimentAs(const QString& path);
@@ -59,7 +61,8 @@ class MainWindow : public QMainWindow {
   RunBrowser* runBrowser() const { return browser_; }
   SweepPanel* sweepPanel() const { return sweeps_; }
   // Presenter mode (View, F11): full screen, every text larger by the setting
-  // presenter/fontScalePercent (150 unless set), and Space starts and pauses a run.
+  // presenter/fontScalePercent (150 unless set), plot lines as much wider, Space starts
+  // and pauses a run (runs a sweep in the Sweep tab), N watches a sweep's next variant.
   void setPresenterMode(bool on);
   bool presenterMode() const { return presenterMode_; }
   int presenterScalePercent() const;
@@ -126,6 +129,7 @@ class MainWindow : public QMainWindow {
   SweepPanel* sweeps_;
   QAction* presenterAction_ = nullptr;
   QShortcut* spaceShortcut_ = nullptr;
+  QShortcut* nextVariantShortcut_ = nullptr;
   QFont normalFont_;
   bool presenterMode_ = false;
   ConfigDiffTable* diff_;

@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QDir>
+#include <QFileInfo>
 #include <QLineEdit>
 #include <QTabWidget>
 #include <QTimer>
@@ -130,6 +131,7 @@ class ScreenshotScript : public QObject {
     if (path.isEmpty() || !w_.openExperiment(path)) return fail(QStringLiteral("cannot open lesson 1: ") + w_.lastWarning());
     SweepPanel* panel = w_.sweepPanel();
     connect(panel, &SweepPanel::comparisonReady, this, [this, panel] {
+      disconnect(panel, &SweepPanel::comparisonReady, this, nullptr);
       QTimer::singleShot(1500, this, [this, panel] {  // the follower's last read, then the plot
         save(QStringLiteral("sweep-lesson"));
         // The fp16 run without scaling, its first layer's gradients against the fp32 shadow.
@@ -140,10 +142,41 @@ class ScreenshotScript : public QObject {
             if (auto* h = qobject_cast<GradientHistogramPlot*>(w_.plotsPanel()->plotByName(QStringLiteral("gradientHistogram"))))
               h->setLayer(QStringLiteral("layers[0] linear"));
             showDetail(0, QStringLiteral("shadow-gradients"));
-            QApplication::quit();
+            disconnect(&w_, &MainWindow::runsShown, this, nullptr);
+            everyLesson();
           });
         });
         w_.showRuns({runs[1].data->runId});
+      });
+    });
+    QString error;
+    if (!panel->run(&error)) fail(error);
+  }
+
+  // Every lesson in the Sweep tab, run to the end: docs/lessons.md shows each
+  // (images/lesson-<file>.png, scripts/lessons-doc.py links them).
+  void everyLesson() {
+    const QString first = w_.library()->pathOf(QStringLiteral("lessons/01-fp16-underflow.json"));
+    const QDir folder = QFileInfo(first).dir();
+    for (const QString& name : folder.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name))
+      lessons_ << folder.filePath(name);
+    nextLesson();
+  }
+
+  void nextLesson() {
+    if (lessons_.isEmpty()) {
+      QApplication::quit();
+      return;
+    }
+    const QString path = lessons_.takeFirst();
+    if (!w_.openExperiment(path)) return fail(QStringLiteral("cannot open ") + path + QStringLiteral(": ") + w_.lastWarning());
+    SweepPanel* panel = w_.sweepPanel();
+    const QString shot = QStringLiteral("lesson-") + QFileInfo(path).completeBaseName();
+    connect(panel, &SweepPanel::comparisonReady, this, [this, panel, shot] {
+      disconnect(panel, &SweepPanel::comparisonReady, this, nullptr);
+      QTimer::singleShot(1500, this, [this, shot] {
+        save(shot);
+        nextLesson();
       });
     });
     QString error;
@@ -158,6 +191,7 @@ class ScreenshotScript : public QObject {
   MainWindow& w_;
   QDir dir_;
   QList<qint64> runIds_;
+  QStringList lessons_;
   QString firstFile_;
 };
 

@@ -22,6 +22,43 @@ namespace plab::ui {
 // More points than this make a series "dense" when drawn scaled (renderImage).
 constexpr int kDenseSeriesPoints = 2000;
 
+double gPresentationScale = 1.0;
+
+// What a pen or marker was designed with and what was last applied, kept on the
+// plottable, so that scaling twice never compounds and a pen a subclass set anew since
+// (a new run's series) is taken as its design.
+const char* const kDesignWidth = "plabDesignPenWidth";
+const char* const kAppliedWidth = "plabAppliedPenWidth";
+const char* const kDesignMarker = "plabDesignMarkerSize";
+const char* const kAppliedMarker = "plabAppliedMarkerSize";
+
+double designedValue(QObject* o, const char* design, const char* applied, double current) {
+  const QVariant last = o->property(applied);
+  if (!last.isValid() || last.toDouble() != current) o->setProperty(design, current);
+  return o->property(design).toDouble();
+}
+
+void scalePen(QCPAbstractPlottable* p, double scale) {
+  QPen pen = p->pen();
+  const double width = designedValue(p, kDesignWidth, kAppliedWidth, pen.widthF()) * scale;
+  pen.setWidthF(width);
+  p->setPen(pen);
+  p->setProperty(kAppliedWidth, width);
+  if (auto* graph = qobject_cast<QCPGraph*>(p); graph && !graph->scatterStyle().isNone()) {
+    QCPScatterStyle style = graph->scatterStyle();
+    const double size = designedValue(p, kDesignMarker, kAppliedMarker, style.size()) * scale;
+    style.setSize(size);
+    graph->setScatterStyle(style);
+    p->setProperty(kAppliedMarker, size);
+  }
+}
+
+QFont scaledFont(const QFont& design, double points, double scale) {
+  QFont f = design;
+  f.setPointSizeF(points * scale);
+  return f;
+}
+
 struct PlotWidget::SavedStyle {
   bool legendVisible = false;
   QList<QFont> fonts;
@@ -94,8 +131,42 @@ bool PlotWidget::drawNow() {
     replotWhenShown_ = true;
     return false;
   }
+  applyPresentationScale();
   plot_->replot(QCustomPlot::rpRefreshHint);
   return true;
+}
+
+void PlotWidget::setPresentationScale(double scale) {
+  gPresentationScale = scale > 0 ? scale : 1.0;
+  for (QWidget* w : QApplication::allWidgets()) {
+    if (auto* plot = qobject_cast<PlotWidget*>(w)) plot->requestDraw();
+  }
+}
+
+double PlotWidget::presentationScale() { return gPresentationScale; }
+
+void PlotWidget::applyPresentationScale() {
+  // Text follows the widget's font, which presenter mode enlarges with the application
+  // font (QCustomPlot copies fonts when it is made and never looks again); lines and
+  // markers are scaled here.
+  const double s = gPresentationScale;
+  const double points = font().pointSizeF() > 0 ? font().pointSizeF() : 9.0;
+  for (QCPAxisRect* rect : plot_->axisRects()) {
+    for (QCPAxis* axis : rect->axes()) {
+      axis->setTickLabelFont(scaledFont(font(), points, 1.0));
+      axis->setLabelFont(scaledFont(font(), points, 1.0));
+      QPen line = axis->basePen();
+      line.setWidthF(s);
+      axis->setBasePen(line);
+    }
+  }
+  plot_->legend->setFont(scaledFont(font(), points - 1, 1.0));
+  if (auto* heading = qobject_cast<QCPTextElement*>(plot_->plotLayout()->element(0, 0))) {
+    QFont f = scaledFont(font(), points + 1, 1.0);
+    f.setBold(true);
+    heading->setFont(f);
+  }
+  for (int i = 0; i < plot_->plottableCount(); ++i) scalePen(plot_->plottable(i), s);
 }
 
 void PlotWidget::showEvent(QShowEvent* event) {

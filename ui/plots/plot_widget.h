@@ -51,6 +51,12 @@ class PlotWidget : public QWidget {
   QImage takeImage();
   void copyToClipboard();
 
+  // Presenter mode (docs/user-guide.md): every plot's line widths and markers times
+  // `scale` (1: as designed), every PlotWidget's, now and later made. Its text follows
+  // the widget's font (presenter mode enlarges the application's).
+  static void setPresentationScale(double scale);
+  static double presentationScale();
+
  signals:
   void exported(const QString& path);
 
@@ -78,6 +84,9 @@ class PlotWidget : public QWidget {
   struct SavedStyle;
   struct ImageInProgress;
   void drawImagePass(ImageInProgress& image);
+  // Sets fonts, pen widths and marker sizes to their designed size times
+  // presentationScale(); a pen a subclass set since the last call is taken as designed.
+  void applyPresentationScale();
   SavedStyle applyReportStyle();
   void restoreStyle(const SavedStyle& saved);
 

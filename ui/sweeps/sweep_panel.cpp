@@ -62,6 +62,10 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   stopButton_ = new QPushButton(QIcon(QStringLiteral(":/icons/stop.svg")), tr("S&top"));
   stopButton_->setObjectName(QStringLiteral("stopSweep"));
   stopButton_->setToolTip(tr("Stop every variant; what they recorded is kept, and the sweep can be resumed"));
+  nextButton_ = new QPushButton(tr("&Next variant"));
+  nextButton_->setObjectName(QStringLiteral("nextVariant"));
+  nextButton_->setToolTip(tr("Watch the next variant: its curve in full colour, the others faint "
+                             "(N in presenter mode; after the last, every curve again)"));
   jobs_ = new QSpinBox;
   jobs_->setRange(1, 16);
   jobs_->setValue(std::max(1, QThread::idealThreadCount()));
@@ -75,6 +79,7 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   status_->setObjectName(QStringLiteral("sweepStatus"));
   controls->addWidget(runButton_);
   controls->addWidget(stopButton_);
+  controls->addWidget(nextButton_);
   controls->addWidget(jobs_);
   controls->addWidget(pace_);
   controls->addWidget(progress_, 1);
@@ -108,6 +113,7 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
     if (!run(&error)) emit message(error);
   });
   connect(stopButton_, &QPushButton::clicked, this, &SweepPanel::stop);
+  connect(nextButton_, &QPushButton::clicked, this, &SweepPanel::focusNextVariant);
   connect(runner_, &SweepRunner::variantsChanged, this, &SweepPanel::onVariants);
   connect(runner_, &SweepRunner::finished, this, &SweepPanel::onFinished);
   connect(follower_, &RunFollower::runsUpdated, this, &SweepPanel::updatePlot);
@@ -147,6 +153,7 @@ bool SweepPanel::open(const QString& path, QString* error) {
   }
   path_ = path;
   runs_.clear();
+  focused_ = -1;
   for (std::size_t i = 0; i < sweep_->variants.size(); ++i) runs_ << RunDataPtr();
   comparison_->clear();
   showSweep();
@@ -208,9 +215,36 @@ QList<RunDataPtr> SweepPanel::startedRuns() const {
 QList<PlotRun> SweepPanel::shownRuns() const {
   QList<PlotRun> shown;
   for (int i = 0; i < runs_.size(); ++i) {
-    if (runs_[i]) shown << PlotRun{runs_[i], runColour(i)};
+    if (!runs_[i]) continue;
+    QColor colour = runColour(i);
+    if (focused_ >= 0 && i != focused_) colour.setAlpha(60);  // faint: the class watches another
+    shown << PlotRun{runs_[i], colour};
   }
   return shown;
+}
+
+void SweepPanel::focusNextVariant() {
+  if (!sweep_) return;
+  int next = -1;
+  for (int i = focused_ + 1; i < runs_.size(); ++i) {
+    if (runs_[i]) {
+      next = i;
+      break;
+    }
+  }
+  focused_ = next;
+  plot_->setRuns(shownRuns());
+  plot_->refresh();
+  if (focused_ < 0) {
+    variants_->clearSelection();
+    status_->setText(tr("Every variant"));
+    return;
+  }
+  variants_->selectRow(focused_);
+  const SweepVariant& v = sweep_->variants[std::size_t(focused_)];
+  QString text = tr("Watching %1").arg(QString::fromStdString(v.name));
+  if (!runs_[focused_]->error.isEmpty()) text += QStringLiteral(": ") + runs_[focused_]->error;
+  status_->setText(text);
 }
 
 void SweepPanel::onVariants(const SweepRow& row) {

@@ -46,8 +46,15 @@ class SweepPanel : public QWidget {
   LossPlot* lossPlot() const { return plot_; }
   ComparisonView* comparisonView() const { return comparison_; }
   QTableWidget* variantTable() const { return variants_; }
-  // The runs on the plot, one per variant that has started, in variant order.
+  // The runs on the plot, one per variant that has started, in variant order. While a
+  // variant is focused the others are drawn faint.
   QList<PlotRun> shownRuns() const;
+  // The variant the class watches (N in presenter mode): its curve in full colour,
+  // the others faint, its row selected and its name and description in the status
+  // line. focusNextVariant goes to the next variant that has a run, after the last
+  // back to none (every curve in full colour). -1: none.
+  void focusNextVariant();
+  int focusedVariant() const { return focused_; }
 
  signals:
   void sweepFinished(qint64 sweepId, int exitCode);
@@ -69,6 +76,7 @@ class SweepPanel : public QWidget {
   SweepRunner* runner_;
   RunFollower* follower_;
   QList<RunDataPtr> runs_;  // by variant position; null until the variant's run starts
+  int focused_ = -1;        // focusNextVariant
   QFutureWatcher<SweepComparison> comparisonWatcher_;
 
   QLabel* title_;
@@ -77,6 +85,7 @@ class SweepPanel : public QWidget {
   QLabel* status_;
   QPushButton* runButton_;
   QPushButton* stopButton_;
+  QPushButton* nextButton_;
   QSpinBox* jobs_;
   QSpinBox* pace_;
   QProgressBar* progress_;

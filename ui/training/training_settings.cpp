@@ -74,6 +74,7 @@ QWidget* TrainingSettings::datasetGroup() {
   form->addRow(tr("Use first N train (0: all)"), bind_->field("dataset.limit_train"));
   form->addRow(tr("Use first N test (0: all)"), bind_->field("dataset.limit_test"));
   form->addRow(QString(), bind_->field("dataset.normalize", tr("Standardise pixels")));
+  form->addRow(tr("Input scale (raw units)"), bind_->field("dataset.input_scale"));
   return box;
 }
 
@@ -171,6 +172,18 @@ QWidget* TrainingSettings::lossScalingGroup() {
 QWidget* TrainingSettings::fp8Group() {
   auto* box = new QGroupBox(tr("fp8 scaling"));
   auto* form = new QFormLayout(box);
+  form->addRow(tr("Per-tensor scaling"), selectorField("fp8.scaling", [this](const QString& mode) {
+    // The formats survive; history and margin belong to delayed scaling only.
+    doc_->edit(tr("fp8 scaling %1").arg(mode), [mode](nlohmann::json& j) {
+      nlohmann::json& fp8 = j["fp8"];
+      if (!fp8.is_object()) fp8 = nlohmann::json::object();
+      fp8["scaling"] = mode.toStdString();
+      if (mode != QLatin1String("delayed")) {
+        fp8.erase("history");
+        fp8.erase("margin");
+      }
+    });
+  }));
   form->addRow(tr("Amax history (steps)"), bind_->field("fp8.history"));
   form->addRow(tr("Margin (powers of two)"), bind_->field("fp8.margin"));
   form->addRow(tr("Forward format"), bind_->field("fp8.forward"));

@@ -21,6 +21,12 @@
 //   is of its stored (scaled) values; convert(..., stats) compares src * dst scale
 //   with its rounding. The log2 histogram and maxAbs are in that same domain.
 // - fp8 scales: updateFp8Scales re-quantises the tensor's values with the new scale.
+// - Accumulation in fp16 or bf16 (Backend::setAccumulation): every product sums
+//   sequentially along its inner dimension, the running sum rounded after each
+//   addition as one fused multiply-add would (cpu_accumulate.h); convolutions sum
+//   per output over (c, r, s) for the forward product, over k and then the
+//   overlapping windows for the data gradient, over the batch and the positions for
+//   the filter gradient.
 #include <map>
 #include <memory>
 #include <vector>
@@ -33,6 +39,8 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend();
   BackendInfo info() const override;
+  // fp32, and fp16 or bf16 with the running sum rounded after every addition.
+  bool supportsAccumulation(Precision format, ProductKind kind, std::string& whyNot) const override;
 
   Tensor empty(const Shape& shape, Precision precision) override;
   void fill(Tensor& t, float value) override;
@@ -98,6 +106,9 @@ class CpuBackend final : public Backend {
   };
   ProductDims multiplyFp32(const ProductNames& names, bool transA, bool transB, float alpha, const Tensor& a,
                            const Tensor& b, float beta, Tensor& c);
+  // The same product summed in accumulation()'s format (cpu_gemm.cpp, cpu_accumulate.h).
+  ProductDims multiplyRoundedSum(const ProductNames& names, bool transA, bool transB, float alpha,
+                                 const Tensor& a, const Tensor& b, float beta, Tensor& c);
   // Scratch buffers reused across calls so that a training step allocates nothing
   // once it has run once. Slot i is independent of slot j.
   float* scratch(int slot, std::size_t n);

@@ -1,11 +1,14 @@
 // CpuBackend: 2-d convolution as im2col + OpenBLAS sgemm, one image at a time
 // (OpenBLAS threads each product). fp32 accumulation; the output is rounded once
-// after every image has been accumulated.
+// after every image has been accumulated. With accumulation in fp16 or bf16
+// (Backend::setAccumulation) the same loops call multiplyRounded instead of sgemm
+// and round every addition of col2im too (cpu_accumulate.h).
 #include <cblas.h>
 
 #include <algorithm>
 #include <cstring>
 
+#include "backend/cpu/cpu_accumulate.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_util.h"
 
@@ -54,8 +57,9 @@ void im2col(const Conv2dGeometry& g, const float* x, float* col) {
       }
 }
 
-// The adjoint of im2col: adds every column entry back to the pixel it came from.
-void col2imAdd(const Conv2dGeometry& g, const float* col, float* x) {
+// The adjoint of im2col: adds every column entry back to the pixel it came from, in
+// fp32, or (format fp16 / bf16) rounding the pixel's sum after each addition.
+void col2imAdd(const Conv2dGeometry& g, const float* col, float* x, Precision format) {
   const int oh = g.outH(), ow = g.outW();
   for (int c = 0; c < g.c; ++c)
     for (int r = 0; r < g.r; ++r)
@@ -68,7 +72,8 @@ void col2imAdd(const Conv2dGeometry& g, const float* col, float* x) {
           const float* in = row + std::int64_t{i} * ow;
           for (int j = 0; j < ow; ++j) {
             const int w = j * g.strideW - g.padW + s;
-            if (w >= 0 && w < g.w) out[w] += in[j];
+            if (w < 0 || w >= g.w) continue;
+            out[w] = format == Precision::fp32 ? out[w] + in[j] : addRounded(format, out[w], in[j]);
           }
         }
       }
@@ -88,6 +93,29 @@ void sgemmRowMajor(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_
               beta, c, static_cast<int>(n));
 }
 
+// The product of one image, through sgemm (fp32 accumulation) or multiplyRounded.
+struct ImageProduct {
+  Precision format;  // accumulation format
+  float* packB = nullptr;  // packSize(g) floats, for multiplyRounded
+  void operator()(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+                  std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c) const {
+    if (format == Precision::fp32) {
+      sgemmRowMajor(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c);
+      return;
+    }
+    if (alpha != 1.0f) fail("conv2d", std::string("accumulation in ") + std::string(toString(format)) +
+                                          " takes no fp8 inputs");
+    multiplyRounded(format, ta, tb, m, n, k, a, lda, b, ldb, beta != 0.0f, c, packB);
+  }
+};
+
+// Floats ImageProduct's packing buffer needs: the largest operand of the three
+// products (W or dy_n: K rows; col: C*R*S rows).
+std::size_t packSize(const Conv2dGeometry& g) {
+  const auto k = std::size_t(g.k), colRows = std::size_t(g.c) * g.r * g.s, plane = std::size_t(g.outH()) * g.outW();
+  return std::max({k * colRows, k * plane, colRows * plane});
+}
+
 }  // namespace
 
 // y_n [K, OH*OW] = W [K, C*R*S] * im2col(x_n).
@@ -97,10 +125,12 @@ void CpuBackend::conv2dForward(const Conv2dGeometry& g, const Tensor& x, const T
   const float* pw = productOperand(w, y.precision(), scratch(3, static_cast<std::size_t>(w.numel())));
   float* col = scratch(4, static_cast<std::size_t>(d.colRows * d.outPlane));
   const float factor = inverseScale(x) * inverseScale(w);
+  ImageProduct product{accumulation()};
+  if (product.format != Precision::fp32) product.packB = scratch(5, packSize(g));
   float* py = slots(y);
   for (int n = 0; n < g.n; ++n) {
     im2col(g, px + n * g.c * d.inPlane, col);
-    sgemmRowMajor(false, false, g.k, d.outPlane, d.colRows, factor, pw, d.colRows, col, d.outPlane, 0.0f,
+    product(false, false, g.k, d.outPlane, d.colRows, factor, pw, d.colRows, col, d.outPlane, 0.0f,
                   py + n * g.k * d.outPlane);
   }
   finishOutput(y);
@@ -113,12 +143,14 @@ void CpuBackend::conv2dBackwardData(const Conv2dGeometry& g, const Tensor& dy, c
   const float* pw = productOperand(w, dx.precision(), scratch(3, static_cast<std::size_t>(w.numel())));
   float* col = scratch(4, static_cast<std::size_t>(d.colRows * d.outPlane));
   const float factor = inverseScale(dy) * inverseScale(w);
+  ImageProduct product{accumulation()};
+  if (product.format != Precision::fp32) product.packB = scratch(5, packSize(g));
   float* pdx = slots(dx);
   std::fill_n(pdx, dx.numel(), 0.0f);
   for (int n = 0; n < g.n; ++n) {
-    sgemmRowMajor(true, false, d.colRows, d.outPlane, g.k, factor, pw, d.colRows, pdy + n * g.k * d.outPlane,
-                  d.outPlane, 0.0f, col);
-    col2imAdd(g, col, pdx + n * g.c * d.inPlane);
+    product(true, false, d.colRows, d.outPlane, g.k, factor, pw, d.colRows, pdy + n * g.k * d.outPlane, d.outPlane,
+            0.0f, col);
+    col2imAdd(g, col, pdx + n * g.c * d.inPlane, product.format);
   }
   finishOutput(dx);
 }
@@ -130,10 +162,12 @@ void CpuBackend::conv2dBackwardFilter(const Conv2dGeometry& g, const Tensor& x, 
   const float* pdy = productOperand(dy, dw.precision(), scratch(3, static_cast<std::size_t>(dy.numel())));
   float* col = scratch(4, static_cast<std::size_t>(d.colRows * d.outPlane));
   const float factor = inverseScale(x) * inverseScale(dy);
+  ImageProduct product{accumulation()};
+  if (product.format != Precision::fp32) product.packB = scratch(5, packSize(g));
   float* pdw = slots(dw);
   for (int n = 0; n < g.n; ++n) {
     im2col(g, px + n * g.c * d.inPlane, col);
-    sgemmRowMajor(false, true, g.k, d.colRows, d.outPlane, factor, pdy + n * g.k * d.outPlane, d.outPlane, col,
+    product(false, true, g.k, d.colRows, d.outPlane, factor, pdy + n * g.k * d.outPlane, d.outPlane, col,
                   d.outPlane, n == 0 ? 0.0f : 1.0f, pdw);
   }
   finishOutput(dw);

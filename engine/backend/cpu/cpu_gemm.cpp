@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/cpu/cpu_accumulate.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_util.h"
 
@@ -93,20 +94,55 @@ CpuBackend::ProductDims CpuBackend::multiplyFp32(const ProductNames& names, bool
   return {m, n};
 }
 
+// C = op(A) op(B) summed in accumulation()'s format, rounding after every addition
+// (cpu_accumulate.h), left in C's slots (already in that format). Only the plain
+// product a layer asks for: alpha = 1, beta = 0, inputs without an fp8 scale.
+CpuBackend::ProductDims CpuBackend::multiplyRoundedSum(const ProductNames& names, bool transA, bool transB,
+                                                       float alpha, const Tensor& a, const Tensor& b, float beta,
+                                                       Tensor& c) {
+  const char* op = names.op;
+  const Precision format = accumulation();
+  if (alpha != 1.0f || beta != 0.0f || a.scale() || b.scale())
+    fail(op, std::string("accumulation in ") + std::string(toString(format)) +
+                 " takes alpha = 1, beta = 0 and no fp8 inputs");
+  const MatrixDims da = matrixDims(op, names.a, a), db = matrixDims(op, names.b, b);
+  const auto m = transA ? da.cols : da.rows, k = transA ? da.rows : da.cols;
+  const auto kb = transB ? db.cols : db.rows, n = transB ? db.rows : db.cols;
+  if (k != kb)
+    fail(op, std::string("inner dimensions differ: ") + names.a + " " + a.shape().toString() + (transA ? "^T" : "") +
+                 " times " + names.b + " " + b.shape().toString() + (transB ? "^T" : ""));
+  requireNumel(op, names.c, c, m * n);
+  multiplyRounded(format, transA, transB, m, n, k, slots(a), da.cols, slots(b), db.cols, false, slots(c),
+                  scratch(5, static_cast<std::size_t>(n * k)));
+  return {m, n};
+}
+
 void CpuBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
                       Tensor& c) {
-  multiplyFp32({"gemm", "A", "B", "C"}, transA, transB, alpha, a, b, beta, c);
+  if (accumulation() != Precision::fp32)
+    multiplyRoundedSum({"gemm", "A", "B", "C"}, transA, transB, alpha, a, b, beta, c);
+  else
+    multiplyFp32({"gemm", "A", "B", "C"}, transA, transB, alpha, a, b, beta, c);
   finishOutput(c);
 }
 
 // The product and the bias summed in y's fp32 slots, then the one rounding: the same
 // values as gemm into an fp32 temporary, addBias, convert (backend.h).
+// With accumulation in a narrow format, the bias is one more rounded addition.
 void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
-  const ProductDims d = multiplyFp32({"linear", "x", "W", "y"}, false, true, 1.0f, x, w, 0.0f, y);
+  const ProductNames names{"linear", "x", "W", "y"};
+  const Precision format = accumulation();
+  const ProductDims d = format != Precision::fp32 ? multiplyRoundedSum(names, false, true, 1.0f, x, w, 0.0f, y)
+                                                  : multiplyFp32(names, false, true, 1.0f, x, w, 0.0f, y);
   if (bias) {
     requireNumel("linear", "bias", *bias, d.cols);
     const float* pb = logicalValues(*bias, scratch(0, static_cast<std::size_t>(d.cols)));
-    addChannelBias(slots(y), d.rows, d.cols, 1, pb);
+    if (format == Precision::fp32) {
+      addChannelBias(slots(y), d.rows, d.cols, 1, pb);
+    } else {
+      float* py = slots(y);
+      for (std::int64_t i = 0; i < d.rows * d.cols; ++i) py[i] = addRounded(format, py[i], pb[i % d.cols]);
+    }
   }
   finishOutput(y);
 }

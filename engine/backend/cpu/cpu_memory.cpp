@@ -49,6 +49,13 @@ class WallTimer final : public Backend::Timer {
 
 CpuBackend::CpuBackend() : scratch_(8) { ensureOpenBlasKernel(); }
 
+bool CpuBackend::supportsAccumulation(Precision format, ProductKind kind, std::string& whyNot) const {
+  (void)kind;  // matrix products and convolutions alike
+  if (format == Precision::fp32 || format == Precision::fp16 || format == Precision::bf16) return true;
+  whyNot = "the cpu backend accumulates products in fp32, fp16 or bf16, not " + std::string(toString(format));
+  return false;
+}
+
 BackendInfo CpuBackend::info() const {
   BackendInfo i;
   i.name = "cpu";

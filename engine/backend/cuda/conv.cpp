@@ -227,8 +227,17 @@ void runConvAs(CudaBackend& be, const Conv2dGeometry& g, ConvDirection dir, Memo
 
 }  // namespace
 
+// Convolutions accumulate in fp32 only here (supportsAccumulation, gemm.cpp): a layer
+// asking for more is refused when its network is built, so this is a caller's bug.
+static void requireFp32Accumulation(const Backend& be, const char* op) {
+  if (be.accumulation() != Precision::fp32)
+    throw std::logic_error(std::string("CUDA backend ") + op + ": convolutions accumulate in fp32 only, not " +
+                           std::string(toString(be.accumulation())));
+}
+
 void CudaBackend::conv2dForward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) {
   PLAB_BACKEND_CALL("conv2dForward");
+  requireFp32Accumulation(*this, "conv2dForward");
   checkSizes("conv2dForward", g, x, w, y);
   const MemoryLayout layout = convLayoutFor(x.precision());
   const Tensor xs = inLayout(x, layout), ws = inLayout(w, layout);
@@ -238,6 +247,7 @@ void CudaBackend::conv2dForward(const Conv2dGeometry& g, const Tensor& x, const 
 
 void CudaBackend::conv2dBackwardData(const Conv2dGeometry& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
   PLAB_BACKEND_CALL("conv2dBackwardData");
+  requireFp32Accumulation(*this, "conv2dBackwardData");
   checkSizes("conv2dBackwardData", g, dx, w, dy);
   const MemoryLayout layout = convLayoutFor(dy.precision());
   const Tensor dys = inLayout(dy, layout), ws = inLayout(w, layout);
@@ -248,6 +258,7 @@ void CudaBackend::conv2dBackwardData(const Conv2dGeometry& g, const Tensor& dy, 
 // The filter gradient is a parameter gradient: it stays KCRS (nchw) for the optimizer.
 void CudaBackend::conv2dBackwardFilter(const Conv2dGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw) {
   PLAB_BACKEND_CALL("conv2dBackwardFilter");
+  requireFp32Accumulation(*this, "conv2dBackwardFilter");
   checkSizes("conv2dBackwardFilter", g, x, dw, dy);
   const MemoryLayout layout = convLayoutFor(x.precision());
   const Tensor xs = inLayout(x, layout), dys = inLayout(dy, layout);

@@ -99,6 +99,8 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override;
 
   BackendInfo info() const override;
+  // fp32, and fp16 for matrix products (cuBLASLt's CUBLAS_COMPUTE_16F, gemm.cpp).
+  bool supportsAccumulation(Precision format, ProductKind kind, std::string& whyNot) const override;
   Tensor empty(const Shape& shape, Precision precision) override;
   void fill(Tensor& t, float value) override;
   void upload(const float* host, Tensor& t) override;
@@ -224,6 +226,10 @@ class CudaBackend final : public Backend {
   Tensor linearScratch(const Shape& shape);
   Tensor linearScratch_;
   bool fp8Gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta, Tensor& c);
+  // gemm and linear while accumulation() is fp16 (gemm.cpp).
+  void gemmAccumulatingInFp16(const GemmKey& shape, const Tensor& a, const Tensor& b, float alpha, float beta,
+                              Tensor& c);
+  void linearAccumulatingInFp16(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y);
 };
 
 // ---- launch helpers -------------------------------------------------------------------

@@ -9,6 +9,14 @@
 // sm_89 and newer (fp8Gemm below, when the product meets cuBLASLt's fp8 rules). Every
 // other combination is emulated: operands widened exactly to fp32, an fp32 product,
 // one rounding into C's format.
+//
+// Accumulation in fp16 (Backend::setAccumulation, docs/architecture.md "Accumulation"):
+// cuBLASLt with CUBLAS_COMPUTE_16F, whose scale type, C and D are fp16 as well, so the
+// running sums are fp16 in cuBLAS's own order (not the CPU's sequential one: the
+// conformance suite's tolerance says how far apart they may be). bf16 has no 16-bit
+// compute type in cuBLAS: refused by supportsAccumulation, so at start-up.
+#include <cuda_fp16.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -68,7 +76,10 @@ std::shared_ptr<GemmPlan> makePlan(CudaBackend& be, const GemmKey& key, const Fp
   const auto type = static_cast<cudaDataType_t>(key.format);
   // Our B sits in cuBLASLt's A slot (see the file comment).
   const auto ltTypeA = key.formatB >= 0 ? static_cast<cudaDataType_t>(key.formatB) : type;
-  PLAB_CUBLAS(cublasLtMatmulDescCreate(&plan->op, static_cast<cublasComputeType_t>(key.compute), CUDA_R_32F));
+  // CUBLAS_COMPUTE_16F takes fp16 alpha and beta (runLt converts them); every other
+  // compute type here takes fp32 ones.
+  const cudaDataType_t scaleType = key.compute == CUBLAS_COMPUTE_16F ? CUDA_R_16F : CUDA_R_32F;
+  PLAB_CUBLAS(cublasLtMatmulDescCreate(&plan->op, static_cast<cublasComputeType_t>(key.compute), scaleType));
   // Swapped operands: cuBLASLt's A is our B, its B is our A (see the file comment).
   cublasOperation_t ltTransA = key.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t ltTransB = key.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -136,7 +147,11 @@ bool runLt(CudaBackend& be, const GemmKey& key, float alpha, const void* a, cons
   // Our B goes in cuBLASLt's A slot and our A in its B slot. An fp8 D has its own C
   // (cuBLASLt wants a 16-bit C beside an fp8 D; beta is 0 there, so it is not read).
   const void* inC = p.c ? p.unreadC.get() : c;
-  PLAB_CUBLAS(cublasLtMatmul(be.context().lt, p.op, &alpha, b, p.a, a, p.b, &beta, inC, p.c ? p.c : p.d, c, p.d,
+  const __half alphaHalf = __float2half(alpha), betaHalf = __float2half(beta);
+  const bool halfScale = key.compute == CUBLAS_COMPUTE_16F;
+  const void* alphaPtr = halfScale ? static_cast<const void*>(&alphaHalf) : &alpha;
+  const void* betaPtr = halfScale ? static_cast<const void*>(&betaHalf) : &beta;
+  PLAB_CUBLAS(cublasLtMatmul(be.context().lt, p.op, alphaPtr, b, p.a, a, p.b, betaPtr, inC, p.c ? p.c : p.d, c, p.d,
                              &p.algo, be.workspace(0), be.workspaceSize(), be.stream()));
   return true;
 }
@@ -240,6 +255,11 @@ void CudaBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, c
     throwShapeError("gemm", "shapes do not match: op(A) " + std::to_string(m) + "x" + std::to_string(k) +
                                 ", op(B) " + std::to_string(kb) + "x" + std::to_string(n) + ", C " +
                                 c.shape().toString());
+  if (accumulation() != Precision::fp32) {
+    gemmAccumulatingInFp16(GemmKey{transA, transB, m, n, k, CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_16F}, a, b,
+                           alpha, beta, c);
+    return;
+  }
   const Precision pc = c.precision(), pa = a.precision();
   const bool sameInputs = pa == b.precision();
   const bool half = pa == Precision::fp16 || pa == Precision::bf16;
@@ -306,6 +326,10 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, T
   if (x.shape()[1] != w.shape()[1] || y.shape()[0] != x.shape()[0] || y.shape()[1] != w.shape()[0])
     throwShapeError("linear", "shapes do not match: x " + x.shape().toString() + ", W " + w.shape().toString() +
                                   " (y = x W^T), y " + y.shape().toString());
+  if (accumulation() != Precision::fp32) {
+    linearAccumulatingInFp16(x, w, bias, y);
+    return;
+  }
   if (!bias) {
     gemm(false, true, 1.0f, x, w, 0.0f, y);
     return;
@@ -323,6 +347,54 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, T
   gemm(false, true, 1.0f, xs, ws, 0.0f, wide);
   addBias(wide, *bias);
   if (wide.data() != y.data()) convert(wide, y);
+}
+
+// ---- accumulation in fp16 (see the file comment) ----------------------------------------
+
+bool CudaBackend::supportsAccumulation(Precision format, ProductKind kind, std::string& whyNot) const {
+  if (format == Precision::fp32) return true;
+  if (format != Precision::fp16) {
+    whyNot = "the cuda backend cannot accumulate " + std::string(toString(format)) + " products in " +
+             std::string(toString(format)) + ": cuBLAS has no 16-bit compute type for it (only fp16's "
+             "CUBLAS_COMPUTE_16F); use \"fp32\" or the cpu backend";
+    return false;
+  }
+  if (kind == ProductKind::convolution) {
+    whyNot = "the cuda backend accumulates fp16 in fp16 for linear layers only (cuBLAS's CUBLAS_COMPUTE_16F); its "
+             "convolutions (cuDNN) accumulate in fp32; use \"fp32\" or the cpu backend";
+    return false;
+  }
+  return true;
+}
+
+// C = alpha op(A) op(B) + beta C with fp16 operands, sums, alpha, beta and result. An
+// fp32 C (a statistics step's temporary) gets the fp16 result widened, exactly.
+void CudaBackend::gemmAccumulatingInFp16(const GemmKey& key, const Tensor& a, const Tensor& b, float alpha,
+                                         float beta, Tensor& c) {
+  if (accumulation() != Precision::fp16 || a.precision() != Precision::fp16 || b.precision() != Precision::fp16)
+    throw std::invalid_argument("CUDA backend gemm: accumulation in " + std::string(toString(accumulation())) +
+                                " takes fp16 operands and fp16 accumulation only, got A " +
+                                std::string(toString(a.precision())) + ", B " + std::string(toString(b.precision())));
+  if (c.precision() != Precision::fp16 && c.precision() != Precision::fp32)
+    throw std::invalid_argument("CUDA backend gemm: accumulation in fp16 writes fp16 or fp32, not " +
+                                std::string(toString(c.precision())));
+  Tensor out = c.precision() == Precision::fp16 ? c : empty(c.shape(), Precision::fp16);
+  if (beta != 0.0f && out.data() != c.data()) convert(c, out);
+  if (!runLt(*this, key, alpha, a.data(), b.data(), beta, out.data()))
+    throw std::runtime_error("CUDA backend: cuBLASLt found no CUBLAS_COMPUTE_16F algorithm for gemm " + describe(key));
+  if (out.data() != c.data()) convert(out, c);
+}
+
+// y = x W^T in fp16 sums, then the bias added and rounded into fp16 (addBias), as the
+// CPU's one more rounded addition; an fp32 y gets those fp16 values widened.
+void CudaBackend::linearAccumulatingInFp16(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+  if (bias && bias->numel() != w.shape()[0])
+    throwShapeError("linear", "bias " + bias->shape().toString() + " does not match W " + w.shape().toString() +
+                                  " (one value per output)");
+  Tensor out = y.precision() == Precision::fp16 ? y : empty(y.shape(), Precision::fp16);
+  gemm(false, true, 1.0f, x, w, 0.0f, out);
+  if (bias) addBias(out, *bias);
+  if (out.data() != y.data()) convert(out, y);
 }
 
 }  // namespace plab::cuda

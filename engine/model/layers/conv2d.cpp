@@ -1,5 +1,7 @@
 // Conv2d, NCHW, weight [K, C, R, S] as PyTorch. Like Linear, the bias is added to the
-// fp32 result before the one rounding into the layer's format.
+// fp32 result before the one rounding into the layer's format; with accumulate =
+// "layer" the three convolution products sum in the layer's format (backend.h), and
+// the bias is added to that already rounded sum.
 #include "model/layers/weighted_layer.h"
 
 namespace plab::detail {
@@ -18,9 +20,13 @@ class Conv2dLayer final : public WeightedLayer {
     geometry_ = geometryFor(x.shape()[0]);
     Tensor& y = output_.ensure(batched(x.shape()[0], outputShape_));
     Tensor& target = io.begin(y, bias_ != nullptr);
-    io.backend.conv2dForward(geometry_, x, weight_->working, target);
+    {
+      AccumulationScope accumulation(io.backend, accumulationFor(forwardFormat_));
+      io.backend.conv2dForward(geometry_, x, weight_->working, target);
+    }
     if (bias_) io.backend.addBias(target, bias_->working);
     io.finish(target, y, StatsKind::activation);
+    if (io.statsEnabled) io.productRelError = conv2dErrorAgainstFp64(io.backend, geometry_, x, weight_->working, bias_, y);
     input_ = x;
     return y;
   }
@@ -28,6 +34,7 @@ class Conv2dLayer final : public WeightedLayer {
   const Tensor* backward(const Tensor& dy, bool needInputGrad, LayerIo& io) override {
     Tensor& dw = weight_->grad;
     Tensor& dwTarget = io.begin(dw);
+    AccumulationScope accumulation(io.backend, accumulationFor(gradFormat_));
     io.backend.conv2dBackwardFilter(geometry_, input_, dy, dwTarget);
     io.finish(dwTarget, dw, StatsKind::gradient);
     if (bias_) biasGradient(dy, io);

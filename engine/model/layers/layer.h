@@ -6,6 +6,7 @@
 // steps, goes through an fp32 temporary so that Backend::convert can record what
 // the rounding did.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct LayerIo {
   TensorStats gradientStats;
   bool haveActivationStats = false;
   bool haveGradientStats = false;
+  // Linear and conv2d on statistics steps: the forward output's error against its fp64
+  // product (layers/product_error.h), for the activation record.
+  std::optional<double> productRelError;
 
   // The tensor an op should write into: `out` itself, or an fp32 temporary when
   // statistics are on or when the op rounds in more than one call (needsFp32) and

@@ -1,7 +1,8 @@
 // Linear: y = x W^T + b, W [out, in] as PyTorch, through Backend::linear: the product
 // accumulates in fp32 and, with a bias, the bias is added to the fp32 result before
 // the one rounding into the layer's format (backend.h; the CUDA backend fuses it into
-// a cuBLASLt bias epilogue).
+// a cuBLASLt bias epilogue). With accumulate = "layer" all three products (y, dW, dx)
+// sum in the layer's format instead (AccumulationScope, backend.h).
 #include "model/layers/weighted_layer.h"
 
 namespace plab::detail {
@@ -19,8 +20,12 @@ class LinearLayer final : public WeightedLayer {
   const Tensor& forward(const Tensor& x, LayerIo& io) override {
     Tensor& y = output_.ensure(batched(x.shape()[0], outputShape_));
     Tensor& target = io.begin(y);
-    io.backend.linear(x, weight_->working, bias_ ? &bias_->working : nullptr, target);
+    {
+      AccumulationScope accumulation(io.backend, accumulationFor(forwardFormat_));
+      io.backend.linear(x, weight_->working, bias_ ? &bias_->working : nullptr, target);
+    }
     io.finish(target, y, StatsKind::activation);
+    if (io.statsEnabled) io.productRelError = linearErrorAgainstFp64(io.backend, x, weight_->working, bias_, y);
     input_ = x;
     return y;
   }
@@ -28,6 +33,7 @@ class LinearLayer final : public WeightedLayer {
   const Tensor* backward(const Tensor& dy, bool needInputGrad, LayerIo& io) override {
     Tensor& dw = weight_->grad;
     Tensor& dwTarget = io.begin(dw);
+    AccumulationScope accumulation(io.backend, accumulationFor(gradFormat_));
     io.backend.gemm(true, false, 1.0f, dy, input_, 0.0f, dwTarget);  // dW = dy^T x
     io.finish(dwTarget, dw, StatsKind::gradient);
     if (bias_) biasGradient(dy, io);

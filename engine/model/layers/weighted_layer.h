@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/layers/factory.h"
+#include "model/layers/product_error.h"
 
 namespace plab::detail {
 
@@ -45,6 +46,13 @@ class WeightedLayer : public Layer {
     if (spec_.bias)
       decls.push_back({"bias", Shape{biasSize}, forwardFormat_, gradFormat_, uniformInit(biasSize, bound, rng)});
     return decls;
+  }
+
+  // The format this layer's products accumulate in when they produce values of
+  // `format` (forward: the layer's format; backward: its gradient format), for an
+  // AccumulationScope around each product (docs/architecture.md, "Accumulation").
+  Precision accumulationFor(Precision format) const {
+    return spec_.accumulate == Accumulation::layer ? format : Precision::fp32;
   }
 
   // db = sum of dy over all but the channel dimension, rounded into the bias's format.
