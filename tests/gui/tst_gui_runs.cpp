@@ -239,8 +239,8 @@ class TestGuiRuns : public QObject {
     file.write(QByteArray::fromStdString(long_.dump()));
     file.close();
     QProcess cli;
-    cli.start(qEnvironmentVariable("PLAB_CLI"), {QStringLiteral("run"), file.fileName(), QStringLiteral("--db"), window_->databasePath()});
-    QVERIFY(cli.waitForStarted());
+    cli.start(test::cliPath(), {QStringLiteral("run"), file.fileName(), QStringLiteral("--db"), window_->databasePath()});
+    QVERIFY2(cli.waitForStarted(), qPrintable(test::cliPath() + QStringLiteral(": ") + cli.errorString()));
     RunBrowser* browser = window_->runBrowser();
     qint64 id = 0;
     auto findRun = [&] {

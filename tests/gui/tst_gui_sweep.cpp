@@ -84,10 +84,11 @@ class TestGuiSweep : public QObject {
     const QString md = dir.filePath(QStringLiteral("sweep.md"));
     QVERIFY2(view->exportTo(md, true, &error), qPrintable(error));
     QProcess cli;
-    cli.start(qEnvironmentVariable("PLAB_CLI"),
+    cli.start(test::cliPath(),
               {QStringLiteral("compare"), QString::number(panel->sweepId()), QStringLiteral("--db"), window->databasePath()});
-    QVERIFY(cli.waitForFinished(30000));
-    QCOMPARE(cli.exitCode(), 0);
+    QVERIFY2(cli.waitForStarted(), qPrintable(test::cliPath() + QStringLiteral(": ") + cli.errorString()));
+    QVERIFY2(cli.waitForFinished(30000), qPrintable(cli.errorString()));
+    QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
     QCOMPARE(test::head(md, 1 << 20), cli.readAllStandardOutput());
 
     // Presenter mode: N watches one variant after the other, the others faint, then
