@@ -3,6 +3,7 @@
 // `worker` processes at once, each storing its run in the SQLite store as any run
 // does; prints a progress line (variant i of n, step, time left) and, at the end, a
 // table of the variants' results.
+#include <filesystem>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -390,7 +391,9 @@ std::int64_t storeNewSweep(const SweepOptions& o, const Sweep& sweep, const std:
     rows.push_back({int(i), v.name, v.experimentJson, std::nullopt, std::nullopt});
     plan.push_back({int(i), v.name, v.set, v.experimentJson, v.expectedStatus});
   }
-  return store.createSweep(sweep.title, o.file, text, options, rows);
+  // Stored absolute: its base_file is found again (for the claims in `compare`, the GUI
+  // and the report) from whatever folder the store is read.
+  return store.createSweep(sweep.title, std::filesystem::absolute(o.file).lexically_normal().string(), text, options, rows);
 }
 
 // A stored sweep: the variants without a completed run, from their stored experiments

@@ -22,16 +22,28 @@ void describeApp(QCoreApplication& app) {
 }
 
 // precisionlab report --db runs.sqlite --runs 3,4 -o report.pdf
+// precisionlab report --db runs.sqlite --sweep 2 -o report.pdf
 int reportCommand(QApplication& app) {
   QCommandLineParser parser;
   parser.setApplicationDescription(QStringLiteral("Writes a PDF or HTML report of stored runs, without a window"));
   parser.addHelpOption();
   QCommandLineOption db(QStringLiteral("db"), QStringLiteral("SQLite run store"), QStringLiteral("PATH"), plab::ui::defaultDatabaseFile());
   QCommandLineOption runs(QStringLiteral("runs"), QStringLiteral("Run ids, comma-separated (e.g. 3,4)"), QStringLiteral("IDS"));
+  QCommandLineOption sweep(QStringLiteral("sweep"), QStringLiteral("A sweep id: its comparison, claims and variants' runs"),
+                           QStringLiteral("ID"));
   QCommandLineOption output({QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("report.pdf or report.html"), QStringLiteral("FILE"));
-  parser.addOptions({db, runs, output});
+  parser.addOptions({db, runs, sweep, output});
   parser.addPositionalArgument(QStringLiteral("report"), QStringLiteral("the subcommand"));
   parser.process(app);
+  if (parser.isSet(sweep)) {
+    bool ok = false;
+    const qint64 id = parser.value(sweep).trimmed().toLongLong(&ok);
+    if (!ok || id <= 0 || parser.isSet(runs) || !parser.isSet(output)) {
+      std::cerr << "precisionlab report: --sweep: give one sweep id (not with --runs) and -o FILE (.pdf or .html)\n";
+      return 2;
+    }
+    return plab::ui::writeSweepReportFromStore(parser.value(db), id, parser.value(output));
+  }
   QList<qint64> ids;
   for (const QString& part : parser.value(runs).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
     bool ok = false;
@@ -43,7 +55,7 @@ int reportCommand(QApplication& app) {
     ids << id;
   }
   if (ids.isEmpty() || !parser.isSet(output)) {
-    std::cerr << "precisionlab report: give --runs IDS and -o FILE (.pdf or .html)\n";
+    std::cerr << "precisionlab report: give --runs IDS (or --sweep ID) and -o FILE (.pdf or .html)\n";
     return 2;
   }
   return plab::ui::writeReportFromStore(parser.value(db), ids, parser.value(output));
@@ -62,7 +74,8 @@ int main(int argc, char** argv) {
 
   QCommandLineParser parser;
   parser.setApplicationDescription(QStringLiteral("Precision Lab: mixed-precision training lab.\n"
-                                                  "Also: precisionlab report --db PATH --runs 3,4 -o report.pdf"));
+                                                  "Also: precisionlab report --db PATH --runs 3,4 -o report.pdf\n"
+                                                  "      precisionlab report --db PATH --sweep ID -o report.pdf"));
   parser.addHelpOption();
   parser.addVersionOption();
   QCommandLineOption db(QStringLiteral("db"), QStringLiteral("SQLite run store"), QStringLiteral("PATH"), plab::ui::defaultDatabaseFile());

@@ -221,6 +221,27 @@ class TestCliSweep : public QObject {
     QVERIFY2(missing.err.contains("no sweep 999"), qPrintable(missing.describe()));
   }
 
+  // A lesson run by a relative path, with its base in a file beside it, is compared
+  // from another folder: the claims are still checked (the store keeps the absolute path).
+  void aSweepRunByARelativePathIsComparedFromAnywhere() {
+    QTemporaryDir dir;
+    json sweep = threeVariants();
+    writeExperiment(QDir(dir.path()), "base.json", sweep["base"]);
+    sweep.erase("base");
+    sweep["base_file"] = "base.json";
+    sweep["lesson"] = {{"watch", "the loss"},
+                       {"claims", json::array({{{"claim", "fp32 runs"}, {"metric", "overflow_events"}, {"variant", "fp32"},
+                                                {"equals", 0}}})}};
+    writeExperiment(QDir(dir.path()), "lesson.json", sweep);
+    const QString db = dir.filePath("runs.sqlite");
+    const CliResult r = runCli({"sweep", "lesson.json", "--steps", "3", "--jobs", "3", "--db", db}, 120000,
+                               [&](QProcess& p) { p.setWorkingDirectory(dir.path()); });
+    QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+    const CliResult md = runCli({"compare", "1", "--db", db}, 60000, [](QProcess& p) { p.setWorkingDirectory(QDir::rootPath()); });
+    QVERIFY2(md.exitCode == 0, qPrintable(md.describe()));
+    QVERIFY2(md.out.contains("| holds | fp32 runs |"), qPrintable(md.out));
+  }
+
   void aStopSignalStopsEveryVariantAndKeepsWhatTheyRecorded() {
     QTemporaryDir dir;
     json sweep = threeVariants();

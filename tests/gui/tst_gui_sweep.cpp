@@ -14,6 +14,7 @@
 #include <QTreeWidget>
 #include <qcustomplot.h>
 
+#include "common/main_window.h"
 #include "gui_test_support.h"
 #include "plots/loss_plot.h"
 #include "runs/experiment_library.h"
@@ -78,6 +79,16 @@ class TestGuiSweep : public QObject {
       QVERIFY2(c->text(2).contains(QRegularExpression(QStringLiteral("\\d"))), qPrintable(c->text(2)));
     }
     QCOMPARE(view->claimsHeadline(), QStringLiteral("%1 of %1 claims hold").arg(claims->topLevelItemCount()));
+    // A claim longer than its column wraps onto more lines rather than being cut.
+    window->resize(1280, 720);
+    window->show();
+    window->showTab(QStringLiteral("sweepTab"));
+    QVERIFY(QTest::qWaitForWindowExposed(window.get()));
+    QApplication::processEvents();
+    QVERIFY2(claims->header()->sectionSize(1) < claims->fontMetrics().horizontalAdvance(claims->topLevelItem(0)->text(1)),
+             "the claim column is wide enough for the whole claim: the check below would prove nothing");
+    const QRect first = claims->visualItemRect(claims->topLevelItem(0));
+    QVERIFY2(first.height() >= 2 * claims->fontMetrics().height(), qPrintable(QStringLiteral("%1 %2 %3 %4 vis %5").arg(first.height()).arg(claims->width()).arg(claims->header()->sectionSize(1)).arg(claims->header()->sectionSize(2)).arg(claims->isVisible())));
 
     // The exports are what `precisionlab-cli compare` writes for the same sweep.
     QString error;
@@ -90,6 +101,35 @@ class TestGuiSweep : public QObject {
     QVERIFY2(cli.waitForFinished(30000), qPrintable(cli.errorString()));
     QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
     QCOMPARE(test::head(md, 1 << 20), cli.readAllStandardOutput());
+
+    // The report of the sweep: the comparison and the claims first, then the runs'
+    // charts, in the background as the Report… button writes it.
+    QVERIFY(view->findChild<QPushButton*>(QStringLiteral("sweepReport"))->isEnabled());
+    QSignalSpy written(window.get(), &MainWindow::reportWritten);
+    const QString html = dir.filePath(QStringLiteral("sweep-report.html"));
+    window->writeSweepReport(view->comparison(), html);
+    QVERIFY(written.wait(60000));
+    QVERIFY2(written.first().at(1).toBool(), qPrintable(window->lastWarning()));
+    const QString page = QString::fromUtf8(test::head(html, 1 << 20));
+    QVERIFY2(page.contains(QStringLiteral("Claims: %1 of %1 hold").arg(claims->topLevelItemCount())), qPrintable(page.left(2000)));
+    for (const QString& name : names) QVERIFY2(page.contains(name), qPrintable(name));
+    QVERIFY(page.indexOf(QStringLiteral("Claims:")) < page.indexOf(QStringLiteral("<h2>Summary")));
+    QVERIFY(!QImage(dir.filePath(QStringLiteral("sweep-report_files/loss.png"))).isNull());
+    // The same report without a window, as a PDF.
+    QProcess app;
+    const QString pdf = dir.filePath(QStringLiteral("sweep-report.pdf"));
+    app.start(qEnvironmentVariable("PLAB_GUI_APP"), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
+                                                     QStringLiteral("--sweep"), QString::number(panel->sweepId()),
+                                                     QStringLiteral("-o"), pdf});
+    QVERIFY(app.waitForFinished(120000));
+    QVERIFY2(app.exitCode() == 0, app.readAllStandardError().constData());
+    QVERIFY(test::head(pdf, 8).startsWith("%PDF"));
+    QVERIFY(QFileInfo(pdf).size() > 10000);
+    app.start(qEnvironmentVariable("PLAB_GUI_APP"), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
+                                                     QStringLiteral("--sweep"), QStringLiteral("999"), QStringLiteral("-o"), pdf});
+    QVERIFY(app.waitForFinished(60000));
+    QCOMPARE(app.exitCode(), 1);
+    QVERIFY(app.readAllStandardError().contains("999"));
 
     // Presenter mode: N watches one variant after the other, the others faint, then
     // every variant again.

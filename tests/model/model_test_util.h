@@ -3,6 +3,8 @@
 // and networks written as JSON the way experiment files write them.
 #include <QtTest>
 
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +16,13 @@
 namespace plab::test {
 
 // For QCOMPARE: a format's name, so that a failure prints "fp16", not a number.
+// The bits of an fp32 value, for comparing results bit for bit.
+inline std::uint32_t bitsOf(float f) {
+  std::uint32_t b;
+  std::memcpy(&b, &f, sizeof b);
+  return b;
+}
+
 inline QString formatName(Precision p) { return QString::fromLatin1(toString(p).data(), int(toString(p).size())); }
 
 inline std::unique_ptr<Backend> cpuBackend() {

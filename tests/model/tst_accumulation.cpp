@@ -16,12 +16,6 @@ using namespace plab::test;
 
 namespace {
 
-std::uint32_t bitsOf(float f) {
-  std::uint32_t b;
-  std::memcpy(&b, &f, sizeof b);
-  return b;
-}
-
 // n values in (0, 1) that are multiples of 1/64: exact in fp16 and bf16, and every
 // partial sum of fewer than 2^17 of them is exact in fp32, so the sequential
 // reference below rounds each addition exactly once.

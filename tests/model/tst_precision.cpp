@@ -16,12 +16,6 @@ using namespace plab::test;
 
 namespace {
 
-std::uint32_t bitsOf(float f) {
-  std::uint32_t b;
-  std::memcpy(&b, &f, sizeof b);
-  return b;
-}
-
 std::vector<float> randomValues(std::int64_t n, float bound, std::uint64_t seed) {
   detail::SplitMix64 rng(seed);
   std::vector<float> v(static_cast<std::size_t>(n));

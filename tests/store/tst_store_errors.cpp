@@ -77,6 +77,22 @@ class TestStoreErrors : public QObject {
 
   QTemporaryDir dir_;
 
+  // A store file left at schema `version` ("v<version>.sqlite"), holding run 4 and one
+  // layer_stats row given as the VALUES tuple of that version's columns.
+  QString oldStoreWithLayerRow(int version, const char* layerRowValues) {
+    const QString path = dir_.filePath(QStringLiteral("v%1.sqlite").arg(version));
+    {
+      Database db(path.toStdString(), StoreOptions{}, false);
+      if (migrateSchema(db, version) != version) qFatal("cannot make a version-%d store", version);
+      db.exec("INSERT INTO runs (id, created_at, status, config) VALUES (4, '2026-01-01T00:00:00.000Z', 'completed', '{}')");
+      db.exec(std::string("INSERT INTO layer_stats (run_id, step, layer_index, layer_name, kind, precision, count, zeros, "
+                          "underflows, overflows, non_finite, max_abs, histogram) VALUES ") +
+              layerRowValues);
+    }
+    if (rawInt(path, "PRAGMA user_version") != version) qFatal("the version-%d store says another version", version);
+    return path;
+  }
+
  private slots:
   void migratesFromUserVersionZero() {
     const QString path = dir_.filePath("v0.sqlite");
@@ -132,16 +148,7 @@ class TestStoreErrors : public QObject {
   // A version-3 file (layer statistics without shadow columns) is migrated to version 4:
   // its rows read back without shadow figures, and a new run stores and reads them.
   void migratesFromVersionThreeToShadowColumns() {
-    const QString path = dir_.filePath("v3.sqlite");
-    {
-      Database db(path.toStdString(), StoreOptions{}, false);
-      QCOMPARE(migrateSchema(db, 3), 3);
-      db.exec("INSERT INTO runs (id, created_at, status, config) VALUES (4, '2026-01-01T00:00:00.000Z', 'completed', '{}')");
-      db.exec("INSERT INTO layer_stats (run_id, step, layer_index, layer_name, kind, precision, count, zeros, "
-              "underflows, overflows, non_finite, max_abs, histogram) VALUES "
-              "(4, 25, 0, 'layers[0] linear', 'gradient', 'fp16', 10, 10, 0, 0, 0, 0, '[]')");
-    }
-    QCOMPARE(rawInt(path, "PRAGMA user_version"), 3);
+    const QString path = oldStoreWithLayerRow(3, "(4, 25, 0, 'layers[0] linear', 'gradient', 'fp16', 10, 10, 0, 0, 0, 0, '[]')");
     std::int64_t id = 0;
     LayerStatsRecord withShadow;
     withShadow.step = 1;
@@ -181,16 +188,7 @@ class TestStoreErrors : public QObject {
   // A version-4 file is migrated to version 5: its rows read back without a product
   // error, and a new run stores and reads one (docs/architecture.md, "Accumulation").
   void migratesFromVersionFourToProductError() {
-    const QString path = dir_.filePath("v4.sqlite");
-    {
-      Database db(path.toStdString(), StoreOptions{}, false);
-      QCOMPARE(migrateSchema(db, 4), 4);
-      db.exec("INSERT INTO runs (id, created_at, status, config) VALUES (4, '2026-01-01T00:00:00.000Z', 'completed', '{}')");
-      db.exec("INSERT INTO layer_stats (run_id, step, layer_index, layer_name, kind, precision, count, zeros, "
-              "underflows, overflows, non_finite, max_abs, histogram) VALUES "
-              "(4, 25, 0, 'layers[0] linear', 'activation', 'fp16', 10, 0, 0, 0, 0, 1, '[]')");
-    }
-    QCOMPARE(rawInt(path, "PRAGMA user_version"), 4);
+    const QString path = oldStoreWithLayerRow(4, "(4, 25, 0, 'layers[0] linear', 'activation', 'fp16', 10, 0, 0, 0, 0, 1, '[]')");
     LayerStatsRecord measured;
     measured.step = 1;
     measured.layerName = "layers[0] linear";

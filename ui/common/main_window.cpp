@@ -38,6 +38,7 @@
 #include "runs/benchmark_runner.h"
 #include "runs/run_follower.h"
 #include "sweep/sweep.h"
+#include "sweeps/comparison_view.h"
 #include "sweeps/sweep_panel.h"
 #include "report/report_writer.h"
 
@@ -74,6 +75,13 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   tabs_->addTab(sweeps_, QIcon(QStringLiteral(":/icons/overlay.svg")), tr("S&weep"));
   connect(sweeps_, &SweepPanel::message, this, [this](const QString& text) { statusBar()->showMessage(text, 10000); });
   connect(sweeps_, &SweepPanel::sweepFinished, this, [this] { browser_->refresh(); });
+  connect(sweeps_->comparisonView(), &ComparisonView::reportRequested, this, [this] {
+    const SweepComparison& c = sweeps_->comparisonView()->comparison();
+    const QString path = QFileDialog::getSaveFileName(this, tr("Report of sweep %1").arg(c.sweepId),
+                                                      QStringLiteral("sweep-%1.pdf").arg(c.sweepId),
+                                                      tr("PDF (*.pdf);;HTML with images (*.html)"));
+    if (!path.isEmpty()) writeSweepReport(c, path);
+  });
   explorer_ = new PrecisionExplorer;
   explorer_->setObjectName(QStringLiteral("explorerTab"));
   tabs_->addTab(explorer_, QIcon(QStringLiteral(":/icons/explorer.svg")), tr("Precision &Explorer"));
@@ -436,6 +444,27 @@ void MainWindow::writeReport(const QList<qint64>& ids, const QString& path) {
     for (qint64 id : ids) runs << loadRunData(db, id);
     return runs;
   }));
+}
+
+void MainWindow::writeSweepReport(const SweepComparison& comparison, const QString& path) {
+  const QString db = options_.databasePath;
+  auto* watcher = new QFutureWatcher<QList<PlotRun>>(this);
+  connect(watcher, &QFutureWatcher<QList<PlotRun>>::finished, this, [this, watcher, comparison, path] {
+    watcher->deleteLater();
+    QList<PlotRun> runs;
+    try {
+      runs = watcher->result();
+    } catch (const std::exception& e) {
+      finishReport(path, QString::fromUtf8(e.what()));
+      return;
+    }
+    if (runs.isEmpty()) {
+      finishReport(path, tr("sweep %1 has no run yet: run it first").arg(comparison.sweepId));
+      return;
+    }
+    renderReportCharts(std::make_shared<ReportWriter>(runs, comparison), path);
+  });
+  watcher->setFuture(QtConcurrent::run([db, comparison] { return loadSweepRuns(db, comparison); }));
 }
 
 void MainWindow::renderReportCharts(const std::shared_ptr<ReportWriter>& report, const QString& path) {

@@ -3,6 +3,8 @@
 // Each panel is its own widget class; this file only arranges and connects them.
 #include <QFont>
 #include <QMainWindow>
+
+#include "sweep/comparison.h"
 #include <memory>
 
 #include "runs/run_data.h"
@@ -79,6 +81,9 @@ class MainWindow : public QMainWindow {
   void exportCsv(qint64 id, const QString& path);
   // Writes a PDF or HTML report of the runs; reportWritten() when done.
   void writeReport(const QList<qint64>& ids, const QString& path);
+  // The report of a sweep: its comparison and claims, then its variants' runs
+  // overlaid (the Sweep tab's Report…); reportWritten() when done.
+  void writeSweepReport(const SweepComparison& comparison, const QString& path);
   // Starts a run of the current experiment; false (with a message) when it cannot.
   bool startRun();
   // Non-interactive (tests, screenshots, headless): no modal boxes; warnings go to

@@ -1,6 +1,7 @@
 #include "common/screenshot_script.h"
 
 #include <QApplication>
+#include <QDockWidget>
 #include <QCheckBox>
 #include <QDir>
 #include <QFileInfo>
@@ -31,11 +32,12 @@ class ScreenshotScript : public QObject {
   void start() { QTimer::singleShot(1500, this, [this] { editorShots(); }); }
 
  private:
-  void save(const QString& name) {
+  // The window, or one view of it (for pages about that view).
+  void save(const QString& name, QWidget* view = nullptr) {
     QApplication::processEvents();
     PlotDrawQueue::instance().drawAllNow();
     const QString path = dir_.filePath(name + QStringLiteral(".png"));
-    w_.grab().save(path);
+    (view ? view->grab() : w_.grab()).save(path);
     std::cout << "screenshot " << path.toStdString() << "\n";
   }
 
@@ -158,6 +160,10 @@ class ScreenshotScript : public QObject {
   void everyLesson() {
     const QString first = w_.library()->pathOf(QStringLiteral("lessons/01-fp16-underflow.json"));
     const QDir folder = QFileInfo(first).dir();
+    // The lesson pages show the Sweep tab itself: the docks would take its room.
+    for (const char* dock : {"libraryDock", "runsDock"}) {
+      if (auto* d = w_.findChild<QDockWidget*>(QLatin1String(dock))) d->hide();
+    }
     for (const QString& name : folder.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name))
       lessons_ << folder.filePath(name);
     nextLesson();
@@ -175,7 +181,7 @@ class ScreenshotScript : public QObject {
     connect(panel, &SweepPanel::comparisonReady, this, [this, panel, shot] {
       disconnect(panel, &SweepPanel::comparisonReady, this, nullptr);
       QTimer::singleShot(1500, this, [this, shot] {
-        save(shot);
+        save(shot, w_.sweepPanel());
         nextLesson();
       });
     });

@@ -57,6 +57,9 @@ void RunPlot::rebuild() {
   extent_ = Extent{};
   clearSeries();
   refresh();
+  // With nothing drawn yet, rescaling keeps the previous runs' range, which would then
+  // read as a user's zoom and stop the view following the new runs: start at the origin.
+  if (extent_.yMin > extent_.yMax) plot()->xAxis->setRange(0, 1);
   resetView();
 }
 

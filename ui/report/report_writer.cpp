@@ -19,6 +19,7 @@
 #include "plots/loss_scale_plot.h"
 #include "plots/plot_widget.h"
 #include "runs/run_loader.h"
+#include "sweeps/comparison_view.h"
 
 namespace plab::ui {
 namespace {
@@ -89,7 +90,112 @@ ReportWriter::ReportWriter(QList<PlotRun> runs) : runs_(std::move(runs)) {
   }
 }
 
+ReportWriter::ReportWriter(QList<PlotRun> runs, SweepComparison comparison) : ReportWriter(std::move(runs)) {
+  comparison_ = std::move(comparison);
+}
+
 ReportWriter::~ReportWriter() = default;
+
+QString ReportWriter::comparisonHtml() const {
+  const SweepComparison& c = *comparison_;
+  QString out;
+  QTextStream s(&out);
+  const auto cells = [&s](const QStringList& values, const char* tag) {
+    s << "<tr>";
+    for (const QString& v : values) s << "<" << tag << ">" << v << "</" << tag << ">";
+    s << "</tr>";
+  };
+  const auto variantCell = [&c](std::size_t i) {
+    return QStringLiteral("<span style='color:%1'>■</span> %2")
+        .arg(runColour(int(i)).name(), QString::fromStdString(c.rows[i].variant).toHtmlEscaped());
+  };
+  const QString title = c.title.empty() ? QObject::tr("Sweep %1").arg(c.sweepId) : QString::fromStdString(c.title);
+  s << "<h2>" << title.toHtmlEscaped() << "</h2><p>" << QObject::tr("Sweep %1").arg(c.sweepId)
+    << (c.backend.empty() ? QString() : QObject::tr(", backend %1").arg(QString::fromStdString(c.backend))) << ", "
+    << QObject::tr("%n variant(s)", nullptr, int(c.rows.size())) << ".</p>";
+  // The claims first: for a lesson they are the point of the page.
+  if (!c.claims.empty()) {
+    const auto holding = std::count_if(c.claims.begin(), c.claims.end(),
+                                       [](const ClaimCheck& k) { return k.result.status == ClaimStatus::holds; });
+    s << "<h3>" << QObject::tr("Claims: %1 of %2 hold").arg(holding).arg(c.claims.size())
+      << "</h3><table width='100%'>";
+    cells({QString(), QObject::tr("Claim"), QObject::tr("Measured")}, "th");
+    for (const ClaimCheck& k : c.claims) {
+      const ClaimMark mark = claimMark(k.result.status);
+      cells({QStringLiteral("<b><font color='%1'>%2</font></b>").arg(mark.colour.name(), mark.mark),
+             QString::fromStdString(k.claim.text).toHtmlEscaped(), QString::fromStdString(k.result.measured).toHtmlEscaped()},
+            "td");
+    }
+    s << "</table>";
+  }
+  if (!c.claimsNote.empty()) s << "<p>" << QString::fromStdString(c.claimsNote).toHtmlEscaped() << "</p>";
+
+  s << "<h3>" << QObject::tr("Results") << "</h3><p>"
+    << QObject::tr("Speed-up is against the first variant's median step time.") << "</p><table width='100%'>";
+  cells({QObject::tr("Variant"), QObject::tr("Status"), QObject::tr("Final train loss"), QObject::tr("Test accuracy"),
+         QObject::tr("Skipped steps"), QObject::tr("Overflows"), QObject::tr("Step ms"), QObject::tr("Speed-up")},
+        "th");
+  for (std::size_t i = 0; i < c.rows.size(); ++i) {
+    const ComparisonRow& r = c.rows[i];
+    cells({variantCell(i), QString::fromStdString(r.status), metricText(r.metrics, "final_train_loss", 4),
+           metricText(r.metrics, "test_accuracy", 4), metricText(r.metrics, "skipped_steps", 0),
+           metricText(r.metrics, "overflow_events", 0), metricText(r.metrics, "median_step_ms", 3),
+           r.speedup ? QStringLiteral("%1×").arg(*r.speedup, 0, 'f', 2) : QStringLiteral("–")},
+          "td");
+  }
+  s << "</table>";
+
+  s << "<h3>" << QObject::tr("Memory") << "</h3><p>"
+    << QObject::tr("What each run's network holds, from the engine's own allocations; the total also counts gradients.")
+    << "</p><table width='100%'>";
+  cells({QObject::tr("Variant"), QObject::tr("Weights"), QObject::tr("Master weights"), QObject::tr("Optimizer state"),
+         QObject::tr("Activations (one step)"), QObject::tr("Total")},
+        "th");
+  for (std::size_t i = 0; i < c.rows.size(); ++i) {
+    const std::optional<MemoryUse>& m = c.rows[i].memory;
+    const auto b = [&m](std::int64_t v) { return m ? bytesLabel(v) : QStringLiteral("–"); };
+    cells({variantCell(i), b(m ? m->weights : 0), b(m ? m->masterWeights : 0), b(m ? m->optimizerState : 0),
+           b(m ? m->activations : 0), b(m ? m->total() : 0)},
+          "td");
+  }
+  s << "</table>";
+
+  // Gradient underflow as a matrix, a layer per row and a variant per column: a list
+  // of every (variant, layer) pair ran over two pages for a 13-layer network.
+  QStringList layers;
+  for (const ComparisonRow& r : c.rows) {
+    for (const LayerUnderflow& u : r.gradientUnderflow) {
+      if (!layers.contains(QString::fromStdString(u.layer))) layers << QString::fromStdString(u.layer);
+    }
+  }
+  if (!layers.isEmpty()) {
+    s << "<h3>" << QObject::tr("Gradients below their format's smallest subnormal") << "</h3><p>"
+      << QObject::tr("The mean share over the run's statistics steps, with the gradient's format; * marks a share "
+                     "measured on the fp32 shadow (what the format would lose), the others count the values that "
+                     "rounding turned to zero.")
+      << "</p><table width='100%'>";
+    QStringList header = {QObject::tr("Layer")};
+    for (std::size_t i = 0; i < c.rows.size(); ++i) header << variantCell(i);
+    cells(header, "th");
+    for (const QString& layer : layers) {
+      QStringList row = {layer.toHtmlEscaped()};
+      for (const ComparisonRow& r : c.rows) {
+        const auto u = std::find_if(r.gradientUnderflow.begin(), r.gradientUnderflow.end(),
+                                    [&](const LayerUnderflow& x) { return QString::fromStdString(x.layer) == layer; });
+        row << (u == r.gradientUnderflow.end()
+                    ? QStringLiteral("–")
+                    : QStringLiteral("%1% %2%3")
+                          .arg(100.0 * u->share, 0, 'f', 2)
+                          .arg(QString::fromStdString(u->precision), u->fromShadow ? QStringLiteral("*") : QString()));
+      }
+      cells(row, "td");
+    }
+    s << "</table>";
+  }
+  // The runs' own summary, configuration and charts follow on the next page.
+  s << "<p style='page-break-after:always'></p>";
+  return out;
+}
 
 bool ReportWriter::renderNextChart() {
   if (current_ >= charts_.size()) return false;
@@ -120,6 +226,7 @@ QString ReportWriter::html(const QString& imagePrefix) const {
        "th{background:#eceff1}.diff{background:#fff3c4}img{max-width:100%}</style></head><body>";
   s << "<h1>Precision Lab report</h1><p>" << QDateTime::currentDateTimeUtc().toString(Qt::ISODate) << " · "
     << runs_.size() << " run(s)</p>";
+  if (comparison_) s << comparisonHtml();
   s << "<h2>Summary</h2><table><tr><th>Run</th><th>Status</th><th>Backend · device</th><th>Steps</th>"
        "<th>Final train loss</th><th>Test loss</th><th>Test accuracy</th><th>Overflows</th><th>Skipped steps</th>"
        "<th>Speedup vs fp32</th></tr>";
@@ -234,6 +341,38 @@ int writeReportFromStore(const QString& databasePath, const QList<qint64>& ids, 
     return 1;
   }
   std::cout << "wrote " << output.toStdString() << " (" << ids.size() << " run(s))\n";
+  return 0;
+}
+
+QList<PlotRun> loadSweepRuns(const QString& databasePath, const SweepComparison& comparison) {
+  QList<PlotRun> runs;
+  for (std::size_t i = 0; i < comparison.rows.size(); ++i) {
+    if (comparison.rows[i].runId) runs << PlotRun{loadRunData(databasePath, *comparison.rows[i].runId), runColour(int(i))};
+  }
+  return runs;
+}
+
+int writeSweepReportFromStore(const QString& databasePath, qint64 sweepId, const QString& output) {
+  std::optional<ReportWriter> report;
+  try {
+    SweepComparison comparison = compareSweep(databasePath.toStdString(), sweepId);
+    QList<PlotRun> runs = loadSweepRuns(databasePath, comparison);
+    if (runs.isEmpty()) {
+      std::cerr << "precisionlab report: sweep " << sweepId << " has no run yet; run it first (precisionlab-cli sweep --resume "
+                << sweepId << ")\n";
+      return 1;
+    }
+    report.emplace(std::move(runs), std::move(comparison));
+  } catch (const std::exception& e) {
+    std::cerr << "precisionlab report: " << e.what() << "\n";
+    return 1;
+  }
+  QString error;
+  if (!report->write(output, &error)) {
+    std::cerr << "precisionlab report: " << error.toStdString() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << output.toStdString() << " (sweep " << sweepId << ")\n";
   return 0;
 }
 

@@ -14,9 +14,11 @@
 #include <QString>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "runs/run_data.h"
+#include "sweep/comparison.h"
 
 namespace plab::ui {
 
@@ -33,6 +35,10 @@ ReportSummaryRow summarize(const RunData& run);
 class ReportWriter {
  public:
   explicit ReportWriter(QList<PlotRun> runs);
+  // A sweep's report (`precisionlab report --sweep`, the Sweep tab's Report…): its
+  // comparison table, per-layer gradient underflow and claims open the document, on a
+  // page of their own; the runs are its variants' latest runs, in variant colours.
+  ReportWriter(QList<PlotRun> runs, SweepComparison comparison);
   ~ReportWriter();
   // Picks PDF or HTML from the suffix. False with *error set on failure.
   bool write(const QString& path, QString* error);
@@ -57,7 +63,9 @@ class ReportWriter {
   bool writeRenderedPdf(const QString& path, QString* error) const;
   bool writeRenderedHtml(const QString& path, QString* error) const;
   QString html(const QString& imagePrefix) const;
+  QString comparisonHtml() const;
   QList<PlotRun> runs_;
+  std::optional<SweepComparison> comparison_;
   std::vector<Chart> charts_;
   std::size_t current_ = 0;
 };
@@ -65,5 +73,10 @@ class ReportWriter {
 // Loads runs from the store and writes the report: the `precisionlab report` command.
 // Colours follow the order of ids. Returns 0 on success, else prints why and returns 1.
 int writeReportFromStore(const QString& databasePath, const QList<qint64>& ids, const QString& output);
+// The same for a stored sweep: its comparison and its variants' latest runs.
+int writeSweepReportFromStore(const QString& databasePath, qint64 sweepId, const QString& output);
+// The runs of a comparison's variants that ran, each in its variant's colour (the
+// Sweep tab's), loaded from the store. Throws what loading throws.
+QList<PlotRun> loadSweepRuns(const QString& databasePath, const SweepComparison& comparison);
 
 }  // namespace plab::ui

@@ -11,6 +11,7 @@
 #include <QPixmap>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QStyledItemDelegate>
 #include <QTableWidget>
 #include <QTreeWidget>
 #include <QVBoxLayout>
@@ -20,24 +21,35 @@
 #include "runs/run_data.h"
 
 namespace plab::ui {
-namespace {
 
-QString number(const RunMetrics& m, const char* key, int decimals) {
+ClaimMark claimMark(ClaimStatus status) {
+  switch (status) {
+    case ClaimStatus::holds: return {QStringLiteral("✔"), QColor("#2e7d32")};
+    case ClaimStatus::fails: return {QStringLiteral("✘"), QColor("#c62828")};
+    case ClaimStatus::not_applicable: return {QStringLiteral("n/a"), QColor("#757575")};
+    case ClaimStatus::no_data: break;
+  }
+  return {QStringLiteral("?"), QColor("#ef6c00")};
+}
+
+QString metricText(const RunMetrics& m, const char* key, int decimals) {
   const auto it = m.find(key);
   if (it == m.end()) return QStringLiteral("–");
   if (const double* v = std::get_if<double>(&it->second)) return QString::number(*v, 'f', decimals);
   return QStringLiteral("–");
 }
 
-QString bytes(std::int64_t b) { return QString::fromStdString(bytesText(double(b))); }
+QString bytesLabel(std::int64_t b) { return QString::fromStdString(bytesText(double(b))); }
 
-// The layer whose gradients lose the most to underflow: the one figure a row has room for.
 QString worstUnderflow(const std::vector<LayerUnderflow>& layers) {
   if (layers.empty()) return QStringLiteral("–");
   const auto worst = std::max_element(layers.begin(), layers.end(),
                                       [](const LayerUnderflow& a, const LayerUnderflow& b) { return a.share < b.share; });
   return QStringLiteral("%1% (%2)").arg(100.0 * worst->share, 0, 'f', 1).arg(QString::fromStdString(worst->layer));
 }
+
+namespace {
+
 
 QString underflowTooltip(const std::vector<LayerUnderflow>& layers) {
   QStringList lines;
@@ -49,6 +61,25 @@ QString underflowTooltip(const std::vector<LayerUnderflow>& layers) {
   }
   return lines.join(QLatin1Char('\n'));
 }
+
+// Rows as tall as their wrapped text at the column's width: QTreeView asks a delegate
+// for a row's height without the column's width, so a long claim was cut to one line.
+class WrappingDelegate : public QStyledItemDelegate {
+ public:
+  explicit WrappingDelegate(QTreeView* view) : QStyledItemDelegate(view), view_(view) {}
+  QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override {
+    QSize size = QStyledItemDelegate::sizeHint(option, index);
+    const int width = view_->header()->sectionSize(index.column()) - 8;  // the cell's text margins
+    if (width <= 0) return size;
+    const QRect text = option.fontMetrics.boundingRect(QRect(0, 0, width, 100000), Qt::TextWordWrap,
+                                                       index.data(Qt::DisplayRole).toString());
+    size.setHeight(std::max(size.height(), text.height() + 6));
+    return size;
+  }
+
+ private:
+  QTreeView* view_;
+};
 
 const QStringList kColumns = {QObject::tr("Variant"),   QObject::tr("Status"),      QObject::tr("Train loss"),
                               QObject::tr("Test acc."), QObject::tr("Skipped"),     QObject::tr("Overflows"),
@@ -68,24 +99,36 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
   table_->verticalHeader()->setVisible(false);
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table_->horizontalHeader()->setStretchLastSection(true);
-  layout->addWidget(table_, 3);
+  layout->addWidget(table_, 1);
 
+  // The claims stand in a panel of their own that the owner places (the Sweep tab puts
+  // it beside the plot: the claims are what the class reads while the curves run).
+  claimsPanel_ = new QWidget;
+  claimsPanel_->setObjectName(QStringLiteral("claimsPanel"));
+  auto* claimsLayout = new QVBoxLayout(claimsPanel_);
+  claimsLayout->setContentsMargins(0, 0, 0, 0);
   claimsLabel_ = new QLabel;
+  claimsLabel_->setWordWrap(true);
   claimsLabel_->setObjectName(QStringLiteral("claimsHeadline"));
   QFont bold = claimsLabel_->font();
   bold.setBold(true);
   claimsLabel_->setFont(bold);
-  layout->addWidget(claimsLabel_);
+  claimsLayout->addWidget(claimsLabel_);
   claims_ = new QTreeWidget;
   claims_->setObjectName(QStringLiteral("sweepClaims"));
   claims_->setColumnCount(3);
   claims_->setHeaderLabels({tr(""), tr("Claim"), tr("Measured")});
   claims_->setRootIsDecorated(false);
   claims_->setWordWrap(true);
+  claims_->setTextElideMode(Qt::ElideNone);
+  claims_->setItemDelegate(new WrappingDelegate(claims_));
+  // A claim wraps onto as many lines as it needs: the rows are laid out again whenever
+  // a column's width changes (QTreeView keeps the row heights of the first layout).
+  connect(claims_->header(), &QHeaderView::sectionResized, claims_, [this] { claims_->doItemsLayout(); });
   claims_->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
   claims_->header()->setSectionResizeMode(1, QHeaderView::Stretch);
   claims_->header()->setSectionResizeMode(2, QHeaderView::Stretch);
-  layout->addWidget(claims_, 2);
+  claimsLayout->addWidget(claims_, 1);
 
   auto* buttons = new QHBoxLayout;
   csvButton_ = new QPushButton(QIcon(QStringLiteral(":/icons/export.svg")), tr("Export &CSV…"));
@@ -95,6 +138,11 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
   buttons->addStretch(1);
   buttons->addWidget(csvButton_);
   buttons->addWidget(markdownButton_);
+  reportButton_ = new QPushButton(QIcon(QStringLiteral(":/icons/export.svg")), tr("&Report…"));
+  reportButton_->setObjectName(QStringLiteral("sweepReport"));
+  reportButton_->setToolTip(tr("A PDF (or HTML) report: this table, the claims and the variants' charts overlaid"));
+  buttons->addWidget(reportButton_);
+  connect(reportButton_, &QPushButton::clicked, this, &ComparisonView::reportRequested);
   layout->addLayout(buttons);
   connect(csvButton_, &QPushButton::clicked, this, [this] { exportDialog(false); });
   connect(markdownButton_, &QPushButton::clicked, this, [this] { exportDialog(true); });
@@ -108,6 +156,7 @@ void ComparisonView::clear() {
   claimsLabel_->setText(tr("Run the sweep to see its comparison table and claims."));
   csvButton_->setEnabled(false);
   markdownButton_->setEnabled(false);
+  reportButton_->setEnabled(false);
 }
 
 void ComparisonView::setComparison(const SweepComparison& comparison) {
@@ -116,20 +165,21 @@ void ComparisonView::setComparison(const SweepComparison& comparison) {
   fillClaims();
   csvButton_->setEnabled(true);
   markdownButton_->setEnabled(true);
+  reportButton_->setEnabled(true);
 }
 
 void ComparisonView::fillTable() {
   table_->setRowCount(int(comparison_.rows.size()));
   for (int i = 0; i < int(comparison_.rows.size()); ++i) {
     const ComparisonRow& r = comparison_.rows[std::size_t(i)];
-    const QString memory = r.memory ? bytes(r.memory->total()) : QStringLiteral("–");
-    const QString weights = r.memory ? bytes(r.memory->weights) : QStringLiteral("–");
-    const QString activations = r.memory ? bytes(r.memory->activations) : QStringLiteral("–");
+    const QString memory = r.memory ? bytesLabel(r.memory->total()) : QStringLiteral("–");
+    const QString weights = r.memory ? bytesLabel(r.memory->weights) : QStringLiteral("–");
+    const QString activations = r.memory ? bytesLabel(r.memory->activations) : QStringLiteral("–");
     const QString speedup = r.speedup ? QStringLiteral("%1×").arg(*r.speedup, 0, 'f', 2) : QStringLiteral("–");
     const QStringList cells = {QString::fromStdString(r.variant), QString::fromStdString(r.status),
-                               number(r.metrics, "final_train_loss", 4), number(r.metrics, "test_accuracy", 4),
-                               number(r.metrics, "skipped_steps", 0), number(r.metrics, "overflow_events", 0),
-                               number(r.metrics, "median_step_ms", 3), speedup, memory, weights, activations,
+                               metricText(r.metrics, "final_train_loss", 4), metricText(r.metrics, "test_accuracy", 4),
+                               metricText(r.metrics, "skipped_steps", 0), metricText(r.metrics, "overflow_events", 0),
+                               metricText(r.metrics, "median_step_ms", 3), speedup, memory, weights, activations,
                                worstUnderflow(r.gradientUnderflow)};
     for (int c = 0; c < cells.size(); ++c) {
       auto* item = new QTableWidgetItem(cells[c]);
@@ -144,9 +194,9 @@ void ComparisonView::fillTable() {
     if (r.memory) {
       table_->item(i, 8)->setToolTip(tr("weights %1 · master weights %2 · gradients %3 · optimizer state %4 · "
                                         "activations of one step %5")
-                                         .arg(bytes(r.memory->weights), bytes(r.memory->masterWeights),
-                                              bytes(r.memory->gradients), bytes(r.memory->optimizerState),
-                                              bytes(r.memory->activations)));
+                                         .arg(bytesLabel(r.memory->weights), bytesLabel(r.memory->masterWeights),
+                                              bytesLabel(r.memory->gradients), bytesLabel(r.memory->optimizerState),
+                                              bytesLabel(r.memory->activations)));
     }
     table_->item(i, 11)->setToolTip(underflowTooltip(r.gradientUnderflow));
   }
@@ -169,16 +219,9 @@ void ComparisonView::fillClaims() {
   claims_->clear();
   for (const ClaimCheck& check : comparison_.claims) {
     auto* item = new QTreeWidgetItem(claims_);
-    QString mark;
-    QColor colour;
-    switch (check.result.status) {
-      case ClaimStatus::holds: mark = QStringLiteral("✔"), colour = QColor("#2e7d32"); break;
-      case ClaimStatus::fails: mark = QStringLiteral("✘"), colour = QColor("#c62828"); break;
-      case ClaimStatus::not_applicable: mark = QStringLiteral("n/a"), colour = QColor("#757575"); break;
-      case ClaimStatus::no_data: mark = QStringLiteral("?"), colour = QColor("#ef6c00"); break;
-    }
-    item->setText(0, mark);
-    item->setForeground(0, colour);
+    const ClaimMark mark = claimMark(check.result.status);
+    item->setText(0, mark.mark);
+    item->setForeground(0, mark.colour);
     item->setToolTip(0, QString::fromUtf8(toString(check.result.status)));
     item->setText(1, QString::fromStdString(check.claim.text));
     item->setText(2, QString::fromStdString(check.result.measured));

@@ -4,6 +4,7 @@
 // speed-up, memory by kind, the worst layer's gradient underflow), and each claim with
 // a tick or a cross and what was measured. Exports the same table as
 // `precisionlab-cli compare` does, as CSV or Markdown.
+#include <QColor>
 #include <QWidget>
 
 #include "sweep/comparison.h"
@@ -14,6 +15,19 @@ class QTreeWidget;
 class QPushButton;
 
 namespace plab::ui {
+
+// How a claim's result is shown, here and in the report: a mark and its colour.
+struct ClaimMark {
+  QString mark;
+  QColor colour;
+};
+ClaimMark claimMark(ClaimStatus status);
+// A metric of the table with `decimals` decimals, "–" when the run has none.
+QString metricText(const RunMetrics& m, const char* key, int decimals);
+// Bytes in readable units (engine/model/memory_estimate.h's bytesText).
+QString bytesLabel(std::int64_t bytes);
+// The layer whose gradients lose the most to underflow: the one figure a row has room for.
+QString worstUnderflow(const std::vector<LayerUnderflow>& layers);
 
 class ComparisonView : public QWidget {
   Q_OBJECT
@@ -28,12 +42,17 @@ class ComparisonView : public QWidget {
 
   QTableWidget* table() const { return table_; }
   QTreeWidget* claims() const { return claims_; }
+  // The claims' headline and list, a widget that the owner places in its own layout
+  // (it is not in this view's).
+  QWidget* claimsPanel() const { return claimsPanel_; }
   // "3 of 3 claims hold", or "" when the sweep is not a lesson.
   QString claimsHeadline() const;
 
  signals:
   void exported(const QString& path);
   void exportFailed(const QString& message);
+  // "Report…": the owner writes the PDF or HTML report of the sweep.
+  void reportRequested();
 
  private:
   void fillTable();
@@ -42,9 +61,11 @@ class ComparisonView : public QWidget {
   SweepComparison comparison_;
   QTableWidget* table_;
   QTreeWidget* claims_;
+  QWidget* claimsPanel_;
   QLabel* claimsLabel_;
   QPushButton* csvButton_;
   QPushButton* markdownButton_;
+  QPushButton* reportButton_;
 };
 
 }  // namespace plab::ui

@@ -96,16 +96,19 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   plot_->setObjectName(QStringLiteral("sweepLossPlot"));
   comparison_ = new ComparisonView;
 
+  // Variants | the overlaid losses | the claims, above the comparison table.
   auto* top = new QSplitter(Qt::Horizontal);
   top->addWidget(variants_);
   top->addWidget(plot_);
-  top->setStretchFactor(0, 1);
-  top->setStretchFactor(1, 4);
+  top->addWidget(comparison_->claimsPanel());
+  top->setStretchFactor(0, 2);
+  top->setStretchFactor(1, 5);
+  top->setStretchFactor(2, 3);
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(top);
   split->addWidget(comparison_);
-  split->setStretchFactor(0, 1);
-  split->setStretchFactor(1, 1);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
   layout->addWidget(split, 1);
 
   connect(runButton_, &QPushButton::clicked, this, [this] {
@@ -280,6 +283,11 @@ void SweepPanel::updatePlot() {
     if (!r.error.isEmpty()) variants_->item(i, kStatus)->setToolTip(r.error);
   }
   plot_->refresh();
+  // The follower's last update comes when the last run has ended: show all of each
+  // run, as the Plots tab does when its run ends.
+  bool anyLive = false;
+  for (const RunDataPtr& r : runs_) anyLive = anyLive || (r && r->isLive());
+  if (!anyLive) plot_->resetView();
 }
 
 void SweepPanel::onFinished(qint64 sweepId, int exitCode, const QString& message) {

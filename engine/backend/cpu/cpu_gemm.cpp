@@ -27,6 +27,27 @@ MatrixDims matrixDims(const char* op, const char* what, const Tensor& t) {
   return {rows, rows ? t.numel() / rows : 0};
 }
 
+// The product op(A) op(B) -> C: A and B as matrices, m x k times k x n, checked
+// against each other and against C's size.
+struct ProductShape {
+  MatrixDims a, b;
+  std::int64_t m = 0, n = 0, k = 0;
+};
+
+ProductShape productShape(const char* op, const char* nameA, const char* nameB, const char* nameC, bool transA,
+                          bool transB, const Tensor& a, const Tensor& b, const Tensor& c) {
+  ProductShape p{matrixDims(op, nameA, a), matrixDims(op, nameB, b)};
+  p.m = transA ? p.a.cols : p.a.rows;
+  p.k = transA ? p.a.rows : p.a.cols;
+  const auto kb = transB ? p.b.cols : p.b.rows;
+  p.n = transB ? p.b.rows : p.b.cols;
+  if (p.k != kb)
+    fail(op, std::string("inner dimensions differ: ") + nameA + " " + a.shape().toString() + (transA ? "^T" : "") +
+                 " times " + nameB + " " + b.shape().toString() + (transB ? "^T" : ""));
+  requireNumel(op, nameC, c, p.m * p.n);
+  return p;
+}
+
 // tf32 products read their fp32 inputs rounded to tf32 (as tensor cores do); inputs
 // in narrower formats are already exact in tf32.
 const float* tf32Operand(const Tensor& t, float* buffer) {
@@ -65,14 +86,10 @@ void addChannelBias(float* py, std::int64_t batch, std::int64_t channels, std::i
 // alpha * (1 / scaleA) * (1 / scaleB), as cuBLASLt applies scale-inverse pointers.
 CpuBackend::ProductDims CpuBackend::multiplyFp32(const ProductNames& names, bool transA, bool transB, float alpha,
                                                  const Tensor& a, const Tensor& b, float beta, Tensor& c) {
-  const char* op = names.op;
-  const MatrixDims da = matrixDims(op, names.a, a), db = matrixDims(op, names.b, b);
-  const auto m = transA ? da.cols : da.rows, k = transA ? da.rows : da.cols;
-  const auto kb = transB ? db.cols : db.rows, n = transB ? db.rows : db.cols;
-  if (k != kb)
-    fail(op, std::string("inner dimensions differ: ") + names.a + " " + a.shape().toString() + (transA ? "^T" : "") +
-                 " times " + names.b + " " + b.shape().toString() + (transB ? "^T" : ""));
-  requireNumel(op, names.c, c, m * n);
+  const ProductShape p = productShape(names.op, names.a, names.b, names.c, transA, transB, a, b, c);
+  const auto m = p.m, n = p.n, k = p.k;
+  const MatrixDims& da = p.a;
+  const MatrixDims& db = p.b;
   const float factor = alpha * inverseScale(a) * inverseScale(b);
   const float* pa = slots(a);
   const float* pb = slots(b);
@@ -105,16 +122,10 @@ CpuBackend::ProductDims CpuBackend::multiplyRoundedSum(const ProductNames& names
   if (alpha != 1.0f || beta != 0.0f || a.scale() || b.scale())
     fail(op, std::string("accumulation in ") + std::string(toString(format)) +
                  " takes alpha = 1, beta = 0 and no fp8 inputs");
-  const MatrixDims da = matrixDims(op, names.a, a), db = matrixDims(op, names.b, b);
-  const auto m = transA ? da.cols : da.rows, k = transA ? da.rows : da.cols;
-  const auto kb = transB ? db.cols : db.rows, n = transB ? db.rows : db.cols;
-  if (k != kb)
-    fail(op, std::string("inner dimensions differ: ") + names.a + " " + a.shape().toString() + (transA ? "^T" : "") +
-                 " times " + names.b + " " + b.shape().toString() + (transB ? "^T" : ""));
-  requireNumel(op, names.c, c, m * n);
-  multiplyRounded(format, transA, transB, m, n, k, slots(a), da.cols, slots(b), db.cols, false, slots(c),
-                  scratch(5, static_cast<std::size_t>(n * k)));
-  return {m, n};
+  const ProductShape p = productShape(op, names.a, names.b, names.c, transA, transB, a, b, c);
+  multiplyRounded(format, transA, transB, p.m, p.n, p.k, slots(a), p.a.cols, slots(b), p.b.cols, false, slots(c),
+                  scratch(5, static_cast<std::size_t>(p.n * p.k)));
+  return {p.m, p.n};
 }
 
 void CpuBackend::gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
