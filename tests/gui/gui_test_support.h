@@ -40,6 +40,13 @@ inline nlohmann::json shortExperiment(MainWindow& window, std::int64_t steps) {
 // started by hand drives the same CLI as its window instead of starting "".
 inline QString cliPath() { return workerExecutable(); }
 
+// The precisionlab GUI binary, for its headless commands (report): $PLAB_GUI_APP,
+// which ctest sets, else the one this build made (PLAB_GUI_APP_PATH, CMakeLists.txt).
+inline QString guiAppPath() {
+  const QString env = qEnvironmentVariable("PLAB_GUI_APP");
+  return env.isEmpty() ? QStringLiteral(PLAB_GUI_APP_PATH) : env;
+}
+
 inline QByteArray head(const QString& path, int n) {
   QFile f(path);
   if (!f.open(QIODevice::ReadOnly)) return {};

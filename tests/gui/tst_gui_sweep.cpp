@@ -118,15 +118,16 @@ class TestGuiSweep : public QObject {
     // The same report without a window, as a PDF.
     QProcess app;
     const QString pdf = dir.filePath(QStringLiteral("sweep-report.pdf"));
-    app.start(qEnvironmentVariable("PLAB_GUI_APP"), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
-                                                     QStringLiteral("--sweep"), QString::number(panel->sweepId()),
-                                                     QStringLiteral("-o"), pdf});
+    app.start(test::guiAppPath(), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
+                                   QStringLiteral("--sweep"), QString::number(panel->sweepId()), QStringLiteral("-o"), pdf});
+    QVERIFY2(app.waitForStarted(), qPrintable(test::guiAppPath() + QStringLiteral(": ") + app.errorString()));
     QVERIFY(app.waitForFinished(120000));
     QVERIFY2(app.exitCode() == 0, app.readAllStandardError().constData());
     QVERIFY(test::head(pdf, 8).startsWith("%PDF"));
     QVERIFY(QFileInfo(pdf).size() > 10000);
-    app.start(qEnvironmentVariable("PLAB_GUI_APP"), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
-                                                     QStringLiteral("--sweep"), QStringLiteral("999"), QStringLiteral("-o"), pdf});
+    app.start(test::guiAppPath(), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
+                                   QStringLiteral("--sweep"), QStringLiteral("999"), QStringLiteral("-o"), pdf});
+    QVERIFY2(app.waitForStarted(), qPrintable(test::guiAppPath() + QStringLiteral(": ") + app.errorString()));
     QVERIFY(app.waitForFinished(60000));
     QCOMPARE(app.exitCode(), 1);
     QVERIFY(app.readAllStandardError().contains("999"));
