@@ -32,22 +32,13 @@ void writeSummary(const std::string& path, const nlohmann::json& summary) {
   if (!out) throw CliExit(kExitFailed, "--summary-json: cannot write " + path);
 }
 
-std::unique_ptr<StoreRecorder> openStore(const std::string& db) {
-  const std::string path = db.empty() ? defaultDatabasePath() : db;
-  try {
-    return std::make_unique<StoreRecorder>(path);
-  } catch (const std::exception& e) {
-    throw CliExit(kExitStore, std::string("database: ") + e.what());
-  }
-}
-
 int runExperiment(const RunOptions& o) {
   const Experiment experiment = loadExperimentOrExit(o.file);
   const Dataset data = loadDatasetOrExit(experiment);
   std::string note;
   auto backend = createBackendOrExit(o.backend, experiment, note);
   requireMemoryOrExit(experiment, data, *backend);
-  auto store = openStore(o.db);
+  auto store = openStoreOrExit(o.db);
 
   installStopSignalHandlers();
   ProgressLine progress(isatty(STDOUT_FILENO) != 0);

@@ -23,5 +23,6 @@ void addExportCommand(CLI::App& app);
 void addSweepCommand(CLI::App& app);
 void addSchemaCommand(CLI::App& app);
 void addCompareCommand(CLI::App& app);
+void addAdviseCommand(CLI::App& app);
 
 }  // namespace plab::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   plab::cli::addSweepCommand(app);
   plab::cli::addSchemaCommand(app);
   plab::cli::addCompareCommand(app);
+  plab::cli::addAdviseCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

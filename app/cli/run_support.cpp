@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "model/memory_estimate.h"
 #include "model/network.h"
+#include "store/store.h"
 
 namespace plab::cli {
 
@@ -53,6 +54,15 @@ Experiment loadExperimentOrExit(const std::string& path) {
     return loadExperimentFile(path);
   } catch (const ExperimentError& e) {
     throw CliExit(kExitBadExperiment, e.what());
+  }
+}
+
+std::unique_ptr<StoreRecorder> openStoreOrExit(const std::string& db) {
+  const std::string path = db.empty() ? defaultDatabasePath() : db;
+  try {
+    return std::make_unique<StoreRecorder>(path);
+  } catch (const std::exception& e) {
+    throw CliExit(kExitStore, std::string("database: ") + e.what());
   }
 }
 

@@ -11,6 +11,7 @@
 #include "model/experiment.h"
 #include "train/run_control.h"
 #include "train/run_observer.h"
+#include "train/store_recorder.h"
 
 namespace plab::cli {
 
@@ -36,6 +37,9 @@ Dataset loadDatasetOrExit(const Experiment& experiment);
 // Refuses a network whose training cannot fit in the backend's memory
 // (model/memory_estimate.h): CliExit(kExitBadExperiment) naming the layer and the figure.
 void requireMemoryOrExit(const Experiment& experiment, const Dataset& data, const Backend& backend);
+// Opens the run store (db, or the user's default store when empty) for one run;
+// CliExit(kExitStore) naming the file when it cannot.
+std::unique_ptr<StoreRecorder> openStoreOrExit(const std::string& db);
 // which: "" takes the file's "backend"; prints the registry's note to stderr.
 std::unique_ptr<Backend> createBackendOrExit(const std::string& which, const Experiment& experiment,
                                              std::string& note);

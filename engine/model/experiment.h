@@ -144,6 +144,11 @@ struct Fp8Settings {
   bool operator==(const Fp8Settings&) const = default;
 };
 
+// The formats a layer of precision p holds its activations and weights in, and its
+// gradients in: p itself, except for fp8 layers, which take the fp8 settings' pair.
+inline Precision forwardFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.forward : p; }
+inline Precision gradFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.backward : p; }
+
 // ---- the whole file ---------------------------------------------------------------
 
 struct Experiment {

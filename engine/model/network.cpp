@@ -17,8 +17,6 @@ namespace {
 constexpr std::uint64_t kSeedPurposeLayer = 0;   // dropout masks
 constexpr std::uint64_t kSeedPurposeInit = 1;    // weight initialisation
 
-Precision forwardFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.forward : p; }
-Precision gradFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.backward : p; }
 
 // A layer that accumulates its products in its own format needs a format where that
 // means something and a backend that can (docs/architecture.md, "Accumulation"):
