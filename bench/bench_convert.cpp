@@ -2,7 +2,9 @@
 // For each buffer size (1M and 16M floats): memcpy of the fp32 buffer, then
 // roundArray per format, encodeArray16/decodeArray16 for fp16 and bf16 and
 // encodeArray8/decodeArray8 for the fp8 formats, on every path this CPU runs
-// (avx512, f16c, portable). Out of place (in -> out), as memcpy.
+// (avx512, f16c, portable). Out of place (in -> out), as memcpy. And, at 1M floats,
+// quantiseDequantise of each block-scaled format (numerics/block_format.h: the scalar
+// reference's loop, one path).
 // bytes_per_second counts bytes read plus bytes written; the `vs_memcpy` counter is the
 // memcpy time on the same number of floats divided by this benchmark's time (1.0 =
 // memcpy speed), measured in the same run. All times are wall-clock (UseRealTime).
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "numerics/block_format.h"
 #include "numerics/convert.h"
 
 using namespace plab;
@@ -131,6 +134,17 @@ void BM_decode(benchmark::State& state, Precision p, std::string path, std::size
   forceConversionPath("");
 }
 
+void BM_quantiseDequantise(benchmark::State& state, Precision p, std::size_t n) {
+  const std::vector<float>& in = inputs(n);
+  std::vector<float> out(n);
+  for (auto _ : state) {
+    quantiseDequantise(p, in.data(), out.data(), n);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  reportAgainstMemcpy(state, n, 8);
+}
+
 std::string label(const char* op, Precision p, const std::string& path, std::size_t n) {
   return std::string(op) + "/" + std::string(toString(p)) + "/" + path + "/" +
          std::to_string(n >> 20) + "M";
@@ -141,7 +155,7 @@ void registerAll() {
     benchmark::RegisterBenchmark(("memcpy/fp32/-/" + std::to_string(n >> 20) + "M").c_str(),
                                  BM_memcpy, n)->UseRealTime();
     for (const std::string& path : availableConversionPaths()) {
-      for (Precision p : kAllPrecisions) {
+      for (Precision p : kScalarPrecisions) {
         if (p == Precision::fp32) continue;  // a copy: memcpy itself
         benchmark::RegisterBenchmark(label("round", p, path, n).c_str(), BM_roundArray, p, path, n)->UseRealTime();
       }
@@ -152,6 +166,11 @@ void registerAll() {
       for (Precision p : {Precision::fp8_e4m3, Precision::fp8_e5m2}) {
         benchmark::RegisterBenchmark(label("encode", p, path, n).c_str(), BM_encode<std::uint8_t>, p, path, n)->UseRealTime();
         benchmark::RegisterBenchmark(label("decode", p, path, n).c_str(), BM_decode<std::uint8_t>, p, path, n)->UseRealTime();
+      }
+    }
+    if (n == kSizes[0]) {
+      for (Precision p : kBlockPrecisions) {
+        benchmark::RegisterBenchmark(label("quantise", p, "-", n).c_str(), BM_quantiseDequantise, p, n)->UseRealTime();
       }
     }
   }

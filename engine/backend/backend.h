@@ -144,6 +144,18 @@ class Backend {
   virtual void setConvLayout(ConvLayoutChoice choice) { (void)choice; }
   virtual ConvLayoutChoice convLayout() const { return ConvLayoutChoice::nchw; }
 
+  // ---- formats ----
+  // Whether this backend holds tensors of format p (and so runs layers in it), and why
+  // not. No backend holds a block-scaled format yet (mxfp4, nvfp4, ...: numerics/
+  // block_format.h quantises them on the host); empty() refuses what this refuses, and a
+  // network names the layer's key (docs/architecture.md, "Block-scaled formats").
+  virtual bool supportsPrecision(Precision p, std::string& whyNot) const {
+    if (!isBlockScaled(p)) return true;
+    whyNot = std::string(toString(p)) + " is block-scaled, and the " + info().name +
+             " backend holds no block-scaled tensors yet: not yet trainable";
+    return false;
+  }
+
   // ---- accumulation format of products (docs/architecture.md, "Accumulation") ----
   // The contract accumulates products in fp32. A layer may ask for its own format
   // instead (experiment key network.layers[].accumulate): gemm and linear (matrix

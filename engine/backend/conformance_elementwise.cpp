@@ -150,7 +150,7 @@ void runElementwiseCases(Suite& s) {
   Pool2dGeometry overlapping;
   overlapping.n = 2, overlapping.c = 2, overlapping.h = 9, overlapping.w = 7;
   overlapping.kernelH = overlapping.kernelW = 3, overlapping.padH = overlapping.padW = 1;
-  for (Precision p : kAllPrecisions) {
+  for (Precision p : kScalarPrecisions) {
     for (Activation a : kAllActivations) activationCases(s, p, a, {31, 67});
     dropoutCases(s, p);
     for (PoolKind k : {PoolKind::max, PoolKind::average}) {

@@ -171,7 +171,7 @@ void skippedStepCase(Suite& s, Precision p) {
 }  // namespace
 
 void runOptimizerCases(Suite& s) {
-  for (Precision p : kAllPrecisions) {
+  for (Precision p : kScalarPrecisions) {
     for (const Variant& v : variants()) optimizerCase(s, p, v);
     skippedStepCase(s, p);
   }

@@ -74,11 +74,29 @@ void readGeometry(Fields& f, LayerSpec& s) {
   s.padding = int(f.integer("padding"));
 }
 
+// A layer's precision: one of the schema's (the scalar formats). A block-scaled format
+// (mxfp4, nvfp4, ...) is a known format that no layer can train in yet: said so, rather
+// than "not one of".
+Precision readLayerPrecision(ObjectReader& r, Fields& f) {
+  if (const json* v = r.find("precision"); v && v->is_string()) {
+    const std::optional<Precision> p = parsePrecision(v->get<std::string>());
+    if (p && isBlockScaled(*p)) {
+      const FormatInfo& info = formatInfo(*p);
+      r.fail("precision", quoted(*v) + " is a block-scaled format (blocks of " + std::to_string(info.blockSize) +
+                              " values sharing an " + std::string(toString(info.blockScale)) +
+                              " scale), not yet trainable: layers take " + detail::joinNames(f.rule("precision").choices) +
+                              "; `precisionlab-cli numbers --format " + std::string(info.name) +
+                              " VALUE...` shows what it does to values");
+    }
+  }
+  return *parsePrecision(f.choice("precision"));
+}
+
 LayerSpec parseLayer(const json& j, const std::string& path) {
   ObjectReader r(j, path);
   LayerSpec s = defaultLayerSpec(readLayerType(r));
   Fields f(r, kLayerSection, std::string(toString(s.type)), j);
-  s.precision = *parsePrecision(f.choice("precision"));
+  s.precision = readLayerPrecision(r, f);
   switch (s.type) {
     case LayerType::linear:
       s.out = f.integer("out");

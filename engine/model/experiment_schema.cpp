@@ -18,9 +18,11 @@ constexpr double kMaxFeatures = double(1 << 24);
 constexpr double kMaxGeometry = 1024;
 constexpr double kMaxScale = 3.0e38;
 
+// The formats a layer can train in: the scalar ones. The block-scaled formats (mxfp4,
+// nvfp4, ...) are refused by name when the experiment is read (experiment_parse.cpp).
 Names precisionNames() {
   Names n;
-  for (Precision p : kAllPrecisions) n.emplace_back(toString(p));
+  for (Precision p : kScalarPrecisions) n.emplace_back(toString(p));
   return n;
 }
 
@@ -214,7 +216,8 @@ std::vector<KeyRule> layers() {
        .ifMissing = "every layer needs one of " + allowedLayerTypeNames()},
       {.path = "network.layers[].precision", .type = KeyType::choice, .defaultValue = "fp32",
        .choices = precisionNames(),
-       .help = "format of the layer's outputs, working weights and gradients"},
+       .help = "format of the layer's outputs, working weights and gradients (the block-scaled formats "
+               "mxfp8_e4m3 ... nvfp4 are not yet trainable)"},
   };
   for (auto& group : layerTypeKeys()) {
     for (auto& rule : group.keys) {

@@ -34,6 +34,16 @@ void checkAccumulation(const LayerSpec& layer, std::size_t i, const Backend& bac
   if (!backend.supportsAccumulation(layer.precision, kind, whyNot)) throw std::invalid_argument(key + ": " + whyNot);
 }
 
+// A layer's format must be one its backend holds: checked before anything is allocated,
+// naming the key (the experiment reader already refuses block-scaled formats; this also
+// covers networks built in code).
+void checkPrecision(const LayerSpec& layer, std::size_t i, const Backend& backend) {
+  std::string whyNot;
+  if (!backend.supportsPrecision(layer.precision, whyNot)) {
+    throw std::invalid_argument("network.layers[" + std::to_string(i) + "].precision: " + whyNot);
+  }
+}
+
 }  // namespace
 
 Network::Network(const NetworkSpec& spec, const Shape& sampleShape, Backend& backend,
@@ -43,6 +53,7 @@ Network::Network(const NetworkSpec& spec, const Shape& sampleShape, Backend& bac
   sampleShape_ = sampleShape;
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
     const Precision p = spec.layers[i].precision;
+    checkPrecision(spec.layers[i], i, backend);
     checkAccumulation(spec.layers[i], i, backend);
     detail::LayerBuild build{spec.layers[i], shapes_[i].inputShape, shapes_[i].outputShape,
                              forwardFormatOf(p, fp8), gradFormatOf(p, fp8), backend,

@@ -28,6 +28,7 @@ const detail::ArrayKernels& kernels() {
 }
 
 void requireStorageBits(const char* function, Precision p, int bits) {
+  if (isBlockScaled(p)) throwBlockScaled(function, p);
   if (formatInfo(p).storageBits != bits) {
     throw std::invalid_argument(std::string(function) + ": " + std::string(toString(p)) +
                                 " is not a " + std::to_string(bits) + "-bit format");
@@ -37,6 +38,7 @@ void requireStorageBits(const char* function, Precision p, int bits) {
 }  // namespace
 
 void roundArray(Precision p, const float* in, float* out, std::size_t n) {
+  if (isBlockScaled(p)) throwBlockScaled("roundArray", p);
   kernels().round(p, in, out, n);
 }
 

@@ -46,6 +46,7 @@ void roundPortable(Precision p, const float* in, float* out, std::size_t n) {
     case Precision::fp16: roundSmallOrReference<kFp16Rounding>(p, in, out, n); return;
     case Precision::fp8_e4m3: roundSmallOrReference<kFp8E4m3Rounding>(p, in, out, n); return;
     case Precision::fp8_e5m2: roundSmallOrReference<kFp8E5m2Rounding>(p, in, out, n); return;
+    PLAB_BLOCK_SCALED_CASES: throwBlockScaled("roundArray (portable)", p);
   }
   throwUnknownPrecision("roundArray (portable)", p);
 }

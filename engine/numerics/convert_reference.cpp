@@ -129,6 +129,7 @@ std::uint32_t encode(Precision p, float x) {
     case Precision::bf16: return detail::bf16Bits(bitsOf(x));
     case Precision::fp8_e4m3: return encodeFp8(x, 3, 7, 0x7Eu);
     case Precision::fp8_e5m2: return encodeFp8(x, 2, 15, 0x7Bu);
+    PLAB_BLOCK_SCALED_CASES: throwBlockScaled("encode", p);
   }
   throwUnknownPrecision("encode", p);
 }
@@ -141,6 +142,7 @@ float decode(Precision p, std::uint32_t bits) {
     case Precision::bf16: return floatOf((bits & 0xFFFFu) << 16);
     case Precision::fp8_e4m3: return decodeFp8E4m3(bits & 0xFFu);
     case Precision::fp8_e5m2: return decodeFp8E5m2(bits & 0xFFu);
+    PLAB_BLOCK_SCALED_CASES: throwBlockScaled("decode", p);
   }
   throwUnknownPrecision("decode", p);
 }
@@ -148,6 +150,7 @@ float decode(Precision p, std::uint32_t bits) {
 float roundTo(Precision p, float x) { return decode(p, encode(p, x)); }
 
 ValueClass classify(Precision p, std::uint32_t bits) {
+  if (isBlockScaled(p)) throwBlockScaled("classify", p);
   const FormatInfo& f = formatInfo(p);
   const int fractionBits = p == Precision::tf32 ? 23 : f.mantissaBits;  // tf32 lives in fp32 bits
   const int exponentBits = f.exponentBits;

@@ -130,6 +130,7 @@ PLAB_AVX2 void roundAvx2(Precision p, const float* in, float* out, std::size_t n
     case Precision::fp16: roundFp16Array(in, out, n); return;
     case Precision::fp8_e4m3: roundFp8Array<20>(kFp8E4m3Rounding, in, out, n); return;
     case Precision::fp8_e5m2: roundFp8Array<21>(kFp8E5m2Rounding, in, out, n); return;
+    PLAB_BLOCK_SCALED_CASES: throwBlockScaled("roundArray (avx2)", p);
   }
   throwUnknownPrecision("roundArray (avx2)", p);
 }

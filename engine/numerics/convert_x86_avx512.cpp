@@ -126,6 +126,7 @@ PLAB_AVX512 void roundAvx512(Precision p, const float* in, float* out, std::size
       mapBits(in, out, n,
               [](__m512i b) PLAB_AVX512 { return roundFp8Bits<21>(b, kFp8E5m2Rounding); });
       return;
+    PLAB_BLOCK_SCALED_CASES: throwBlockScaled("roundArray (avx512)", p);
   }
   throwUnknownPrecision("roundArray (avx512)", p);
 }

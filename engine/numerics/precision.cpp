@@ -14,6 +14,15 @@ void throwUnknownScaleFormat(const char* where, ScaleFormat s) {
                               std::to_string(static_cast<int>(s)));
 }
 
+void throwBlockScaled(const char* where, Precision p) {
+  const FormatInfo& f = formatInfo(p);
+  throw std::invalid_argument(std::string(where) + ": " + std::string(f.name) +
+                              " is a block-scaled format (blocks of " + std::to_string(f.blockSize) +
+                              " values share one " + std::string(toString(f.blockScale)) +
+                              " scale): its values are quantised a block at a time "
+                              "(numerics/block_format.h), not one by one");
+}
+
 std::size_t elementBytes(Precision p) {
   const FormatInfo& f = formatInfo(p);
   if (f.storageBits % 8 != 0) {
@@ -59,6 +68,25 @@ std::string allowedPrecisionNames() {
     names += f.name;
   }
   return names;
+}
+
+std::string scalarPrecisionNames() {
+  std::string names;
+  for (Precision p : kScalarPrecisions) {
+    if (!names.empty()) names += ", ";
+    names += toString(p);
+  }
+  return names;
+}
+
+std::string_view toString(ScaleFormat s) {
+  switch (s) {
+    case ScaleFormat::none: return "none";
+    case ScaleFormat::fp32: return "fp32";
+    case ScaleFormat::e8m0: return "e8m0";
+    case ScaleFormat::fp8_e4m3: return "e4m3";
+  }
+  throwUnknownScaleFormat("toString(ScaleFormat)", s);
 }
 
 }  // namespace plab

@@ -13,29 +13,43 @@
 
 namespace plab {
 
-enum class Precision : std::uint8_t { fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2 };
+enum class Precision : std::uint8_t {
+  fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2,
+  // Block-scaled (numerics/block_format.h): OCP Microscaling with blocks of 32 sharing
+  // an e8m0 scale, and NVFP4 (blocks of 16 with an e4m3 scale, one fp32 tensor scale).
+  mxfp8_e4m3, mxfp8_e5m2, mxfp6_e3m2, mxfp6_e2m3, mxfp4, mxint8, nvfp4
+};
 
-inline constexpr std::array<Precision, 6> kAllPrecisions = {
-    Precision::fp32, Precision::tf32, Precision::fp16,
-    Precision::bf16, Precision::fp8_e4m3, Precision::fp8_e5m2};
+inline constexpr std::array<Precision, 13> kAllPrecisions = {
+    Precision::fp32,       Precision::tf32,       Precision::fp16,       Precision::bf16,
+    Precision::fp8_e4m3,   Precision::fp8_e5m2,   Precision::mxfp8_e4m3, Precision::mxfp8_e5m2,
+    Precision::mxfp6_e3m2, Precision::mxfp6_e2m3, Precision::mxfp4,      Precision::mxint8,
+    Precision::nvfp4};
 
 // The kind of format: it decides how a tensor of it is scaled and which kernels hold it.
-// A block-scaled family (OCP MX: MXFP8/MXFP6/MXFP4; NVFP4) is added here with its rows;
-// -Werror=switch-enum then lists every switch that must learn it.
+// A new family is added here with its rows; -Werror=switch-enum then lists every switch
+// that must learn it.
 enum class FormatFamily : std::uint8_t {
-  ieee,  // IEEE 754 layout, top exponent for inf/NaN, no scale: fp32, tf32, fp16, bf16
-  fp8,   // OCP 8-bit floats, each tensor with a delayed per-tensor scale and amax
+  ieee,   // IEEE 754 layout, top exponent for inf/NaN, no scale: fp32, tf32, fp16, bf16
+  fp8,    // OCP 8-bit floats, each tensor with a delayed per-tensor scale and amax
+  mx,     // OCP Microscaling: blocks of 32 elements share a power-of-two (e8m0) scale
+  nvfp4,  // NVIDIA's fp4: e2m1 elements, blocks of 16 with an e4m3 scale, an fp32 tensor scale
 };
 
 // How a scale is encoded: a tensor's one scale, or the scale of each block of elements.
 enum class ScaleFormat : std::uint8_t {
   none,      // no scale of this kind
-  fp32,      // a float: fp8's per-tensor scale (a backend slot beside the data)
+  fp32,      // a float: the per-tensor scale of fp8 (a backend slot beside the data) and nvfp4
   e8m0,      // a power of two, 8 bits: the block scale of OCP MX formats
   fp8_e4m3,  // an e4m3 value, 8 bits: the block scale of NVFP4
 };
 
-// What a teacher (and a backend) needs to know about a format.
+// What a teacher (and a backend) needs to know about a format. For a block-scaled format
+// (blockSize > 1) the bit fields, limits and Inf/NaN say what one element holds before
+// its block's scale multiplies it (mxfp4: e2m1, largest element 6); a block's scale can
+// also be NaN, which makes every value of the block NaN (numerics/block_format.h).
+// mxint8's elements are 8-bit two's complement integers times 2^-6: no exponent field,
+// 6 fraction bits (exponentBits 0, mantissaBits 6).
 struct FormatInfo {
   Precision precision;
   std::string_view name;      // "fp16": the spelling used in files, the CLI and the GUI
@@ -65,6 +79,9 @@ struct FormatInfo {
 // naming `where` and the value.
 [[noreturn]] void throwUnknownPrecision(const char* where, Precision p);
 [[noreturn]] void throwUnknownScaleFormat(const char* where, ScaleFormat s);
+// A scalar conversion asked of a block-scaled format: std::invalid_argument naming
+// `where` and the format, and saying that its values are quantised a block at a time.
+[[noreturn]] void throwBlockScaled(const char* where, Precision p);
 
 namespace detail {
 
@@ -84,7 +101,7 @@ constexpr double ieeeMax(int exponentBits, int mantissaBits, int bias) {
 
 // Indexed by Precision (checked below). Colours: one hue per precision, distinguishable
 // side by side in plots.
-inline constexpr std::array<FormatInfo, 6> kFormats = {{
+inline constexpr std::array<FormatInfo, 13> kFormats = {{
     {.precision = Precision::fp32, .name = "fp32", .family = FormatFamily::ieee, .totalBits = 32,
      .exponentBits = 8, .mantissaBits = 23, .bias = 127, .maxFinite = ieeeMax(8, 23, 127),
      .minNormal = pow2(-126), .minSubnormal = pow2(-149), .epsilon = pow2(-23), .hasInfinity = true,
@@ -117,6 +134,46 @@ inline constexpr std::array<FormatInfo, 6> kFormats = {{
      .minNormal = pow2(-14), .minSubnormal = pow2(-16), .epsilon = pow2(-2), .hasInfinity = true,
      .hasNaN = true, .storageBits = 8, .tensorScale = ScaleFormat::fp32, .blockSize = 1,
      .blockScale = ScaleFormat::none, .colour = "#ec407a"},  // pink
+    // OCP Microscaling (MX v1.0): 32 consecutive elements share one e8m0 scale. The
+    // element formats are OCP's: e4m3 and e5m2 as above; e3m2, e2m3 and e2m1 have no
+    // inf or NaN (every pattern is a number); int8 is two's complement times 2^-6.
+    {.precision = Precision::mxfp8_e4m3, .name = "mxfp8_e4m3", .family = FormatFamily::mx, .totalBits = 8,
+     .exponentBits = 4, .mantissaBits = 3, .bias = 7, .maxFinite = 448.0, .minNormal = pow2(-6),
+     .minSubnormal = pow2(-9), .epsilon = pow2(-3), .hasInfinity = false, .hasNaN = true,
+     .storageBits = 8, .tensorScale = ScaleFormat::none, .blockSize = 32, .blockScale = ScaleFormat::e8m0,
+     .colour = "#6d4c41"},  // brown
+    {.precision = Precision::mxfp8_e5m2, .name = "mxfp8_e5m2", .family = FormatFamily::mx, .totalBits = 8,
+     .exponentBits = 5, .mantissaBits = 2, .bias = 15, .maxFinite = ieeeMax(5, 2, 15),
+     .minNormal = pow2(-14), .minSubnormal = pow2(-16), .epsilon = pow2(-2), .hasInfinity = true,
+     .hasNaN = true, .storageBits = 8, .tensorScale = ScaleFormat::none, .blockSize = 32,
+     .blockScale = ScaleFormat::e8m0, .colour = "#9e9d24"},  // olive
+    {.precision = Precision::mxfp6_e3m2, .name = "mxfp6_e3m2", .family = FormatFamily::mx, .totalBits = 6,
+     .exponentBits = 3, .mantissaBits = 2, .bias = 3, .maxFinite = 28.0, .minNormal = pow2(-2),
+     .minSubnormal = pow2(-4), .epsilon = pow2(-2), .hasInfinity = false, .hasNaN = false,
+     .storageBits = 6, .tensorScale = ScaleFormat::none, .blockSize = 32, .blockScale = ScaleFormat::e8m0,
+     .colour = "#1e88e5"},  // blue
+    {.precision = Precision::mxfp6_e2m3, .name = "mxfp6_e2m3", .family = FormatFamily::mx, .totalBits = 6,
+     .exponentBits = 2, .mantissaBits = 3, .bias = 1, .maxFinite = 7.5, .minNormal = 1.0,
+     .minSubnormal = pow2(-3), .epsilon = pow2(-3), .hasInfinity = false, .hasNaN = false,
+     .storageBits = 6, .tensorScale = ScaleFormat::none, .blockSize = 32, .blockScale = ScaleFormat::e8m0,
+     .colour = "#3949ab"},  // indigo
+    {.precision = Precision::mxfp4, .name = "mxfp4", .family = FormatFamily::mx, .totalBits = 4,
+     .exponentBits = 2, .mantissaBits = 1, .bias = 1, .maxFinite = 6.0, .minNormal = 1.0,
+     .minSubnormal = 0.5, .epsilon = 0.5, .hasInfinity = false, .hasNaN = false, .storageBits = 4,
+     .tensorScale = ScaleFormat::none, .blockSize = 32, .blockScale = ScaleFormat::e8m0,
+     .colour = "#2e7d32"},  // green
+    {.precision = Precision::mxint8, .name = "mxint8", .family = FormatFamily::mx, .totalBits = 8,
+     .exponentBits = 0, .mantissaBits = 6, .bias = 0, .maxFinite = 127.0 / 64.0, .minNormal = pow2(-6),
+     .minSubnormal = pow2(-6), .epsilon = pow2(-6), .hasInfinity = false, .hasNaN = false,
+     .storageBits = 8, .tensorScale = ScaleFormat::none, .blockSize = 32, .blockScale = ScaleFormat::e8m0,
+     .colour = "#f9a825"},  // amber
+    // NVFP4: e2m1 elements in blocks of 16, each block with an e4m3 scale, and one fp32
+    // scale per tensor that brings the block scales into e4m3's range.
+    {.precision = Precision::nvfp4, .name = "nvfp4", .family = FormatFamily::nvfp4, .totalBits = 4,
+     .exponentBits = 2, .mantissaBits = 1, .bias = 1, .maxFinite = 6.0, .minNormal = 1.0,
+     .minSubnormal = 0.5, .epsilon = 0.5, .hasInfinity = false, .hasNaN = false, .storageBits = 4,
+     .tensorScale = ScaleFormat::fp32, .blockSize = 16, .blockScale = ScaleFormat::fp8_e4m3,
+     .colour = "#00acc1"},  // cyan
 }};
 
 constexpr bool formatsFollowEnumOrder() {
@@ -136,8 +193,48 @@ constexpr const FormatInfo& formatInfo(Precision p) {
 }
 
 // The one fp8 question: true for the formats whose tensors carry a delayed per-tensor
-// scale and amax (fp8_e4m3, fp8_e5m2).
+// scale and amax (fp8_e4m3, fp8_e5m2). The MX formats with fp8 elements are not fp8 here:
+// their scale is per block and computed from the block itself.
 constexpr bool isFp8(Precision p) { return formatInfo(p).family == FormatFamily::fp8; }
+
+// True for the formats whose values are quantised a block at a time (OCP MX, NVFP4):
+// numerics/block_format.h quantises them; the scalar conversions (convert.h) refuse them.
+constexpr bool isBlockScaled(Precision p) { return formatInfo(p).blockSize > 1; }
+
+namespace detail {
+constexpr std::size_t countFormats(bool blockScaled) {
+  std::size_t n = 0;
+  for (const FormatInfo& f : kFormats) n += (f.blockSize > 1) == blockScaled ? 1 : 0;
+  return n;
+}
+template <bool BlockScaled>
+constexpr std::array<Precision, countFormats(BlockScaled)> formatsWhere() {
+  std::array<Precision, countFormats(BlockScaled)> list{};
+  std::size_t i = 0;
+  for (const FormatInfo& f : kFormats) {
+    if ((f.blockSize > 1) == BlockScaled) list[i++] = f.precision;
+  }
+  return list;
+}
+}  // namespace detail
+
+// The case labels of every block-scaled format, for a switch that refuses them all alike
+// (a scalar conversion, a kernel dispatch). A switch that treats them one by one lists
+// them itself.
+#define PLAB_BLOCK_SCALED_CASES                                                            \
+  case ::plab::Precision::mxfp8_e4m3:                                                      \
+  case ::plab::Precision::mxfp8_e5m2:                                                      \
+  case ::plab::Precision::mxfp6_e3m2:                                                      \
+  case ::plab::Precision::mxfp6_e2m3:                                                      \
+  case ::plab::Precision::mxfp4:                                                           \
+  case ::plab::Precision::mxint8:                                                          \
+  case ::plab::Precision::nvfp4
+
+// The formats whose values round one at a time (convert.h): every format a backend tensor
+// holds today, and the ones a layer may use.
+inline constexpr auto kScalarPrecisions = detail::formatsWhere<false>();
+// The block-scaled formats, in table order.
+inline constexpr auto kBlockPrecisions = detail::formatsWhere<true>();
 
 // Bits of one scale in format s (0 for none).
 constexpr int scaleBits(ScaleFormat s) {
@@ -164,7 +261,12 @@ std::size_t tensorBytes(const FormatInfo& f, std::int64_t n);
 std::string_view toString(Precision p);
 // Parses "fp16" etc.; std::nullopt for an unknown name.
 std::optional<Precision> parsePrecision(std::string_view name);
-// "fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2": for error messages.
+// "fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2, mxfp8_e4m3, ...": every format, for error
+// messages.
 std::string allowedPrecisionNames();
+// The same for the scalar formats only ("fp32, ..., fp8_e5m2").
+std::string scalarPrecisionNames();
+// The name of a scale format: "e8m0", "e4m3", "fp32" ("none" for none).
+std::string_view toString(ScaleFormat s);
 
 }  // namespace plab

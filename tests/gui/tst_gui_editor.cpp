@@ -211,6 +211,11 @@ class TestGuiEditor : public QObject {
     QTest::newRow("1e-8 fp16 underflows") << "1e-8" << "fp16" << "0" << "0x0000";
     QTest::newRow("-0 fp16") << "-0" << "fp16" << "-0" << "0x8000";
     QTest::newRow("1000 e4m3 saturates") << "1000" << "fp8_e4m3" << "448" << "0x7e";
+    // Block-scaled: the value alone in its block. 1000: floor(log2) = 9, e2m1's emax 2,
+    // scale 2^7; 1000 / 128 = 7.8 saturates to element 6 (0x7): 768. mxint8 (emax 0):
+    // scale 2^9, 1000 / 512 = 1.953125 = 125 / 64 exactly (0x7d).
+    QTest::newRow("1000 mxfp4 saturates its element") << "1000" << "mxfp4" << "768" << "0x7";
+    QTest::newRow("1000 mxint8 exact") << "1000" << "mxint8" << "1000" << "0x7d";
   }
   void explorerShowsEveryFormat() {
     QFETCH(QString, input);

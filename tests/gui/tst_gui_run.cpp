@@ -75,6 +75,23 @@ class TestGuiRun : public QObject {
     QCOMPARE(browser->model()->runAt(browser->model()->rowOfRun(run->runId))->lastStep, 120);
   }
 
+  // Run ▸ Advise precision: a real probe through precisionlab-cli advise, stored, and
+  // its proposal open as a new experiment with the reasons in its description.
+  void advisorOpensItsProposal() {
+    window_->document()->load(test::shortExperiment(*window_, 50), {});
+    const std::size_t layers = window_->document()->json()["network"]["layers"].size();
+    QSignalSpy done(window_.get(), &MainWindow::adviceFinished);
+    QVERIFY2(window_->startAdvisor(40), qPrintable(window_->lastWarning()));
+    QVERIFY(done.wait(120000));
+    QVERIFY2(done.first().at(0).toBool(), qPrintable(window_->lastWarning()));
+    const nlohmann::json advised = window_->document()->json();
+    QVERIFY(window_->document()->filePath().isEmpty());
+    QVERIFY2(advised["title"].get<std::string>().find("(advised)") != std::string::npos, advised.dump().c_str());
+    QVERIFY(advised["description"].get<std::string>().find("Formats chosen by the precision advisor") != std::string::npos);
+    QCOMPARE(advised["network"]["layers"].size(), layers);
+    QTRY_VERIFY_WITH_TIMEOUT(window_->runBrowser()->model()->rowCount() == 1, 10000);  // the probe
+  }
+
   void pauseThenStopCancelsTheRun() {
     window_->document()->load(test::shortExperiment(*window_, 200000), {});
     QSignalSpy ended(window_.get(), &MainWindow::runFinished);

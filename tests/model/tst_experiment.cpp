@@ -167,6 +167,12 @@ class ExperimentFiles : public QObject {
         << R"({"network": {"layers": [{"type": "linear", "out": 8}, {"type": "relu"},
               {"type": "linear", "out": 2, "precision": "fp61"}]}})"
         << R"(network.layers[2].precision: "fp61" is not one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2)";
+    QTest::newRow("block-scaled precision")
+        << R"({"network": {"layers": [{"type": "linear", "out": 8}, {"type": "relu"},
+              {"type": "linear", "out": 2, "precision": "mxfp4"}]}})"
+        << R"(network.layers[2].precision: "mxfp4" is a block-scaled format (blocks of 32 values sharing an e8m0 )"
+           R"(scale), not yet trainable: layers take fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2; `precisionlab-cli )"
+           R"(numbers --format mxfp4 VALUE...` shows what it does to values)";
     QTest::newRow("unknown layer type")
         << R"({"network": {"layers": [{"type": "dense", "out": 2}]}})"
         << R"(network.layers[0].type: "dense" is not one of linear, conv2d, maxpool2d, avgpool2d, flatten, relu, )"

@@ -1,12 +1,14 @@
 // `precisionlab-cli numbers` run as a real process: the IEEE answers in --json,
 // every format side by side, negative values before and after "--", the aligned table,
-// and one-line errors with a non-zero exit for bad input.
+// block-scaled formats block by block (JSON and table), and one-line errors with a
+// non-zero exit for bad input.
 #include <QtTest>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <cmath>
 
 namespace {
 
@@ -163,6 +165,87 @@ class TestCliNumbers : public QObject {
       }
     }
     QVERIFY2(r.out.contains("0x7c00") && r.out.contains("overflow to inf"), qPrintable(r.out));
+  }
+
+  // A block-scaled format quantises the values as consecutive blocks: one JSON object
+  // with the blocks' scales and the values. mxfp4 [0.1, 1, 3, -7]: one block, scale 1.
+  void blockFormatJsonHasBlocksAndValues() {
+    const CliResult r = runCli({"numbers", "--format", "mxfp4", "--json", "0.1", "1", "3", "-7"});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    QCOMPARE(o.value("format").toString(), QStringLiteral("mxfp4"));
+    QCOMPARE(o.value("block_size").toInt(), 32);
+    QCOMPARE(o.value("scale_format").toString(), QStringLiteral("e8m0"));
+    QCOMPARE(o.value("bits_per_value").toDouble(), 4.25);
+    QVERIFY(!o.contains("tensor_scale"));
+    const QJsonArray blocks = o.value("blocks").toArray();
+    QCOMPARE(blocks.size(), 1);
+    QCOMPARE(blocks.at(0).toObject().value("scale_bits").toString(), QStringLiteral("0x7f"));
+    QCOMPARE(blocks.at(0).toObject().value("scale").toDouble(), 1.0);
+    QCOMPARE(blocks.at(0).toObject().value("count").toInt(), 4);
+    const QJsonArray values = o.value("values").toArray();
+    QCOMPARE(values.size(), 4);
+    const QJsonObject last = values.at(3).toObject();
+    QCOMPARE(last.value("bits").toString(), QStringLiteral("0xf"));
+    QCOMPARE(last.value("value").toDouble(), -6.0);
+    QCOMPARE(last.value("element").toDouble(), -6.0);
+    QCOMPARE(last.value("block").toInt(), 0);
+    QCOMPARE(last.value("outcome").toString(), QStringLiteral("saturated to the largest element"));
+    QCOMPARE(values.at(0).toObject().value("outcome").toString(), QStringLiteral("underflow to zero"));
+  }
+
+  // nvfp4 [7, 1, 3, 0.1]: t = 349525 * 2^-27 (7 / 2688 rounded down to 19 bits), block
+  // scale 448 (0x7e); a NaN block (the next 16 values) has scale 0x7f and NaN values.
+  void nvfp4JsonHasTheTensorScale() {
+    QStringList arguments = {"numbers", "--format", "nvfp4", "--json", "7", "1", "3", "0.1"};
+    for (int i = 0; i < 12; ++i) arguments << "0";
+    arguments << "nan" << "5";
+    const CliResult r = runCli(arguments);
+    QCOMPARE(r.exitCode, 0);
+    const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    QCOMPARE(o.value("tensor_scale").toDouble(), std::ldexp(349525.0, -27));
+    QCOMPARE(o.value("tensor_amax").toDouble(), 7.0);
+    QCOMPARE(o.value("bits_per_value").toDouble(), 4.5);
+    const QJsonArray blocks = o.value("blocks").toArray();
+    QCOMPARE(blocks.size(), 2);
+    QCOMPARE(blocks.at(0).toObject().value("scale_bits").toString(), QStringLiteral("0x7e"));
+    QCOMPARE(blocks.at(0).toObject().value("scale").toDouble(), 448.0);
+    QCOMPARE(blocks.at(1).toObject().value("scale_bits").toString(), QStringLiteral("0x7f"));
+    QCOMPARE(blocks.at(1).toObject().value("scale").toString(), QStringLiteral("nan"));
+    QCOMPARE(o.value("values").toArray().at(17).toObject().value("value").toString(), QStringLiteral("nan"));
+  }
+
+  // The table: the format's line, then each block's scale before its values, the
+  // columns aligned as for the other formats. 32 x 0.5 then 40: block 1 has scale
+  // 2^(floor(log2 0.5) - 2) = 2^-3 (0x7c); block 2 (value 33) 2^(5 - 2) = 8 (0x82), and
+  // 40 / 8 = 5 is a tie that goes to the even element 4: 32.
+  void blockFormatTableShowsEachBlocksScale() {
+    QStringList arguments = {"numbers", "--format", "mxfp4"};
+    for (int i = 0; i < 32; ++i) arguments << "0.5";
+    arguments << "40";
+    const CliResult r = runCli(arguments);
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.startsWith("mxfp4: e2m1 elements in blocks of 32, one e8m0 scale per block: 4.25 bits per value\n"),
+             qPrintable(r.out));
+    QVERIFY2(r.out.contains("block 1, values 1-32: e8m0 scale 0x7c = 0.125 (2^-3)\n"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("block 2, value 33: e8m0 scale 0x82 = 8 (2^3)\n"), qPrintable(r.out));
+    const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
+    const int header = int(lines.indexOf(QRegularExpression("input .*")));  // a whole-line match
+    QVERIFY(header > 0);
+    QStringList rows;
+    for (const QString& line : lines.mid(header + 1)) {
+      if (!line.startsWith("block ")) rows << line;
+    }
+    QCOMPARE(rows.size(), 33);
+    for (const char* column : {"format", "value", "bits", "class", "outcome"}) {
+      const int at = lines.at(header).indexOf(QLatin1String(column));
+      for (const QString& line : rows) {
+        QVERIFY2(line.at(at - 1) == ' ' && line.at(at) != ' ',
+                 qPrintable(QStringLiteral("column %1 at %2 in: %3").arg(column).arg(at).arg(line)));
+      }
+    }
+    QVERIFY2(rows.last().startsWith("40 ") && rows.last().contains(" 32 ") && rows.last().contains("0x6"),
+             qPrintable(rows.last()));
   }
 
   void badInputGivesOneLineError_data() {

@@ -95,9 +95,10 @@ void TestFormats::factsMatchDecodedPatterns() {
   QCOMPARE(f.minSubnormal, std::ldexp(f.minNormal, -f.mantissaBits));
 }
 
+// The scalar formats (block-scaled ones: tst_block_formats).
 void TestFormats::epsilonIsGapAfterOne_data() {
   QTest::addColumn<Precision>("precision");
-  for (Precision p : kAllPrecisions) QTest::newRow(toString(p).data()) << p;
+  for (Precision p : kScalarPrecisions) QTest::newRow(toString(p).data()) << p;
 }
 
 void TestFormats::epsilonIsGapAfterOne() {
@@ -142,7 +143,13 @@ void TestFormats::unknownNameIsRejected() {
 
 void TestFormats::allowedNamesListsEveryFormat() {
   QCOMPARE(QString::fromStdString(allowedPrecisionNames()),
+           QStringLiteral("fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2, mxfp8_e4m3, mxfp8_e5m2, mxfp6_e3m2, "
+                          "mxfp6_e2m3, mxfp4, mxint8, nvfp4"));
+  QCOMPARE(QString::fromStdString(scalarPrecisionNames()),
            QStringLiteral("fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2"));
+  QCOMPARE(kScalarPrecisions.size() + kBlockPrecisions.size(), kAllPrecisions.size());
+  for (Precision p : kScalarPrecisions) QVERIFY2(!isBlockScaled(p), toString(p).data());
+  for (Precision p : kBlockPrecisions) QVERIFY2(isBlockScaled(p), toString(p).data());
 }
 
 void TestFormats::coloursAreDistinctHex() {
@@ -210,7 +217,7 @@ void TestFormats::limitsFollowFromTheLayout() {
 
 void TestFormats::everyPatternAgreesWithTheLimits_data() {
   QTest::addColumn<Precision>("precision");
-  for (Precision p : kAllPrecisions) {
+  for (Precision p : kScalarPrecisions) {
     if (formatInfo(p).totalBits <= 16) QTest::newRow(toString(p).data()) << p;
   }
 }
@@ -302,7 +309,7 @@ void TestFormats::storageFollowsTheTable() {
 void TestFormats::tensorBytesCountElements_data() {
   QTest::addColumn<Precision>("precision");
   QTest::addColumn<qint64>("count");
-  for (Precision p : kAllPrecisions) {
+  for (Precision p : kScalarPrecisions) {
     for (qint64 n : {0, 1, 7, 1000}) QTest::newRow(qPrintable(QStringLiteral("%1 x%2").arg(toString(p).data()).arg(n))) << p << n;
   }
 }
@@ -345,8 +352,9 @@ void TestFormats::isFp8ExactlyForTheFp8Formats() {
   for (Precision p : kAllPrecisions) {
     const bool fp8 = p == Precision::fp8_e4m3 || p == Precision::fp8_e5m2;
     QVERIFY2(isFp8(p) == fp8, toString(p).data());
-    // Only fp8 tensors carry a per-tensor scale (the backends' fp8 slots).
-    QVERIFY2((formatInfo(p).tensorScale == ScaleFormat::fp32) == fp8, toString(p).data());
+    // Only fp8 tensors (the backends' fp8 slots) and nvfp4 tensors carry a per-tensor scale.
+    QVERIFY2((formatInfo(p).tensorScale == ScaleFormat::fp32) == (fp8 || p == Precision::nvfp4),
+             toString(p).data());
     QVERIFY2(toString(p) == formatInfo(p).name, toString(p).data());
   }
 }

@@ -35,7 +35,8 @@
 #include "report/csv_export.h"
 #include "runs/run_browser.h"
 #include "runs/run_loader.h"
-#include "runs/benchmark_runner.h"
+#include "runs/cli_job.h"
+#include "core/json_text.h"
 #include "runs/run_follower.h"
 #include "sweep/sweep.h"
 #include "sweeps/comparison_view.h"
@@ -104,8 +105,12 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   worker_ = new WorkerClient(this);
   follower_ = new RunFollower(options_.databasePath, this);
   connect(follower_, &RunFollower::runsUpdated, plots_, &LivePlotsPanel::scheduleReplot);
-  bench_ = new BenchmarkRunner(this);
-  connect(bench_, &BenchmarkRunner::finished, this, [this](qint64 id, const QString& message) {
+  bench_ = new CliJob(this);
+  connect(bench_, &CliJob::finished, this, [this](bool ok, const QByteArray& output, const QString& error) {
+    const auto j = nlohmann::json::parse(output.toStdString(), nullptr, false);
+    const qint64 id = ok && j.is_object() ? j.value("run_id", qint64(0)) : 0;
+    const QString message = id ? tr("benchmark stored as run #%1").arg(id)
+                               : (ok ? tr("benchmark gave no run id") : error);
     statusBar()->showMessage(message, 10000);
     plots_->appendLog(message);
     browser_->refresh();
@@ -116,6 +121,32 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
       warn(tr("Benchmark"), message);
     }
     emit benchmarkFinished(id);
+  });
+  advisor_ = new CliJob(this);
+  connect(advisor_, &CliJob::finished, this, [this](bool ok, const QByteArray& output, const QString& error) {
+    browser_->refresh();  // the probe is a stored run
+    const QString proposal = adviceDir_ ? adviceDir_->filePath(QStringLiteral("advised.json")) : QString();
+    if (ok) {
+      try {
+        QFile file(proposal);
+        if (!file.open(QIODevice::ReadOnly)) throw std::runtime_error(proposal.toStdString() + ": " + file.errorString().toStdString());
+        doc_->load(parseJsonText(file.readAll().toStdString()), QString());  // new: the original stays as it was
+      } catch (const std::exception& e) {
+        ok = false;
+        warn(tr("Precision advisor"), QString::fromUtf8(e.what()));
+      }
+    } else {
+      warn(tr("Precision advisor"), error);
+    }
+    if (ok) {
+      plots_->appendLog(QString::fromUtf8(output).trimmed());
+      showTab(QStringLiteral("networkTab"));
+      statusBar()->showMessage(tr("The advisor's proposal is open as a new experiment; its description gives the "
+                                  "reason for each layer"),
+                               10000);
+    }
+    adviceDir_.reset();
+    emit adviceFinished(ok);
   });
   connectWorker();
   connectBrowser();
@@ -190,6 +221,10 @@ void MainWindow::buildMenus() {
   run->addSeparator();
   run->addAction(QIcon(QStringLiteral(":/icons/report.svg")), tr("&Benchmark speed"), QKeySequence(Qt::CTRL | Qt::Key_B), this,
                  [this] { startBenchmark(); });
+  QAction* advise = run->addAction(tr("&Advise precision…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A), this,
+                                   [this] { startAdvisor(); });
+  advise->setToolTip(tr("Train a short fp32 probe and open, as a new experiment, the cheapest healthy format for "
+                        "each layer with the reason"));
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   presenterAction_ = view->addAction(tr("&Presenter mode"), this, &MainWindow::setPresenterMode);
@@ -379,12 +414,36 @@ bool MainWindow::startBenchmark(int measuredSteps) {
   editor_->checkNow();
   QString error;
   if (!editor_->lastCheck().ok) error = editor_->lastCheck().allErrors();
-  else bench_->start(doc_->json(), options_.databasePath, measuredSteps, &error);  // sets error on failure
+  else
+    bench_->start(QStringLiteral("bench"), doc_->json(),
+                  {QStringLiteral("--json"), QStringLiteral("--db"), options_.databasePath, QStringLiteral("--steps"),
+                   QString::number(measuredSteps), QStringLiteral("--warmup"), QStringLiteral("5")},
+                  &error);  // sets error on failure
   if (!error.isEmpty()) {
     warn(tr("Cannot benchmark"), error);
     return false;
   }
   statusBar()->showMessage(tr("Benchmarking fp32, tf32, fp16-mixed, bf16-mixed and this assignment…"));
+  return true;
+}
+
+bool MainWindow::startAdvisor(int probeSteps) {
+  editor_->checkNow();
+  QString error;
+  adviceDir_ = std::make_unique<QTemporaryDir>();
+  if (!editor_->lastCheck().ok) error = editor_->lastCheck().allErrors();
+  else if (!adviceDir_->isValid()) error = tr("cannot make a temporary folder: %1").arg(adviceDir_->errorString());
+  else
+    advisor_->start(QStringLiteral("advise"), doc_->json(),
+                    {QStringLiteral("--db"), options_.databasePath, QStringLiteral("--steps"), QString::number(probeSteps),
+                     QStringLiteral("--write"), adviceDir_->filePath(QStringLiteral("advised.json"))},
+                    &error);  // sets error on failure
+  if (!error.isEmpty()) {
+    adviceDir_.reset();
+    warn(tr("Cannot run the precision advisor"), error);
+    return false;
+  }
+  statusBar()->showMessage(tr("Precision advisor: training a %1-step fp32 probe…").arg(probeSteps));
   return true;
 }
 

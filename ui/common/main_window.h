@@ -3,6 +3,7 @@
 // Each panel is its own widget class; this file only arranges and connects them.
 #include <QFont>
 #include <QMainWindow>
+#include <QTemporaryDir>
 
 #include "sweep/comparison.h"
 #include <memory>
@@ -26,7 +27,8 @@ class WorkerClient;
 class LivePlotsPanel;
 class RunBrowser;
 class ConfigDiffTable;
-class BenchmarkRunner;
+class CliJob;
+
 class RunFollower;
 class ReportWriter;
 class SweepPanel;
@@ -77,6 +79,10 @@ class MainWindow : public QMainWindow {
   // Measures the experiment under fp32/tf32/fp16/bf16/its own assignment in
   // precisionlab-cli bench; the stored results are then shown (benchmarkFinished).
   bool startBenchmark(int measuredSteps = 30);
+  // The precision advisor (precisionlab-cli advise): a stored fp32 probe of the
+  // experiment, then its proposal opened as a new, unsaved experiment with the
+  // advisor's table in its description; adviceFinished() when done.
+  bool startAdvisor(int probeSteps = 300);
   // Writes a run's per-step metrics (in the background); csvExported() when done.
   void exportCsv(qint64 id, const QString& path);
   // Writes a PDF or HTML report of the runs; reportWritten() when done.
@@ -95,6 +101,7 @@ class MainWindow : public QMainWindow {
   void runFinished(qint64 runId, const QString& status);
   void runsShown(int count);
   void benchmarkFinished(qint64 runId);
+  void adviceFinished(bool ok);
   void csvExported(const QString& path, bool ok);
   void reportWritten(const QString& path, bool ok);
 
@@ -138,7 +145,9 @@ class MainWindow : public QMainWindow {
   QFont normalFont_;
   bool presenterMode_ = false;
   ConfigDiffTable* diff_;
-  BenchmarkRunner* bench_;
+  CliJob* bench_;
+  CliJob* advisor_;
+  std::unique_ptr<QTemporaryDir> adviceDir_;  // where the advisor writes its proposal
   RunFollower* follower_;
   bool interactive_ = true;
   QString lastWarning_;

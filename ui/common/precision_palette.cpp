@@ -22,7 +22,7 @@ QString precisionName(Precision p) {
 
 QStringList precisionNames() {
   QStringList names;
-  for (Precision p : kAllPrecisions) names << precisionName(p);
+  for (Precision p : kScalarPrecisions) names << precisionName(p);
   return names;
 }
 
@@ -38,7 +38,7 @@ PrecisionLegend::PrecisionLegend(QWidget* parent) : QWidget(parent) {
   layout->setContentsMargins(0, 0, 0, 0);
   layout->setSpacing(10);
   layout->addWidget(new QLabel(tr("Precision:")));
-  for (Precision p : kAllPrecisions) {
+  for (Precision p : kScalarPrecisions) {
     auto* swatch = new QLabel(precisionName(p));
     const QColor c = precisionColour(p);
     swatch->setStyleSheet(QStringLiteral("QLabel { background: %1; color: %2; padding: 1px 6px;"

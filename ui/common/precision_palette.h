@@ -13,11 +13,12 @@ QColor precisionColour(Precision p);
 // Colour for a precision name from an experiment file; grey for an unknown name.
 QColor precisionColour(const QString& name);
 QString precisionName(Precision p);
+// The formats a layer can use (the scalar ones; block-scaled formats are not yet trainable).
 QStringList precisionNames();
 // Black or white, whichever reads better on top of background.
 QColor textColourOn(const QColor& background);
 
-// One swatch per format with its name: the legend for every coloured view.
+// One swatch per layer format with its name: the legend for every coloured view.
 class PrecisionLegend : public QWidget {
   Q_OBJECT
  public:

@@ -8,7 +8,7 @@
 #include <QVBoxLayout>
 #include <cmath>
 
-#include "numerics/convert.h"
+#include "numerics/explain.h"
 #include "common/precision_palette.h"
 
 namespace plab::ui {
@@ -24,15 +24,10 @@ QString formatNumber(double v) {
   return QString::number(v, 'g', 17);
 }
 
-// "0 | 01011 | 1001100110": the bit fields of a pattern, most significant first.
-QString bitFields(const FormatInfo& f, std::uint32_t bits) {
-  const int total = f.totalBits;  // tf32: an fp32 pattern, 32 bits (precision.h)
-  QString all = QString::number(bits, 2).rightJustified(total, QLatin1Char('0'));
-  const QString sign = all.left(1);
-  const QString exponent = all.mid(1, f.exponentBits);
-  // tf32 is stored in 32 bits; only the top 10 of the 23 mantissa bits carry information.
-  const QString mantissa = all.mid(1 + f.exponentBits, f.mantissaBits);
-  return sign + QStringLiteral(" | ") + exponent + QStringLiteral(" | ") + mantissa;
+// "0 | 01011 | 1001100110": the bit fields of a pattern, most significant first (tf32:
+// the top 10 of fp32's 23 fraction bits; mxint8: sign | the other 7 bits).
+QString bitFields(const ValueExplanation& e) {
+  return QString::fromStdString(bitsFieldsBinary(e)).replace(QLatin1Char(' '), QStringLiteral(" | "));
 }
 
 }  // namespace
@@ -41,7 +36,9 @@ PrecisionExplorer::PrecisionExplorer(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   auto* intro = new QLabel(tr("Type a number (e.g. 0.1, 65520, 1e-8, -0) to see what each format "
                               "stores for it. Rounding is round-to-nearest-even; the input is first "
-                              "read as fp32."));
+                              "read as fp32. A block-scaled format (mx…, nvfp4) shows the number as the "
+                              "only value of its block, so the block's scale comes from it; the bits are "
+                              "its element's (precisionlab-cli numbers shows whole blocks)."));
   intro->setWordWrap(true);
   layout->addWidget(intro);
   input_ = new QLineEdit(QStringLiteral("0.1"));
@@ -92,18 +89,15 @@ void PrecisionExplorer::recompute() {
 
 void PrecisionExplorer::fillRow(int row, int precisionIndex, double input) {
   const Precision p = kAllPrecisions[std::size_t(precisionIndex)];
-  const FormatInfo& f = formatInfo(p);
-  const std::uint32_t bits = encode(p, float(input));
-  const double stored = decode(p, bits);
-  const ValueClass cls = classify(p, bits);
+  const ValueExplanation e = explainValue(p, input);
+  const double stored = e.value;
+  const ValueClass cls = e.valueClass;
   const double absError = std::fabs(stored - input);
   const double relError = input != 0 ? absError / std::fabs(input) : (stored == 0 ? 0 : INFINITY);
-  const int hexDigits = f.totalBits / 4;
 
   const QStringList cells = {
-      precisionName(p), formatNumber(stored),
-      QStringLiteral("0x") + QString::number(bits, 16).rightJustified(hexDigits, QLatin1Char('0')),
-      bitFields(f, bits), QString::fromLatin1(toString(cls)),
+      precisionName(p), formatNumber(stored), QString::fromStdString(bitsHex(p, e.bits)),
+      bitFields(e), QString::fromLatin1(toString(cls)),
       std::isfinite(absError) ? QString::number(absError, 'g', 4) : formatNumber(absError),
       std::isfinite(relError) ? QString::number(relError, 'g', 4) : formatNumber(relError)};
   for (int c = 0; c < kColumnCount; ++c) {

@@ -108,6 +108,9 @@ void* CudaBackend::workspace(std::size_t bytes) {
 }
 
 Tensor CudaBackend::empty(const Shape& shape, Precision precision) {
+  if (std::string whyNot; !supportsPrecision(precision, whyNot)) {
+    throw std::invalid_argument("CUDA backend, empty " + shape.toString() + ": " + whyNot);
+  }
   std::shared_ptr<void> storage = allocate(tensorBytes(precision, shape.numel()));
   if (!isFp8(precision)) return Tensor(this, storage, shape, precision);
   // The scale and the amax: one device slot, set to scale 1, amax 0 by a kernel on the

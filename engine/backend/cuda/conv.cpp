@@ -153,6 +153,7 @@ bool nativeFormat(Precision a, Precision b, Precision out, ConvFormat& f) {
     case Precision::bf16: f = {CUDNN_DATA_BFLOAT16, CUDNN_TENSOR_OP_MATH, false}; return true;
     case Precision::fp8_e4m3:
     case Precision::fp8_e5m2: return false;  // cuDNN has no fp8 convolution here: emulated
+    PLAB_BLOCK_SCALED_CASES: throwBlockScaled("CUDA backend, nativeFormat", out);
   }
   throwUnknownPrecision("CUDA backend, nativeFormat", out);
 }

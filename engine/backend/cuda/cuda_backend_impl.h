@@ -101,6 +101,7 @@ class CudaBackend final : public Backend {
   BackendInfo info() const override;
   // fp32, and fp16 for matrix products (cuBLASLt's CUBLAS_COMPUTE_16F, gemm.cpp).
   bool supportsAccumulation(Precision format, ProductKind kind, std::string& whyNot) const override;
+  bool supportsPrecision(Precision p, std::string& whyNot) const override;
   Tensor empty(const Shape& shape, Precision precision) override;
   void fill(Tensor& t, float value) override;
   void upload(const float* host, Tensor& t) override;

@@ -19,6 +19,7 @@ template <class F> void dispatchPrecision(Precision p, F&& f) {
     case Precision::bf16: f(PrecisionTag<Precision::bf16>{}); return;
     case Precision::fp8_e4m3: f(PrecisionTag<Precision::fp8_e4m3>{}); return;
     case Precision::fp8_e5m2: f(PrecisionTag<Precision::fp8_e5m2>{}); return;
+    PLAB_BLOCK_SCALED_CASES: throwBlockScaled("CUDA backend, dispatchPrecision", p);
   }
   throwUnknownPrecision("CUDA backend, dispatchPrecision", p);
 }

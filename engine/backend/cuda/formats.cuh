@@ -106,8 +106,8 @@ template <> struct Fmt<Precision::fp8_e5m2> {
 };
 
 // ---- run-time formats (for multi-tensor kernels whose tensors differ in format) -------
-// The end of a device switch that lists every Precision: only a corrupt value gets
-// here. A kernel cannot throw, so it names the value and traps, which fails the launch
+// The end of a device switch that lists every Precision: only a corrupt value (or a
+// block-scaled format, which no CUDA tensor holds) gets here. A kernel cannot throw, so it names the value and traps, which fails the launch
 // (reported by PLAB_CUDA) rather than reading the data as some other format. Not
 // inlined and never returning, so that the cold path costs the kernels no registers.
 [[noreturn]] inline __device__ __noinline__ void trapUnknownPrecision(const char* where, Precision p) {
@@ -124,6 +124,7 @@ __device__ __forceinline__ float loadAny(Precision p, const void* data, std::int
     case Precision::bf16: return decodeBf16(static_cast<const std::uint16_t*>(data)[i]);
     case Precision::fp8_e4m3: return decodeE4m3(static_cast<const std::uint8_t*>(data)[i]) / scale;
     case Precision::fp8_e5m2: return decodeE5m2(static_cast<const std::uint8_t*>(data)[i]) / scale;
+    PLAB_BLOCK_SCALED_CASES: break;  // no CUDA tensor holds one (CudaBackend::supportsPrecision)
   }
   trapUnknownPrecision("loadAny", p);
 }
@@ -135,6 +136,7 @@ __device__ __forceinline__ void storeAny(Precision p, void* data, std::int64_t i
     case Precision::bf16: static_cast<std::uint16_t*>(data)[i] = encodeBf16(v); return;
     case Precision::fp8_e4m3: static_cast<std::uint8_t*>(data)[i] = encodeE4m3(v * scale); return;
     case Precision::fp8_e5m2: static_cast<std::uint8_t*>(data)[i] = encodeE5m2(v * scale); return;
+    PLAB_BLOCK_SCALED_CASES: break;  // no CUDA tensor holds one (CudaBackend::supportsPrecision)
   }
   trapUnknownPrecision("storeAny", p);
 }

@@ -164,6 +164,7 @@ cudaDataType_t nativeType(Precision p) {
     case Precision::fp8_e5m2: return CUDA_R_8F_E5M2;
     case Precision::fp32:
     case Precision::tf32: return CUDA_R_32F;
+    PLAB_BLOCK_SCALED_CASES: throwBlockScaled("CUDA backend, nativeType", p);
   }
   throwUnknownPrecision("CUDA backend, nativeType", p);
 }
@@ -350,6 +351,15 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, T
 }
 
 // ---- accumulation in fp16 (see the file comment) ----------------------------------------
+
+// Block-scaled formats have no CUDA kernels: Hopper (sm_90) has no fp4 or fp6 tensor
+// cores, and emulated MX / NVFP4 kernels come later. The CPU backend is the reference.
+bool CudaBackend::supportsPrecision(Precision p, std::string& whyNot) const {
+  if (!isBlockScaled(p)) return true;
+  whyNot = std::string(toString(p)) + " is block-scaled, and the CUDA backend has no kernels for block-scaled "
+           "formats (Hopper has no fp4/fp6 tensor cores; they come later): not yet trainable on CUDA";
+  return false;
+}
 
 bool CudaBackend::supportsAccumulation(Precision format, ProductKind kind, std::string& whyNot) const {
   if (format == Precision::fp32) return true;

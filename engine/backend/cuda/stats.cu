@@ -25,6 +25,7 @@ __device__ __forceinline__ float roundAny(Precision p, float v, float scale) {
     case Precision::bf16: return decodeBf16(encodeBf16(v));
     case Precision::fp8_e4m3: return decodeE4m3(encodeE4m3(v * scale));
     case Precision::fp8_e5m2: return decodeE5m2(encodeE5m2(v * scale));
+    PLAB_BLOCK_SCALED_CASES: break;  // no CUDA tensor holds one (CudaBackend::supportsPrecision)
   }
   trapUnknownPrecision("roundAny", p);
 }
