@@ -133,7 +133,7 @@ class Backend {
   // sums may differ from its element-order sums in the last bits. Queued, so that the
   // tensors of a whole statistics step cost one wait: the figures are in `tally` after
   // the next synchronize() (the CPU backend adds them at once), and `tally` must live
-  // until then.
+  // until then. A block-scaled `format` (no layer holds one) throws std::invalid_argument.
   virtual void measureShadow(const Tensor& shadow, const Tensor* real, Precision format, ShadowTally& tally) = 0;
 
   // ---- memory layout (tensor.h) ---------------------------------------------------

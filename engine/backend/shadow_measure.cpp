@@ -68,13 +68,16 @@ std::size_t log2Bin(float value) {
 }  // namespace
 
 const ShadowBounds& shadowBounds(Precision format) {
+  // Indexed by Precision; only the formats that round one value at a time have bounds
+  // (a block-scaled format has no per-value rounding, and no layer may use one).
   static const std::array<ShadowBounds, kAllPrecisions.size()> table = [] {
     std::array<ShadowBounds, kAllPrecisions.size()> t{};
-    for (Precision p : kAllPrecisions) t[std::size_t(p)] = computeBounds(p);
+    for (Precision p : kScalarPrecisions) t[std::size_t(p)] = computeBounds(p);
     return t;
   }();
   const std::size_t i = std::size_t(format);
   if (i >= table.size()) throwUnknownPrecision("shadowBounds", format);
+  if (isBlockScaled(format)) throwBlockScaled("measureShadow", format);
   return table[i];
 }
 

@@ -48,6 +48,8 @@ struct ShadowBounds {
   float saturateAbove = 0;
   float precisionLossBelow = 0;
 };
+// Block-scaled formats (isBlockScaled: OCP MX, NVFP4) have no per-value rounding and no
+// layer uses one: std::invalid_argument (throwBlockScaled), so measureShadow refuses them.
 const ShadowBounds& shadowBounds(Precision format);
 
 // The definitions, on the host, with a full round trip of every value (roundArray):

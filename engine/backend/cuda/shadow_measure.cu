@@ -128,11 +128,11 @@ void CudaBackend::measureShadow(const Tensor& shadow, const Tensor* real, Precis
   if (real && !(real->shape() == shadow.shape()))
     throwShapeError("measureShadow", "real has shape " + real->shape().toString() + ", the shadow " +
                                          shadow.shape().toString());
+  const ShadowBounds& bounds = shadowBounds(format);  // throws for a block-scaled format, before any work
   // Compare element by element in one memory order (a channels-last run tensor).
   Tensor ordered;
   if (real && real->layout() != shadow.layout()) ordered = inLayout(*real, shadow.layout());
   const Tensor* r = real ? (ordered.defined() ? &ordered : real) : nullptr;
-  const ShadowBounds& bounds = shadowBounds(format);
   if (!shadowSlots_) shadowSlots_ = std::make_shared<ShadowSlots>();
   ShadowSlots& ss = *shadowSlots_;
   const std::size_t index = ss.pending.size();
