@@ -12,6 +12,7 @@
 #include "protocol/records_json.h"
 #include "run_support.h"
 #include "store/store.h"
+#include "train/shadow_cost.h"
 #include "train/speed_benchmark.h"
 #include "train/training_step.h"
 #include "train/store_recorder.h"
@@ -31,6 +32,7 @@ struct BenchOptions {
   int warmup = 10;
   std::vector<std::string> configs;
   std::string stepCapture;  // on, off; empty: off unless PLAB_STEP_CAPTURE=on
+  bool shadow = false;      // also the shadow pass against an fp32 step (train/shadow_cost.h)
 };
 
 void printTable(const std::vector<SpeedResult>& results, const BackendInfo& info) {
@@ -109,6 +111,14 @@ int runBench(const BenchOptions& o) {
   } catch (const std::exception& e) {
     throw CliExit(kExitFailed, std::string("bench: ") + e.what());
   }
+  ShadowCost shadow;
+  if (o.shadow) {
+    try {
+      shadow = measureShadowCost(measured, data, *backend, o.steps, o.warmup);
+    } catch (const std::exception& e) {
+      throw CliExit(kExitFailed, std::string("bench --shadow: ") + e.what());
+    }
+  }
   const BackendInfo info = backend->info();
   const std::int64_t runId = o.noStore ? 0 : storeResults(o.db, experiment, info, note, results);
   if (o.json) {
@@ -120,9 +130,21 @@ int runBench(const BenchOptions& o) {
     nlohmann::json capture = nlohmann::json::object();
     for (const auto& r : results) capture[r.config] = r.stepCapture;
     j["step_capture"] = capture;
+    if (o.shadow)
+      j["shadow"] = {{"rounds", shadow.rounds},          {"fp32_step_ms", shadow.fp32StepMs},
+                     {"shadow_pass_ms", shadow.shadowMs}, {"shadow_run_ms", shadow.shadowRunMs},
+                     {"measure_ms", shadow.measureMs},    {"values", shadow.values},
+                     {"shadow_pass_per_fp32_step", shadow.ratio()},
+                     {"shadow_pass_per_fp32_step_paired", shadow.pairedRatio}};
     std::cout << j.dump() << "\n";
   } else {
     printTable(results, info);
+    if (o.shadow)
+      std::printf("shadow pass: %.3f ms (fp32 forward and backward %.3f ms, measuring %lld values %.3f ms); "
+                  "fp32 step %.3f ms; shadow pass / fp32 step %.2f (medians of %d rounds side by side; "
+                  "median of each round's ratio %.2f)\n",
+                  shadow.shadowMs, shadow.shadowRunMs, (long long)shadow.values, shadow.measureMs, shadow.fp32StepMs,
+                  shadow.ratio(), shadow.rounds, shadow.pairedRatio);
     if (runId) std::printf("stored as run %lld\n", (long long)runId);
   }
   return 0;
@@ -147,6 +169,9 @@ void addBenchCommand(CLI::App& app) {
                   "on: replay each configuration's captured training step (CUDA graphs; the CPU backend "
                   "has none), off: issue every operation (default: off unless PLAB_STEP_CAPTURE=on)")
       ->check(CLI::IsMember({"on", "off"}));
+  cmd->add_flag("--shadow", options->shadow,
+                "also time the shadow pass (shadow_stats) of the file's network against an fp32 training step, "
+                "side by side, --steps rounds after --warmup");
   cmd->add_option("--db", options->db, "SQLite run store for the results");
   cmd->add_flag("--no-store", options->noStore, "do not store the results");
   cmd->add_option("--backend", options->backend, "cpu, cuda or auto (default: the file's \"backend\")")

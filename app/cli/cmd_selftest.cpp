@@ -14,6 +14,7 @@
 #include "backend/registry.h"
 #include "commands.h"
 #include "train/capture_check.h"
+#include "train/shadow_check.h"
 
 namespace plab::cli {
 
@@ -104,6 +105,11 @@ void runSelftest(const SelftestOptions& o) {
         std::string("training step: captured and replayed vs issued op by op").find(o.filter) != std::string::npos) {
       auto capture = checkStepCapture(*backend);
       r.results.insert(r.results.end(), capture.begin(), capture.end());
+    }
+    // The shadow pass (shadow_stats) against an fp32 run of the same step.
+    if (o.filter.empty() || std::string("shadow pass = fp32 step from the run's weights").find(o.filter) != std::string::npos) {
+      auto shadow = checkShadowPass(*backend);
+      r.results.insert(r.results.end(), shadow.begin(), shadow.end());
     }
     if (!o.json) printTable(r, o.failuresOnly);
     reports.push_back(std::move(r));

@@ -24,6 +24,7 @@
 #include "backend/tensor.h"
 #include "core/loss_scale_rule.h"
 #include "core/tensor_stats.h"  // TensorStats, kLog2HistBins
+#include "backend/shadow_measure.h"  // ShadowTally
 
 namespace plab {
 
@@ -123,6 +124,17 @@ class Backend {
   virtual void convert(const Tensor& src, Tensor& dst, TensorStats* stats = nullptr) = 0;
   // Statistics of t's values as they are (zeros, max, histogram; no rounding). Syncs.
   virtual void stats(const Tensor& t, TensorStats& out) = 0;
+  // The shadow pass's measure (backend/shadow_measure.h; docs/architecture.md, "Shadow
+  // statistics"): adds to `tally` what rounding the fp32 `shadow` into `format` would
+  // do and, when `real` is given (the run's tensor of the same shape and memory layout,
+  // in any format, fp8 read as stored / scale), the sums for its relative error. The
+  // values are classified as shadow * scale, the scale being real's fp8 scale (1 when
+  // real is absent or not fp8). Counts and bins equal measureShadowReference's; the
+  // sums may differ from its element-order sums in the last bits. Queued, so that the
+  // tensors of a whole statistics step cost one wait: the figures are in `tally` after
+  // the next synchronize() (the CPU backend adds them at once), and `tally` must live
+  // until then. A block-scaled `format` (no layer holds one) throws std::invalid_argument.
+  virtual void measureShadow(const Tensor& shadow, const Tensor* real, Precision format, ShadowTally& tally) = 0;
 
   // ---- memory layout (tensor.h) ---------------------------------------------------
   // dst = src's stored values reordered into `layout`; same shape and precision, and

@@ -103,6 +103,7 @@ std::vector<ConformanceResult> runConformance(Backend& backend, const Conformanc
   conformance::runAccumulationCases(suite);
   conformance::runElementwiseCases(suite);
   conformance::runLayoutCases(suite);
+  conformance::runShadowCases(suite);
   return std::move(suite.results);
 }
 

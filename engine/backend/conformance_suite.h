@@ -55,6 +55,7 @@ void runAccumulationCases(Suite& s); // products accumulating in fp16 / bf16
 void runElementwiseCases(Suite& s);  // activations, dropout, pooling, batch norm
 void runStepCases(Suite& s);
 void runLabelCases(Suite& s);        // bad class labels: the same error on every backend
+void runShadowCases(Suite& s);       // the shadow pass's measure against its round-trip reference
 void runLayoutCases(Suite& s);       // a CNN's ops chained in each convolution layout         // conversions, stats, losses, optimizers, loss scale, fp8 scales
 
 }  // namespace plab::conformance

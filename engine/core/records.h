@@ -131,6 +131,9 @@ struct MemoryUse {
   std::int64_t gradients = 0;       // parameter gradients, in each layer's gradient format
   std::int64_t optimizerState = 0;  // fp32 momentum / moments
   std::int64_t activations = 0;     // layer outputs of one step at the batch size
+  // shadow_stats: the fp32 shadow network's weights, gradients and outputs. Beside the
+  // network, not in total(): variants of one experiment compare their networks.
+  std::int64_t shadow = 0;
   std::int64_t total() const { return weights + masterWeights + gradients + optimizerState + activations; }
   bool operator==(const MemoryUse&) const = default;
 };

@@ -32,6 +32,9 @@ std::vector<LayerMemory> estimateTrainingMemory(const std::vector<LayerShapeInfo
     m.name = info.name;
     m.weightBytes = 2 * double(info.weightBytes) + states * kFp32Bytes * double(info.parameterCount);
     m.activationBytes = 2 * double(e.batchSize) * double(info.activationBytesPerSample);
+    if (e.shadowStats && e.statsInterval > 0)
+      m.shadowBytes = 2 * kFp32Bytes * double(info.parameterCount) +
+                      2 * double(e.batchSize) * kFp32Bytes * double(info.outputShape.numel());
     layers.push_back(m);
   }
   return layers;
@@ -70,7 +73,10 @@ void requireTrainingMemory(const std::vector<LayerShapeInfo>& shapes, const Expe
                          std::to_string(e.batchSize) + ", more than the " + bytesText(limitBytes) + " of " + limitName +
                          "; this layer alone needs " + bytesText(largest.total()) + " (weights, gradients and optimizer state " +
                          bytesText(largest.weightBytes) + ", activations and their gradients " +
-                         bytesText(largest.activationBytes) + ")");
+                         bytesText(largest.activationBytes) +
+                         (largest.shadowBytes > 0 ? ", its fp32 shadow (shadow_stats) " + bytesText(largest.shadowBytes)
+                                                  : std::string()) +
+                         ")");
 }
 
 void requireTrainingMemory(const Experiment& e, const Dataset& data, const BackendInfo& backend) {

@@ -7,7 +7,9 @@
 // The estimate is a lower bound: per layer, the working weights and their gradient at
 // the layer's storage format, the fp32 master copy (when on) and the optimizer's fp32
 // state (momentum, Adam's two moments), and a batch of output activations and of
-// their gradients at the layer's format. Backends may need more (the CPU backend keeps
+// their gradients at the layer's format; with shadow_stats the fp32 shadow network
+// (docs/architecture.md, "Shadow statistics"): the same in fp32, without master copy
+// and optimizer state. Backends may need more (the CPU backend keeps
 // every element in an fp32 slot; buffers for format conversions, statistics, the
 // evaluation batch), never less, so a network refused by it cannot train here.
 #include <cstdint>
@@ -26,7 +28,8 @@ struct LayerMemory {
   std::string name;            // "layers[1] linear"
   double weightBytes = 0;      // working copy, gradient, master copy, optimizer state
   double activationBytes = 0;  // output and its gradient for one training batch
-  double total() const { return weightBytes + activationBytes; }
+  double shadowBytes = 0;      // shadow_stats: the fp32 shadow's weights, gradients, output and its gradient
+  double total() const { return weightBytes + activationBytes + shadowBytes; }
 };
 
 std::vector<LayerMemory> estimateTrainingMemory(const std::vector<LayerShapeInfo>& shapes, const Experiment& e);

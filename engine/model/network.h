@@ -116,18 +116,21 @@ class Network {
   std::vector<LayerStatsRecord> takeStats(std::int64_t step);
 
   // Value capture (the shadow pass, docs/architecture.md "Shadow statistics"): while
-  // enabled, forward keeps a host fp32 copy of each layer's output and backward of each
-  // layer's gradients (its input gradient when computed, then its parameter gradients in
-  // declaration order): the values a statistics record describes, in logical order.
-  // Syncs per tensor: for statistics steps only.
-  struct CapturedValues {
+  // enabled, forward keeps a handle on each layer's output and backward on each layer's
+  // gradients (its input gradient when computed, then its parameter gradients in
+  // declaration order): the tensors a statistics record describes, with the record's
+  // format. Handles, not copies: no sync, nothing allocated. They hold those values
+  // until this network's next forward or backward writes the same buffers.
+  struct CapturedTensors {
     std::int32_t layerIndex = 0;
     StatsKind kind = StatsKind::activation;
-    std::vector<float> values;
+    Precision format = Precision::fp32;  // the layer's forward or gradient format
+    std::vector<Tensor> tensors;
   };
   void setCaptureEnabled(bool enabled) { captureEnabled_ = enabled; }
+  bool captureEnabled() const { return captureEnabled_; }
   // The captures since the last call, in the order they were made.
-  std::vector<CapturedValues> takeCaptured();
+  std::vector<CapturedTensors> takeCaptured();
 
   // Timing: while enabled, a Backend::Timer measures each layer's forward and backward
   // (read at once, so it syncs per layer: for the speed benchmark, not for training).
@@ -161,7 +164,6 @@ class Network {
   [[noreturn]] void failAllocation(std::size_t layer, const std::string& what) const;
   void captureActivation(std::size_t layer, const Tensor& output);
   void captureGradients(std::size_t layer, const Tensor* inputGradient);
-  void appendHostValues(const Tensor& t, std::vector<float>& out);
 
   Backend& backend_;
   Shape sampleShape_;
@@ -179,8 +181,7 @@ class Network {
   bool statsEnabled_ = false;
   bool timingEnabled_ = false;
   bool captureEnabled_ = false;
-  std::vector<CapturedValues> captured_;
-  Tensor captureCopy_;                     // a channels-last tensor put in logical order for capture
+  std::vector<CapturedTensors> captured_;
   std::vector<LayerStatsRecord> pendingStats_;
   std::vector<double> forwardMsSum_, backwardMsSum_;
   std::vector<std::int64_t> forwardCalls_, backwardCalls_;

@@ -209,6 +209,7 @@ void to_json(json& j, const MemoryUse& m) {
            {"optimizer_state", m.optimizerState},
            {"activations", m.activations},
            {"total", m.total()}};
+  if (m.shadow) j["shadow"] = m.shadow;  // shadow_stats only
 }
 
 void from_json(const json& j, MemoryUse& m) {
@@ -217,6 +218,7 @@ void from_json(const json& j, MemoryUse& m) {
   m.gradients = readInt(j, "gradients");
   m.optimizerState = readInt(j, "optimizer_state");
   m.activations = readInt(j, "activations");
+  m.shadow = j.contains("shadow") ? readInt(j, "shadow") : 0;  // written only with shadow_stats
 }
 
 namespace protocol {

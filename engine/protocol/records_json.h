@@ -37,7 +37,8 @@ void to_json(nlohmann::json& j, const LayerTiming& t);
 void from_json(const nlohmann::json& j, LayerTiming& t);
 void to_json(nlohmann::json& j, const SpeedResult& r);
 void from_json(const nlohmann::json& j, SpeedResult& r);
-// {"weights", "master_weights", "gradients", "optimizer_state", "activations", "total"}: bytes.
+// {"weights", "master_weights", "gradients", "optimizer_state", "activations", "total"}: bytes;
+// with shadow_stats also "shadow" (the fp32 shadow network), not in "total".
 void to_json(nlohmann::json& j, const MemoryUse& m);
 void from_json(const nlohmann::json& j, MemoryUse& m);
 

@@ -60,8 +60,10 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& data, Backend& bac
   buffers_ = makeStepBuffers(backend, data, batch);
   const std::int32_t logInterval = std::max<std::int32_t>(experiment.logInterval, 1);
   for (std::int32_t i = 0; i < logInterval; ++i) timers_.push_back(backend.createTimer());
-  if (experiment.shadowStats && experiment.statsInterval > 0)
+  if (experiment.shadowStats && experiment.statsInterval > 0) {
     shadow_ = std::make_unique<ShadowPass>(experiment, data.sampleShape, backend);
+    outcome_.memory.shadow = shadow_->memoryBytes(experiment.batchSize);
+  }
 }
 
 Trainer::~Trainer() = default;

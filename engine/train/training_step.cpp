@@ -121,7 +121,9 @@ StepRunner::~StepRunner() = default;
 
 void StepRunner::run(Network& network, StepState& state, StepBuffers& buffers, LossKind loss,
                      const OptimizerHyper& hyper, std::int64_t step) {
-  const bool eligible = enabled_ && !network.statsEnabled() && !network.timingEnabled();
+  // A replayed step runs no host code, so it would record no statistics, timings or
+  // captured tensors (the shadow pass's).
+  const bool eligible = enabled_ && !network.statsEnabled() && !network.timingEnabled() && !network.captureEnabled();
   const Key key = stepCaptureKey(backend_, network, state, buffers, loss, hyper);
   const std::uint64_t allocations = backend_.allocationCount();
   // Something the capture holds may have moved: forget it (a later step captures anew).

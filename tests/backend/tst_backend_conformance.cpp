@@ -57,7 +57,8 @@ void TestBackendConformance::everyOpRunsInEveryFormat() {
                        "batchnorm forward", "batchnorm backward dx", "activation gelu forward",
                        "activation sigmoid backward", "dropout forward", "dropout backward",
                        "softmax cross-entropy dlogits", "mse dprediction", "convert fp32->format", "convert stats",
-                       "optimizer adam (master) working", "optimizer sgd nesterov (no master) working"};
+                       "optimizer adam (master) working", "optimizer sgd nesterov (no master) working",
+                       "measureShadow"};
   for (const char* op : ops)
     for (Precision p : kScalarPrecisions) {
       bool found = false;

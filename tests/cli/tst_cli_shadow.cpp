@@ -73,6 +73,13 @@ class TestCliShadow : public QObject {
     for (const auto& r : run.stats)
       if (r.kind == StatsKind::gradient && r.layerIndex == 0) QVERIFY(r.zeroShare() > 0.9);
     QVERIFY2(run.summary.value("shadow_passes", 0) > 0, run.summary.dump().c_str());
+    // The shadow network's memory, its own kind beside the run's network (not in its total).
+    const json& memory = run.summary.at("memory");
+    QVERIFY2(memory.value("shadow", std::int64_t(0)) > 0, memory.dump().c_str());
+    QCOMPARE(memory.at("total").get<std::int64_t>(),
+             memory.at("weights").get<std::int64_t>() + memory.at("master_weights").get<std::int64_t>() +
+                 memory.at("gradients").get<std::int64_t>() + memory.at("optimizer_state").get<std::int64_t>() +
+                 memory.at("activations").get<std::int64_t>());
   }
 
   void withDynamicScalingFewWouldUnderflow() {
@@ -92,6 +99,7 @@ class TestCliShadow : public QObject {
     QVERIFY(!run.stats.empty());
     for (const auto& r : run.stats) QVERIFY(!r.hasShadow);
     QVERIFY(!run.summary.contains("shadow_passes"));
+    QVERIFY2(!run.summary.at("memory").contains("shadow"), run.summary.dump().c_str());
   }
 };
 

@@ -35,6 +35,18 @@ inline nlohmann::json shortExperiment(MainWindow& window, std::int64_t steps) {
   return j;
 }
 
+// The precisionlab-cli the window under test runs as its worker (workerExecutable():
+// $PLAB_CLI, which ctest sets, else the binary in the build tree), so that a suite
+// started by hand drives the same CLI as its window instead of starting "".
+inline QString cliPath() { return workerExecutable(); }
+
+// The precisionlab GUI binary, for its headless commands (report): $PLAB_GUI_APP,
+// which ctest sets, else the one this build made (PLAB_GUI_APP_PATH, CMakeLists.txt).
+inline QString guiAppPath() {
+  const QString env = qEnvironmentVariable("PLAB_GUI_APP");
+  return env.isEmpty() ? QStringLiteral(PLAB_GUI_APP_PATH) : env;
+}
+
 inline QByteArray head(const QString& path, int n) {
   QFile f(path);
   if (!f.open(QIODevice::ReadOnly)) return {};

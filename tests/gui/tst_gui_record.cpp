@@ -176,8 +176,8 @@ class TestGuiRecord : public QObject {
     file.write(QByteArray::fromStdString(asRun.dump()));
     file.close();
     QProcess cli;
-    cli.start(qEnvironmentVariable("PLAB_CLI"), {QStringLiteral("run"), file.fileName(), QStringLiteral("--db"), window_->databasePath()});
-    QVERIFY(cli.waitForStarted());
+    cli.start(test::cliPath(), {QStringLiteral("run"), file.fileName(), QStringLiteral("--db"), window_->databasePath()});
+    QVERIFY2(cli.waitForStarted(), qPrintable(test::cliPath() + QStringLiteral(": ") + cli.errorString()));
     // Catch the run while it is going, then hold the process (SIGSTOP) while the GUI
     // loads what is there, so that the rest can only reach the GUI by following.
     const std::string db = window_->databasePath().toStdString();
@@ -274,9 +274,10 @@ class TestGuiRecord : public QObject {
     QVERIFY(done.wait(30000));
     QVERIFY2(done.first().at(1).toBool(), qPrintable(window_->lastWarning()));
     QProcess cli;
-    cli.start(qEnvironmentVariable("PLAB_CLI"), {QStringLiteral("export"), QStringLiteral("--db"), window_->databasePath(),
-                                                 QStringLiteral("--run"), QString::number(guiRun_), QStringLiteral("--format"),
-                                                 QStringLiteral("csv"), QStringLiteral("-o"), path(QStringLiteral("cli.csv"))});
+    cli.start(test::cliPath(), {QStringLiteral("export"), QStringLiteral("--db"), window_->databasePath(),
+                                QStringLiteral("--run"), QString::number(guiRun_), QStringLiteral("--format"),
+                                QStringLiteral("csv"), QStringLiteral("-o"), path(QStringLiteral("cli.csv"))});
+    QVERIFY2(cli.waitForStarted(), qPrintable(test::cliPath() + QStringLiteral(": ") + cli.errorString()));
     QVERIFY(cli.waitForFinished(60000));
     QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
     const QByteArray guiSteps = readAll(path(QStringLiteral("gui.csv")));

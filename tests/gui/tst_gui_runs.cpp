@@ -239,8 +239,8 @@ class TestGuiRuns : public QObject {
     file.write(QByteArray::fromStdString(long_.dump()));
     file.close();
     QProcess cli;
-    cli.start(qEnvironmentVariable("PLAB_CLI"), {QStringLiteral("run"), file.fileName(), QStringLiteral("--db"), window_->databasePath()});
-    QVERIFY(cli.waitForStarted());
+    cli.start(test::cliPath(), {QStringLiteral("run"), file.fileName(), QStringLiteral("--db"), window_->databasePath()});
+    QVERIFY2(cli.waitForStarted(), qPrintable(test::cliPath() + QStringLiteral(": ") + cli.errorString()));
     RunBrowser* browser = window_->runBrowser();
     qint64 id = 0;
     auto findRun = [&] {
@@ -263,11 +263,11 @@ class TestGuiRuns : public QObject {
   }
 
   void headlessReportCommand() {
-    const QString app = qEnvironmentVariable("PLAB_GUI_APP");
-    if (app.isEmpty()) QSKIP("PLAB_GUI_APP (the precisionlab binary) is not set");
+    const QString app = test::guiAppPath();
     QProcess report;
     report.start(app, {QStringLiteral("report"), QStringLiteral("--db"), window_->databasePath(), QStringLiteral("--runs"),
                        QStringLiteral("%1,%2").arg(runIds_[0]).arg(runIds_[1]), QStringLiteral("-o"), path(QStringLiteral("cli.pdf"))});
+    QVERIFY2(report.waitForStarted(), qPrintable(app + QStringLiteral(": ") + report.errorString()));
     QVERIFY(report.waitForFinished(120000));
     QVERIFY2(report.exitCode() == 0, report.readAllStandardError().constData());
     QVERIFY(test::head(path(QStringLiteral("cli.pdf")), 8).startsWith("%PDF"));

@@ -95,10 +95,11 @@ class TestGuiSweep : public QObject {
     const QString md = dir.filePath(QStringLiteral("sweep.md"));
     QVERIFY2(view->exportTo(md, true, &error), qPrintable(error));
     QProcess cli;
-    cli.start(qEnvironmentVariable("PLAB_CLI"),
+    cli.start(test::cliPath(),
               {QStringLiteral("compare"), QString::number(panel->sweepId()), QStringLiteral("--db"), window->databasePath()});
-    QVERIFY(cli.waitForFinished(30000));
-    QCOMPARE(cli.exitCode(), 0);
+    QVERIFY2(cli.waitForStarted(), qPrintable(test::cliPath() + QStringLiteral(": ") + cli.errorString()));
+    QVERIFY2(cli.waitForFinished(30000), qPrintable(cli.errorString()));
+    QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
     QCOMPARE(test::head(md, 1 << 20), cli.readAllStandardOutput());
 
     // The report of the sweep: the comparison and the claims first, then the runs'
@@ -117,15 +118,16 @@ class TestGuiSweep : public QObject {
     // The same report without a window, as a PDF.
     QProcess app;
     const QString pdf = dir.filePath(QStringLiteral("sweep-report.pdf"));
-    app.start(qEnvironmentVariable("PLAB_GUI_APP"), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
-                                                     QStringLiteral("--sweep"), QString::number(panel->sweepId()),
-                                                     QStringLiteral("-o"), pdf});
+    app.start(test::guiAppPath(), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
+                                   QStringLiteral("--sweep"), QString::number(panel->sweepId()), QStringLiteral("-o"), pdf});
+    QVERIFY2(app.waitForStarted(), qPrintable(test::guiAppPath() + QStringLiteral(": ") + app.errorString()));
     QVERIFY(app.waitForFinished(120000));
     QVERIFY2(app.exitCode() == 0, app.readAllStandardError().constData());
     QVERIFY(test::head(pdf, 8).startsWith("%PDF"));
     QVERIFY(QFileInfo(pdf).size() > 10000);
-    app.start(qEnvironmentVariable("PLAB_GUI_APP"), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
-                                                     QStringLiteral("--sweep"), QStringLiteral("999"), QStringLiteral("-o"), pdf});
+    app.start(test::guiAppPath(), {QStringLiteral("report"), QStringLiteral("--db"), window->databasePath(),
+                                   QStringLiteral("--sweep"), QStringLiteral("999"), QStringLiteral("-o"), pdf});
+    QVERIFY2(app.waitForStarted(), qPrintable(test::guiAppPath() + QStringLiteral(": ") + app.errorString()));
     QVERIFY(app.waitForFinished(60000));
     QCOMPARE(app.exitCode(), 1);
     QVERIFY(app.readAllStandardError().contains("999"));

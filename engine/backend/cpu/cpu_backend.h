@@ -48,6 +48,7 @@ class CpuBackend final : public Backend {
   void download(const Tensor& t, float* host) override;
   void convert(const Tensor& src, Tensor& dst, TensorStats* stats = nullptr) override;
   void stats(const Tensor& t, TensorStats& out) override;
+  void measureShadow(const Tensor& shadow, const Tensor* real, Precision format, ShadowTally& tally) override;
 
   void gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
             Tensor& c) override;

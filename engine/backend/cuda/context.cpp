@@ -125,6 +125,7 @@ Tensor CudaBackend::empty(const Shape& shape, Precision precision) {
 
 void CudaBackend::synchronize() {
   PLAB_CUDA(cudaStreamSynchronize(ctx_->stream));
+  foldShadowTallies();
 }
 
 void throwShapeError(const char* op, const std::string& what) {

@@ -108,6 +108,7 @@ class CudaBackend final : public Backend {
   void download(const Tensor& t, float* host) override;
   void convert(const Tensor& src, Tensor& dst, TensorStats* stats = nullptr) override;
   void stats(const Tensor& t, TensorStats& out) override;
+  void measureShadow(const Tensor& shadow, const Tensor* real, Precision format, ShadowTally& tally) override;
   void toLayout(const Tensor& src, Tensor& dst, MemoryLayout layout) override;
   void setConvLayout(ConvLayoutChoice choice) override { convLayout_ = choice; }
   ConvLayoutChoice convLayout() const override { return convLayout_; }
@@ -198,9 +199,14 @@ class CudaBackend final : public Backend {
   const StepInputs* capturedInputs() const { return capturing_ ? stepInputs_ : nullptr; }
   // Advances the host's record count after a step (step.cu).
   void finishStep(CudaStepState& st);
+  // measureShadow's tallies in flight (shadow_measure.cu): synchronize() folds them
+  // into the callers' ShadowTally once the stream has run.
+  struct ShadowSlots;
+  void foldShadowTallies();
 
  private:
   bool capturing_ = false;
+  std::shared_ptr<ShadowSlots> shadowSlots_;  // shared_ptr: the type is complete only in shadow_measure.cu
   StepInputs* stepInputs_ = nullptr;      // device memory, held by stepInputsMemory_
   std::shared_ptr<void> stepInputsMemory_;
   std::uint64_t allocations_ = 0;
