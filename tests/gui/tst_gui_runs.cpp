@@ -20,6 +20,7 @@
 #include "plots/loss_scale_plot.h"
 #include "editor/network_editor.h"
 #include "plots/plot_widget.h"
+#include "runs/experiment_library.h"
 #include "runs/run_browser.h"
 #include "runs/run_table_model.h"
 #include "runs/worker_client.h"
@@ -116,6 +117,18 @@ class TestGuiRuns : public QObject {
              QStringLiteral("Final train loss"));
   }
 
+  // The Compare tab follows the run browser's selection without "Show / overlay".
+  void compareTabFollowsTheSelection() {
+    ConfigDiffTable* diff = window_->configDiff();
+    window_->runBrowser()->selectRuns(runIds_);
+    QCOMPARE(diff->table()->columnCount(), 3);  // setting, run, run
+    QVERIFY(diff->differingRowCount() >= 3);
+    window_->runBrowser()->selectRuns({runIds_[1]});
+    QCOMPARE(diff->table()->columnCount(), 2);
+    QVERIFY2(diff->table()->horizontalHeaderItem(1)->text().contains(QStringLiteral("#%1").arg(runIds_[1])),
+             qPrintable(diff->table()->horizontalHeaderItem(1)->text()));
+  }
+
   void overlaysTwoRunsWithConfigDiff() {
     QSignalSpy shown(window_.get(), &MainWindow::runsShown);
     window_->showRuns(runIds_);
@@ -146,6 +159,33 @@ class TestGuiRuns : public QObject {
     QVERIFY(heat->stepCount(1) > 0);
     QCOMPARE(heat->bandColour(1), loss->runs()[1].colour);
     QVERIFY(heat->rowLabel(0, 1).startsWith(QStringLiteral("#%1 ").arg(runIds_[1])));
+  }
+
+  // A run keeps its colour whichever runs it is overlaid with and wherever it stands.
+  void runColoursDoNotDependOnTheOverlay() {
+    QSignalSpy shown(window_.get(), &MainWindow::runsShown);
+    LossPlot* loss = window_->plotsPanel()->lossPlot();
+    const auto colourOf = [&](qint64 id) {
+      for (const PlotRun& r : loss->runs()) {
+        if (r.data->runId == id) return r.colour;
+      }
+      return QColor();
+    };
+    window_->showRuns(runIds_);
+    QVERIFY(shown.wait(20000));
+    const QColor first = colourOf(runIds_[0]), second = colourOf(runIds_[1]);
+    QVERIFY(first.isValid() && second.isValid() && first != second);
+    window_->showRuns({runIds_[1], runIds_[0]});
+    QVERIFY(shown.wait(20000));
+    QCOMPARE(loss->runs()[0].data->runId, runIds_[1]);
+    QCOMPARE(colourOf(runIds_[0]), first);
+    QCOMPARE(colourOf(runIds_[1]), second);
+    window_->showRuns({runIds_[1]});
+    QVERIFY(shown.wait(20000));
+    QCOMPARE(colourOf(runIds_[1]), second);
+    QCOMPARE(second, runColourOf(runIds_[1]));
+    window_->showRuns(runIds_);  // as the tests after this one expect
+    QVERIFY(shown.wait(20000));
   }
 
   void exportsPlotAsPngPdfSvg_data() {
@@ -207,6 +247,14 @@ class TestGuiRuns : public QObject {
     QVERIFY2(head.startsWith(magic), head.left(40).constData());
     QVERIFY(QFileInfo(path(file)).size() > 10000 || file.endsWith(QLatin1String(".html")));
     if (file.endsWith(QLatin1String(".html"))) {
+      // The report's final train loss is the run browser's, figure for figure.
+      RunTableModel* model = window_->runBrowser()->model();
+      for (const qint64 id : runIds_) {
+        const QString shown = model->data(model->index(model->rowOfRun(id), RunTableModel::FinalLoss), Qt::DisplayRole).toString();
+        QVERIFY(!shown.isEmpty());
+        QVERIFY2(head.contains(QStringLiteral("<td>%1</td>").arg(shown).toUtf8()), qPrintable(shown));
+      }
+      QVERIFY(head.contains("Final train loss"));
       QVERIFY(head.contains("Speedup vs fp32"));
       QVERIFY(head.contains("spirals fp16"));
       const QImage loss(path(QStringLiteral("report_files/loss.png")));
@@ -277,6 +325,19 @@ class TestGuiRuns : public QObject {
     QVERIFY(report.waitForFinished(60000));
     QCOMPARE(report.exitCode(), 1);
     QVERIFY(report.readAllStandardError().contains("999"));
+  }
+
+  // Opening another experiment puts its title and description on the Plots tab, and
+  // not the previous experiment's run.
+  void plotsTabFollowsTheExperimentOpened() {
+    QVERIFY(!window_->plotsPanel()->lossPlot()->runs().isEmpty());
+    const QString path = window_->library()->pathOf(QStringLiteral("fp16-no-loss-scaling.json"));
+    QVERIFY(!path.isEmpty());
+    QVERIFY(window_->openExperiment(path));
+    QCOMPARE(window_->plotsPanel()->titleText(), window_->document()->title());
+    QCOMPARE(window_->plotsPanel()->descriptionText(), window_->document()->description());
+    QVERIFY(window_->document()->title() != QStringLiteral("spirals fp32"));
+    QVERIFY(window_->plotsPanel()->lossPlot()->runs().isEmpty());
   }
 };
 

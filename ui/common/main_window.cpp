@@ -55,6 +55,18 @@ bool isSweepFile(const QString& path) {
   return !j.is_discarded() && looksLikeSweep(j);
 }
 
+// A tab's page in a scroll area that takes the page's name: no page can make the
+// window larger than a projector's 1280x720 or grow it when shown (docs/user-guide.md,
+// "The window"); a page that needs more room than it gets scrolls instead.
+QScrollArea* scrollablePage(QWidget* page) {
+  auto* area = new QScrollArea;
+  area->setObjectName(page->objectName());
+  area->setWidgetResizable(true);
+  area->setFrameShape(QFrame::NoFrame);
+  area->setWidget(page);
+  return area;
+}
+
 }  // namespace
 
 MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
@@ -62,18 +74,18 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   setObjectName(QStringLiteral("mainWindow"));
   tabs_ = new QTabWidget;
   tabs_->setDocumentMode(true);
-  tabs_->addTab(buildNetworkTab(), QIcon(QStringLiteral(":/icons/precision.svg")), tr("&Network"));
+  tabs_->addTab(scrollablePage(buildNetworkTab()), QIcon(QStringLiteral(":/icons/precision.svg")), tr("&Network"));
   settings_ = new TrainingSettings(doc_);
   settings_->setObjectName(QStringLiteral("trainingTab"));
-  tabs_->addTab(settings_, QIcon(QStringLiteral(":/icons/experiment.svg")), tr("&Training"));
+  tabs_->addTab(scrollablePage(settings_), QIcon(QStringLiteral(":/icons/experiment.svg")), tr("&Training"));
   plots_ = new LivePlotsPanel;
-  tabs_->addTab(plots_, QIcon(QStringLiteral(":/icons/overlay.svg")), tr("&Plots"));
+  tabs_->addTab(scrollablePage(plots_), QIcon(QStringLiteral(":/icons/overlay.svg")), tr("&Plots"));
   diff_ = new ConfigDiffTable;
   diff_->setObjectName(QStringLiteral("compareTab"));
-  tabs_->addTab(diff_, QIcon(QStringLiteral(":/icons/overlay.svg")), tr("&Compare"));
+  tabs_->addTab(scrollablePage(diff_), QIcon(QStringLiteral(":/icons/overlay.svg")), tr("&Compare"));
   sweeps_ = new SweepPanel(options_.databasePath);
   sweeps_->setObjectName(QStringLiteral("sweepTab"));
-  tabs_->addTab(sweeps_, QIcon(QStringLiteral(":/icons/overlay.svg")), tr("S&weep"));
+  tabs_->addTab(scrollablePage(sweeps_), QIcon(QStringLiteral(":/icons/overlay.svg")), tr("S&weep"));
   connect(sweeps_, &SweepPanel::message, this, [this](const QString& text) { statusBar()->showMessage(text, 10000); });
   connect(sweeps_, &SweepPanel::sweepFinished, this, [this] { browser_->refresh(); });
   connect(sweeps_->comparisonView(), &ComparisonView::reportRequested, this, [this] {
@@ -85,7 +97,7 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   });
   explorer_ = new PrecisionExplorer;
   explorer_->setObjectName(QStringLiteral("explorerTab"));
-  tabs_->addTab(explorer_, QIcon(QStringLiteral(":/icons/explorer.svg")), tr("Precision &Explorer"));
+  tabs_->addTab(scrollablePage(explorer_), QIcon(QStringLiteral(":/icons/explorer.svg")), tr("Precision &Explorer"));
   setCentralWidget(tabs_);
 
   library_ = new ExperimentLibrary(options_.experimentsDir);
@@ -153,6 +165,11 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
 
   buildMenus();
   connect(doc_, &ExperimentDocument::changed, this, &MainWindow::updateTitle);
+  // The Plots tab follows the experiment opened, unless a run is going: that run is
+  // what it shows until it ends.
+  connect(doc_, &ExperimentDocument::loaded, this, [this] {
+    if (!worker_->isBusy()) plots_->showExperiment(doc_->title(), doc_->description());
+  });
   connect(doc_->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::updateTitle);
 
   QString initial = options_.initialExperiment;
@@ -161,6 +178,9 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   updateTitle();
   statusBar()->showMessage(tr("Run store: %1").arg(options_.databasePath));
   resize(1400, 900);
+  // The run browser a few rows tall: its dock keeps this height while the window
+  // shrinks, and the tabs above (which scroll) give up their room first.
+  resizeDocks({findChild<QDockWidget*>(QStringLiteral("runsDock"))}, {200}, Qt::Vertical);
 }
 
 MainWindow::~MainWindow() {
@@ -277,7 +297,7 @@ void MainWindow::connectWorker() {
   spaceShortcut_ = new QShortcut(QKeySequence(Qt::Key_Space), this);
   spaceShortcut_->setEnabled(false);
   connect(spaceShortcut_, &QShortcut::activated, this, [this] {
-    if (tabs_->currentWidget() == sweeps_) {
+    if (currentTabName() == sweeps_->objectName()) {
       // The Sweep tab: Space runs the lesson (a sweep has no pause: its pace slows it).
       QString error;
       if (!sweeps_->isRunning() && !sweeps_->run(&error)) statusBar()->showMessage(error, 10000);
@@ -327,7 +347,7 @@ bool MainWindow::startRun() {
     warn(tr("Cannot start the run"), worker_->error());
     return false;
   }
-  plots_->setRuns({PlotRun{worker_->run(), runColour(0)}});
+  plots_->setRuns({PlotRun{worker_->run(), runColourOf(0)}});
   plots_->appendLog(tr("--- run of %1 with %2").arg(doc_->title(), worker_->workerPath()));
   runBar_->setRunning(true, false);
   runBar_->showProgress(*worker_->run());
@@ -351,6 +371,10 @@ void MainWindow::onRunEnded(const QString& status) {
 
 void MainWindow::connectBrowser() {
   connect(browser_, &RunBrowser::showRunsRequested, this, &MainWindow::showRuns);
+  // The Compare tab follows the selection at once; the configurations are in the listing.
+  connect(browser_, &RunBrowser::selectedRunsChanged, this, [this](const QList<qint64>& ids) {
+    if (!ids.isEmpty()) diff_->setRuns(withRunColours(browser_->selectedRunHeaders()));
+  });
   connect(browser_, &RunBrowser::rerunRequested, this, &MainWindow::rerun);
   connect(browser_, &RunBrowser::exportCsvRequested, this, &MainWindow::exportCsvDialog);
   connect(browser_, &RunBrowser::reportRequested, this, &MainWindow::reportDialog);
@@ -373,12 +397,12 @@ void MainWindow::showRuns(const QList<qint64>& ids) {
       warn(tr("Cannot read runs"), QString::fromUtf8(e.what()));
       return;
     }
-    QList<PlotRun> runs;
+    QList<RunDataPtr> data;
     for (const RunDataPtr& r : loaded) {
       // The run going on now is shown from the live events, not a snapshot.
-      const RunDataPtr data = live && live->isLive() && live->runId == r->runId ? live : r;
-      runs << PlotRun{data, runColour(int(runs.size()))};
+      data << (live && live->isLive() && live->runId == r->runId ? live : r);
     }
+    const QList<PlotRun> runs = withRunColours(data);  // each run its own colour, wherever it stands
     plots_->setRuns(runs);
     diff_->setRuns(runs);
     // Runs still being written by another process (headless runs) keep growing.
@@ -491,7 +515,7 @@ void MainWindow::writeReport(const QList<qint64>& ids, const QString& path) {
     watcher->deleteLater();
     QList<PlotRun> runs;
     try {
-      for (const RunDataPtr& r : watcher->result()) runs << PlotRun{r, runColour(int(runs.size()))};
+      runs = withRunColours(watcher->result());
     } catch (const std::exception& e) {
       finishReport(path, QString::fromUtf8(e.what()));
       return;

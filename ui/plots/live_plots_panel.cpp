@@ -2,6 +2,7 @@
 
 #include <QLabel>
 #include <QPlainTextEdit>
+#include <QScrollArea>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTimer>
@@ -27,16 +28,30 @@ LivePlotsPanel::LivePlotsPanel(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   title_ = new QLabel(tr("No run yet: press Start (Ctrl+R), or select runs in the run browser."));
   title_->setObjectName(QStringLiteral("experimentTitle"));
+  title_->setWordWrap(true);  // a long title must not widen the window
+  QFont bold = title_->font();
+  bold.setBold(true);
+  title_->setFont(bold);
   description_ = new QLabel;
   description_->setObjectName(QStringLiteral("experimentDescription"));
   description_->setWordWrap(true);
+  description_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+  // A lesson's description runs to a paragraph: at most about three lines on show, the
+  // rest scrolls, so the plots keep their room on a 720-pixel screen.
+  auto* descriptionArea = new QScrollArea;
+  descriptionArea->setObjectName(QStringLiteral("experimentDescriptionArea"));
+  descriptionArea->setWidgetResizable(true);
+  descriptionArea->setFrameShape(QFrame::NoFrame);
+  descriptionArea->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  descriptionArea->setWidget(description_);
+  descriptionArea_ = descriptionArea;
   banner_ = new QLabel;
   banner_->setObjectName(QStringLiteral("runBanner"));
   banner_->setWordWrap(true);
   banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   banner_->hide();
   layout->addWidget(title_);
-  layout->addWidget(description_);
+  layout->addWidget(descriptionArea);
   layout->addWidget(banner_);
 
   auto* split = new QSplitter(Qt::Vertical);
@@ -102,9 +117,33 @@ void LivePlotsPanel::setRuns(const QList<PlotRun>& runs) {
     title_->setText(tr("Comparing %1 runs").arg(runs.size()));
     description_->setText(labels.join(QStringLiteral(" &nbsp; ")));
   }
+  fitDescription();
   banner_->hide();
   for (RunPlot* p : plots_) p->setRuns(runs);
 }
+
+void LivePlotsPanel::fitDescription() {
+  // As tall as the text at this width, at most three lines (the rest scrolls).
+  const int width = std::max(200, descriptionArea_->width());
+  const int text = description_->text().isEmpty() ? 0 : description_->heightForWidth(width);
+  descriptionArea_->setFixedHeight(std::min(text, description_->fontMetrics().lineSpacing() * 3 + 4));
+}
+
+void LivePlotsPanel::resizeEvent(QResizeEvent* event) {
+  QWidget::resizeEvent(event);
+  fitDescription();
+}
+
+void LivePlotsPanel::showExperiment(const QString& title, const QString& description) {
+  setRuns({});
+  title_->setText(title);
+  description_->setText(description);
+  fitDescription();
+  setBanner(tr("No run of this experiment yet: press Start (Ctrl+R), or show stored runs from the run browser."), false);
+}
+
+QString LivePlotsPanel::titleText() const { return title_->text(); }
+QString LivePlotsPanel::descriptionText() const { return description_->text(); }
 
 void LivePlotsPanel::scheduleReplot() {
   if (!replotTimer_->isActive()) replotTimer_->start();

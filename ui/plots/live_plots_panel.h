@@ -25,6 +25,12 @@ class LivePlotsPanel : public QWidget {
   explicit LivePlotsPanel(QWidget* parent = nullptr);
 
   void setRuns(const QList<PlotRun>& runs);
+  // Another experiment was opened and no run is going: its title and description,
+  // and no plots until it runs or stored runs are shown (the previous run's would
+  // read as this experiment's).
+  void showExperiment(const QString& title, const QString& description);
+  QString titleText() const;
+  QString descriptionText() const;
   const QList<PlotRun>& runs() const { return runs_; }
   // Starts the coalescing timer unless a replot is already pending.
   void scheduleReplot();
@@ -53,8 +59,11 @@ class LivePlotsPanel : public QWidget {
 
  private:
   void addPlot(RunPlot* plot, QWidget* area, const QString& tabName = {});
+  void fitDescription();
+  void resizeEvent(QResizeEvent* event) override;
   QLabel* title_;
   QLabel* description_;
+  QWidget* descriptionArea_;
   QLabel* banner_;
   QTimer* replotTimer_;
   QTabWidget* detailTabs_;

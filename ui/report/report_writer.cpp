@@ -330,7 +330,9 @@ bool ReportWriter::writeRenderedPdf(const QString& path, QString* error) const {
 int writeReportFromStore(const QString& databasePath, const QList<qint64>& ids, const QString& output) {
   QList<PlotRun> runs;
   try {
-    for (qint64 id : ids) runs << PlotRun{loadRunData(databasePath, id), runColour(int(runs.size()))};
+    QList<RunDataPtr> loaded;
+    for (qint64 id : ids) loaded << loadRunData(databasePath, id);
+    runs = withRunColours(loaded);  // as the app shows them
   } catch (const std::exception& e) {
     std::cerr << "precisionlab report: " << e.what() << "\n";
     return 1;

@@ -71,7 +71,7 @@ class ReportWriter {
 };
 
 // Loads runs from the store and writes the report: the `precisionlab report` command.
-// Colours follow the order of ids. Returns 0 on success, else prints why and returns 1.
+// Each run in its own colour (runColourOf). Returns 0 on success, else prints why and returns 1.
 int writeReportFromStore(const QString& databasePath, const QList<qint64>& ids, const QString& output);
 // The same for a stored sweep: its comparison and its variants' latest runs.
 int writeSweepReportFromStore(const QString& databasePath, qint64 sweepId, const QString& output);

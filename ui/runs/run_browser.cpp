@@ -51,6 +51,8 @@ RunBrowser::RunBrowser(const QString& databasePath, QWidget* parent)
   view_->horizontalHeader()->setStretchLastSection(true);
   view_->setWordWrap(false);
   layout->addWidget(view_, 1);
+  connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+          [this] { emit selectedRunsChanged(selectedRunIds()); });
   layout->addWidget(buildButtons());
 
   connect(filter_, &QLineEdit::textChanged, this, &RunBrowser::setFilterText);
@@ -152,6 +154,18 @@ void RunBrowser::setFilterText(const QString& text) {
 }
 
 int RunBrowser::visibleRowCount() const { return proxy_->rowCount(); }
+
+QList<RunDataPtr> RunBrowser::selectedRunHeaders() const {
+  QList<RunDataPtr> runs;
+  for (qint64 id : selectedRunIds()) {
+    const RunInfo* info = model_->runAt(model_->rowOfRun(id));
+    if (!info) continue;
+    auto run = std::make_shared<RunData>();
+    applyRunInfo(*run, *info);
+    runs << run;
+  }
+  return runs;
+}
 
 void RunBrowser::deleteSelected() {
   const QList<qint64> ids = selectedRunIds();

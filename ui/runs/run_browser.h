@@ -7,6 +7,7 @@
 #include <QWidget>
 #include <vector>
 
+#include "runs/run_data.h"
 #include "store/store.h"
 
 class QLineEdit;
@@ -32,10 +33,14 @@ class RunBrowser : public QWidget {
   RunTableModel* model() const { return model_; }
   QTableView* view() const { return view_; }
   int visibleRowCount() const;
+  // The selected runs' headers (name, status, config; no metrics), read from the listing.
+  QList<RunDataPtr> selectedRunHeaders() const;
 
  signals:
   void refreshed();
   void showRunsRequested(const QList<qint64>& ids);
+  // The rows selected changed (by click, keyboard or selectRuns); ids in ascending order.
+  void selectedRunsChanged(const QList<qint64>& ids);
   void rerunRequested(qint64 id);
   void exportCsvRequested(qint64 id);
   void reportRequested(const QList<qint64>& ids);

@@ -30,12 +30,36 @@ std::vector<std::string> RunData::statsLayerNames() const {
   return names;
 }
 
-QColor runColour(int index) {
-  // Tableau 10: distinguishable, also in print.
+namespace {
+
+// Tableau 10: distinguishable, also in print.
+const QColor& tableau(std::int64_t index) {
   static const QColor colours[] = {QColor("#4e79a7"), QColor("#e15759"), QColor("#59a14f"), QColor("#f28e2b"),
                                    QColor("#b07aa1"), QColor("#76b7b2"), QColor("#edc948"), QColor("#ff9da7"),
                                    QColor("#9c755f"), QColor("#bab0ac")};
-  return colours[index % 10];
+  return colours[((index % 10) + 10) % 10];
+}
+
+}  // namespace
+
+QColor runColour(int index) { return tableau(index); }
+
+// Run #1 gets the first colour, #2 the second, ...; a run not yet stored (id 0) the first.
+QColor runColourOf(std::int64_t runId) { return tableau(runId > 0 ? runId - 1 : 0); }
+
+QList<PlotRun> withRunColours(const QList<RunDataPtr>& runs) {
+  QList<PlotRun> out;
+  for (const RunDataPtr& run : runs) {
+    // Lower ids with the same colour in this overlay: one darker shade for each.
+    int sharing = 0;
+    for (const RunDataPtr& other : runs) {
+      if (other->runId < run->runId && runColourOf(other->runId) == runColourOf(run->runId)) ++sharing;
+    }
+    QColor colour = runColourOf(run->runId);
+    for (int i = 0; i < sharing; ++i) colour = colour.darker(150);
+    out << PlotRun{run, colour};
+  }
+  return out;
 }
 
 }  // namespace plab::ui

@@ -6,6 +6,7 @@
 // Lives in the GUI thread; appenders bump `revision` so the plots (which keep a
 // cursor per run) add only what is new on each replot tick.
 #include <QColor>
+#include <QList>
 #include <QString>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -52,7 +53,14 @@ struct PlotRun {
   QColor colour;
 };
 
-// Distinct colours for overlaid runs (precision colours are for layers, not runs).
+// Distinct colours by position: a sweep's variants, which keep their place in their
+// sweep file (precision colours are for layers, not runs).
 QColor runColour(int index);
+// A stored run's own colour, from its id: the same whichever runs it is overlaid
+// with and wherever it stands among them (docs/user-guide.md, "Runs").
+QColor runColourOf(std::int64_t runId);
+// Runs with their own colours; two whose ids share a colour (ten apart) are told apart
+// by a darker shade for the higher id, so the result does not depend on their order.
+QList<PlotRun> withRunColours(const QList<RunDataPtr>& runs);
 
 }  // namespace plab::ui

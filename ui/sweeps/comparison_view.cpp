@@ -81,7 +81,7 @@ class WrappingDelegate : public QStyledItemDelegate {
   QTreeView* view_;
 };
 
-const QStringList kColumns = {QObject::tr("Variant"),   QObject::tr("Status"),      QObject::tr("Train loss"),
+const QStringList kColumns = {QObject::tr("Variant"),   QObject::tr("Status"),      QObject::tr("Final train loss"),
                               QObject::tr("Test acc."), QObject::tr("Skipped"),     QObject::tr("Overflows"),
                               QObject::tr("Step ms"),   QObject::tr("Speed-up"),    QObject::tr("Memory"),
                               QObject::tr("Weights"),   QObject::tr("Activations"), QObject::tr("Worst gradient underflow")};
