@@ -13,7 +13,7 @@
 
 namespace plab::ui {
 
-GradientHistogramPlot::GradientHistogramPlot(QWidget* parent) : RunPlot(tr("Gradient histogram (log₂|x|)"), parent) {
+GradientHistogramPlot::GradientHistogramPlot(QWidget* parent) : RunPlot(tr("Histogram of log₂|x| before rounding"), parent) {
   setObjectName(QStringLiteral("gradientHistogram"));
   auto* controls = new QHBoxLayout;
   controls->addWidget(new QLabel(tr("Layer")));
@@ -31,12 +31,20 @@ GradientHistogramPlot::GradientHistogramPlot(QWidget* parent) : RunPlot(tr("Grad
   step_->setObjectName(QStringLiteral("histogramStep"));
   step_->setToolTip(tr("Which statistics step to show; rightmost follows the run"));
   controls->addWidget(step_, 1);
+  stepLabel_ = new QLabel;
+  stepLabel_->setObjectName(QStringLiteral("histogramStepShown"));
+  controls->addWidget(stepLabel_);
   static_cast<QVBoxLayout*>(layout())->insertLayout(0, controls);
   shares_ = new QLabel;
   shares_->setObjectName(QStringLiteral("histogramShares"));
+  shares_->setWordWrap(true);  // a long line wraps rather than running past a small window
   static_cast<QVBoxLayout*>(layout())->insertWidget(1, shares_);
 
-  plot()->xAxis->setLabel(tr("log₂|x|"));
+  // What is counted (engine/core/tensor_stats.h, docs/user-guide.md "Gradients"): each
+  // value as the layer computed it in fp32, before it was rounded to the layer's format,
+  // gradients still multiplied by the loss scale. So bars left of a format's band are
+  // the values that rounding turned to zero, not values the format held.
+  plot()->xAxis->setLabel(tr("log₂|x| before rounding to the layer's format (gradients × loss scale)"));
   plot()->yAxis->setLabel(tr("share of values"));
   plot()->xAxis->setRange(kLeftEdge, 20);
   // The line above the plot names layer, step and format for each run: no legend
@@ -133,7 +141,7 @@ void GradientHistogramPlot::drawFormatRanges() {
     label->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
     label->setBrush(QColor(255, 255, 255, 210));
     label->setPadding(QMargins(2, 0, 2, 0));
-    label->setFont(QFont(font().family(), std::max(6, font().pointSize() - 2)));
+    label->setFont(font());  // the widget's own size: readable on a projector
     label->setText(precisionName(p));
     label->setColor(precisionColour(p).darker(130));
     label->setSelectable(false);
@@ -267,9 +275,20 @@ void GradientHistogramPlot::updateSeries() {
     step_->setRange(0, std::max(0, maxRecords - 1));
     if (followLatest_) step_->setValue(step_->maximum());
   }
+  stepLabel_->setText(shownStepsText());
   shares_->setText(shares.isEmpty() ? tr("No statistics yet (they are recorded every stats_interval steps).")
                                     : shares.join(QStringLiteral("\n")));
   fitY();
+}
+
+QString GradientHistogramPlot::shownStepsText() const {
+  QStringList steps;
+  for (int i = 0; i < runs_.size(); ++i) {
+    const LayerStatsRecord* r = shownRecord(i);
+    if (r && !steps.contains(QString::number(r->step))) steps << QString::number(r->step);
+  }
+  if (steps.isEmpty()) return tr("no step");
+  return tr("step %1%2").arg(steps.join(QStringLiteral(" / ")), followLatest_ ? tr(" (latest)") : QString());
 }
 
 void GradientHistogramPlot::fitY() {

@@ -1,7 +1,7 @@
 #pragma once
-// Per-layer histogram of log2|x| (gradients or activations, as recorded before
-// rounding) at a chosen statistics step, with the ranges that fp16, bf16 and fp8 can
-// represent shaded: from the smallest subnormal to the largest finite value, the
+// Per-layer histogram of log2|x| (gradients, times the loss scale, or activations, as
+// the layer computed them before rounding to its format) at a chosen statistics step,
+// with the ranges that fp16, bf16 and fp8 can represent shaded: from the smallest subnormal to the largest finite value, the
 // subnormal part lighter. What falls left of a range underflows in that format.
 // Values that were exactly zero before rounding are a bar of their own at the left
 // edge (kZeroBarKey), so an all-zero tensor is a tall bar, not an empty plot. With
@@ -32,6 +32,9 @@ class GradientHistogramPlot : public RunPlot {
   // The records shown for run i (latest step, or the step the slider picked).
   const LayerStatsRecord* shownRecord(int runIndex) const;
   QString sharesText() const;
+  // Which statistics step is shown ("step 120 (latest)"), as the label beside the slider says.
+  QString shownStepsText() const;
+  QSlider* stepSlider() const { return step_; }
   // The bars drawn for exact zeros (tests): the run's own, and the shadow's outline.
   QCPBars* zeroBar() const { return zeroBar_; }
   QCPBars* shadowZeroBar() const { return shadowZeroBar_; }
@@ -60,6 +63,7 @@ class GradientHistogramPlot : public RunPlot {
   QComboBox* kind_;
   QSlider* step_;
   QLabel* shares_;
+  QLabel* stepLabel_;
   std::map<const RunData*, std::uint64_t> seenRevision_;
   bool followLatest_ = true;
   QCPBars* zeroBar_ = nullptr;        // of the first run shown

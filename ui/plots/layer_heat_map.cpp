@@ -5,6 +5,7 @@
 #include <QLabel>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <qcustomplot.h>
 
@@ -66,6 +67,11 @@ LayerHeatMap::LayerHeatMap(QWidget* parent) : RunPlot(tr("Per-layer overflow / u
   // Row 0 (the first layer of the first run) at the top, as in the network editor.
   plot()->yAxis->setRangeReversed(true);
   plot()->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  // The room per row changes with the widget's size and the zoom: thin the names anew
+  // before every draw.
+  connect(plot(), &QCustomPlot::beforeReplot, this, [this] {
+    if (!bands_.empty()) thinRowLabels();
+  });
 }
 
 void LayerHeatMap::setMeasure(Measure m) { measure_->setCurrentIndex(measure_->findData(int(m))); }
@@ -87,8 +93,7 @@ int LayerHeatMap::stepCount(int run) const { return run >= 0 && run < bandCount(
 
 QString LayerHeatMap::rowLabel(int layerRow, int run) const {
   if (run < 0 || run >= bandCount()) return {};
-  auto* ticker = dynamic_cast<QCPAxisTickerText*>(plot()->yAxis->ticker().data());
-  return ticker ? ticker->ticks().value(bands_[std::size_t(run)].firstRow + layerRow) : QString();
+  return rowNames_.value(bands_[std::size_t(run)].firstRow + layerRow);
 }
 
 std::pair<double, double> LayerHeatMap::colourRange() const {
@@ -211,10 +216,10 @@ void LayerHeatMap::fillBand(Band& band, const RunData& run, Measure measure) {
 void LayerHeatMap::labelRows() {
   // Layer names on the y axis; with several runs each name carries its run's id and a
   // strip in the run's colour marks the band, as the other plots colour their runs.
-  auto ticker = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+  rowNames_.clear();
   for (const Band& b : bands_) {
     const QString prefix = overlay() ? QStringLiteral("#%1 ").arg(b.run->runId) : QString();
-    for (int i = 0; i < b.layers.size(); ++i) ticker->addTick(b.firstRow + i, prefix + b.layers[i]);
+    for (int i = 0; i < b.layers.size(); ++i) rowNames_[b.firstRow + i] = prefix + b.layers[i];
     if (!overlay() || b.layers.isEmpty()) continue;
     auto* strip = new QCPItemRect(plot());
     strip->topLeft->setTypeX(QCPItemPosition::ptAxisRectRatio);
@@ -225,7 +230,26 @@ void LayerHeatMap::labelRows() {
     strip->setPen(Qt::NoPen);
     strip->setSelectable(false);
   }
+  thinRowLabels();
+}
+
+void LayerHeatMap::thinRowLabels() {
+  // Two runs of thirteen layers in a short plot would stack 26 names on each other:
+  // name every k-th row of each band, k as small as keeps a line of text per name, each
+  // name cut to a width the plot can spare (the readout names every row on hover).
+  const QFontMetrics fm(plot()->yAxis->tickLabelFont());
+  const double rows = std::max(1.0, plot()->yAxis->range().size());
+  const double rowPixels = std::max(1, plot()->axisRect()->height()) / rows;
+  const int stride = std::max(1, int(std::ceil(fm.height() * 1.15 / rowPixels)));
+  const int widest = std::max(80, plot()->width() / 5);
+  auto ticker = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+  for (const Band& b : bands_) {
+    for (int i = 0; i < b.layers.size(); i += stride) {
+      ticker->addTick(b.firstRow + i, fm.elidedText(rowNames_.value(b.firstRow + i), Qt::ElideMiddle, widest));
+    }
+  }
   plot()->yAxis->setTicker(ticker);
+  labelStride_ = stride;
 }
 
 const LayerHeatMap::Band* LayerHeatMap::bandAtRow(int row) const {

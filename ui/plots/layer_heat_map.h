@@ -5,6 +5,7 @@
 // had shadow_stats on, or the number of overflow events that named the layer). Overlaid runs are stacked:
 // each run is a band of rows, marked on the left in the run's colour, with one colour
 // scale for all so the runs compare cell by cell.
+#include <QMap>
 #include <utility>
 #include <vector>
 
@@ -37,7 +38,10 @@ class LayerHeatMap : public RunPlot {
   double cell(int layerRow, int column, int run = 0) const;
   int layerCount(int run = 0) const;
   int stepCount(int run = 0) const;
+  // A row's whole name ("#2 layers[0] linear" when several runs are shown).
   QString rowLabel(int layerRow, int run = 0) const;
+  // Every how many rows a name is written on the axis (1: every row), as last drawn.
+  int labelStride() const { return labelStride_; }
   QColor bandColour(int run) const;
   // The colour scale's range: from 0 to the largest value shown (0 .. 1 when all are 0).
   std::pair<double, double> colourRange() const;
@@ -62,11 +66,14 @@ class LayerHeatMap : public RunPlot {
   void ensureScale();
   void fillBand(Band& band, const RunData& run, Measure measure);
   void labelRows();
+  void thinRowLabels();
   const Band* bandAtRow(int row) const;
 
   QComboBox* measure_;
   QCPColorScale* scale_ = nullptr;
   std::vector<Band> bands_;
+  QMap<double, QString> rowNames_;  // by row, as on the axis when there is room
+  int labelStride_ = 1;
 };
 
 }  // namespace plab::ui
