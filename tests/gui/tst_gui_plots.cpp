@@ -1,6 +1,8 @@
 // The plots that take several runs at once (layer heat map, per-layer timing) and the
 // draw queue, on run data built here: two runs of known statistics and benchmark
 // timings, so every cell and bar can be checked by value. Real widgets, offscreen.
+#include <QLabel>
+#include <QSlider>
 #include <QThreadPool>
 #include <QtTest>
 #include <qcustomplot.h>
@@ -81,6 +83,51 @@ RunDataPtr zeroGradientRun(bool shadow) {
   run->layerStats.push_back(r);
   ++run->revision;
   return run;
+}
+
+// A completed run of `layers` layers with gradient statistics at steps 10 and 20.
+RunDataPtr deepRun(std::int64_t runId, int layers) {
+  auto run = std::make_shared<RunData>();
+  run->runId = runId;
+  run->status = QStringLiteral("completed");
+  for (std::int64_t step : {10, 20}) {
+    for (int layer = 0; layer < layers; ++layer) {
+      plab::LayerStatsRecord r;
+      r.step = step;
+      r.layerIndex = layer;
+      r.layerName = "layers[" + std::to_string(layer) + "] linear";
+      r.kind = plab::StatsKind::gradient;
+      r.stats.count = 100;
+      r.stats.underflows = layer;
+      run->layerStats.push_back(r);
+    }
+  }
+  ++run->revision;
+  return run;
+}
+
+// Steps 1..steps at scale `scale`, doubled from step `doubledAt` on (0: never).
+void addScales(RunData& run, int steps, double scale, int doubledAt = 0) {
+  for (int i = 1; i <= steps; ++i) {
+    plab::StepMetrics m;
+    m.step = i;
+    m.loss = 1.0 / i;
+    m.lossScale = doubledAt > 0 && i >= doubledAt ? 2 * scale : scale;
+    run.steps.push_back(m);
+  }
+  ++run.revision;
+}
+
+// The y-axis tick labels as drawn, top to bottom, with their pixel heights.
+QList<QPair<double, QString>> drawnTickLabels(QCPAxis* axis) {
+  QList<QPair<double, QString>> out;
+  const QVector<double> ticks = axis->tickVector();
+  const QVector<QString> labels = axis->tickVectorLabels();
+  for (int i = 0; i < ticks.size() && i < labels.size(); ++i) {
+    if (axis->range().contains(ticks[i]) && !labels[i].isEmpty()) out << qMakePair(axis->coordToPixel(ticks[i]), labels[i]);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 double barValue(QCPBars* bars, double key) {
@@ -304,6 +351,118 @@ class TestGuiPlots : public QObject {
     QVERIFY(!labels.isEmpty());
     for (const QString& label : labels) QVERIFY2(label.startsWith(QLatin1Char('2')), qPrintable(label));
     QVERIFY2(labels.contains(QStringLiteral("2\u2070")), qPrintable(QStringList(labels.begin(), labels.end()).join(' ')));
+  }
+
+  // Two runs of thirteen layers in a short plot: the names on the axis do not overlap
+  // (every k-th row named, each band named at least once), and hover names any row.
+  void heatMapRowNamesOfTwoDeepRunsDoNotOverlap() {
+    LayerHeatMap map;
+    map.resize(700, 300);
+    map.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&map));
+    map.setRuns({PlotRun{deepRun(1, 13), runColour(0)}, PlotRun{deepRun(2, 13), runColour(1)}});
+    PlotDrawQueue::instance().drawAllNow();
+    map.plot()->replot();  // the second draw sees the laid-out axis rect
+    QVERIFY2(map.labelStride() > 1, "27 rows fit in 300 px: the check below would prove nothing");
+    const auto labels = drawnTickLabels(map.plot()->yAxis);
+    const int line = QFontMetrics(map.plot()->yAxis->tickLabelFont()).height();
+    QVERIFY(labels.size() >= 2);
+    for (int i = 1; i < labels.size(); ++i) {
+      QVERIFY2(labels[i].first - labels[i - 1].first >= line,
+               qPrintable(QStringLiteral("%1 at %2 and %3 at %4: under %5 px apart").arg(labels[i - 1].second).arg(labels[i - 1].first)
+                              .arg(labels[i].second).arg(labels[i].first).arg(line)));
+    }
+    bool first = false, second = false;
+    for (const auto& [y, text] : labels) first = first || text.startsWith(QStringLiteral("#1")), second = second || text.startsWith(QStringLiteral("#2"));
+    QVERIFY(first && second);
+    QCOMPARE(map.rowLabel(7, 1), QStringLiteral("#2 layers[7] linear"));  // the whole name, for the readout
+    // Tall enough, every row is named again.
+    map.resize(700, 1400);
+    QApplication::processEvents();
+    map.plot()->replot();
+    map.plot()->replot();
+    QCOMPARE(map.labelStride(), 1);
+  }
+
+  // The loss-scale crosshair reads each run's scale at the step under the pointer (not
+  // the pointer's height) and names the run.
+  void lossScaleReadoutReadsTheDataAndNamesTheRun() {
+    auto scaled = std::make_shared<RunData>();
+    scaled->runId = 3;
+    scaled->title = QStringLiteral("fp16 dynamic");
+    scaled->status = QStringLiteral("completed");
+    addScales(*scaled, 100, 1024, 50);
+    auto flat = std::make_shared<RunData>();
+    flat->runId = 4;
+    flat->title = QStringLiteral("fp32 none");
+    flat->status = QStringLiteral("completed");
+    addScales(*flat, 100, 1);
+    LossScalePlot plot;
+    plot.resize(800, 400);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    plot.setRuns({PlotRun{scaled, runColour(0)}, PlotRun{flat, runColour(1)}});
+    PlotDrawQueue::instance().drawAllNow();
+    const int x = int(plot.plot()->xAxis->coordToPixel(75));
+    for (const int y : {plot.plot()->axisRect()->top() + 30, plot.plot()->axisRect()->bottom() - 30}) {
+      QTest::mouseMove(plot.plot(), QPoint(x, y));
+      const QString text = plot.readoutText();
+      QVERIFY2(text.contains(QStringLiteral("#3 fp16 dynamic: scale 2¹¹ = 2048")), qPrintable(text));
+      QVERIFY2(text.contains(QStringLiteral("#4 fp32 none: scale 2⁰ = 1")), qPrintable(text));
+    }
+    QCOMPARE(LossScalePlot::scaleAt(*scaled, 49).value_or(0), 1024.0);
+    QCOMPARE(LossScalePlot::scaleAt(*scaled, 50).value_or(0), 2048.0);
+  }
+
+  // A readout near the right or bottom edge, and one wider than half the plot (an
+  // overflow naming many layers), stays inside the plot instead of being cut off.
+  void readoutsStayInsideThePlot() {
+    auto run = std::make_shared<RunData>();
+    run->runId = 5;
+    run->status = QStringLiteral("completed");
+    addScales(*run, 100, 524288);
+    plab::OverflowEvent e;
+    e.step = 97;  // near the right edge, where the readout was cut off
+    e.scaleBefore = 524288;
+    e.scaleAfter = 262144;
+    for (int i = 12; i >= 0; --i) e.layers.push_back("layers[" + std::to_string(i) + "] linear");
+    run->overflows.push_back(e);
+    LossScalePlot plot;
+    plot.resize(420, 300);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    plot.setRuns({PlotRun{run, runColour(0)}});
+    PlotDrawQueue::instance().drawAllNow();
+    const QPoint marker(int(plot.plot()->xAxis->coordToPixel(97)), int(plot.plot()->yAxis->coordToPixel(524288)));
+    const QRect rect = plot.plot()->axisRect()->rect();
+    for (const QPoint& at : {marker, rect.bottomRight() - QPoint(2, 2), rect.topRight() + QPoint(-2, 2), rect.bottomLeft() + QPoint(2, -2)}) {
+      QTest::mouseMove(plot.plot(), at);
+      const QRect box = plot.readoutRect();
+      QVERIFY2(!box.isEmpty(), qPrintable(QStringLiteral("no readout at %1,%2").arg(at.x()).arg(at.y())));
+      QVERIFY2(plot.plot()->rect().contains(box),
+               qPrintable(QStringLiteral("readout %1,%2 %3x%4 outside %5x%6").arg(box.x()).arg(box.y()).arg(box.width())
+                              .arg(box.height()).arg(plot.plot()->width()).arg(plot.plot()->height())));
+    }
+    QTest::mouseMove(plot.plot(), marker);
+    QVERIFY2(plot.readoutText().contains(QStringLiteral("layers[12] linear (culprit)")), qPrintable(plot.readoutText()));
+    QVERIFY2(plot.readoutText().contains(QStringLiteral("layers[0] linear")), qPrintable(plot.readoutText()));
+  }
+
+  // The slider says which statistics step is shown, and the axis what is counted: the
+  // values before rounding to the layer's format (engine/core/tensor_stats.h).
+  void histogramSaysWhichStepAndWhatItCounts() {
+    GradientHistogramPlot plot;
+    plot.setRuns({PlotRun{statsRun(1, {10, 20, 30}), runColour(0)}});
+    QCOMPARE(plot.shownStepsText(), QStringLiteral("step 30 (latest)"));
+    plot.stepSlider()->setValue(0);
+    QCOMPARE(plot.shownRecord(0)->step, std::int64_t(10));
+    QCOMPARE(plot.shownStepsText(), QStringLiteral("step 10"));
+    auto* shown = plot.findChild<QLabel*>(QStringLiteral("histogramStepShown"));
+    QVERIFY(shown);
+    QCOMPARE(shown->text(), QStringLiteral("step 10"));
+    plot.stepSlider()->setValue(1);
+    QCOMPARE(shown->text(), QStringLiteral("step 20"));
+    QVERIFY2(plot.plot()->xAxis->label().contains(QStringLiteral("before rounding")), qPrintable(plot.plot()->xAxis->label()));
   }
 
   void reportDrawsChartsInSlicesAndWritesOffTheGuiThread() {

@@ -3,6 +3,7 @@
 #include <QToolTip>
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <qcustomplot.h>
 
 namespace plab::ui {
@@ -16,6 +17,15 @@ QString powerOfTwo(int exponent) {
   if (exponent < 0) text += QChar(0x207B);  // superscript minus
   for (const QChar c : QString::number(std::abs(exponent))) text += digits[c.digitValue()];
   return text;
+}
+
+// A loss scale as read aloud: "2¹⁶ = 65536"; a scale that is not a power of two (a
+// static scale may be anything) as the number alone.
+QString scaleText(double scale) {
+  if (!(scale > 0)) return QString::number(scale, 'g', 8);
+  const double k = std::log2(scale);
+  if (k != std::round(k)) return QString::number(scale, 'g', 6);
+  return QStringLiteral("%1 = %2").arg(powerOfTwo(int(k))).arg(scale, 0, 'g', 12);
 }
 
 // Ticks only at whole powers of two, labelled 2ⁿ, at most about eight of them: a loss
@@ -97,7 +107,7 @@ void LossScalePlot::updateSeries() {
       s.overflows->setLineStyle(QCPGraph::lsNone);
       s.overflows->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssTriangleInverted, QColor("#c62828"),
                                                    QColor("#ef9a9a"), 9));
-      s.overflows->setName(tr("overflow (hover for details)"));
+      s.overflows->setName(tr("overflow (step skipped)"));
       if (!series_.empty()) s.overflows->removeFromLegend();  // one entry for all runs
       it = series_.emplace(run.data.get(), s).first;
     }
@@ -147,21 +157,44 @@ const OverflowEvent* LossScalePlot::overflowNear(const QPointF& pos, double radi
 }
 
 QString LossScalePlot::describeOverflow(const OverflowEvent& e) {
-  QStringList layers;
+  // Two layers a line: a deep network's list stays narrower than the plot.
+  QStringList lines;
   for (std::size_t i = 0; i < e.layers.size(); ++i) {
-    layers << QString::fromStdString(e.layers[i]) + (i == 0 ? tr(" (culprit)") : QString());
+    const QString layer = QString::fromStdString(e.layers[i]) + (i == 0 ? tr(" (culprit)") : QString());
+    if (i % 2 == 0) lines << layer;
+    else lines.back() += QStringLiteral(", ") + layer;
   }
   return tr("overflow at step %1\nscale %2 → %3\ninf/NaN in: %4")
       .arg(e.step)
-      .arg(e.scaleBefore, 0, 'g', 8)
-      .arg(e.scaleAfter, 0, 'g', 8)
-      .arg(layers.isEmpty() ? tr("(not recorded)") : layers.join(QStringLiteral(", ")));
+      .arg(scaleText(e.scaleBefore), scaleText(e.scaleAfter))
+      .arg(lines.isEmpty() ? tr("(not recorded)") : lines.join(QStringLiteral(",\n  ")));
+}
+
+std::optional<double> LossScalePlot::scaleAt(const RunData& run, std::int64_t step) {
+  // The scale of the last step at or before `step` (steps are in order).
+  const auto& steps = run.steps;
+  auto it = std::upper_bound(steps.begin(), steps.end(), step,
+                             [](std::int64_t s, const StepMetrics& m) { return s < m.step; });
+  while (it != steps.begin()) {
+    --it;
+    if (it->lossScale > 0 && plottable(it->lossScale)) return it->lossScale;
+  }
+  return std::nullopt;
 }
 
 QString LossScalePlot::readout(double x, double y) const {
   const QPointF pixel(plot()->xAxis->coordToPixel(x), plot()->yAxis->coordToPixel(y));
   if (const OverflowEvent* e = overflowNear(pixel)) return describeOverflow(*e);
-  return tr("step %1\nscale %2 (2^%3)").arg(qRound64(x)).arg(y, 0, 'g', 6).arg(std::log2(y), 0, 'f', 2);
+  // The data under the pointer, not the pointer's height: each run's scale at this
+  // step, named when several are shown.
+  const std::int64_t step = qRound64(x);
+  QStringList lines{tr("step %1").arg(step)};
+  for (const PlotRun& run : runs_) {
+    const std::optional<double> scale = scaleAt(*run.data, step);
+    if (!scale) continue;
+    lines << (overlay() ? run.data->legendLabel() + QStringLiteral(": ") : QString()) + tr("scale %1").arg(scaleText(*scale));
+  }
+  return lines.size() > 1 ? lines.join(QLatin1Char('\n')) : QString();
 }
 
 }  // namespace plab::ui

@@ -2,6 +2,7 @@
 // The loss scale per step on a log2 axis, with each overflow as a marker; hovering a
 // marker shows the step, the scale before and after, and the layers that overflowed.
 #include <map>
+#include <optional>
 
 #include "plots/run_plot.h"
 
@@ -18,6 +19,8 @@ class LossScalePlot : public RunPlot {
   // The text a hover over this overflow shows.
   static QString describeOverflow(const OverflowEvent& e);
   int overflowMarkerCount() const;
+  // The loss scale `run` used at `step` (its last recorded step at or before it).
+  static std::optional<double> scaleAt(const RunData& run, std::int64_t step);
   void resetView() override;
 
  protected:

@@ -13,6 +13,7 @@
 #include <QSvgGenerator>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
+#include <algorithm>
 #include <tuple>
 
 #include "plots/plot_draw_queue.h"
@@ -74,7 +75,9 @@ PlotWidget::PlotWidget(const QString& title, QWidget* parent) : QWidget(parent),
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot_->setContextMenuPolicy(Qt::CustomContextMenu);
   plot_->setNoAntialiasingOnDrag(true);  // stays fluid while panning a million points
-  plot_->setMinimumSize(280, 200);
+  // Small enough that the Plots tab's two rows of plots fit a 1280x720 screen beside
+  // the run browser (docs/user-guide.md, "The window"); they grow with the window.
+  plot_->setMinimumSize(240, 110);
   plot_->plotLayout()->insertRow(0);
   auto* heading = new QCPTextElement(plot_, title_, QFont(font().family(), font().pointSize() + 1, QFont::Bold));
   plot_->plotLayout()->addElement(0, 0, heading);
@@ -95,8 +98,9 @@ PlotWidget::PlotWidget(const QString& title, QWidget* parent) : QWidget(parent),
   }
   crossX_->setPen(QPen(QColor(0, 0, 0, 90), 1, Qt::DashLine));
   crossY_->setPen(QPen(QColor(0, 0, 0, 90), 1, Qt::DashLine));
-  readout_->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+  readout_->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
   readout_->position->setType(QCPItemPosition::ptAbsolute);
+  readout_->setClipToAxisRect(false);  // kept inside the whole plot instead (readoutTopLeft)
   readout_->setBrush(QColor(255, 255, 224, 230));
   readout_->setPadding(QMargins(4, 2, 4, 2));
   readout_->setPen(QPen(QColor("#9e9e9e")));
@@ -218,17 +222,40 @@ void PlotWidget::updateCrosshair(const QPoint& pos) {
     return;
   }
   readout_->setText(text);
-  // Keep the label inside the axis rect: flip to the left/below near the edges.
-  const bool nearRight = pos.x() > rect->rect().center().x() + rect->width() / 4;
-  const bool nearTop = pos.y() < rect->top() + 60;
-  readout_->setPositionAlignment((nearRight ? Qt::AlignRight : Qt::AlignLeft) | (nearTop ? Qt::AlignTop : Qt::AlignBottom));
-  readout_->position->setCoords(pos.x() + (nearRight ? -10 : 10), pos.y() + (nearTop ? 10 : -10));
+  readout_->position->setCoords(readoutTopLeft(pos, readoutSize(text)));
   for (QCPAbstractItem* item : {static_cast<QCPAbstractItem*>(crossX_), static_cast<QCPAbstractItem*>(crossY_),
                                 static_cast<QCPAbstractItem*>(readout_)}) {
     item->setVisible(true);
   }
   plot_->layer(QStringLiteral("crosshair"))->replot();
 }
+
+QSize PlotWidget::readoutSize(const QString& text) const {
+  const QMargins pad = readout_->padding();
+  const QRect box = QFontMetrics(readout_->font()).boundingRect(QRect(0, 0, 100000, 100000), 0, text);
+  return QSize(box.width() + pad.left() + pad.right() + 2, box.height() + pad.top() + pad.bottom() + 2);
+}
+
+QPointF PlotWidget::readoutTopLeft(const QPoint& pointer, const QSize& box) const {
+  // Beside the pointer, up and to the right, flipped to the other side where that
+  // runs past the plot, then clamped into the widget: a readout is never cut off
+  // (docs/user-guide.md, "Live plots"), even one wider than half the plot.
+  constexpr int kGap = 10;
+  const QRect area = plot_->rect();
+  int x = pointer.x() + kGap, y = pointer.y() - kGap - box.height();
+  if (x + box.width() > area.right()) x = pointer.x() - kGap - box.width();
+  if (y < area.top()) y = pointer.y() + kGap;
+  x = std::clamp(x, area.left(), std::max(area.left(), area.right() - box.width()));
+  y = std::clamp(y, area.top(), std::max(area.top(), area.bottom() - box.height()));
+  return QPointF(x, y);
+}
+
+QRect PlotWidget::readoutRect() const {
+  if (!readout_->visible()) return {};
+  return QRectF(readout_->topLeft->pixelPosition(), readout_->bottomRight->pixelPosition()).toAlignedRect();
+}
+
+QString PlotWidget::readoutText() const { return readout_->visible() ? readout_->text() : QString(); }
 
 void PlotWidget::hideCrosshair() {
   if (!readout_->visible()) return;

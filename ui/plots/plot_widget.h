@@ -57,6 +57,11 @@ class PlotWidget : public QWidget {
   static void setPresentationScale(double scale);
   static double presentationScale();
 
+  // The crosshair's readout as shown now, in the plot's pixels, and its text ("" and
+  // an empty rectangle when hidden; tests).
+  QRect readoutRect() const;
+  QString readoutText() const;
+
  signals:
   void exported(const QString& path);
 
@@ -80,6 +85,9 @@ class PlotWidget : public QWidget {
   void exportDialog(ExportFormat format);
   void updateCrosshair(const QPoint& pos);
   void hideCrosshair();
+  QSize readoutSize(const QString& text) const;
+  // Where the readout's top-left goes for the pointer at `pointer` (plot pixels).
+  QPointF readoutTopLeft(const QPoint& pointer, const QSize& box) const;
   // Report style on/off around an export: white, larger fonts, legend visible.
   struct SavedStyle;
   struct ImageInProgress;
