@@ -4,7 +4,9 @@
 // minimum fits, and opening a tab does not make it grow), and no visible label's text
 // may be wider or taller than the label (docs/user-guide.md, "The window").
 #include <QAbstractScrollArea>
+#include <QHeaderView>
 #include <QLabel>
+#include <QTableView>
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTextDocument>
@@ -12,6 +14,7 @@
 
 #include "gui_test_support.h"
 #include "plots/live_plots_panel.h"
+#include "runs/run_browser.h"
 #include "runs/worker_client.h"
 
 using namespace plab::ui;
@@ -166,6 +169,10 @@ class TestGuiFit : public QObject {
       }
     }
     QVERIFY(checked >= tabs->count() + views->count() - 1);
+    // The run browser shows a few runs, not one row.
+    QTableView* runs = window_->runBrowser()->view();
+    QVERIFY2(runs->viewport()->height() >= 3 * runs->verticalHeader()->defaultSectionSize(),
+             qPrintable(QStringLiteral("%1 px for rows of %2").arg(runs->viewport()->height()).arg(runs->verticalHeader()->defaultSectionSize())));
     QVERIFY2(failures.isEmpty(), qPrintable(failures.join(QLatin1Char('\n'))));
   }
 };

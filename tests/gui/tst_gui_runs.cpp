@@ -78,6 +78,11 @@ class TestGuiRuns : public QObject {
     QCOMPARE(browser->visibleRowCount(), 1);
     browser->setFilterText(QStringLiteral("spirals"));
     QCOMPARE(browser->visibleRowCount(), 2);
+    // Any setting of the run's experiment is searchable too: only the fp16 run used
+    // dynamic loss scaling, and no column shows it.
+    browser->setFilterText(QStringLiteral("dynamic"));
+    QCOMPARE(browser->visibleRowCount(), 1);
+    QCOMPARE(browser->view()->model()->index(0, RunTableModel::Id).data(Qt::UserRole).toLongLong(), runIds_[0]);
     browser->setFilterText(QStringLiteral("no such run"));
     QCOMPARE(browser->visibleRowCount(), 0);
     browser->setFilterText(QString());

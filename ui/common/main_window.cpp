@@ -180,7 +180,7 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   resize(1400, 900);
   // The run browser a few rows tall: its dock keeps this height while the window
   // shrinks, and the tabs above (which scroll) give up their room first.
-  resizeDocks({findChild<QDockWidget*>(QStringLiteral("runsDock"))}, {200}, Qt::Vertical);
+  resizeDocks({findChild<QDockWidget*>(QStringLiteral("runsDock"))}, {210}, Qt::Vertical);
 }
 
 MainWindow::~MainWindow() {

@@ -16,22 +16,41 @@
 #include "runs/run_table_model.h"
 
 namespace plab::ui {
+namespace {
+
+// Matches the filter against every column and against the run's settings, so that
+// "adam", "dynamic" or "lr 0.01" find the runs that used them.
+class RunFilterProxy : public QSortFilterProxyModel {
+ public:
+  using QSortFilterProxyModel::QSortFilterProxyModel;
+
+ protected:
+  bool filterAcceptsRow(int row, const QModelIndex& parent) const override {
+    if (QSortFilterProxyModel::filterAcceptsRow(row, parent)) return true;
+    const QString settings = sourceModel()->index(row, 0, parent).data(RunTableModel::SettingsRole).toString();
+    return settings.contains(filterRegularExpression());
+  }
+};
+
+}  // namespace
 
 RunBrowser::RunBrowser(const QString& databasePath, QWidget* parent)
     : QWidget(parent), databasePath_(databasePath), model_(new RunTableModel(this)) {
   setObjectName(QStringLiteral("runBrowser"));
   model_->setDatabasePath(databasePath);
-  proxy_ = new QSortFilterProxyModel(this);
+  proxy_ = new RunFilterProxy(this);
   proxy_->setSourceModel(model_);
   proxy_->setFilterKeyColumn(-1);  // filter matches any column
   proxy_->setFilterCaseSensitivity(Qt::CaseInsensitive);
   proxy_->setSortRole(Qt::EditRole);
 
   auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(4, 4, 4, 4);
+  layout->setSpacing(4);
   auto* top = new QHBoxLayout;
   filter_ = new QLineEdit;
   filter_->setObjectName(QStringLiteral("runFilter"));
-  filter_->setPlaceholderText(tr("Filter runs (name, precision, status, tag, note…)"));
+  filter_->setPlaceholderText(tr("Filter runs (name, precision, status, tag, note, any setting: adam, dynamic…)"));
   filter_->setClearButtonEnabled(true);
   top->addWidget(filter_, 1);
   count_ = new QLabel;
@@ -53,7 +72,9 @@ RunBrowser::RunBrowser(const QString& databasePath, QWidget* parent)
   layout->addWidget(view_, 1);
   connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
           [this] { emit selectedRunsChanged(selectedRunIds()); });
-  layout->addWidget(buildButtons());
+  // The buttons share the filter's row: on a 720-pixel screen every line the
+  // browser keeps for itself is a run fewer on show.
+  top->addWidget(buildButtons());
 
   connect(filter_, &QLineEdit::textChanged, this, &RunBrowser::setFilterText);
   connect(model_, &RunTableModel::storeError, this, &RunBrowser::message);
@@ -101,7 +122,6 @@ QWidget* RunBrowser::buildButtons() {
                         tr("Delete the selected runs from the store"));
   auto* refresh = button(tr("Refresh"), QStringLiteral(":/icons/rerun.svg"), QStringLiteral("refreshRuns"), tr("Re-read the store (F5)"));
   refresh->setShortcut(QKeySequence::Refresh);
-  row->addStretch(1);
 
   connect(show, &QPushButton::clicked, this, [this] { emit showRunsRequested(selectedRunIds()); });
   connect(view_, &QTableView::activated, this, [this] { emit showRunsRequested(selectedRunIds()); });

@@ -5,6 +5,7 @@
 #include <QStringList>
 
 #include "editor/layer_summary.h"
+#include "runs/config_diff_table.h"
 
 namespace plab::ui {
 namespace {
@@ -40,6 +41,16 @@ RunTableModel::RunTableModel(QObject* parent) : QAbstractTableModel(parent) {}
 void RunTableModel::setRuns(std::vector<RunInfo> runs) {
   beginResetModel();
   runs_ = std::move(runs);
+  settings_.clear();
+  for (const RunInfo& r : runs_) {
+    QStringList parts;
+    for (const auto& [key, value] : flattenConfig(r.config)) {
+      if (key == "description") continue;  // prose: "fp16" in an fp32 baseline's text is no setting
+      parts << QString::fromStdString(key) + QLatin1Char(' ') +
+                   QString::fromStdString(value.is_string() ? value.get<std::string>() : value.dump());
+    }
+    settings_.push_back(parts.join(QStringLiteral(" · ")));
+  }
   endResetModel();
 }
 
@@ -105,6 +116,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
     return QString::fromStdString(r->title);
   }
   if (role == Qt::UserRole) return qlonglong(r->id);
+  if (role == SettingsRole) return settings_[std::size_t(index.row())];
   return {};
 }
 

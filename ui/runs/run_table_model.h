@@ -13,6 +13,9 @@ class RunTableModel : public QAbstractTableModel {
  public:
   enum Column { Id, Name, Date, Network, Precision, Device, Status, Steps, FinalLoss, TestAccuracy,
                 Overflows, Skipped, Tags, Notes, ColumnCount };
+  // Qt::UserRole gives a row's run id; this role every setting of its experiment as
+  // "optimizer.type adam · loss_scaling.mode dynamic · ...", for the filter.
+  static constexpr int SettingsRole = Qt::UserRole + 1;
   explicit RunTableModel(QObject* parent = nullptr);
 
   void setDatabasePath(const QString& path) { databasePath_ = path; }
@@ -34,6 +37,7 @@ class RunTableModel : public QAbstractTableModel {
   QVariant display(const RunInfo& r, int column) const;
   QString databasePath_;
   std::vector<RunInfo> runs_;
+  std::vector<QString> settings_;  // SettingsRole, per row
 };
 
 }  // namespace plab::ui
