@@ -4,6 +4,9 @@
 // PNG/PDF/SVG of a plot, CSV of a run, PDF and HTML reports, the headless report.
 #include <QAbstractItemModel>
 #include <QProcess>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QStatusBar>
 #include <QFile>
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -208,6 +211,7 @@ class TestGuiRuns : public QObject {
     QVERIFY(PlotWidget::formatFromSuffix(file, &format));
     QString error;
     QVERIFY2(plot->exportTo(path(file), format, 1600, 1000, &error), qPrintable(error));
+    QCOMPARE(window_->statusBar()->currentMessage(), QStringLiteral("Wrote %1").arg(path(file)));  // feedback
     const QByteArray head = test::head(path(file), 4096);
     QVERIFY2(head.size() > 100, qPrintable(QString::number(head.size())));
     QVERIFY2(head.contains(magic), head.left(80).constData());
@@ -216,6 +220,17 @@ class TestGuiRuns : public QObject {
       QCOMPARE(image.size(), QSize(1600, 1000));
       QCOMPARE(image.pixelColor(2, 2), QColor(Qt::white));  // report style: white background
     }
+  }
+
+  // Save dialogs start where the last export went, also in the next session.
+  void exportDialogsStartInTheLastFolder() {
+    QStandardPaths::setTestModeEnabled(true);  // the settings of ~/.qttest, not the user's
+    const QString folder = path(QStringLiteral("exports"));
+    QVERIFY(QDir().mkpath(folder));
+    rememberExportFolder(folder + QStringLiteral("/report.pdf"));
+    QCOMPARE(exportDialogStart(QStringLiteral("run-3.csv")), folder + QStringLiteral("/run-3.csv"));
+    QSettings().remove(QStringLiteral("dialogs/lastExportFolder"));
+    QCOMPARE(exportDialogStart(QStringLiteral("run-3.csv")), QStringLiteral("run-3.csv"));
   }
 
   void exportsCsvOfARun() {

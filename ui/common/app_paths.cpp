@@ -3,6 +3,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
+#include <QSettings>
 #include <QStandardPaths>
 
 #include "store/store.h"
@@ -55,6 +56,17 @@ QString defaultDatabaseFile() {
   } catch (const std::exception&) {
     return QDir::home().filePath(QStringLiteral(".local/share/precisionlab/runs.sqlite"));
   }
+}
+
+const char* const kLastExportFolder = "dialogs/lastExportFolder";
+
+QString exportDialogStart(const QString& fileName) {
+  const QString folder = QSettings().value(QLatin1String(kLastExportFolder)).toString();
+  return folder.isEmpty() || !QFileInfo(folder).isDir() ? fileName : QDir(folder).filePath(fileName);
+}
+
+void rememberExportFolder(const QString& chosenPath) {
+  if (!chosenPath.isEmpty()) QSettings().setValue(QLatin1String(kLastExportFolder), QFileInfo(chosenPath).absolutePath());
 }
 
 }  // namespace plab::ui

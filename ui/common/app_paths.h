@@ -14,5 +14,11 @@ QString experimentsDir();
 QString workerExecutable();
 // The SQLite run store used when --db is not given (the engine's default).
 QString defaultDatabaseFile();
+// Where a save dialog for fileName starts: the folder the last export (a plot, CSV,
+// report, comparison) went to, remembered across sessions in the settings
+// ("dialogs/lastExportFolder"); the working folder before the first export.
+QString exportDialogStart(const QString& fileName);
+// Remembers the folder of a path chosen in an export dialog (nothing for "").
+void rememberExportFolder(const QString& chosenPath);
 
 }  // namespace plab::ui

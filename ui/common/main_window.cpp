@@ -18,6 +18,7 @@
 #include <QUndoStack>
 #include <QFutureWatcher>
 
+#include "common/app_paths.h"
 #include "editor/experiment_document.h"
 #include "runs/experiment_library.h"
 #include "editor/network_diagram.h"
@@ -91,14 +92,19 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   connect(sweeps_->comparisonView(), &ComparisonView::reportRequested, this, [this] {
     const SweepComparison& c = sweeps_->comparisonView()->comparison();
     const QString path = QFileDialog::getSaveFileName(this, tr("Report of sweep %1").arg(c.sweepId),
-                                                      QStringLiteral("sweep-%1.pdf").arg(c.sweepId),
+                                                      exportDialogStart(QStringLiteral("sweep-%1.pdf").arg(c.sweepId)),
                                                       tr("PDF (*.pdf);;HTML with images (*.html)"));
+    rememberExportFolder(path);
     if (!path.isEmpty()) writeSweepReport(c, path);
   });
   explorer_ = new PrecisionExplorer;
   explorer_->setObjectName(QStringLiteral("explorerTab"));
   tabs_->addTab(scrollablePage(explorer_), QIcon(QStringLiteral(":/icons/explorer.svg")), tr("Precision &Explorer"));
   setCentralWidget(tabs_);
+  // Every plot's export (right-click ▸ Export PNG/PDF/SVG) says where it went.
+  for (PlotWidget* plot : tabs_->findChildren<PlotWidget*>()) {
+    connect(plot, &PlotWidget::exported, this, [this](const QString& path) { statusBar()->showMessage(tr("Wrote %1").arg(path), 8000); });
+  }
 
   library_ = new ExperimentLibrary(options_.experimentsDir);
   auto* libraryDock = new QDockWidget(tr("Experiment library"));
@@ -473,7 +479,8 @@ bool MainWindow::startAdvisor(int probeSteps) {
 
 void MainWindow::exportCsvDialog(qint64 id) {
   const QString path = QFileDialog::getSaveFileName(this, tr("Export run #%1 as CSV").arg(id),
-                                                    QStringLiteral("run-%1.csv").arg(id), tr("CSV (*.csv)"));
+                                                    exportDialogStart(QStringLiteral("run-%1.csv").arg(id)), tr("CSV (*.csv)"));
+  rememberExportFolder(path);
   if (!path.isEmpty()) exportCsv(id, path);
 }
 
@@ -503,8 +510,9 @@ void MainWindow::reportDialog(const QList<qint64>& ids) {
     warn(tr("Report"), tr("Select one or more runs in the run browser first."));
     return;
   }
-  const QString path = QFileDialog::getSaveFileName(this, tr("Report of %1 run(s)").arg(ids.size()), QStringLiteral("report.pdf"),
+  const QString path = QFileDialog::getSaveFileName(this, tr("Report of %1 run(s)").arg(ids.size()), exportDialogStart(QStringLiteral("report.pdf")),
                                                     tr("PDF (*.pdf);;HTML with images (*.html)"));
+  rememberExportFolder(path);
   if (!path.isEmpty()) writeReport(ids, path);
 }
 

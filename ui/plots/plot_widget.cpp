@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "common/app_paths.h"
 #include "plots/plot_draw_queue.h"
 
 namespace plab::ui {
@@ -297,9 +298,10 @@ void PlotWidget::exportDialog(ExportFormat format) {
   connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
   if (dialog.exec() != QDialog::Accepted) return;
   const QString defaultName = QString(title_).replace(QLatin1Char(' '), QLatin1Char('-')).toLower() + QLatin1Char('.') + suffix;
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export %1").arg(title_), defaultName,
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export %1").arg(title_), exportDialogStart(defaultName),
                                                     suffix.toUpper() + QStringLiteral(" (*.") + suffix + QLatin1Char(')'));
   if (path.isEmpty()) return;
+  rememberExportFolder(path);
   QString error;
   if (!exportTo(path, format, width->value(), height->value(), &error)) {
     QMessageBox::warning(this, tr("Export failed"), error);

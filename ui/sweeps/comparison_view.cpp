@@ -1,5 +1,7 @@
 #include "sweeps/comparison_view.h"
 
+#include "common/app_paths.h"
+
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -245,14 +247,12 @@ bool ComparisonView::exportTo(const QString& path, bool markdown, QString* error
 }
 
 void ComparisonView::exportDialog(bool markdown) {
-  static QString lastFolder;
   const QString name = QStringLiteral("sweep-%1.%2").arg(comparison_.sweepId).arg(markdown ? "md" : "csv");
   const QString path = QFileDialog::getSaveFileName(
       this, markdown ? tr("Export the comparison as Markdown") : tr("Export the comparison as CSV"),
-      lastFolder.isEmpty() ? name : lastFolder + QLatin1Char('/') + name,
-      markdown ? tr("Markdown (*.md)") : tr("CSV (*.csv)"));
+      exportDialogStart(name), markdown ? tr("Markdown (*.md)") : tr("CSV (*.csv)"));
   if (path.isEmpty()) return;
-  lastFolder = QFileInfo(path).absolutePath();
+  rememberExportFolder(path);
   QString error;
   if (exportTo(path, markdown, &error)) emit exported(path);
   else emit exportFailed(error);
