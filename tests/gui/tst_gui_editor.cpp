@@ -188,6 +188,10 @@ class TestGuiEditor : public QObject {
     QVERIFY2(!error.isEmpty(), qPrintable(editor()->lastCheck().allErrors()));
     QVERIFY2(error.contains(QStringLiteral("layers[0]")), qPrintable(error));
     QVERIFY(editor()->model()->index(0).data(Qt::DisplayRole).toString().contains(QStringLiteral("⚠")));
+    // The row carries the number the message uses (the list used to count from 1).
+    QVERIFY2(editor()->model()->index(0).data(Qt::DisplayRole).toString().startsWith(QStringLiteral("layers[0] ")),
+             qPrintable(editor()->model()->index(0).data(Qt::DisplayRole).toString()));
+    QVERIFY(editor()->model()->index(2).data(Qt::DisplayRole).toString().startsWith(QStringLiteral("layers[2] ")));
 
     // An invalid precision is named by field, on its layer, before launch.
     window_->document()->undoStack()->undo();

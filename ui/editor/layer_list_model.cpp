@@ -38,7 +38,9 @@ QVariant LayerListModel::data(const QModelIndex& index, int role) const {
   const int row = index.row();
   switch (role) {
     case Qt::DisplayRole: {
-      QString text = QStringLiteral("%1. %2  [%3]").arg(row + 1).arg(layerSummary(layer), layerPrecision(layer));
+      // Numbered as the experiment file, the engine's messages and the plots name a
+      // layer ("layers[0]"), so an error about layers[2] is on the row that says so.
+      QString text = QStringLiteral("layers[%1]  %2  [%3]").arg(row).arg(layerSummary(layer), layerPrecision(layer));
       if (shapes_.contains(row)) text += QStringLiteral("  → ") + shapes_.value(row);
       if (errors_.contains(row)) text += QStringLiteral("\n    ⚠ ") + errors_.value(row);
       return text;
@@ -78,7 +80,7 @@ bool LayerListModel::moveRows(const QModelIndex& sourceParent, int sourceRow, in
   const int target = destinationChild > sourceRow ? destinationChild - 1 : destinationChild;
   beginMoveRows({}, sourceRow, sourceRow, {}, destinationChild);
   moving_ = true;
-  doc_->edit(tr("Move layer %1 to position %2").arg(sourceRow + 1).arg(target + 1),
+  doc_->edit(tr("Move layers[%1] to position %2").arg(sourceRow).arg(target),
              [sourceRow, target](nlohmann::json& j) {
                auto& layers = j["network"]["layers"];
                nlohmann::json moved = layers[std::size_t(sourceRow)];

@@ -97,7 +97,7 @@ void LayerParamsForm::rebuild() {
   }
   const auto& layer = layers[std::size_t(index_)];
   builtType_ = layer.value("type", std::string());
-  form_->addRow(new QLabel(tr("<b>Layer %1</b>").arg(index_ + 1)));
+  form_->addRow(new QLabel(tr("<b>layers[%1]</b>").arg(index_)));
 
   auto* type = qobject_cast<QComboBox*>(createSchemaWidget(keyRule(kLayers, "type")));
   type->setObjectName(QStringLiteral("layerType"));
@@ -107,7 +107,7 @@ void LayerParamsForm::rebuild() {
     const int i = index_;
     const auto& old = doc_->layers()[std::size_t(i)];
     const QString precision = QString::fromStdString(shownValue(keyRule(kLayers, "precision"), old).get<std::string>());
-    doc_->edit(tr("Change layer %1 to %2").arg(i + 1).arg(t), [i, t, precision](nlohmann::json& j) {
+    doc_->edit(tr("Change layers[%1] to %2").arg(i).arg(t), [i, t, precision](nlohmann::json& j) {
       j["network"]["layers"][std::size_t(i)] = newLayer(t.toStdString(), precision);
     });
   });
@@ -159,7 +159,7 @@ bool LayerParamsForm::showError(const std::string& keyPath, const QString& messa
 void LayerParamsForm::setKey(const std::string& key, const nlohmann::json& value) {
   const int i = index_;
   if (i < 0) return;
-  doc_->edit(tr("Set layer %1 %2").arg(i + 1).arg(QString::fromStdString(key)),
+  doc_->edit(tr("Set layers[%1] %2").arg(i).arg(QString::fromStdString(key)),
              [i, key, value](nlohmann::json& j) { j["network"]["layers"][std::size_t(i)][key] = value; },
              QStringLiteral("layer%1.%2").arg(i).arg(QString::fromStdString(key)));
 }

@@ -189,7 +189,7 @@ void NetworkEditor::addLayer(const QString& type) {
 void NetworkEditor::removeCurrentLayer() {
   const int i = currentLayer();
   if (i < 0) return;
-  editLayers(tr("Remove layer %1").arg(i + 1), [i](nlohmann::json& j) {
+  editLayers(tr("Remove layers[%1]").arg(i), [i](nlohmann::json& j) {
     auto& layers = layersOf(j);
     layers.erase(layers.begin() + i);
   }, std::min(i, model_->rowCount() - 2));
@@ -198,7 +198,7 @@ void NetworkEditor::removeCurrentLayer() {
 void NetworkEditor::duplicateCurrentLayer() {
   const int i = currentLayer();
   if (i < 0) return;
-  editLayers(tr("Duplicate layer %1").arg(i + 1), [i](nlohmann::json& j) {
+  editLayers(tr("Duplicate layers[%1]").arg(i), [i](nlohmann::json& j) {
     auto& layers = layersOf(j);
     const nlohmann::json copy = layers[std::size_t(i)];
     layers.insert(layers.begin() + i + 1, copy);
@@ -209,7 +209,7 @@ void NetworkEditor::moveCurrentLayer(int delta) {
   const int i = currentLayer();
   const int target = i + delta;
   if (i < 0 || target < 0 || target >= model_->rowCount()) return;
-  editLayers(tr("Move layer %1").arg(i + 1), [i, target](nlohmann::json& j) {
+  editLayers(tr("Move layers[%1]").arg(i), [i, target](nlohmann::json& j) {
     auto& layers = layersOf(j);
     std::swap(layers[std::size_t(i)], layers[std::size_t(target)]);
   }, target);
