@@ -9,6 +9,7 @@
 #include <QTextDocument>
 #include <QTextStream>
 #include <cmath>
+#include <functional>
 #include <iostream>
 
 #include "plots/benchmark_plot.h"
@@ -223,36 +224,53 @@ QString ReportWriter::html(const QString& imagePrefix) const {
   s << "<html><head><meta charset='utf-8'><title>Precision Lab report</title>"
        "<style>body{font-family:'DejaVu Sans',sans-serif;font-size:10pt;margin:24px;color:#263238}"
        "table{border-collapse:collapse;margin:8px 0 16px 0}td,th{border:1px solid #b0bec5;padding:3px 6px;text-align:left}"
-       "th{background:#eceff1}.diff{background:#fff3c4}img{max-width:100%}</style></head><body>";
+       "th{background:#eceff1}.diff{background:#fff3c4}img{max-width:100%}"
+       // A setting's key path or a figure is one token: wrapped, it read "precisio n", "0. 6945".
+       ".k,.v{white-space:nowrap}</style></head><body>";
   s << "<h1>Precision Lab report</h1><p>" << QDateTime::currentDateTimeUtc().toString(Qt::ISODate) << " · "
     << runs_.size() << " run(s)</p>";
   if (comparison_) s << comparisonHtml();
-  s << "<h2>Summary</h2><table><tr><th>Run</th><th>Status</th><th>Backend · device</th><th>Steps</th>"
-       "<th>Final train loss</th><th>Test loss</th><th>Test accuracy</th><th>Overflows</th><th>Skipped steps</th>"
-       "<th>Speedup vs fp32</th></tr>";
+  // Laid out for paper: one column per run and one row per figure, so that ten
+  // figures never squeeze into ten columns of an A4 page and break mid-number; a
+  // header row (in <thead>) repeats on every page a table runs onto.
+  s << "<h2>Summary</h2><table width='100%'><thead><tr><th></th>";
+  QList<ReportSummaryRow> rows;
   for (const PlotRun& r : runs_) {
-    const ReportSummaryRow row = summarize(*r.data);
-    s << "<tr><td><span style='color:" << r.colour.name() << "'>■</span> " << row.run.toHtmlEscaped() << "</td><td>" << row.status
-      << "</td><td>" << row.device.toHtmlEscaped() << "</td><td>" << row.steps << "</td><td>" << num(row.finalLoss)
-      << "</td><td>" << num(row.testLoss) << "</td><td>"
-      << (row.testAccuracy >= 0 ? QString::number(row.testAccuracy * 100, 'f', 2) + QLatin1Char('%') : QStringLiteral("–"))
-      << "</td><td>" << row.overflows << "</td><td>" << row.skipped << "</td><td>"
-      << (row.speedupVsFp32 > 0 ? QStringLiteral("×") + QString::number(row.speedupVsFp32, 'f', 2) : QStringLiteral("–"))
-      << "</td></tr>";
+    rows << summarize(*r.data);
+    s << "<th><span style='color:" << r.colour.name() << "'>■</span> " << rows.back().run.toHtmlEscaped() << "</th>";
   }
+  s << "</tr></thead>";
+  const auto figure = [&](const QString& name, const std::function<QString(const ReportSummaryRow&)>& value) {
+    s << "<tr><th class='k'>" << name.toHtmlEscaped() << "</th>";
+    for (const ReportSummaryRow& row : rows) s << "<td class='v'>" << value(row) << "</td>";
+    s << "</tr>";
+  };
+  figure(QObject::tr("Status"), [](const ReportSummaryRow& r) { return r.status; });
+  figure(QObject::tr("Backend · device"), [](const ReportSummaryRow& r) { return r.device.toHtmlEscaped(); });
+  figure(QObject::tr("Steps"), [](const ReportSummaryRow& r) { return QString::number(r.steps); });
+  figure(QObject::tr("Final train loss"), [](const ReportSummaryRow& r) { return num(r.finalLoss); });
+  figure(QObject::tr("Test loss"), [](const ReportSummaryRow& r) { return num(r.testLoss); });
+  figure(QObject::tr("Test accuracy"), [](const ReportSummaryRow& r) {
+    return r.testAccuracy >= 0 ? QString::number(r.testAccuracy * 100, 'f', 2) + QLatin1Char('%') : QStringLiteral("–");
+  });
+  figure(QObject::tr("Overflows"), [](const ReportSummaryRow& r) { return QString::number(r.overflows); });
+  figure(QObject::tr("Skipped steps"), [](const ReportSummaryRow& r) { return QString::number(r.skipped); });
+  figure(QObject::tr("Speedup vs fp32"), [](const ReportSummaryRow& r) {
+    return r.speedupVsFp32 > 0 ? QStringLiteral("×") + QString::number(r.speedupVsFp32, 'f', 2) : QStringLiteral("–");
+  });
   s << "</table>";
   for (const PlotRun& r : runs_) {
     if (!r.data->description.isEmpty()) s << "<p><b>" << r.data->label().toHtmlEscaped() << "</b>: " << r.data->description.toHtmlEscaped() << "</p>";
   }
-  s << "<h2>Configuration</h2><table><tr><th>Setting</th>";
+  s << "<h2>Configuration</h2><table width='100%'><thead><tr><th>Setting</th>";
   QList<RunDataPtr> data;
   for (const PlotRun& r : runs_) {
     data << r.data;
     s << "<th>" << r.data->label().toHtmlEscaped() << "</th>";
   }
-  s << "</tr>";
+  s << "</tr></thead>";
   for (const ConfigDiffRow& row : diffConfigs(data)) {
-    s << "<tr" << (row.differs ? " class='diff' bgcolor='#fff3c4'" : "") << "><td>" << row.key.toHtmlEscaped() << "</td>";
+    s << "<tr" << (row.differs ? " class='diff' bgcolor='#fff3c4'" : "") << "><td class='k'>" << row.key.toHtmlEscaped() << "</td>";
     for (const QString& v : row.values) s << "<td>" << v.toHtmlEscaped() << "</td>";
     s << "</tr>";
   }
