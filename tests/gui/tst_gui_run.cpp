@@ -3,6 +3,7 @@
 // mid-run leaves the GUI alive with the run marked failed and the reason shown.
 #include <QAction>
 #include <QLabel>
+#include <QLineEdit>
 #include <QProgressBar>
 #include <QSignalSpy>
 #include <QtTest>
@@ -19,6 +20,7 @@
 #include "runs/run_control_bar.h"
 #include "runs/run_table_model.h"
 #include "runs/worker_client.h"
+#include "store/store.h"
 
 using namespace plab::ui;
 
@@ -142,6 +144,38 @@ class TestGuiRun : public QObject {
     QVERIFY(window_->close());
     QVERIFY(!worker->isRunning());
     QCOMPARE(live()->status, QStringLiteral("cancelled"));
+  }
+
+  // A run of an edited experiment is named after what was changed, unless the user
+  // names it; a run of the experiment as opened keeps its title. Each run is drawn in
+  // its own colour (from its number) from the moment it has one.
+  void runsAreNamedAfterWhatWasEdited() {
+    const auto runOnce = [&]() -> qint64 {
+      QSignalSpy ended(window_.get(), &MainWindow::runFinished);
+      if (!window_->startRun() || !ended.wait(120000)) return -1;
+      return ended.first().at(0).toLongLong();
+    };
+    const auto storedName = [&](qint64 id) {
+      const auto info = plab::RunReader(window_->databasePath().toStdString()).getRun(id);
+      return info ? QString::fromStdString(info->name) : QStringLiteral("(no run)");
+    };
+    window_->document()->load(test::shortExperiment(*window_, 30), {});
+    const qint64 asOpened = runOnce();
+    QVERIFY(asOpened > 0);
+    QCOMPARE(storedName(asOpened), window_->document()->title());  // the title, as before
+    QCOMPARE(window_->plotsPanel()->runs().first().colour, runColourOf(asOpened));
+    window_->document()->edit(QStringLiteral("lr"), [](nlohmann::json& j) { j["optimizer"]["lr"] = 0.02; });
+    QLineEdit* name = window_->runControl()->runNameEdit();
+    QVERIFY2(name->placeholderText().contains(QStringLiteral("optimizer.lr 0.02")), qPrintable(name->placeholderText()));
+    const qint64 edited = runOnce();
+    QVERIFY(edited > 0);
+    QVERIFY2(storedName(edited).contains(QStringLiteral("optimizer.lr 0.02")), qPrintable(storedName(edited)));
+    QVERIFY(window_->worker()->run()->label().contains(QStringLiteral("optimizer.lr 0.02")));
+    QCOMPARE(window_->plotsPanel()->runs().first().colour, runColourOf(edited));
+    name->setText(QStringLiteral("lr doubled, for the class"));
+    const qint64 named = runOnce();
+    QCOMPARE(storedName(named), QStringLiteral("lr doubled, for the class"));
+    QVERIFY(name->text().isEmpty());  // for this run only
   }
 };
 

@@ -6,6 +6,7 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
@@ -171,6 +172,10 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
 
   buildMenus();
   connect(doc_, &ExperimentDocument::changed, this, &MainWindow::updateTitle);
+  connect(doc_, &ExperimentDocument::changed, this, [this] {
+    const QString name = editedRunName(doc_->loadedJson(), doc_->json());
+    runBar_->runNameEdit()->setPlaceholderText(name.isEmpty() ? tr("run name (optional)") : name);
+  });
   // The Plots tab follows the experiment opened, unless a run is going: that run is
   // what it shows until it ends.
   connect(doc_, &ExperimentDocument::loaded, this, [this] {
@@ -326,6 +331,15 @@ void MainWindow::connectWorker() {
   });
   connect(worker_, &WorkerClient::runStarted, this, [this](qint64 id) {
     const auto run = worker_->run();
+    plots_->setRuns({PlotRun{run, runColourOf(id)}});  // its own colour, now that it has a number
+    if (!pendingRunName_.isEmpty()) {
+      try {
+        RunReader(options_.databasePath.toStdString()).renameRun(id, pendingRunName_.toStdString());
+        run->name = pendingRunName_;
+      } catch (const std::exception& e) {
+        warn(tr("Cannot name run #%1").arg(id), QString::fromUtf8(e.what()));
+      }
+    }
     settings_->setDeviceText(QStringLiteral("%1: %2").arg(run->backend, run->device));
     statusBar()->showMessage(tr("Run #%1 started on %2 (%3)").arg(id).arg(run->backend, run->device));
   });
@@ -349,6 +363,10 @@ bool MainWindow::startRun() {
                          tr("Fix these before starting a run:\n\n%1").arg(editor_->lastCheck().allErrors()));
     return false;
   }
+  // Named by the user, else after what was edited (docs/user-guide.md, "Runs"); written
+  // to the store once the worker has given the run its number.
+  pendingRunName_ = runBar_->runNameEdit()->text().trimmed();
+  if (pendingRunName_.isEmpty()) pendingRunName_ = editedRunName(doc_->loadedJson(), doc_->json());
   if (!worker_->start(doc_->json(), options_.databasePath)) {
     warn(tr("Cannot start the run"), worker_->error());
     return false;
@@ -357,6 +375,7 @@ bool MainWindow::startRun() {
   plots_->appendLog(tr("--- run of %1 with %2").arg(doc_->title(), worker_->workerPath()));
   runBar_->setRunning(true, false);
   runBar_->showProgress(*worker_->run());
+  runBar_->runNameEdit()->clear();
   showTab(QStringLiteral("plotsTab"));
   return true;
 }

@@ -151,6 +151,7 @@ class MainWindow : public QMainWindow {
   RunFollower* follower_;
   bool interactive_ = true;
   QString lastWarning_;
+  QString pendingRunName_;  // for the run being started, stored at runStarted
 };
 
 }  // namespace plab::ui

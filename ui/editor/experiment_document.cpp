@@ -59,6 +59,7 @@ bool ExperimentDocument::isModified() const { return !undo_->isClean(); }
 
 void ExperimentDocument::load(nlohmann::json json, const QString& filePath) {
   json_ = std::move(json);
+  loaded_ = json_;
   filePath_ = filePath;
   undo_->clear();
   emit loaded();
@@ -90,6 +91,7 @@ void ExperimentDocument::saveFile(const QString& path) {
     throw std::runtime_error(path.toStdString() + ": cannot write: " + file.errorString().toStdString());
   }
   filePath_ = path;
+  loaded_ = json_;
   undo_->setClean();
   emit changed();
 }

@@ -17,6 +17,9 @@ class ExperimentDocument : public QObject {
   explicit ExperimentDocument(QObject* parent = nullptr);
 
   const nlohmann::json& json() const { return json_; }
+  // The experiment as last opened or saved, before the edits since (what a run's
+  // default name is told apart from: docs/user-guide.md, "Runs").
+  const nlohmann::json& loadedJson() const { return loaded_; }
   const nlohmann::json& layers() const;
   QString filePath() const { return filePath_; }
   QString title() const;
@@ -45,6 +48,7 @@ class ExperimentDocument : public QObject {
 
  private:
   nlohmann::json json_;
+  nlohmann::json loaded_;
   QString filePath_;
   QUndoStack* undo_;
 };

@@ -2,6 +2,7 @@
 
 #include <QAction>
 #include <QLabel>
+#include <QLineEdit>
 #include <QProgressBar>
 #include <QSpinBox>
 #include <cmath>
@@ -62,6 +63,13 @@ RunControlBar::RunControlBar(QWidget* parent) : QToolBar(tr("Run"), parent) {
                       tr("Slow the run down so that a class can watch an overflow happen and the scale back "
                          "off; the recorded step times are not affected. Takes effect at once."));
   addWidget(pace_);
+  runName_ = new QLineEdit;
+  runName_->setObjectName(QStringLiteral("runName"));
+  runName_->setClearButtonEnabled(true);
+  runName_->setMinimumWidth(160);
+  runName_->setToolTip(tr("The next run's name in the run browser (it can be renamed there later). Left empty, an "
+                          "edited experiment's run is named after what was changed."));
+  addWidget(runName_);
   setRunning(false, false);
 }
 

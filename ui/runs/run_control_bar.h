@@ -5,6 +5,7 @@
 
 class QAction;
 class QLabel;
+class QLineEdit;
 class QProgressBar;
 class QSpinBox;
 
@@ -22,6 +23,8 @@ class RunControlBar : public QToolBar {
   QProgressBar* progressBar() const { return progress_; }
   // Steps a second a run may take (0: full speed): slows a run down for a class.
   QSpinBox* paceBox() const { return pace_; }
+  // The next run's name (optional); its placeholder shows the name it gets otherwise.
+  QLineEdit* runNameEdit() const { return runName_; }
   QString progressText() const;
 
   void setRunning(bool running, bool paused);
@@ -34,6 +37,7 @@ class RunControlBar : public QToolBar {
   QProgressBar* progress_;
   QLabel* rate_;
   QSpinBox* pace_;
+  QLineEdit* runName_;
 };
 
 // A "pace: N steps/s" box (0: "pace: full speed"), for the run toolbar and the Sweep tab.

@@ -1,7 +1,12 @@
 #include "runs/run_data.h"
 
 #include <algorithm>
+#include <QObject>
+#include <QStringList>
 #include <map>
+#include <set>
+
+#include "runs/config_diff_table.h"
 
 namespace plab::ui {
 
@@ -28,6 +33,33 @@ std::vector<std::string> RunData::statsLayerNames() const {
   std::vector<std::string> names;
   for (auto& [index, name] : byIndex) names.push_back(name);
   return names;
+}
+
+QString editedRunName(const nlohmann::json& opened, const nlohmann::json& edited) {
+  std::map<std::string, nlohmann::json> before;
+  for (auto& [key, value] : flattenConfig(opened)) before[key] = value;
+  QStringList changes;
+  std::set<std::string> seen;
+  const auto text = [](const nlohmann::json& v) {
+    return QString::fromStdString(v.is_string() ? v.get<std::string>() : v.dump());
+  };
+  const auto shortKey = [](const std::string& key) {
+    return QString::fromStdString(key.rfind("network.", 0) == 0 ? key.substr(8) : key);
+  };
+  for (auto& [key, value] : flattenConfig(edited)) {
+    seen.insert(key);
+    if (key == "title" || key == "description") continue;
+    const auto it = before.find(key);
+    if (it == before.end() || it->second != value) changes << shortKey(key) + QLatin1Char(' ') + text(value);
+  }
+  for (auto& [key, value] : before) {
+    if (!seen.count(key) && key != "title" && key != "description") changes << shortKey(key) + QStringLiteral(" removed");
+  }
+  if (changes.isEmpty()) return {};
+  constexpr int kMostShown = 3;
+  QString list = changes.mid(0, kMostShown).join(QStringLiteral(", "));
+  if (changes.size() > kMostShown) list += QObject::tr(", +%1 more").arg(changes.size() - kMostShown);
+  return QStringLiteral("%1 (%2)").arg(QString::fromStdString(edited.value("title", std::string())), list);
 }
 
 namespace {
