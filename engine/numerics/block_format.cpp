@@ -335,27 +335,64 @@ struct MxFast {
   bool integer;
 };
 
-void mxFastBlock(const MxFast& m, const float* x, float* y, std::size_t count) {
-  std::uint32_t maxAbs = 0;
-  for (std::size_t i = 0; i < count; ++i) maxAbs = std::max(maxAbs, bitsOf(x[i]) & 0x7FFFFFFFu);
-  if (maxAbs >= 0x7F800000u) return fillNan(y, count);  // a NaN or an inf: the scale is NaN
-  const int k = maxAbs == 0 ? kE8m0MinExponent : std::max(floorLog2Bits(maxAbs) - m.emax, kE8m0MinExponent);
-  const float down = pow2f(-k);
-  const float up = pow2f(k);
+// The scale exponent k of an MX block from the largest magnitude's bits (below inf).
+int mxScaleExponent(const MxFast& m, std::uint32_t maxAbs) {
+  return maxAbs == 0 ? kE8m0MinExponent : std::max(floorLog2Bits(maxAbs) - m.emax, kE8m0MinExponent);
+}
+
+// One MX element: x / 2^k (x * down) rounded into the element, times 2^k (up).
+inline float mxElement(const MxFast& m, float x, float down, float up) {
   if (m.integer) {
     // int8 elements: x * 2^-k * 64 is exact and below 128 in magnitude; adding and
     // subtracting 1.5 * 2^23 rounds it to an integer, ties to even.
     constexpr float kRoundToInteger = 12582912.0f;
-    const float elementStep = 1.0f / 64.0f;
-    for (std::size_t i = 0; i < count; ++i) {
-      float n = ((x[i] * down * 64.0f) + kRoundToInteger) - kRoundToInteger;
-      n = std::min(std::max(n, -127.0f), 127.0f);
-      y[i] = (n * elementStep) * up;
-    }
-    return;
+    float n = ((x * down * 64.0f) + kRoundToInteger) - kRoundToInteger;
+    n = std::min(std::max(n, -127.0f), 127.0f);
+    return (n * (1.0f / 64.0f)) * up;
   }
-  for (std::size_t i = 0; i < count; ++i) {
-    y[i] = floatOf(detail::roundToSmallFormatBits(bitsOf(x[i] * down), m.rounding)) * up;
+  return floatOf(detail::roundToSmallFormatBits(bitsOf(x * down), m.rounding)) * up;
+}
+
+void mxFastBlock(const MxFast& m, const float* x, float* y, std::size_t count) {
+  std::uint32_t maxAbs = 0;
+  for (std::size_t i = 0; i < count; ++i) maxAbs = std::max(maxAbs, bitsOf(x[i]) & 0x7FFFFFFFu);
+  if (maxAbs >= 0x7F800000u) return fillNan(y, count);  // a NaN or an inf: the scale is NaN
+  const int k = mxScaleExponent(m, maxAbs);
+  const float down = pow2f(-k);
+  const float up = pow2f(k);
+  for (std::size_t i = 0; i < count; ++i) y[i] = mxElement(m, x[i], down, up);
+}
+
+// MX blocks running down the columns of a row-major [rows, cols] matrix, blockRows
+// values each (the last ones shorter): a strip of blockRows rows at a time, each
+// column's block scale from the strip, without transposing. The same values as
+// mxFastBlock on each column's blocks. in and out may be the same buffer.
+void mxFastColumns(const MxFast& m, const float* in, float* out, std::size_t rows, std::size_t cols,
+                   std::size_t blockRows) {
+  std::vector<std::uint32_t> maxAbs(cols);
+  std::vector<float> down(cols), up(cols);
+  for (std::size_t r0 = 0; r0 < rows; r0 += blockRows) {
+    const std::size_t r1 = std::min(rows, r0 + blockRows);
+    std::fill(maxAbs.begin(), maxAbs.end(), 0u);
+    for (std::size_t r = r0; r < r1; ++r) {
+      const float* x = in + r * cols;
+      for (std::size_t c = 0; c < cols; ++c) maxAbs[c] = std::max(maxAbs[c], bitsOf(x[c]) & 0x7FFFFFFFu);
+    }
+    for (std::size_t c = 0; c < cols; ++c) {
+      if (maxAbs[c] >= 0x7F800000u) {
+        down[c] = up[c] = std::numeric_limits<float>::quiet_NaN();  // a NaN or an inf: the scale is NaN
+        continue;
+      }
+      const int k = mxScaleExponent(m, maxAbs[c]);
+      down[c] = pow2f(-k);
+      up[c] = pow2f(k);
+    }
+    for (std::size_t r = r0; r < r1; ++r) {
+      const float* x = in + r * cols;
+      float* y = out + r * cols;
+      for (std::size_t c = 0; c < cols; ++c)
+        y[c] = std::isnan(up[c]) ? std::numeric_limits<float>::quiet_NaN() : mxElement(m, x[c], down[c], up[c]);
+    }
   }
 }
 
@@ -581,6 +618,12 @@ void quantiseDequantiseMatrix(Precision p, BlockLayout layout, const float* in, 
       quantiseDequantiseRows(p, in, out, rows, cols, cols);
       return;
     case BlockLayout::columns: {
+      if (formatInfo(p).family == FormatFamily::mx) {
+        const FormatInfo& f = formatInfo(p);
+        const MxFast mx{mxElementRounding(f), elementMaxExponent(p), elementRules("quantiseDequantiseMatrix", p).integer};
+        mxFastColumns(mx, in, out, rows, cols, static_cast<std::size_t>(f.blockSize));
+        return;
+      }
       std::vector<float> t(n);
       transposeInto(in, t.data(), rows, cols);
       quantiseDequantiseRows(p, t.data(), t.data(), cols, rows, rows);
