@@ -172,6 +172,9 @@ class TestGuiRun : public QObject {
     QVERIFY2(storedName(edited).contains(QStringLiteral("optimizer.lr 0.02")), qPrintable(storedName(edited)));
     QVERIFY(window_->worker()->run()->label().contains(QStringLiteral("optimizer.lr 0.02")));
     QCOMPARE(window_->plotsPanel()->runs().first().colour, runColourOf(edited));
+    // A new title is the user's name for the edit: it is kept as it is.
+    window_->document()->edit(QStringLiteral("title"), [](nlohmann::json& j) { j["title"] = "spirals, lr 0.02"; });
+    QCOMPARE(storedName(runOnce()), QStringLiteral("spirals, lr 0.02"));
     name->setText(QStringLiteral("lr doubled, for the class"));
     const qint64 named = runOnce();
     QCOMPARE(storedName(named), QStringLiteral("lr doubled, for the class"));

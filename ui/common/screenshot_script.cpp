@@ -29,7 +29,13 @@ class ScreenshotScript : public QObject {
     QDir().mkpath(folder);
   }
 
-  void start() { QTimer::singleShot(1500, this, [this] { editorShots(); }); }
+  void start() {
+    // The guide shows the window as a projector shows it (docs/user-guide.md: every view
+    // fits 1280x720 and 1366x768).
+    w_.showNormal();
+    w_.resize(1366, 768);
+    QTimer::singleShot(1500, this, [this] { editorShots(); });
+  }
 
  private:
   // The window, or one view of it (for pages about that view).

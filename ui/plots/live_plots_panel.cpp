@@ -126,7 +126,8 @@ void LivePlotsPanel::fitDescription() {
   // As tall as the text at this width, at most three lines (the rest scrolls).
   const int width = std::max(200, descriptionArea_->width());
   const int text = description_->text().isEmpty() ? 0 : description_->heightForWidth(width);
-  descriptionArea_->setFixedHeight(std::min(text, description_->fontMetrics().lineSpacing() * 3 + 4));
+  const QFontMetrics fm = description_->fontMetrics();
+  descriptionArea_->setFixedHeight(std::min(text, 2 * fm.lineSpacing() + fm.height() + 2));
 }
 
 void LivePlotsPanel::resizeEvent(QResizeEvent* event) {

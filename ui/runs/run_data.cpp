@@ -36,6 +36,8 @@ std::vector<std::string> RunData::statsLayerNames() const {
 }
 
 QString editedRunName(const nlohmann::json& opened, const nlohmann::json& edited) {
+  // A new title is the user's own name for the edit.
+  if (opened.value("title", std::string()) != edited.value("title", std::string())) return {};
   std::map<std::string, nlohmann::json> before;
   for (auto& [key, value] : flattenConfig(opened)) before[key] = value;
   QStringList changes;

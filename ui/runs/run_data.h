@@ -55,8 +55,8 @@ struct PlotRun {
 
 // The name a run of an edited experiment gets unless the user names it: the title and
 // what differs from the experiment as opened, "Two spirals (optimizer.lr 0.02,
-// layers[2].precision fp32)", at most three settings then "+N more". "" when nothing but
-// the title or description differs (the title names it then).
+// layers[2].precision fp32)", at most three settings then "+N more". "" when the title
+// was changed (it names the run then) or nothing but the description differs.
 QString editedRunName(const nlohmann::json& opened, const nlohmann::json& edited);
 
 // Distinct colours by position: a sweep's variants, which keep their place in their
