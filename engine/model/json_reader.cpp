@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "core/json_text.h"
@@ -116,6 +117,14 @@ double ObjectReader::number(const std::string& key, double fallback, double min,
   if (!(value >= min && value <= max)) {
     std::ostringstream range;
     range << quoted(*v) << " is out of range (allowed: " << min << " to " << max << ")";
+    fail(key, range.str());
+  }
+  // The engine holds these values as 32-bit floats: one too small for a normal float
+  // would silently become 0 or lose its digits (a learning rate of 1e-50 trained as 0).
+  if (value != 0 && std::fabs(value) < double(std::numeric_limits<float>::min())) {
+    std::ostringstream range;
+    range << quoted(*v) << " is too small for a 32-bit float, which would hold it as 0 (allowed: 0, or "
+          << std::numeric_limits<float>::min() << " to " << max << ")";
     fail(key, range.str());
   }
   return value;
