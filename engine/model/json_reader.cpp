@@ -16,6 +16,11 @@ std::string quoted(const json& value) { return previewJson(value); }
 
 std::string describeType(const json& value) { return describeJsonType(value); }
 
+// "a string \"x\"", "an integer 16"; null alone ("null null" said it twice).
+std::string describeValue(const json& value) {
+  return value.is_null() ? std::string("null") : describeType(value) + " " + quoted(value);
+}
+
 std::string joinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) {
@@ -28,7 +33,7 @@ std::string joinNames(const std::vector<std::string>& names) {
 ObjectReader::ObjectReader(const json& object, std::string path)
     : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) {
-    const std::string what = "expected an object, got " + describeType(object_) + " " + quoted(object_);
+    const std::string what = "expected an object, got " + describeValue(object_);
     if (path_.empty()) throw ExperimentError("experiment: " + what);
     throw ExperimentError(path_, what);
   }
@@ -55,7 +60,7 @@ const json* ObjectReader::find(const std::string& key) {
 std::string ObjectReader::string(const std::string& key, const std::string& fallback) {
   const json* v = find(key);
   if (!v) return fallback;
-  if (!v->is_string()) fail(key, "expected a string, got " + describeType(*v) + " " + quoted(*v));
+  if (!v->is_string()) fail(key, "expected a string, got " + describeValue(*v));
   return v->get<std::string>();
 }
 
@@ -67,7 +72,7 @@ std::string ObjectReader::requiredString(const std::string& key, const std::stri
 bool ObjectReader::boolean(const std::string& key, bool fallback) {
   const json* v = find(key);
   if (!v) return fallback;
-  if (!v->is_boolean()) fail(key, "expected true or false, got " + describeType(*v) + " " + quoted(*v));
+  if (!v->is_boolean()) fail(key, "expected true or false, got " + describeValue(*v));
   return v->get<bool>();
 }
 
@@ -78,7 +83,7 @@ std::int64_t ObjectReader::toInteger(const std::string& key, const json& v) cons
     const double d = v.get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) return std::int64_t(d);
   }
-  fail(key, "expected an integer, got " + describeType(v) + " " + quoted(v));
+  fail(key, "expected an integer, got " + describeValue(v));
 }
 
 std::int64_t ObjectReader::integer(const std::string& key, std::int64_t fallback,
@@ -112,7 +117,7 @@ std::uint64_t ObjectReader::unsignedInteger(const std::string& key, std::uint64_
 double ObjectReader::number(const std::string& key, double fallback, double min, double max) {
   const json* v = find(key);
   if (!v) return fallback;
-  if (!v->is_number()) fail(key, "expected a number, got " + describeType(*v) + " " + quoted(*v));
+  if (!v->is_number()) fail(key, "expected a number, got " + describeValue(*v));
   const double value = v->get<double>();
   if (!(value >= min && value <= max)) {
     std::ostringstream range;
@@ -135,8 +140,7 @@ std::string ObjectReader::choice(const std::string& key, const std::string& fall
   const json* v = find(key);
   if (!v) return fallback;
   if (!v->is_string()) {
-    fail(key, "expected a string (one of " + joinNames(allowed) + "), got " + describeType(*v) +
-                  " " + quoted(*v));
+    fail(key, "expected a string (one of " + joinNames(allowed) + "), got " + describeValue(*v));
   }
   const std::string value = v->get<std::string>();
   if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
