@@ -8,6 +8,7 @@
 #include <ctime>
 #include <iostream>
 #include <limits>
+#include <thread>
 
 namespace plab {
 
@@ -158,7 +159,16 @@ Database::Database(const std::string& path, const StoreOptions& options, bool re
       // WAL: readers in other processes (the GUI) never block the writer (the worker).
       // synchronous=NORMAL: in WAL mode a commit survives a process crash; only a
       // power loss can undo the last commits.
-      exec("PRAGMA journal_mode = WAL");
+      // Switching a new file to WAL takes an exclusive lock. When two processes open
+      // the same new file at once (two runs started together), the one that must wait
+      // gets SQLITE_BUSY at once, without the busy handler (SQLite's deadlock rule), so
+      // it retries here for the busy timeout (tests/cli/tst_cli_faults.cpp).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busyTimeoutMs);
+      while (sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr) == SQLITE_BUSY &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      exec("PRAGMA journal_mode = WAL");  // a no-op once it took; else the error, named
       exec("PRAGMA synchronous = NORMAL");
       if (options.maxPageCount > 0) exec("PRAGMA max_page_count = " + std::to_string(options.maxPageCount));
     }
