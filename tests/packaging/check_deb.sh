@@ -93,7 +93,9 @@ packaged=$(cd "$root/usr/share/precisionlab/experiments" && find . -name '*.json
 [[ "$shipped" == "$packaged" ]] || fail "packaged experiments differ from experiments/: $(diff <(echo "$shipped") <(echo "$packaged") | tr '\n' ' ')"
 
 # Nothing points back into the build tree: no RPATH or RUNPATH at all (every library
-# is a system one) and no build-tree path inside the binaries.
+# is a system one) and no build-tree path among the binaries' 8-bit strings (Qt's
+# UTF-16 string literals are not searched; the runs below, from an empty folder,
+# are what shows the binaries need nothing from the build).
 for exe in "$root"/usr/bin/*; do
   if readelf -d "$exe" | grep -E 'R(UN)?PATH'; then fail "$exe has an RPATH/RUNPATH"; fi
   if grep -qF "$build" "$exe"; then fail "$exe names the build tree $build"; fi
