@@ -2,9 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <limits>
@@ -19,6 +21,17 @@ void Database::failOn(sqlite3* db, const std::string& path, const std::string& w
   std::string text = path + ": " + what + ": " + message + " (" + (generic == message ? "" : generic + ", ") + "code " +
                      std::to_string(extended) + ")";
   if ((code & 0xFF) == SQLITE_FULL) text += "; the disk or the database's size limit is full";
+  // SQLite turns a write the system refused into a generic I/O error. The errno says
+  // why, when SQLite's own clean-up has not overwritten it by the time we ask; a full
+  // disk, a quota or a file-size limit (EFBIG) are the usual reasons (docs/store.md).
+  if ((code & 0xFF) == SQLITE_IOERR) {
+    const int err = db ? sqlite3_system_errno(db) : 0;
+    const std::string cause = err != 0 ? std::string(" (") + std::strerror(err) + ")" : "";
+    if (extended == SQLITE_IOERR_WRITE || err == ENOSPC || err == EFBIG || err == EDQUOT)
+      text += "; the system refused the write: is the disk, a quota or the file-size limit full?" + cause;
+    else if (err != 0)
+      text += "; the system said:" + cause;
+  }
   if ((code & 0xFF) == SQLITE_READONLY) text += "; check the permissions of the file and its folder";
   if ((code & 0xFF) == SQLITE_NOTADB || (code & 0xFF) == SQLITE_CORRUPT) text += "; the file is not a Precision Lab run database or is damaged";
   throw StoreError(text);

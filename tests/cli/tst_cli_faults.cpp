@@ -74,8 +74,8 @@ class TestCliFaults : public QObject {
   // best thing the kernel offers any user: RLIMIT_FSIZE on the CLI process, so every
   // write past 8 MiB in any file fails (EFBIG; SIGXFSZ is ignored so that the write
   // returns an error instead of killing the process). SQLite reports that as a
-  // write error ("disk I/O error"), not as SQLITE_FULL, so the message differs from
-  // an ENOSPC disk; tests/store's fullDatabaseKeepsCommittedRows covers SQLITE_FULL.
+  // write error ("disk I/O error"), not as SQLITE_FULL; the store says what may be
+  // full, and adds the errno ("File too large") when SQLite still has it. tests/store's fullDatabaseKeepsCommittedRows covers SQLITE_FULL.
   void aFileSizeLimitStopsTheRunAndKeepsEveryCommittedStep() {
     QTemporaryDir dir;
     const QString file = writeExperiment(QDir(dir.path()), "long.json", spiralsFor(2000000));
@@ -91,7 +91,9 @@ class TestCliFaults : public QObject {
     // Exit code 4 is "database error" (precisionlab-cli run --help); the message
     // names the file and what SQLite could not do.
     QVERIFY2(r.exitStatus == QProcess::NormalExit && r.exitCode == 4, qPrintable(r.describe()));
-    QVERIFY2(r.err.contains(db + ": ") && r.err.contains("disk I/O error"), qPrintable(r.err));
+    QVERIFY2(r.err.contains(db + ": ") && r.err.contains("disk I/O error") &&
+                 r.err.contains("the system refused the write: is the disk, a quota or the file-size limit full?"),
+             qPrintable(r.err));
     QVERIFY2(QFileInfo(db).size() <= qint64(kLimit), qPrintable(QString::number(QFileInfo(db).size())));
 
     // Without the limit the file opens, is consistent, and holds every step of each
