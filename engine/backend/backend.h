@@ -25,6 +25,7 @@
 #include "core/loss_scale_rule.h"
 #include "core/tensor_stats.h"  // TensorStats, kLog2HistBins
 #include "backend/shadow_measure.h"  // ShadowTally
+#include "numerics/block_format.h"     // BlockLayout
 
 namespace plab {
 
@@ -73,6 +74,12 @@ struct OptimizerHyper {
   float clipNorm = 0;        // > 0: clip the unscaled gradients to this global norm
 };
 
+// How a result is rounded into a narrower format (docs/architecture.md, "Stochastic
+// rounding"): to nearest, ties to even (the numerics contract), or stochastically, from
+// the counter-based generator (backend/stochastic_array.h).
+enum class Rounding : std::uint8_t { nearest, stochastic };
+std::string_view toString(Rounding r);  // "nearest", "stochastic": the spelling in files
+
 // One trainable parameter as the optimizer sees it.
 struct ParamSlot {
   std::string name;   // "layers[0].weight"
@@ -81,6 +88,11 @@ struct ParamSlot {
   Tensor grad;        // the layer's (gradient) precision, holding loss-scaled gradients
   Tensor state1;      // fp32: momentum buffer (sgd) or first moment (adam)
   Tensor state2;      // fp32: second moment (adam), else undefined
+  // How the updated weights are rounded into `working` when there is no master copy
+  // (with one, the master is rounded to nearest). Stochastic: element i of optimizer
+  // step k draws counterUniform(counterStream(roundingSeed, k), i).
+  Rounding rounding = Rounding::nearest;
+  std::uint64_t roundingSeed = 0;
 };
 
 // The per-step state that lives with the backend (device memory on CUDA): the loss
@@ -145,15 +157,30 @@ class Backend {
   virtual ConvLayoutChoice convLayout() const { return ConvLayoutChoice::nchw; }
 
   // ---- formats ----
-  // Whether this backend holds tensors of format p (and so runs layers in it), and why
-  // not. No backend holds a block-scaled format yet (mxfp4, nvfp4, ...: numerics/
-  // block_format.h quantises them on the host); empty() refuses what this refuses, and a
-  // network names the layer's key (docs/architecture.md, "Block-scaled formats").
+  // Whether this backend runs layers of format p, and why not. A layer in a block-scaled
+  // format (mxfp4, nvfp4, ...) keeps bf16 tensors and block-quantises the inputs of its
+  // products through blockQuantise (docs/architecture.md, "Block-scaled training"): no
+  // tensor is ever of a block-scaled format, and empty() refuses one.
   virtual bool supportsPrecision(Precision p, std::string& whyNot) const {
-    if (!isBlockScaled(p)) return true;
-    whyNot = std::string(toString(p)) + " is block-scaled, and the " + info().name +
-             " backend holds no block-scaled tensors yet: not yet trainable";
-    return false;
+    (void)p;
+    (void)whyNot;
+    return true;
+  }
+
+  // ---- block-scaled products and stochastic rounding (docs/architecture.md) ----------
+  // dst (fp32, src's shape) = src's logical values quantised into the block-scaled
+  // `format` in `layout` and decoded again (numerics/block_format.h,
+  // quantiseDequantiseMatrix), src seen as a [shape[0], numel / shape[0]] matrix. The
+  // default works on the host (syncs); the CPU backend's tensors are host memory anyway.
+  virtual void blockQuantise(const Tensor& src, Tensor& dst, Precision format, BlockLayout layout);
+  // dst = src's logical values rounded stochastically into dst's precision (fp32, tf32,
+  // fp16 or bf16; fp8 throws), element i drawing counterUniform(counterStream(seed,
+  // step), i) (numerics/stochastic_rounding.h). The default works on the host (syncs).
+  virtual void convertStochastic(const Tensor& src, Tensor& dst, std::uint64_t seed, std::uint64_t step);
+  // Whether optimizerStep honours ParamSlot::rounding == stochastic, and why not.
+  virtual bool supportsStochasticRounding(std::string& whyNot) const {
+    (void)whyNot;
+    return true;
   }
 
   // ---- accumulation format of products (docs/architecture.md, "Accumulation") ----

@@ -104,6 +104,7 @@ std::vector<ConformanceResult> runConformance(Backend& backend, const Conformanc
   conformance::runElementwiseCases(suite);
   conformance::runLayoutCases(suite);
   conformance::runShadowCases(suite);
+  conformance::runBlockCases(suite);
   return std::move(suite.results);
 }
 

@@ -56,6 +56,7 @@ void runElementwiseCases(Suite& s);  // activations, dropout, pooling, batch nor
 void runStepCases(Suite& s);
 void runLabelCases(Suite& s);        // bad class labels: the same error on every backend
 void runShadowCases(Suite& s);       // the shadow pass's measure against its round-trip reference
+void runBlockCases(Suite& s);        // block quantisation and stochastic rounding against the numerics reference
 void runLayoutCases(Suite& s);       // a CNN's ops chained in each convolution layout         // conversions, stats, losses, optimizers, loss scale, fp8 scales
 
 }  // namespace plab::conformance

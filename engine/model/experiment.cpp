@@ -62,6 +62,15 @@ std::string_view toString(Accumulation a) {
   return "?";
 }
 
+std::string_view toString(BlockScaling b) {
+  switch (b) {
+    case BlockScaling::blocks1d: return "1d";
+    case BlockScaling::tiles2d: return "2d";
+    case BlockScaling::tensor: return "tensor";
+  }
+  return "?";
+}
+
 bool canAccumulateIn(Precision p) { return p == Precision::fp16 || p == Precision::bf16; }
 
 LayerSpec defaultLayerSpec(LayerType t) {

@@ -72,6 +72,14 @@ std::string_view toString(Accumulation a);  // "fp32", "layer": the spelling in 
 // Whether a layer of format p may accumulate in it (fp16, bf16).
 bool canAccumulateIn(Precision p);
 
+// How a linear layer in a block-scaled format (mxfp4, nvfp4, ...) cuts the inputs of its
+// products into blocks (docs/architecture.md, "Block-scaled training"; "block_scaling" in
+// files): blocks of the format's size along each product's reduction dimension ("1d"),
+// the same with the weight in 16 x 16 tiles so that W and W^T quantise alike ("2d"), or
+// one scale per operand, per-tensor scaling, for comparison ("tensor").
+enum class BlockScaling { blocks1d, tiles2d, tensor };
+std::string_view toString(BlockScaling b);  // "1d", "2d", "tensor"
+
 // One layer. Only the fields of its type are meaningful (and written by toJson);
 // defaultLayerSpec() gives a layer with the documented defaults of its type.
 struct LayerSpec {
@@ -81,6 +89,9 @@ struct LayerSpec {
   bool bias = true;            // linear, conv2d
   float initGain = 1.0f;       // linear, conv2d: multiplies PyTorch's default init bound
   Accumulation accumulate = Accumulation::fp32;  // linear, conv2d: where products sum
+  Rounding rounding = Rounding::nearest;  // linear, conv2d: of gradients and master-less updates
+  BlockScaling blockScaling = BlockScaling::blocks1d;  // linear in a block-scaled format
+  bool blockBackward = true;   // linear in a block-scaled format: backward products quantised too
   int kernel = 3;              // conv2d (3), pooling (2); square
   int stride = 1;              // conv2d (1), pooling (= kernel)
   int padding = 0;             // conv2d, pooling
@@ -144,10 +155,19 @@ struct Fp8Settings {
   bool operator==(const Fp8Settings&) const = default;
 };
 
+// What a layer in a block-scaled format keeps between its products: bf16 (its products'
+// inputs are block-quantised when read; docs/architecture.md, "Block-scaled training").
+inline constexpr Precision kBlockLayerStorage = Precision::bf16;
+
 // The formats a layer of precision p holds its activations and weights in, and its
-// gradients in: p itself, except for fp8 layers, which take the fp8 settings' pair.
-inline Precision forwardFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.forward : p; }
-inline Precision gradFormatOf(Precision p, const Fp8Settings& fp8) { return isFp8(p) ? fp8.backward : p; }
+// gradients in: p itself, except for fp8 layers, which take the fp8 settings' pair, and
+// block-scaled layers, which hold bf16.
+inline Precision forwardFormatOf(Precision p, const Fp8Settings& fp8) {
+  return isFp8(p) ? fp8.forward : isBlockScaled(p) ? kBlockLayerStorage : p;
+}
+inline Precision gradFormatOf(Precision p, const Fp8Settings& fp8) {
+  return isFp8(p) ? fp8.backward : isBlockScaled(p) ? kBlockLayerStorage : p;
+}
 
 // ---- the whole file ---------------------------------------------------------------
 

@@ -74,38 +74,58 @@ void readGeometry(Fields& f, LayerSpec& s) {
   s.padding = int(f.integer("padding"));
 }
 
-// A layer's precision: one of the schema's (the scalar formats). A block-scaled format
-// (mxfp4, nvfp4, ...) is a known format that no layer can train in yet: said so, rather
-// than "not one of".
-Precision readLayerPrecision(ObjectReader& r, Fields& f) {
-  if (const json* v = r.find("precision"); v && v->is_string()) {
-    const std::optional<Precision> p = parsePrecision(v->get<std::string>());
-    if (p && isBlockScaled(*p)) {
-      const FormatInfo& info = formatInfo(*p);
-      r.fail("precision", quoted(*v) + " is a block-scaled format (blocks of " + std::to_string(info.blockSize) +
-                              " values sharing an " + std::string(toString(info.blockScale)) +
-                              " scale), not yet trainable: layers take " + detail::joinNames(f.rule("precision").choices) +
-                              "; `precisionlab-cli numbers --format " + std::string(info.name) +
-                              " VALUE...` shows what it does to values");
+// A layer's precision: one of the schema's. A block-scaled format (mxfp4, nvfp4, ...)
+// trains in linear layers (their products) and in the layers between them, which hold
+// bf16; conv2d has no block-scaled products yet.
+Precision readLayerPrecision(ObjectReader& r, Fields& f, LayerType type) {
+  const Precision p = *parsePrecision(f.choice("precision"));
+  if (isBlockScaled(p) && type == LayerType::conv2d) {
+    r.fail("precision", "\"" + std::string(toString(p)) + "\" is block-scaled, and conv2d layers have no "
+                        "block-scaled products yet (linear layers do; docs/architecture.md, \"Block-scaled training\")");
+  }
+  return p;
+}
+
+// rounding, block_scaling, block_backward: refused where they would change nothing.
+void readRoundingAndBlocks(ObjectReader& r, Fields& f, LayerSpec& s) {
+  const std::string format(toString(s.precision));
+  s.rounding = f.choice("rounding") == "stochastic" ? Rounding::stochastic : Rounding::nearest;
+  if (s.rounding == Rounding::stochastic && (s.precision == Precision::fp32 || isFp8(s.precision))) {
+    r.fail("rounding", "\"stochastic\" needs a fp16, bf16, tf32 or block-scaled layer (this one is " + format +
+                           (isFp8(s.precision) ? ": fp8 has no stochastic rounding yet)" : ": fp32 rounds nothing)"));
+  }
+  if (s.type != LayerType::linear) return;
+  const std::string scaling = f.choice("block_scaling");
+  s.blockScaling = scaling == "2d" ? BlockScaling::tiles2d : scaling == "tensor" ? BlockScaling::tensor
+                                                                                : BlockScaling::blocks1d;
+  s.blockBackward = f.boolean("block_backward");
+  if (!isBlockScaled(s.precision)) {
+    if (s.blockScaling != BlockScaling::blocks1d) {
+      r.fail("block_scaling", "\"" + scaling + "\" applies to block-scaled layers (mxfp4, nvfp4, ...), and this one is " +
+                                  format);
+    }
+    if (!s.blockBackward) {
+      r.fail("block_backward", "false applies to block-scaled layers (mxfp4, nvfp4, ...), and this one is " + format);
     }
   }
-  return *parsePrecision(f.choice("precision"));
 }
 
 LayerSpec parseLayer(const json& j, const std::string& path) {
   ObjectReader r(j, path);
   LayerSpec s = defaultLayerSpec(readLayerType(r));
   Fields f(r, kLayerSection, std::string(toString(s.type)), j);
-  s.precision = readLayerPrecision(r, f);
+  s.precision = readLayerPrecision(r, f, s.type);
   switch (s.type) {
     case LayerType::linear:
       s.out = f.integer("out");
       readWeightKeys(r, f, s);
+      readRoundingAndBlocks(r, f, s);
       break;
     case LayerType::conv2d:
       s.out = f.integer("out_channels");
       readGeometry(f, s);
       readWeightKeys(r, f, s);
+      readRoundingAndBlocks(r, f, s);
       break;
     case LayerType::maxpool2d:
     case LayerType::avgpool2d:

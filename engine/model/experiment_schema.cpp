@@ -22,7 +22,7 @@ constexpr double kMaxScale = 3.0e38;
 // nvfp4, ...) are refused by name when the experiment is read (experiment_parse.cpp).
 Names precisionNames() {
   Names n;
-  for (Precision p : kScalarPrecisions) n.emplace_back(toString(p));
+  for (Precision p : kAllPrecisions) n.emplace_back(toString(p));
   return n;
 }
 
@@ -152,6 +152,21 @@ KeyRule accumulate() {
           .help = "where the layer's products sum: fp32, or its own format (fp16, bf16 layers), rounding after "
                   "every addition"};
 }
+KeyRule rounding() {
+  return {.path = "network.layers[].rounding", .type = KeyType::choice, .defaultValue = "nearest",
+          .choices = {"nearest", "stochastic"},
+          .help = "how the layer's gradients and, without master weights, its updated weights are rounded into its "
+                  "format: to nearest, or stochastically from the run seed (fp16, bf16, tf32 and block-scaled "
+                  "layers)"};
+}
+std::vector<KeyRule> blockKeys() {
+  return {{.path = "network.layers[].block_scaling", .type = KeyType::choice, .defaultValue = "1d",
+           .choices = {"1d", "2d", "tensor"},
+           .help = "block-scaled layers: blocks along each product's reduction dimension (1d), the weight in "
+                   "16x16 tiles (2d), or one scale per operand (tensor)"},
+          {.path = "network.layers[].block_backward", .type = KeyType::boolean, .defaultValue = true,
+           .help = "block-scaled layers: quantise the backward products' inputs too (false: they read bf16)"}};
+}
 KeyRule geometry(const char* key, json def, double min, const char* help) {
   return {.path = std::string("network.layers[].") + key, .type = KeyType::integer,
           .defaultValue = std::move(def), .min = min, .max = kMaxGeometry, .units = "pixels",
@@ -188,13 +203,14 @@ std::vector<LayerTypeKeys> layerTypeKeys() {
        {{.path = "network.layers[].out", .type = KeyType::integer, .min = 1, .max = kMaxFeatures,
          .units = "features", .help = "number of outputs", .required = true,
          .ifMissing = "a linear layer needs its number of outputs", .suggested = 64},
-        bias(), initGain(), accumulate()}},
+        bias(), initGain(), accumulate(), rounding(), blockKeys()[0], blockKeys()[1]}},
       {LayerType::conv2d,
        {{.path = "network.layers[].out_channels", .type = KeyType::integer, .min = 1, .max = kMaxFeatures,
          .units = "channels", .help = "number of output channels", .required = true,
          .ifMissing = "a conv2d layer needs its number of output channels", .suggested = 16},
         geometry("kernel", 3, 1, "side of the square kernel"), geometry("stride", 1, 1, "step of the kernel"),
-        geometry("padding", 0, 0, "zeros added on each side"), bias(), initGain(), accumulate()}},
+        geometry("padding", 0, 0, "zeros added on each side"), bias(), initGain(), accumulate(),
+        rounding()}},
       {LayerType::maxpool2d, poolKeys()},
       {LayerType::avgpool2d, poolKeys()},
       {LayerType::flatten, {}},
@@ -216,8 +232,8 @@ std::vector<KeyRule> layers() {
        .ifMissing = "every layer needs one of " + allowedLayerTypeNames()},
       {.path = "network.layers[].precision", .type = KeyType::choice, .defaultValue = "fp32",
        .choices = precisionNames(),
-       .help = "format of the layer's outputs, working weights and gradients (the block-scaled formats "
-               "mxfp8_e4m3 ... nvfp4 are not yet trainable)"},
+       .help = "format of the layer's outputs, working weights and gradients; a block-scaled format (mxfp8_e4m3 "
+               "... nvfp4; not in conv2d layers) holds bf16 and block-quantises the inputs of its products"},
   };
   for (auto& group : layerTypeKeys()) {
     for (auto& rule : group.keys) {

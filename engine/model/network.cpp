@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::uint64_t kSeedPurposeLayer = 0;   // dropout masks
 constexpr std::uint64_t kSeedPurposeInit = 1;    // weight initialisation
+constexpr std::uint64_t kSeedPurposeUpdate = 2;  // stochastic rounding of weight updates
 
 
 // A layer that accumulates its products in its own format needs a format where that
@@ -34,13 +35,25 @@ void checkAccumulation(const LayerSpec& layer, std::size_t i, const Backend& bac
   if (!backend.supportsAccumulation(layer.precision, kind, whyNot)) throw std::invalid_argument(key + ": " + whyNot);
 }
 
-// A layer's format must be one its backend holds: checked before anything is allocated,
-// naming the key (the experiment reader already refuses block-scaled formats; this also
-// covers networks built in code).
+// A layer's format must be one its backend runs, and a block-scaled one needs products
+// that quantise their inputs (linear): checked before anything is allocated, naming the
+// key (the experiment reader checks the same; this also covers networks built in code).
 void checkPrecision(const LayerSpec& layer, std::size_t i, const Backend& backend) {
+  const std::string key = "network.layers[" + std::to_string(i) + "].precision: ";
   std::string whyNot;
-  if (!backend.supportsPrecision(layer.precision, whyNot)) {
-    throw std::invalid_argument("network.layers[" + std::to_string(i) + "].precision: " + whyNot);
+  if (!backend.supportsPrecision(layer.precision, whyNot)) throw std::invalid_argument(key + whyNot);
+  if (isBlockScaled(layer.precision) && layer.type == LayerType::conv2d) {
+    throw std::invalid_argument(key + std::string(toString(layer.precision)) +
+                                " is block-scaled, and conv2d layers have no block-scaled products yet");
+  }
+}
+
+// Stochastic rounding needs a backend that does it in the weight update.
+void checkRounding(const LayerSpec& layer, std::size_t i, const Backend& backend) {
+  if (layer.rounding != Rounding::stochastic) return;
+  std::string whyNot;
+  if (!backend.supportsStochasticRounding(whyNot)) {
+    throw std::invalid_argument("network.layers[" + std::to_string(i) + "].rounding: " + whyNot);
   }
 }
 
@@ -55,6 +68,7 @@ Network::Network(const NetworkSpec& spec, const Shape& sampleShape, Backend& bac
     const Precision p = spec.layers[i].precision;
     checkPrecision(spec.layers[i], i, backend);
     checkAccumulation(spec.layers[i], i, backend);
+    checkRounding(spec.layers[i], i, backend);
     detail::LayerBuild build{spec.layers[i], shapes_[i].inputShape, shapes_[i].outputShape,
                              forwardFormatOf(p, fp8), gradFormatOf(p, fp8), backend,
                              detail::deriveSeed(seed, i, kSeedPurposeLayer)};
@@ -94,6 +108,9 @@ void Network::createParameters(std::uint64_t seed, bool masterWeights) {
     for (const auto& decl : declared[i]) {
       try {
         params_.push_back(createSlot("layers[" + std::to_string(i) + "]." + decl.suffix, decl, masterWeights));
+        ParamSlot& slot = params_.back();
+        slot.rounding = layers_[i]->spec().rounding;
+        slot.roundingSeed = detail::deriveSeed(seed, i, kSeedPurposeUpdate) ^ (params_.size() * 0xD1B54A32D192ED03ull);
       } catch (const std::bad_alloc&) {
         failAllocation(i, "its " + decl.suffix + " " + decl.shape.toString() + " (working copy, gradient" +
                               (masterWeights ? ", fp32 master copy)" : ")"));
@@ -167,8 +184,14 @@ MemoryUse Network::memoryUse(std::int32_t batchSize) const {
     return t.defined() ? std::int64_t(tensorBytes(t.precision(), t.numel())) : std::int64_t(0);
   };
   MemoryUse m;
-  for (const ParamSlot& slot : params_) {
-    m.weights += bytes(slot.working);
+  for (std::size_t k = 0; k < params_.size(); ++k) {
+    const ParamSlot& slot = params_[k];
+    // A block-scaled layer's weights count in its format, scales included (what the
+    // format stores; the emulation keeps bf16, docs/architecture.md).
+    const Precision layerFormat = shapes_[std::size_t(paramLayer_[k])].precision;
+    const bool blockWeights = isBlockScaled(layerFormat) && !isFp8(slot.working.precision()) &&
+                              slot.working.precision() != Precision::fp32;
+    m.weights += blockWeights ? std::int64_t(tensorBytes(layerFormat, slot.working.numel())) : bytes(slot.working);
     m.masterWeights += bytes(slot.master);
     m.gradients += bytes(slot.grad);
     m.optimizerState += bytes(slot.state1) + bytes(slot.state2);

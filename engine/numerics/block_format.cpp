@@ -473,15 +473,19 @@ std::vector<float> dequantiseBlocks(const BlockQuantisation& q) {
   return out;
 }
 
-void quantiseDequantiseRows(Precision p, const float* in, float* out, std::size_t rows, std::size_t cols,
-                            std::size_t stride) {
+namespace {
+
+// quantiseDequantiseRows with blocks of `blockSize` values (the format's own, or a whole
+// tensor for BlockLayout::tensor).
+void quantiseRowsInBlocksOf(Precision p, const float* in, float* out, std::size_t rows, std::size_t cols,
+                            std::size_t stride, std::size_t blockSize) {
   const SmallRules& r = elementRules("quantiseDequantise", p);
   const FormatInfo& f = formatInfo(p);
   if (rows > 1 && stride < cols) {
     throw std::invalid_argument("quantiseDequantise: rows of " + std::to_string(cols) + " values overlap (stride " +
                                 std::to_string(stride) + ")");
   }
-  const auto blockSize = static_cast<std::size_t>(f.blockSize);
+  blockSize = std::max<std::size_t>(blockSize, 1);
   const bool nvfp4 = f.family == FormatFamily::nvfp4;
   const float tensorScale = nvfp4 ? nvfp4TensorScale(finiteBlocksAmax(in, rows, cols, stride, blockSize)) : 1.0f;
   const MxFast mx{mxElementRounding(f), nvfp4 ? 0 : elementMaxExponent(p), r.integer};
@@ -501,8 +505,106 @@ void quantiseDequantiseRows(Precision p, const float* in, float* out, std::size_
   }
 }
 
+}  // namespace
+
+void quantiseDequantiseRows(Precision p, const float* in, float* out, std::size_t rows, std::size_t cols,
+                            std::size_t stride) {
+  quantiseRowsInBlocksOf(p, in, out, rows, cols, stride, static_cast<std::size_t>(formatInfo(p).blockSize));
+}
+
 void quantiseDequantise(Precision p, const float* in, float* out, std::size_t n) {
   quantiseDequantiseRows(p, in, out, 1, n, n);
+}
+
+const char* toString(BlockLayout layout) {
+  switch (layout) {
+    case BlockLayout::rows: return "rows";
+    case BlockLayout::columns: return "columns";
+    case BlockLayout::tiles: return "tiles";
+    case BlockLayout::tensor: return "tensor";
+  }
+  throw std::invalid_argument("toString: unknown BlockLayout " + std::to_string(int(layout)));
+}
+
+namespace {
+
+// out [cols, rows] = in [rows, cols] transposed, in 32 x 32 tiles to stay in cache.
+void transposeInto(const float* in, float* out, std::size_t rows, std::size_t cols) {
+  constexpr std::size_t kTile = 32;
+  for (std::size_t r0 = 0; r0 < rows; r0 += kTile)
+    for (std::size_t c0 = 0; c0 < cols; c0 += kTile)
+      for (std::size_t r = r0; r < std::min(rows, r0 + kTile); ++r)
+        for (std::size_t c = c0; c < std::min(cols, c0 + kTile); ++c) out[c * rows + r] = in[r * cols + c];
+}
+
+// Quantises the blocks that `blocks` lists (each a list of indices into the matrix) with
+// one scale each: the tiles layout. NVFP4's tensor scale comes from the
+// blocks without NaN or inf, as quantiseDequantiseRows takes it.
+void quantiseIndexBlocks(Precision p, const float* in, float* out,
+                         const std::vector<std::vector<std::size_t>>& blocks) {
+  const SmallRules& r = elementRules("quantiseDequantiseMatrix", p);
+  const FormatInfo& f = formatInfo(p);
+  const bool nvfp4 = f.family == FormatFamily::nvfp4;
+  std::vector<float> x, y;
+  float tensorScale = 1.0f;
+  if (nvfp4) {
+    double amax = 0;
+    for (const auto& block : blocks) {
+      x.clear();
+      for (std::size_t i : block) x.push_back(in[i]);
+      const BlockAmax b = blockAmax(x.data(), x.size(), 1);
+      if (!b.nonFinite) amax = std::max(amax, b.amax);
+    }
+    tensorScale = nvfp4TensorScale(amax);
+  }
+  const MxFast mx{mxElementRounding(f), nvfp4 ? 0 : elementMaxExponent(p), r.integer};
+  for (const auto& block : blocks) {
+    x.clear();
+    for (std::size_t i : block) x.push_back(in[i]);
+    y.resize(x.size());
+    if (nvfp4) {
+      nvfp4FastBlock(x.data(), y.data(), x.size(), tensorScale);
+    } else {
+      mxFastBlock(mx, x.data(), y.data(), x.size());
+    }
+    for (std::size_t k = 0; k < block.size(); ++k) out[block[k]] = y[k];
+  }
+}
+
+}  // namespace
+
+void quantiseDequantiseMatrix(Precision p, BlockLayout layout, const float* in, float* out, std::size_t rows,
+                              std::size_t cols) {
+  const std::size_t n = rows * cols;
+  switch (layout) {
+    case BlockLayout::rows:
+      quantiseDequantiseRows(p, in, out, rows, cols, cols);
+      return;
+    case BlockLayout::columns: {
+      std::vector<float> t(n);
+      transposeInto(in, t.data(), rows, cols);
+      quantiseDequantiseRows(p, t.data(), t.data(), cols, rows, rows);
+      transposeInto(t.data(), out, cols, rows);
+      return;
+    }
+    case BlockLayout::tiles: {
+      std::vector<std::vector<std::size_t>> tiles;
+      for (std::size_t r0 = 0; r0 < rows; r0 += kBlockTileSide) {
+        for (std::size_t c0 = 0; c0 < cols; c0 += kBlockTileSide) {
+          std::vector<std::size_t> tile;
+          for (std::size_t r = r0; r < std::min(rows, r0 + kBlockTileSide); ++r)
+            for (std::size_t c = c0; c < std::min(cols, c0 + kBlockTileSide); ++c) tile.push_back(r * cols + c);
+          tiles.push_back(std::move(tile));
+        }
+      }
+      quantiseIndexBlocks(p, in, out, tiles);
+      return;
+    }
+    case BlockLayout::tensor:
+      quantiseRowsInBlocksOf(p, in, out, 1, n, n, n);
+      return;
+  }
+  throw std::invalid_argument("quantiseDequantiseMatrix: unknown BlockLayout " + std::to_string(int(layout)));
 }
 
 }  // namespace plab

@@ -100,4 +100,24 @@ void quantiseDequantise(Precision p, const float* in, float* out, std::size_t n)
 void quantiseDequantiseRows(Precision p, const float* in, float* out, std::size_t rows, std::size_t cols,
                             std::size_t stride);
 
+// ---- a product's operand (block-scaled training, docs/architecture.md) -------------------
+// How a row-major [rows, cols] matrix is cut into blocks before a product reads it:
+// - rows: blocks of the format's size along each row (the reduction dimension of an
+//   operand that is read as it is stored, x in x W^T);
+// - columns: the same along each column (an operand read transposed, dy in dy^T x);
+// - tiles: one scale per 16 x 16 tile (edge tiles smaller), so that a matrix and its
+//   transpose quantise alike (a weight read by the forward and the backward product);
+// - tensor: one scale for the whole matrix (per-tensor scaling, for comparison).
+// NVFP4 keeps one tensor scale over the whole matrix in every layout.
+enum class BlockLayout : std::uint8_t { rows, columns, tiles, tensor };
+inline constexpr std::size_t kBlockTileSide = 16;
+const char* toString(BlockLayout layout);  // "rows", "columns", "tiles", "tensor"
+
+// out = the values `in` stands for after quantising it in `layout` (in and out may be
+// the same buffer). Rows and columns give exactly quantiseDequantiseRows of the matrix
+// or of its transpose; tiles and tensor quantise each tile (the whole matrix) as one
+// block with the format's scale rule.
+void quantiseDequantiseMatrix(Precision p, BlockLayout layout, const float* in, float* out, std::size_t rows,
+                              std::size_t cols);
+
 }  // namespace plab

@@ -153,7 +153,7 @@ Advice adviseLayers(const NetworkSpec& network, std::span<const LayerObservation
       }
       a.proposed = c.layer;
       a.lossScaling = grad.lossScaling;
-      std::string fits = "activations up to " + number(seen->activationAmax) + ", " + grad.why;
+      std::string fits = "activations up to " + number(seen->activationAmax) + (grad.why.empty() ? "" : ", " + grad.why);
       a.reason = rejected.empty() ? "fits: " + fits : rejected.back() + " -> " + name;
       if (a.lossScaling) a.reason += " with dynamic loss scaling";
       break;

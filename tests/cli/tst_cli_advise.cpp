@@ -65,6 +65,32 @@ class TestCliAdvise : public QObject {
     QVERIFY2(r.out.contains("exceeds the bound 0.001"), qPrintable(r.out));
   }
 
+  // Lesson 13 trains the advisor's choice for its base as a fixed variant: the advisor
+  // must still choose it, or the lesson shows a choice the advisor no longer makes.
+  void lesson13ShowsTheAdvisorsCurrentChoice() {
+    QTemporaryDir dir;
+    std::ifstream in(PLAB_SOURCE_DIR "/experiments/lessons/13-advisor-choice.json");
+    const json lesson = json::parse(in);
+    const QString base = dir.filePath("base.json"), proposal = dir.filePath("advised.json");
+    std::ofstream(base.toStdString()) << lesson["base"].dump(2);
+    const CliResult r = runCli({"advise", base, "--steps", "300", "--underflow-limit", "0.001", "--backend", "cpu", "--db",
+                                dir.filePath("runs.sqlite"), "--write", proposal},
+                               120000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+    const Experiment advised = loadExperimentFile(proposal.toStdString());
+    json choice;
+    for (const json& v : lesson["variants"])
+      if (v["name"] == "the advisor's choice") choice = v["set"];
+    QVERIFY(choice.is_object());
+    QCOMPARE(int(choice.size()), int(advised.network.layers.size()));
+    for (std::size_t i = 0; i < advised.network.layers.size(); ++i) {
+      const std::string key = "network.layers[" + std::to_string(i) + "].precision";
+      QCOMPARE(QString::fromStdString(choice[key].get<std::string>()),
+               QString::fromLatin1(toString(advised.network.layers[i].precision).data()));
+    }
+    QVERIFY2(!r.out.contains(", \n"), qPrintable(r.out));  // a reason never ends in a dangling comma
+  }
+
   void aBadFileIsNamed() {
     QTemporaryDir dir;
     const CliResult r = runCli({"advise", dir.filePath("missing.json"), "--db", dir.filePath("runs.sqlite")});

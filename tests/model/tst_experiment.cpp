@@ -12,6 +12,9 @@
 #include "data/dataset.h"
 #include "model_test_util.h"
 
+// Every format a layer may take, in the table's order (the reader lists them in errors).
+#define ALL_FORMATS "fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2, mxfp8_e4m3, mxfp8_e5m2, mxfp6_e3m2, mxfp6_e2m3, mxfp4, mxint8, nvfp4"
+
 using namespace plab;
 using namespace plab::test;
 using nlohmann::json;
@@ -166,13 +169,12 @@ class ExperimentFiles : public QObject {
     QTest::newRow("unknown precision")
         << R"({"network": {"layers": [{"type": "linear", "out": 8}, {"type": "relu"},
               {"type": "linear", "out": 2, "precision": "fp61"}]}})"
-        << R"(network.layers[2].precision: "fp61" is not one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2)";
-    QTest::newRow("block-scaled precision")
-        << R"({"network": {"layers": [{"type": "linear", "out": 8}, {"type": "relu"},
-              {"type": "linear", "out": 2, "precision": "mxfp4"}]}})"
-        << R"(network.layers[2].precision: "mxfp4" is a block-scaled format (blocks of 32 values sharing an e8m0 )"
-           R"(scale), not yet trainable: layers take fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2; `precisionlab-cli )"
-           R"(numbers --format mxfp4 VALUE...` shows what it does to values)";
+        << R"(network.layers[2].precision: "fp61" is not one of )" ALL_FORMATS;
+    QTest::newRow("block-scaled conv2d")
+        << R"({"network": {"layers": [{"type": "conv2d", "out_channels": 8, "precision": "mxfp4"}, {"type": "relu"},
+              {"type": "linear", "out": 2}]}})"
+        << R"(network.layers[0].precision: "mxfp4" is block-scaled, and conv2d layers have no block-scaled )"
+           R"(products yet (linear layers do; docs/architecture.md, "Block-scaled training"))";
     QTest::newRow("unknown layer type")
         << R"({"network": {"layers": [{"type": "dense", "out": 2}]}})"
         << R"(network.layers[0].type: "dense" is not one of linear, conv2d, maxpool2d, avgpool2d, flatten, relu, )"
@@ -195,7 +197,7 @@ class ExperimentFiles : public QObject {
                                                 << "master_weights: expected true or false, got an integer 1";
     QTest::newRow("precision as a number")
         << R"({"network": {"layers": [{"type": "relu", "precision": 16}]}})"
-        << "network.layers[0].precision: expected a string (one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2), "
+        << "network.layers[0].precision: expected a string (one of " ALL_FORMATS "), "
            "got an integer 16";
     QTest::newRow("unknown top-level key") << R"({"learning_rate": 0.1})"
                                            << "learning_rate: unknown key (allowed here: backend, batch_size, dataset, "
@@ -203,8 +205,8 @@ class ExperimentFiles : public QObject {
                                               "log_interval, loss_scaling, master_weights, network, optimizer, schedule, "
                                               "seed, shadow_stats, stats_interval, steps, title)";
     QTest::newRow("misspelt layer key") << R"({"network": {"layers": [{"type": "linear", "out": 2, "bais": false}]}})"
-                                        << "network.layers[0].bais: unknown key (allowed here: accumulate, bias, init_gain, out, "
-                                           "precision, type)";
+                                        << "network.layers[0].bais: unknown key (allowed here: accumulate, bias, block_backward, "
+                                           "block_scaling, init_gain, out, precision, rounding, type)";
     QTest::newRow("key of another layer type") << R"({"network": {"layers": [{"type": "relu", "slope": 0.1}]}})"
                                                << "network.layers[0].slope: unknown key (allowed here: precision, type)";
     QTest::newRow("unknown optimizer key") << R"({"optimizer": {"type": "sgd", "beta1": 0.9}})"
@@ -349,7 +351,7 @@ class ExperimentFiles : public QObject {
       QFAIL("no ExperimentError");
     } catch (const ExperimentError& e) {
       QCOMPARE(QString::fromUtf8(e.what()),
-               QStringLiteral(R"(lesson.json: network.layers[0].precision: "fp61" is not one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2)"));
+               QStringLiteral(R"(lesson.json: network.layers[0].precision: "fp61" is not one of )" ALL_FORMATS));
     }
   }
 

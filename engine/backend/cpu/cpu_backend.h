@@ -49,6 +49,9 @@ class CpuBackend final : public Backend {
   void convert(const Tensor& src, Tensor& dst, TensorStats* stats = nullptr) override;
   void stats(const Tensor& t, TensorStats& out) override;
   void measureShadow(const Tensor& shadow, const Tensor* real, Precision format, ShadowTally& tally) override;
+  // On the tensors' own slots, without the host default's copies (cpu_block_rounding.cpp).
+  void blockQuantise(const Tensor& src, Tensor& dst, Precision format, BlockLayout layout) override;
+  void convertStochastic(const Tensor& src, Tensor& dst, std::uint64_t seed, std::uint64_t step) override;
 
   void gemm(bool transA, bool transB, float alpha, const Tensor& a, const Tensor& b, float beta,
             Tensor& c) override;

@@ -74,7 +74,10 @@ float* CpuBackend::scratch(int slot, std::size_t n) {
 Tensor CpuBackend::empty(const Shape& shape, Precision precision) {
   for (auto d : shape.dims)
     if (d < 0) fail("empty", "negative dimension in shape " + shape.toString());
-  if (std::string whyNot; !supportsPrecision(precision, whyNot)) fail("empty", whyNot);
+  if (isBlockScaled(precision)) {
+    fail("empty", std::string(toString(precision)) + " is block-scaled: no tensor holds it (a block-scaled layer keeps "
+                  "bf16 tensors and quantises its products' inputs, docs/architecture.md)");
+  }
   // 64-byte aligned fp32 slots (one cache line, one AVX-512 vector); never size 0
   // so that an empty tensor is still defined().
   const std::size_t bytes = std::max<std::size_t>(64, (static_cast<std::size_t>(shape.numel()) * 4 + 63) / 64 * 64);

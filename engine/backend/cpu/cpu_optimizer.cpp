@@ -5,13 +5,15 @@
 // g = grad (logical) * (1 / S) [* clip coefficient], as GradScaler.unscale_ and
 // clip_grad_norm_ do; the fp32 master copy is updated and rounded into the working
 // copy, or (master weights off) the update is computed in fp32 from the working
-// value and rounded back into the working format, so updates below half an ulp vanish.
+// value and rounded back into the working format: to nearest, so updates below half an
+// ulp vanish, or stochastically (ParamSlot::rounding), so that they survive on average.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_step_state.h"
+#include "backend/stochastic_array.h"
 #include "backend/cpu/cpu_util.h"
 
 namespace plab {
@@ -157,7 +159,11 @@ void CpuBackend::optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot>
     else adamUpdate(hyper, s, w, g, s1, s2, n);
     // One rounding of the new fp32 weights into the working format.
     float* out = slots(p.working);
-    if (w == out) {
+    if (!hasMaster && p.rounding == Rounding::stochastic) {
+      // Stochastic rounding of the update (backend.h, ParamSlot::rounding).
+      if (fp8Working) fail("optimizerStep", p.name + ": stochastic rounding into fp8 is not supported");
+      roundStochasticArray(p.working.precision(), w, out, count, counterStream(p.roundingSeed, std::uint64_t(st.optimizerSteps)));
+    } else if (w == out) {
       finishOutput(p.working);
     } else if (!fp8Working) {
       roundArray(p.working.precision(), w, out, count);  // fused copy + rounding (fp32: a copy)

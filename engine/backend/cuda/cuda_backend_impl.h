@@ -101,6 +101,12 @@ class CudaBackend final : public Backend {
   BackendInfo info() const override;
   // fp32, and fp16 for matrix products (cuBLASLt's CUBLAS_COMPUTE_16F, gemm.cpp).
   bool supportsAccumulation(Precision format, ProductKind kind, std::string& whyNot) const override;
+  // The weight update has no stochastic-rounding kernel yet (the CPU backend is the
+  // reference; convertStochastic's host default serves the gradients).
+  bool supportsStochasticRounding(std::string& whyNot) const override {
+    whyNot = "the CUDA backend has no stochastic-rounding kernels yet (train on the CPU backend)";
+    return false;
+  }
   bool supportsPrecision(Precision p, std::string& whyNot) const override;
   Tensor empty(const Shape& shape, Precision precision) override;
   void fill(Tensor& t, float value) override;

@@ -125,6 +125,11 @@ void CudaBackend::optimizerStep(const OptimizerHyper& hyper, std::span<ParamSlot
       throwShapeError("optimizerStep", p.name + ": the optimizer state tensor state1 is undefined");
     if (adam && !p.state2.defined())
       throwShapeError("optimizerStep", p.name + ": Adam needs state2 (second moment)");
+    if (!p.master.defined() && p.rounding == Rounding::stochastic) {
+      std::string whyNot;
+      supportsStochasticRounding(whyNot);
+      throw std::invalid_argument("optimizerStep: " + p.name + ": " + whyNot);
+    }
     ParamDesc d{p.working.data(), p.master.defined() ? p.master.dataAs<float>() : nullptr, p.grad.data(),
                 p.state1.defined() ? p.state1.dataAs<float>() : nullptr,
                 p.state2.defined() ? p.state2.dataAs<float>() : nullptr, p.working.scale(), p.working.amax(),

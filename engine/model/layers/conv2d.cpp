@@ -1,7 +1,8 @@
 // Conv2d, NCHW, weight [K, C, R, S] as PyTorch. Like Linear, the bias is added to the
 // fp32 result before the one rounding into the layer's format; with accumulate =
 // "layer" the three convolution products sum in the layer's format (backend.h), and
-// the bias is added to that already rounded sum.
+// the bias is added to that already rounded sum. rounding = "stochastic" rounds the
+// gradients stochastically (weighted_layer.h).
 #include "model/layers/weighted_layer.h"
 
 namespace plab::detail {
@@ -33,16 +34,16 @@ class Conv2dLayer final : public WeightedLayer {
 
   const Tensor* backward(const Tensor& dy, bool needInputGrad, LayerIo& io) override {
     Tensor& dw = weight_->grad;
-    Tensor& dwTarget = io.begin(dw);
+    Tensor& dwTarget = gradientTarget(dw, io);
     AccumulationScope accumulation(io.backend, accumulationFor(gradFormat_));
     io.backend.conv2dBackwardFilter(geometry_, input_, dy, dwTarget);
-    io.finish(dwTarget, dw, StatsKind::gradient);
+    gradientFinish(dwTarget, dw, io, kWeightGrad);
     if (bias_) biasGradient(dy, io);
     if (!needInputGrad) return nullptr;
     Tensor& dx = inputGrad_.ensure(batched(dy.shape()[0], inputShape_));
-    Tensor& dxTarget = io.begin(dx);
+    Tensor& dxTarget = gradientTarget(dx, io);
     io.backend.conv2dBackwardData(geometry_, dy, weight_->working, dxTarget);
-    io.finish(dxTarget, dx, StatsKind::gradient);
+    gradientFinish(dxTarget, dx, io, kInputGrad);
     return &dx;
   }
 

@@ -57,6 +57,12 @@ void LayerIo::finish(const Tensor& written, Tensor& out, StatsKind kind) {
   }
 }
 
+void LayerIo::finishStochastic(const Tensor& written, Tensor& out, StatsKind kind, std::uint64_t seed) {
+  if (written.data() == out.data()) return;
+  if (statsEnabled) finish(written, out, kind);
+  backend.convertStochastic(written, out, seed, std::uint64_t(step));
+}
+
 void LayerIo::record(const Tensor& t, StatsKind kind) {
   if (!statsEnabled) return;
   TensorStats s;

@@ -59,6 +59,10 @@ struct LayerIo {
   Tensor& begin(Tensor& out, bool needsFp32 = false);
   // Rounds `written` into `out` if they differ, recording stats on statistics steps.
   void finish(const Tensor& written, Tensor& out, StatsKind kind);
+  // The same with stochastic rounding (Backend::convertStochastic) from the stream of
+  // (seed, step); `written` must be an fp32 temporary (begin(out, true)). The statistics
+  // are those of rounding the same values to nearest.
+  void finishStochastic(const Tensor& written, Tensor& out, StatsKind kind, std::uint64_t seed);
   // Records the statistics of a tensor that needed no rounding (a reshape).
   void record(const Tensor& t, StatsKind kind);
 };

@@ -12,7 +12,7 @@ namespace plab::detail {
 class WeightedLayer : public Layer {
  public:
   explicit WeightedLayer(const LayerBuild& b)
-      : Layer(b.spec, b.inputShape, b.outputShape, b.forwardFormat, b.gradFormat) {
+      : Layer(b.spec, b.inputShape, b.outputShape, b.forwardFormat, b.gradFormat), seed_(b.seed) {
     initBuffer(output_, b.backend, false);
     initBuffer(inputGrad_, b.backend, true);
   }
@@ -55,14 +55,29 @@ class WeightedLayer : public Layer {
     return spec_.accumulate == Accumulation::layer ? format : Precision::fp32;
   }
 
+  // A gradient's rounding (spec rounding: nearest or stochastic; docs/architecture.md,
+  // "Stochastic rounding"): gradientTarget is the tensor the op writes, gradientFinish
+  // rounds it into `out`. `tag` tells the layer's gradients apart in the random stream.
+  enum GradientTag : std::uint64_t { kWeightGrad = 1, kBiasGrad = 2, kInputGrad = 3 };
+  bool stochastic() const { return spec_.rounding == Rounding::stochastic; }
+  Tensor& gradientTarget(Tensor& out, LayerIo& io) { return io.begin(out, stochastic()); }
+  void gradientFinish(const Tensor& written, Tensor& out, LayerIo& io, GradientTag tag) {
+    if (stochastic()) {
+      io.finishStochastic(written, out, StatsKind::gradient, SplitMix64(seed_ ^ (tag * 0xD1B54A32D192ED03ull)).next());
+    } else {
+      io.finish(written, out, StatsKind::gradient);
+    }
+  }
+
   // db = sum of dy over all but the channel dimension, rounded into the bias's format.
   void biasGradient(const Tensor& dy, LayerIo& io) {
     Tensor& db = bias_->grad;
-    Tensor& dbTarget = io.begin(db);
+    Tensor& dbTarget = gradientTarget(db, io);
     io.backend.biasGrad(dy, dbTarget);
-    io.finish(dbTarget, db, StatsKind::gradient);
+    gradientFinish(dbTarget, db, io, kBiasGrad);
   }
 
+  std::uint64_t seed_;  // the layer's own seed (LayerBuild::seed)
   ParamSlot* weight_ = nullptr;
   ParamSlot* bias_ = nullptr;
   Buffer output_, inputGrad_;
