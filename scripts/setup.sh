@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency of Precision Lab from Debian 12's packages.
-# Safe to run again: apt-get skips what is already there.
+# Safe to run again: apt-get skips what is already there. appstream and
+# desktop-file-utils validate the Debian package's metainfo and desktop entry
+# (docs/packaging.md); dpkg-shlibdeps comes with build-essential's dpkg-dev.
 set -euo pipefail
 
 packages=(
@@ -8,6 +10,7 @@ packages=(
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev
   libsqlite3-dev libopenblas-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   xvfb xauth dataset-fashion-mnist
+  appstream desktop-file-utils
 )
 
 missing=()

@@ -56,7 +56,7 @@ int advise(const AdviseOptions& o) {
   const Experiment experiment = loadExperimentOrExit(o.file);
   const Experiment probe = probeExperiment(experiment, o.steps);
   StatsCollector stats;
-  const StoredRun run = trainAndStore(probe, o.backend, o.db, {&stats}, !o.json);
+  const StoredRun run = trainAndStore(probe, o.backend, o.db, {&stats}, !o.json, o.file);
   if (run.outcome.status != RunStatus::completed) {
     throw CliExit(run.outcome.status == RunStatus::cancelled ? exitCodeForCancel() : kExitFailed,
                   "the probe run " + std::to_string(run.runId) + " " + toString(run.outcome.status) +

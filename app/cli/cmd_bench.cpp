@@ -91,7 +91,7 @@ std::int64_t storeResults(const std::string& db, const Experiment& experiment, c
 
 int runBench(const BenchOptions& o) {
   const Experiment experiment = loadExperimentOrExit(o.file);
-  const Dataset data = loadDatasetOrExit(experiment);
+  const Dataset data = loadDatasetOrExit(experiment, o.file);
   std::string note;
   auto backend = createBackendOrExit(o.backend, experiment, note);
   Experiment measured = experiment;

@@ -33,7 +33,7 @@ void writeSummary(const std::string& path, const nlohmann::json& summary) {
 }
 
 int runExperiment(const RunOptions& o) {
-  const StoredRun run = trainAndStore(loadExperimentOrExit(o.file), o.backend, o.db, {}, true);
+  const StoredRun run = trainAndStore(loadExperimentOrExit(o.file), o.backend, o.db, {}, true, o.file);
   const RunOutcome& outcome = run.outcome;
   const std::int64_t runId = run.runId;
   std::cout << "run " << runId << " stored in " << run.storePath << "\n";

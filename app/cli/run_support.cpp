@@ -70,8 +70,8 @@ std::unique_ptr<StoreRecorder> openStoreOrExit(const std::string& db) {
 }
 
 StoredRun trainAndStore(const Experiment& experiment, const std::string& backendChoice, const std::string& db,
-                        std::initializer_list<RunObserver*> extra, bool progress) {
-  const Dataset data = loadDatasetOrExit(experiment);
+                        std::initializer_list<RunObserver*> extra, bool progress, const std::string& source) {
+  const Dataset data = loadDatasetOrExit(experiment, source);
   std::string note;
   auto backend = createBackendOrExit(backendChoice, experiment, note);
   requireMemoryOrExit(experiment, data, *backend);
@@ -104,12 +104,16 @@ StoredRun trainAndStore(const Experiment& experiment, const std::string& backend
   return out;
 }
 
-Dataset loadDatasetOrExit(const Experiment& experiment) {
+Dataset loadDatasetOrExit(const Experiment& experiment, const std::string& source) {
   Dataset data;
   try {
     data = loadDataset(experiment.dataset, experiment.seed);
   } catch (const DatasetError& e) {
-    throw CliExit(kExitDataset, std::string("dataset: ") + e.what());
+    // FILE: dataset.KEY: what is wrong, as every other key's message (the error names
+    // its key already; without a file it says that it is about the dataset).
+    const std::string what = e.what();
+    const bool named = what.rfind("dataset", 0) == 0;
+    throw CliExit(kExitDataset, (source.empty() ? std::string(named ? "" : "dataset: ") : source + ": ") + what);
   }
   try {
     inferShapesForDataset(experiment.network, data);

@@ -33,8 +33,9 @@ int exitCodeForCancel();
 
 // Parses the file; throws CliExit(kExitBadExperiment) with the field-naming message.
 Experiment loadExperimentOrExit(const std::string& path);
-// Loads the dataset and checks the network's shapes against it; throws CliExit.
-Dataset loadDatasetOrExit(const Experiment& experiment);
+// Loads the dataset and checks the network's shapes against it; throws CliExit, its
+// message starting with `source` (the experiment's file) when given.
+Dataset loadDatasetOrExit(const Experiment& experiment, const std::string& source = "");
 // Refuses a network whose training cannot fit in the backend's memory
 // (model/memory_estimate.h): CliExit(kExitBadExperiment) naming the layer and the figure.
 void requireMemoryOrExit(const Experiment& experiment, const Dataset& data, const Backend& backend);
@@ -53,9 +54,9 @@ struct StoredRun {
 // progress line on stdout when `progress` and the `extra` observers beside the store.
 // A failure of the store ends with CliExit(kExitStore), any other exception with
 // CliExit(kExitFailed), after marking the run failed; a failed or cancelled run is
-// returned as such.
+// returned as such. `source` (the experiment's file) starts dataset messages.
 StoredRun trainAndStore(const Experiment& experiment, const std::string& backend, const std::string& db,
-                        std::initializer_list<RunObserver*> extra, bool progress);
+                        std::initializer_list<RunObserver*> extra, bool progress, const std::string& source = "");
 // which: "" takes the file's "backend"; prints the registry's note to stderr.
 std::unique_ptr<Backend> createBackendOrExit(const std::string& which, const Experiment& experiment,
                                              std::string& note);

@@ -19,6 +19,9 @@ void describeApp(QCoreApplication& app) {
   app.setApplicationName(QStringLiteral("Precision Lab"));
   app.setOrganizationName(QStringLiteral("precisionlab"));
   app.setApplicationVersion(QStringLiteral("0.1.0"));
+  // Wayland and X11 docks match the window to the installed desktop entry by this
+  // name (packaging/, docs/packaging.md).
+  QGuiApplication::setDesktopFileName(QStringLiteral(PLAB_APP_ID));
 }
 
 // precisionlab report --db runs.sqlite --runs 3,4 -o report.pdf

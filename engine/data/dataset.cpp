@@ -21,6 +21,9 @@ using nlohmann::json;
 const char* kFashionMnistFolder = "/usr/share/datasets/fashion-mnist";
 const char* kMnistFolder = "/usr/share/datasets/mnist";
 constexpr std::int64_t kMaxSyntheticSize = 10'000'000;
+// noise's limit: a standard deviation a million times the sets' unit-sized shapes
+// already hides them completely, and its draws stay far inside float's range.
+constexpr double kMaxNoise = 1e6;
 // input_scale's limits: far beyond every format's range either way, and float's.
 constexpr double kMinInputScale = 1e-12;
 constexpr double kMaxInputScale = 1e12;
@@ -115,7 +118,7 @@ Dataset loadSynthetic(SpecReader& reader, const std::string& name, std::uint64_t
   data::SyntheticParams p;
   p.trainSize = reader.integer("train_size", 2000, 1, kMaxSyntheticSize);
   p.testSize = reader.integer("test_size", 500, 1, kMaxSyntheticSize);
-  p.noise = reader.number("noise", 0.1, 0.0);
+  p.noise = reader.number("noise", 0.1, 0.0, kMaxNoise);
   p.classes = std::int32_t(reader.integer("classes", range.defaultCount, range.min, range.max));
   p.imageSize = std::int32_t(reader.integer("image_size", 16, 8, 64));
   return data::makeSynthetic(name, p, seed);

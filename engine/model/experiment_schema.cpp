@@ -96,7 +96,7 @@ std::vector<KeyRule> dataset() {
        .units = "examples", .help = "training examples generated", .when = kSynthetic},
       {.path = "dataset.test_size", .type = KeyType::integer, .defaultValue = 500, .min = 1, .max = 1e7,
        .units = "examples", .help = "test examples generated", .when = kSynthetic},
-      {.path = "dataset.noise", .type = KeyType::number, .defaultValue = 0.1, .min = 0, .max = kUnbounded,
+      {.path = "dataset.noise", .type = KeyType::number, .defaultValue = 0.1, .min = 0, .max = 1e6,
        .help = "standard deviation of the noise added to each point", .when = kSynthetic},
       {.path = "dataset.classes", .type = KeyType::integer, .defaultValue = 2, .min = 2, .max = 10,
        .help = "number of classes", .when = {"spirals"}},

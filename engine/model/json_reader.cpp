@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "core/json_text.h"
@@ -15,6 +16,11 @@ std::string quoted(const json& value) { return previewJson(value); }
 
 std::string describeType(const json& value) { return describeJsonType(value); }
 
+// "a string \"x\"", "an integer 16"; null alone ("null null" said it twice).
+std::string describeValue(const json& value) {
+  return value.is_null() ? std::string("null") : describeType(value) + " " + quoted(value);
+}
+
 std::string joinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) {
@@ -27,7 +33,7 @@ std::string joinNames(const std::vector<std::string>& names) {
 ObjectReader::ObjectReader(const json& object, std::string path)
     : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) {
-    const std::string what = "expected an object, got " + describeType(object_) + " " + quoted(object_);
+    const std::string what = "expected an object, got " + describeValue(object_);
     if (path_.empty()) throw ExperimentError("experiment: " + what);
     throw ExperimentError(path_, what);
   }
@@ -54,7 +60,7 @@ const json* ObjectReader::find(const std::string& key) {
 std::string ObjectReader::string(const std::string& key, const std::string& fallback) {
   const json* v = find(key);
   if (!v) return fallback;
-  if (!v->is_string()) fail(key, "expected a string, got " + describeType(*v) + " " + quoted(*v));
+  if (!v->is_string()) fail(key, "expected a string, got " + describeValue(*v));
   return v->get<std::string>();
 }
 
@@ -66,7 +72,7 @@ std::string ObjectReader::requiredString(const std::string& key, const std::stri
 bool ObjectReader::boolean(const std::string& key, bool fallback) {
   const json* v = find(key);
   if (!v) return fallback;
-  if (!v->is_boolean()) fail(key, "expected true or false, got " + describeType(*v) + " " + quoted(*v));
+  if (!v->is_boolean()) fail(key, "expected true or false, got " + describeValue(*v));
   return v->get<bool>();
 }
 
@@ -77,7 +83,7 @@ std::int64_t ObjectReader::toInteger(const std::string& key, const json& v) cons
     const double d = v.get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) return std::int64_t(d);
   }
-  fail(key, "expected an integer, got " + describeType(v) + " " + quoted(v));
+  fail(key, "expected an integer, got " + describeValue(v));
 }
 
 std::int64_t ObjectReader::integer(const std::string& key, std::int64_t fallback,
@@ -111,11 +117,19 @@ std::uint64_t ObjectReader::unsignedInteger(const std::string& key, std::uint64_
 double ObjectReader::number(const std::string& key, double fallback, double min, double max) {
   const json* v = find(key);
   if (!v) return fallback;
-  if (!v->is_number()) fail(key, "expected a number, got " + describeType(*v) + " " + quoted(*v));
+  if (!v->is_number()) fail(key, "expected a number, got " + describeValue(*v));
   const double value = v->get<double>();
   if (!(value >= min && value <= max)) {
     std::ostringstream range;
     range << quoted(*v) << " is out of range (allowed: " << min << " to " << max << ")";
+    fail(key, range.str());
+  }
+  // The engine holds these values as 32-bit floats: one too small for a normal float
+  // would silently become 0 or lose its digits (a learning rate of 1e-50 trained as 0).
+  if (value != 0 && std::fabs(value) < double(std::numeric_limits<float>::min())) {
+    std::ostringstream range;
+    range << quoted(*v) << " is too small for a 32-bit float, which would hold it as 0 (allowed: 0, or "
+          << std::numeric_limits<float>::min() << " to " << max << ")";
     fail(key, range.str());
   }
   return value;
@@ -126,8 +140,7 @@ std::string ObjectReader::choice(const std::string& key, const std::string& fall
   const json* v = find(key);
   if (!v) return fallback;
   if (!v->is_string()) {
-    fail(key, "expected a string (one of " + joinNames(allowed) + "), got " + describeType(*v) +
-                  " " + quoted(*v));
+    fail(key, "expected a string (one of " + joinNames(allowed) + "), got " + describeValue(*v));
   }
   const std::string value = v->get<std::string>();
   if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {

@@ -2,12 +2,15 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <limits>
+#include <thread>
 
 namespace plab {
 
@@ -18,6 +21,17 @@ void Database::failOn(sqlite3* db, const std::string& path, const std::string& w
   std::string text = path + ": " + what + ": " + message + " (" + (generic == message ? "" : generic + ", ") + "code " +
                      std::to_string(extended) + ")";
   if ((code & 0xFF) == SQLITE_FULL) text += "; the disk or the database's size limit is full";
+  // SQLite turns a write the system refused into a generic I/O error. The errno says
+  // why, when SQLite's own clean-up has not overwritten it by the time we ask; a full
+  // disk, a quota or a file-size limit (EFBIG) are the usual reasons (docs/store.md).
+  if ((code & 0xFF) == SQLITE_IOERR) {
+    const int err = db ? sqlite3_system_errno(db) : 0;
+    const std::string cause = err != 0 ? std::string(" (") + std::strerror(err) + ")" : "";
+    if (extended == SQLITE_IOERR_WRITE || err == ENOSPC || err == EFBIG || err == EDQUOT)
+      text += "; the system refused the write: is the disk, a quota or the file-size limit full?" + cause;
+    else if (err != 0)
+      text += "; the system said:" + cause;
+  }
   if ((code & 0xFF) == SQLITE_READONLY) text += "; check the permissions of the file and its folder";
   if ((code & 0xFF) == SQLITE_NOTADB || (code & 0xFF) == SQLITE_CORRUPT) text += "; the file is not a Precision Lab run database or is damaged";
   throw StoreError(text);
@@ -158,7 +172,16 @@ Database::Database(const std::string& path, const StoreOptions& options, bool re
       // WAL: readers in other processes (the GUI) never block the writer (the worker).
       // synchronous=NORMAL: in WAL mode a commit survives a process crash; only a
       // power loss can undo the last commits.
-      exec("PRAGMA journal_mode = WAL");
+      // Switching a new file to WAL takes an exclusive lock. When two processes open
+      // the same new file at once (two runs started together), the one that must wait
+      // gets SQLITE_BUSY at once, without the busy handler (SQLite's deadlock rule), so
+      // it retries here for the busy timeout (tests/cli/tst_cli_faults.cpp).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busyTimeoutMs);
+      while (sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr) == SQLITE_BUSY &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      exec("PRAGMA journal_mode = WAL");  // a no-op once it took; else the error, named
       exec("PRAGMA synchronous = NORMAL");
       if (options.maxPageCount > 0) exec("PRAGMA max_page_count = " + std::to_string(options.maxPageCount));
     }

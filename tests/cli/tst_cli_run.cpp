@@ -191,6 +191,16 @@ class TestCliRun : public QObject {
     QTest::newRow("missing dataset")
         << QByteArray() << R"({"dataset": {"name": "fashion-mnist", "path": "/nonexistent/fashion", "train_size": null, "test_size": null}})" << 3
         << "/nonexistent/fashion";
+    // One message form everywhere: FILE: KEY.PATH: what is wrong (issue 15).
+    QTest::newRow("dataset key out of range")
+        << QByteArray() << R"({"dataset": {"train_size": 0}})" << 3 << "bad.json: dataset.train_size: must be >= 1 (got 0)";
+    QTest::newRow("null where an integer belongs")  // (a merge patch would delete the key)
+        << QByteArray::fromStdString([] {
+             json j = tinySpirals();
+             j["batch_size"] = nullptr;
+             return j.dump();
+           }())
+        << "" << 2 << "bad.json: batch_size: expected an integer, got null\n";
     QTest::newRow("NaN loss")
         << QByteArray()
         << R"({"network": {"layers": [{"type": "linear", "out": 16}, {"type": "linear", "out": 16, "precision": "fp16", "init_gain": 1000000},

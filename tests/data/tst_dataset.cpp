@@ -140,6 +140,9 @@ class TestDataset : public QObject {
     QTest::newRow("no name") << R"({"noise": 0.1})" << "dataset.name: missing";
     QTest::newRow("unknown name") << R"({"name": "spirels"})" << R"(dataset.name: "spirels" is not one of spirals)";
     QTest::newRow("negative noise") << R"({"name": "moons", "noise": -1})" << "dataset.noise: must be >= 0 (got -1)";
+    // Before the run, not at its first step as a NaN loss.
+    QTest::newRow("noise beyond its range") << R"({"name": "moons", "noise": 1e308})"
+                                            << "dataset.noise: must be <= 1e+06 (got 1e+308)";
     QTest::newRow("noise string") << R"({"name": "moons", "noise": "a"})" << "dataset.noise: must be a number";
     QTest::newRow("zero train") << R"({"name": "xor", "train_size": 0})" << "dataset.train_size: must be >= 1 (got 0)";
     QTest::newRow("fractional size") << R"({"name": "xor", "test_size": 2.5})" << "dataset.test_size: must be an integer";

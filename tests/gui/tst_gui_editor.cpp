@@ -14,7 +14,10 @@
 #include "gui_test_support.h"
 #include "editor/layer_list_model.h"
 #include "editor/network_editor.h"
+#include "explorer/format_error_views.h"
 #include "explorer/precision_explorer.h"
+#include <qcustomplot.h>
+#include <QComboBox>
 
 using namespace plab::ui;
 
@@ -239,6 +242,48 @@ class TestGuiEditor : public QObject {
     QVERIFY(row >= 0);
     QCOMPARE(table->item(row, 1)->text(), value);
     QCOMPARE(table->item(row, 2)->text(), bits);
+  }
+
+  // The explorer's error plot: one curve per format but fp32, lost values at 100%.
+  void explorerPlotsErrorAgainstMagnitude() {
+    window_->showTab(QStringLiteral("explorerTab"));
+    QCustomPlot* plot = window_->explorer()->errorPlot()->plot();
+    QCOMPARE(plot->graphCount(), int(plab::kAllPrecisions.size()) - 1);
+    const auto errorAt = [&](const QString& format, double log2x) {
+      for (int g = 0; g < plot->graphCount(); ++g) {
+        if (plot->graph(g)->name() != format) continue;
+        auto it = plot->graph(g)->data()->findBegin(log2x, false);
+        return it->value;
+      }
+      return -1.0;
+    };
+    QCOMPARE(errorAt("fp16", -30), 1.0);                 // below fp16's smallest subnormal: lost
+    QVERIFY(errorAt("bf16", -30) < 0.01);                // bf16 reaches far lower
+    QCOMPARE(errorAt("fp16", 17), 1.0);                  // 2^17 overflows fp16
+    QCOMPARE(errorAt("mxfp4", -10), 1.0);                // 2^-10 of its block's max: lost in e2m1
+    QVERIFY(errorAt("mxfp8_e4m3", -10) < 0.1);           // e4m3 elements reach 2^-9 of the max
+    QVERIFY(plot->graph(plot->graphCount() - 1)->pen().style() == Qt::DashLine);  // nvfp4, block-scaled
+  }
+
+  // Per tensor against 1D blocks against 2D tiles: 32 ones then 32 values of 1/64. One
+  // scale for all (per tensor), or for the 4 x 16 tile that holds them all (2D), comes
+  // from the ones, and e2m1 loses 1/64; the second block of 32 (1D) has its own scale.
+  void explorerComparesScaleGranularity() {
+    window_->showTab(QStringLiteral("explorerTab"));
+    plab::ui::BlockLayoutView* view = window_->explorer()->blockView();
+    view->format()->setCurrentText(QStringLiteral("mxfp4"));
+    view->input()->clear();
+    QTest::keyClicks(view->input(), QString("1 ").repeated(32) + QString("0.015625 ").repeated(32));
+    QTableWidget* table = view->table();
+    QCOMPARE(table->rowCount(), 64);
+    QCOMPARE(table->item(0, 1)->text(), QString("1"));
+    QCOMPARE(table->item(40, 0)->text(), QString("0.015625"));
+    QCOMPARE(table->item(40, 1)->text(), QString("0"));         // per tensor: lost
+    QCOMPARE(table->item(40, 3)->text(), QString("0.015625"));  // 1D: its own block keeps it
+    QCOMPARE(table->item(40, 5)->text(), QString("0"));         // 2D: the one tile's scale
+    QCOMPARE(table->item(40, 2)->text(), QString("100%"));
+    QTest::keyClicks(view->input(), QStringLiteral(" x"));
+    QVERIFY(!table->isEnabled());  // "x" is named, nothing is shown as if it were a number
   }
 };
 

@@ -218,6 +218,9 @@ class ExperimentFiles : public QObject {
                                                << R"(loss_scaling.mode: "auto" is not one of none, static, dynamic)";
     QTest::newRow("negative learning rate") << R"({"optimizer": {"lr": -0.1}})"
                                             << "optimizer.lr: -0.1 is out of range (allowed: 0 to 1000)";
+    QTest::newRow("learning rate that a float holds as 0") << R"({"optimizer": {"lr": 1e-50}})"
+        << "optimizer.lr: 1e-50 is too small for a 32-bit float, which would hold it as 0 (allowed: 0, or "
+           "1.17549e-38 to 1000)";
     QTest::newRow("dropout of one") << R"({"network": {"layers": [{"type": "dropout", "p": 1.0}]}})"
                                     << "network.layers[0].p: 1.0 is out of range (allowed: 0 to 0.99)";
     QTest::newRow("zero outputs") << R"({"network": {"layers": [{"type": "linear", "out": 0}]}})"

@@ -4,10 +4,13 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
+#include <QSplitter>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <cmath>
 
+#include "explorer/format_error_views.h"
 #include "numerics/explain.h"
 #include "common/precision_palette.h"
 
@@ -61,7 +64,18 @@ PrecisionExplorer::PrecisionExplorer(QWidget* parent) : QWidget(parent) {
   QFont mono(QStringLiteral("DejaVu Sans Mono"));
   mono.setStyleHint(QFont::Monospace);
   table_->setFont(mono);
-  layout->addWidget(table_, 1);
+  auto* views = new QTabWidget;
+  views->setObjectName(QStringLiteral("explorerViews"));
+  errorPlot_ = new ErrorMagnitudePlot;
+  blockView_ = new BlockLayoutView;
+  views->addTab(errorPlot_, tr("Error against magnitude"));
+  views->addTab(blockView_, tr("A block of values: per tensor, 1D, 2D"));
+  // The table and the views share the height; the splitter lets either take more.
+  auto* split = new QSplitter(Qt::Vertical);
+  split->addWidget(table_);
+  split->addWidget(views);
+  split->setChildrenCollapsible(false);
+  layout->addWidget(split, 1);
   layout->addWidget(new PrecisionLegend);
 
   connect(input_, &QLineEdit::textChanged, this, &PrecisionExplorer::recompute);

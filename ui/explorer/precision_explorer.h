@@ -1,7 +1,9 @@
 #pragma once
 // Precision Explorer: type a number and see, for every format side by side, the value
 // it becomes, its bits (sign | exponent | mantissa), its class and the rounding error.
-// Everything is computed by the numerics core (numerics/convert.h).
+// Below it, the error of every format against magnitude and a block of values quantised
+// per tensor, in 1D blocks and in 2D tiles (format_error_views.h). Everything is computed
+// by the numerics core (numerics/convert.h, numerics/block_format.h).
 #include <QWidget>
 
 class QLineEdit;
@@ -9,6 +11,9 @@ class QLabel;
 class QTableWidget;
 
 namespace plab::ui {
+
+class BlockLayoutView;
+class ErrorMagnitudePlot;
 
 class PrecisionExplorer : public QWidget {
   Q_OBJECT
@@ -18,6 +23,8 @@ class PrecisionExplorer : public QWidget {
   void showValue(double value);
   QString inputText() const;
   QTableWidget* table() const { return table_; }
+  ErrorMagnitudePlot* errorPlot() const { return errorPlot_; }
+  BlockLayoutView* blockView() const { return blockView_; }
 
  private:
   void recompute();
@@ -26,6 +33,8 @@ class PrecisionExplorer : public QWidget {
   QLineEdit* input_;
   QLabel* message_;
   QTableWidget* table_;
+  ErrorMagnitudePlot* errorPlot_;
+  BlockLayoutView* blockView_;
 };
 
 }  // namespace plab::ui
