@@ -63,7 +63,11 @@ std::int64_t windowOutput(int index, const std::string& name, const Shape& in, s
 
 void requireImage(int index, const std::string& name, const Shape& in) {
   if (in.rank() == 3) return;
-  const std::string hint = in.rank() == 1 ? "; it needs images, not flat vectors (put it before any flatten)" : "";
+  // The first layer reads the dataset's samples: flat there means points, not images.
+  const std::string hint = in.rank() != 1 ? ""
+                           : index == 0 ? "; this dataset's samples are flat vectors, not images (conv2d needs an image "
+                                          "dataset: shapes, mnist, fashion-mnist)"
+                                        : "; it needs images, not flat vectors (put it before any flatten)";
   mismatch(index, name, "expects input [channels, height, width], got " + str(in) + hint);
 }
 

@@ -70,7 +70,8 @@ class ShapeInference : public QObject {
         << "layers[2] linear: expects input [1568] (flattened), got [8, 14, 14]; add a flatten layer";
     QTest::newRow("conv2d on flat points") << R"([{"type": "conv2d", "out_channels": 4}])" << QList<qint64>{2} << 0
                                            << "layers[0] conv2d: expects input [channels, height, width], got [2]; "
-                                              "it needs images, not flat vectors (put it before any flatten)";
+                                              "this dataset's samples are flat vectors, not images (conv2d needs an "
+                                              "image dataset: shapes, mnist, fashion-mnist)";
     QTest::newRow("kernel larger than the input")
         << R"([{"type": "relu"}, {"type": "conv2d", "out_channels": 4, "kernel": 5}])" << QList<qint64>{1, 3, 3} << 1
         << "layers[1] conv2d: kernel 5 is larger than the input [1, 3, 3] with padding 0";
