@@ -10,6 +10,7 @@
 #include <QStringList>
 #include <QThread>
 
+#include <fstream>
 #include <functional>
 #include <string>
 
@@ -49,6 +50,12 @@ inline QString writeFile(const QString& path, const QByteArray& content) {
   if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) qFatal("cannot write %s", qPrintable(path));
   f.write(content);
   return path;
+}
+
+// A JSON file's contents (a summary, a stored experiment).
+inline nlohmann::json readJsonFile(const QString& path) {
+  std::ifstream in(path.toStdString());
+  return nlohmann::json::parse(in);
 }
 
 inline QString writeExperiment(const QDir& dir, const QString& name, const nlohmann::json& j) {

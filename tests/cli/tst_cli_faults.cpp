@@ -25,10 +25,6 @@ using nlohmann::json;
 
 namespace {
 
-json readJsonFile(const QString& path) {
-  std::ifstream in(path.toStdString());
-  return json::parse(in);
-}
 
 QByteArray fileBytes(const QString& path) {
   QFile f(path);

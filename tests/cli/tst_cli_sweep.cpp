@@ -19,11 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-json readJsonFile(const QString& path) {
-  std::ifstream in(path.toStdString());
-  return json::parse(in);
-}
-
 json threeVariants() {
   return json{{"title", "cli sweep"},
               {"base", tinySpirals()},
