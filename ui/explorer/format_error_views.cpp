@@ -39,18 +39,24 @@ double relativeError(Precision p, double x) {
   return std::max(std::fabs(double(q) - x) / x, kErrorFloor);
 }
 
+// A view's layout, edge to edge, opened by its wrapped caption.
+QVBoxLayout* captionedLayout(QWidget* view, const QString& caption) {
+  auto* layout = new QVBoxLayout(view);
+  layout->setContentsMargins(0, 0, 0, 0);
+  auto* label = new QLabel(caption);
+  label->setWordWrap(true);
+  layout->addWidget(label);
+  return layout;
+}
+
 QString numberText(double v) { return std::isnan(v) ? QStringLiteral("nan") : QString::number(v, 'g', 6); }
 
 }  // namespace
 
 ErrorMagnitudePlot::ErrorMagnitudePlot(QWidget* parent) : QWidget(parent) {
-  auto* layout = new QVBoxLayout(this);
-  layout->setContentsMargins(0, 0, 0, 0);
-  auto* caption = new QLabel(tr("The largest relative rounding error at each magnitude. Per-value formats: x is "
+  auto* layout = captionedLayout(this, tr("The largest relative rounding error at each magnitude. Per-value formats: x is "
                                 "the value. Block-scaled formats (dashed): x is the value relative to the largest "
                                 "value of its block. 1 (100%) is a value lost to zero or to overflow."));
-  caption->setWordWrap(true);
-  layout->addWidget(caption);
   plot_ = new QCustomPlot;
   plot_->setObjectName(QStringLiteral("errorMagnitudePlot"));
   plot_->setMinimumHeight(180);
@@ -93,13 +99,9 @@ ErrorMagnitudePlot::ErrorMagnitudePlot(QWidget* parent) : QWidget(parent) {
 }
 
 BlockLayoutView::BlockLayoutView(QWidget* parent) : QWidget(parent) {
-  auto* layout = new QVBoxLayout(this);
-  layout->setContentsMargins(0, 0, 0, 0);
-  auto* caption = new QLabel(tr("Values quantised three ways: one scale for all (per tensor), one per block of "
+  auto* layout = captionedLayout(this, tr("Values quantised three ways: one scale for all (per tensor), one per block of "
                                 "the format's size (1D: 32 values in MX, 16 in NVFP4), one per 16 x 16 tile of "
                                 "the values laid out in rows of 16 (2D). Values lost to zero are red."));
-  caption->setWordWrap(true);
-  layout->addWidget(caption);
   auto* row = new QHBoxLayout;
   // Two blocks of 16 (NVFP4's size): large values, then values some 5000 times smaller.
   input_ = new QLineEdit(QStringLiteral("100, 60, -30, 12, 8, 5, 3, 2, -1, 0.5, 40, 25, -90, 7, 1, 0.2, "
