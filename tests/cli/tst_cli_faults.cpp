@@ -182,7 +182,9 @@ class TestCliFaults : public QObject {
   // (engine/store/database.cpp), which once failed with "database is locked" here.
   void twoRunsIntoOneDatabaseAtOnceBothKeepEveryStep() {
     QTemporaryDir dir;
-    constexpr int kSteps = 4000;
+    // Long enough (about a second each) that a start delayed by a loaded machine still
+    // overlaps the other run: at 4000 steps a CI run once started after the other ended.
+    constexpr int kSteps = 16000;
     for (int round = 1; round <= 4; ++round) {
       const QString db = dir.filePath(QStringLiteral("runs-%1.sqlite").arg(round));
       QProcess a, b;
