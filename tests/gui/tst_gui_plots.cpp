@@ -12,6 +12,7 @@
 #include "plots/layer_heat_map.h"
 #include "plots/layer_timing_plot.h"
 #include "plots/live_plots_panel.h"
+#include "plots/loss_plot.h"
 #include "plots/loss_scale_plot.h"
 #include "plots/plot_draw_queue.h"
 #include "plots/speed_plot.h"
@@ -412,6 +413,44 @@ class TestGuiPlots : public QObject {
     }
     QCOMPARE(LossScalePlot::scaleAt(*scaled, 49).value_or(0), 1024.0);
     QCOMPARE(LossScalePlot::scaleAt(*scaled, 50).value_or(0), 2048.0);
+  }
+
+  // Adaptive precision's promotions: a labelled line per promotion, added as a live
+  // run reports them, with the reason in the readout near the line, and gone with the run.
+  void lossPlotMarksPromotions() {
+    auto run = std::make_shared<RunData>();
+    run->runId = 5;
+    run->title = QStringLiteral("fp16 adaptive");
+    run->totalSteps = 200;
+    addScales(*run, 100, 1);
+    run->promotions.push_back({25, 0, "layers[0] linear", "fp16", "bf16",
+                               "gradients: 61.7% became zero when rounded into fp16 at statistics steps 1, 25 (limit 5.0%)"});
+    LossPlot plot;
+    plot.resize(900, 450);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    const int itemsBefore = plot.plot()->itemCount();
+    plot.setRuns({PlotRun{run, runColour(0)}});
+    PlotDrawQueue::instance().drawAllNow();
+    QCOMPARE(plot.promotionLabels(), QStringList{QStringLiteral("layers[0] linear fp16 → bf16")});
+
+    // The run goes on: a second promotion arrives with more steps.
+    for (int i = 101; i <= 200; ++i) run->steps.push_back(plab::StepMetrics{.step = i, .loss = 0.01});
+    run->promotions.push_back({150, 1, "layers[1] sigmoid", "fp16", "bf16", "gradients: 9.0% became zero"});
+    ++run->revision;
+    plot.refresh();
+    PlotDrawQueue::instance().drawAllNow();
+    QCOMPARE(plot.promotionLabels(), (QStringList{QStringLiteral("layers[0] linear fp16 → bf16"),
+                                                  QStringLiteral("layers[1] sigmoid fp16 → bf16")}));
+    plot.plot()->xAxis->setRange(0, 200);
+    plot.plot()->replot();
+    QTest::mouseMove(plot.plot(), QPoint(int(plot.plot()->xAxis->coordToPixel(25)), plot.plot()->axisRect()->center().y()));
+    QVERIFY2(plot.readoutText().contains(QStringLiteral("layers[0] linear → bf16: gradients: 61.7%")),
+             qPrintable(plot.readoutText()));
+    plot.setRuns({});
+    PlotDrawQueue::instance().drawAllNow();
+    QVERIFY(plot.promotionLabels().isEmpty());
+    QCOMPARE(plot.plot()->itemCount(), itemsBefore);
   }
 
   // A readout near the right or bottom edge, and one wider than half the plot (an

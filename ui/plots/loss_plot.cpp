@@ -1,5 +1,7 @@
 #include "plots/loss_plot.h"
 
+#include <cmath>
+
 #include <QCheckBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -57,9 +59,48 @@ int LossPlot::pointCount(int runIndex) const {
   return it == series_.end() ? 0 : it->second.raw->dataCount();
 }
 
+QStringList LossPlot::promotionLabels() const {
+  QStringList labels;
+  for (const auto& [run, s] : series_)
+    for (QCPAbstractItem* item : s.promotionItems)
+      if (auto* text = qobject_cast<QCPItemText*>(item)) labels << text->text();
+  return labels;
+}
+
 void LossPlot::clearSeries() {
   plot()->clearGraphs();
+  for (auto& [run, s] : series_)
+    for (QCPAbstractItem* item : s.promotionItems) plot()->removeItem(item);
   series_.clear();
+}
+
+// A promotion (adaptive precision, docs/architecture.md): a dashed vertical line at its
+// step in the run's colour, labelled at the top of the plot with the layer and both
+// formats. The readout near the line gives the reason.
+void LossPlot::addPromotion(Series& s, const PlotRun& run, const PrecisionPromotion& p) {
+  const QColor colour = overlay() ? run.colour : QColor("#6a1b9a");
+  auto* line = new QCPItemStraightLine(plot());
+  line->setPen(QPen(colour, 1.5, Qt::DashLine));
+  line->point1->setCoords(double(p.step), 0);
+  line->point2->setCoords(double(p.step), 1);
+  line->setSelectable(false);
+  auto* label = new QCPItemText(plot());
+  label->setClipToAxisRect(true);
+  label->position->setTypeX(QCPItemPosition::ptPlotCoords);
+  label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+  // Staggered down the plot so that promotions at one step do not print over each other.
+  label->position->setCoords(double(p.step), 0.04 + 0.07 * double(s.promotionItems.size() / 2 % 6));
+  label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+  label->setPadding(QMargins(4, 1, 4, 1));
+  label->setBrush(QBrush(QColor(255, 255, 255, 220)));
+  label->setColor(colour);
+  QFont font = label->font();
+  font.setBold(true);
+  label->setFont(font);
+  label->setText(QString::fromStdString(p.layerName + " " + p.from + " \u2192 " + p.to));
+  label->setSelectable(false);
+  s.promotionItems.push_back(line);
+  s.promotionItems.push_back(label);
 }
 
 LossPlot::Series LossPlot::makeSeries(const PlotRun& run) {
@@ -141,6 +182,11 @@ void LossPlot::updateSeries() {
       if (e.testAccuracy >= 0) s.testAccuracy->addData(double(e.step), e.testAccuracy);
     }
   }
+  for (const PlotRun& run : runs_) {
+    Series& s = series_.at(run.data.get());
+    for (; s.promotionCursor < run.data->promotions.size(); ++s.promotionCursor)
+      addPromotion(s, run, run.data->promotions[s.promotionCursor]);
+  }
   followLiveRuns(logY_);
 }
 
@@ -151,7 +197,13 @@ void LossPlot::addContextActions(QMenu* menu) {
 }
 
 QString LossPlot::readout(double x, double y) const {
-  return tr("step %1\nloss %2").arg(qRound64(x)).arg(y, 0, 'g', 5);
+  QString text = tr("step %1\nloss %2").arg(qRound64(x)).arg(y, 0, 'g', 5);
+  const double near = plot()->xAxis->range().size() * 0.01;
+  for (const PlotRun& run : runs_)
+    for (const PrecisionPromotion& p : run.data->promotions)
+      if (std::abs(double(p.step) - x) <= near)
+        text += QStringLiteral("\n") + QString::fromStdString(p.layerName + " \u2192 " + p.to + ": " + p.reason);
+  return text;
 }
 
 }  // namespace plab::ui

@@ -1,10 +1,12 @@
 #pragma once
 // Training loss per step, raw and smoothed (exponential moving average, slider),
-// test loss and accuracy per evaluation, skipped steps marked; log-y toggle.
+// test loss and accuracy per evaluation, skipped steps marked, adaptive precision's
+// promotions as labelled vertical lines ("layers[0] linear fp16 -> bf16"); log-y toggle.
 #include <map>
 
 #include "plots/run_plot.h"
 
+class QCPAbstractItem;
 class QCPGraph;
 class QSlider;
 class QCheckBox;
@@ -21,6 +23,8 @@ class LossPlot : public RunPlot {
   bool logY() const { return logY_; }
   // Points currently held by the raw series of run i (for tests and the benchmark).
   int pointCount(int runIndex) const;
+  // The promotion labels drawn now, in step order (for tests): "layers[0] linear fp16 -> bf16".
+  QStringList promotionLabels() const;
 
  protected:
   void updateSeries() override;
@@ -35,13 +39,15 @@ class LossPlot : public RunPlot {
     QCPGraph* skipped = nullptr;
     QCPGraph* testLoss = nullptr;
     QCPGraph* testAccuracy = nullptr;
-    std::size_t stepCursor = 0, epochCursor = 0;
+    std::vector<QCPAbstractItem*> promotionItems;  // a line and a label per promotion
+    std::size_t stepCursor = 0, epochCursor = 0, promotionCursor = 0;
     double ema = 0;
     bool emaStarted = false;
     double lastFinite = 0;
     std::int64_t stride = 0;  // smoothed series keeps steps divisible by stride
   };
   Series makeSeries(const PlotRun& run);
+  void addPromotion(Series& s, const PlotRun& run, const PrecisionPromotion& p);
   std::map<const RunData*, Series> series_;
   double smoothing_ = 0.9;
   bool logY_ = false;
