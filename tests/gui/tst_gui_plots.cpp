@@ -504,6 +504,23 @@ class TestGuiPlots : public QObject {
     QVERIFY2(plot.plot()->xAxis->label().contains(QStringLiteral("before rounding")), qPrintable(plot.plot()->xAxis->label()));
   }
 
+  // A layer's rounding option shows beside its gradient shares and in the legend.
+  void histogramShowsTheRoundingMode() {
+    auto run = statsRun(2, {10});
+    run->config = {{"network", {{"layers", nlohmann::json::array({{{"type", "linear"}, {"rounding", "stochastic"}},
+                                                                   {{"type", "relu"}},
+                                                                   {{"type", "linear"}, {"rounding", "nearest"}}})}}}};
+    for (auto& r : run->layerStats) r.precision = "bf16";
+    GradientHistogramPlot plot;
+    plot.setRuns({PlotRun{run, runColour(0)}});
+    plot.refresh();
+    QVERIFY2(plot.sharesText().contains(QStringLiteral("rounding: stochastic")), qPrintable(plot.sharesText()));
+    bool legend = false;
+    for (int i = 0; i < plot.plot()->graphCount(); ++i)
+      legend = legend || plot.plot()->graph(i)->name().contains(QStringLiteral("bf16, stochastic rounding"));
+    QVERIFY(legend);
+  }
+
   void reportDrawsChartsInSlicesAndWritesOffTheGuiThread() {
     auto run = statsRun(4, {10, 20});
     for (int i = 1; i <= 3000; ++i) {
