@@ -447,6 +447,20 @@ class TestGuiPlots : public QObject {
     QTest::mouseMove(plot.plot(), QPoint(int(plot.plot()->xAxis->coordToPixel(25)), plot.plot()->axisRect()->center().y()));
     QVERIFY2(plot.readoutText().contains(QStringLiteral("layers[0] linear → bf16: gradients: 61.7%")),
              qPrintable(plot.readoutText()));
+    // Promotions at one step share a line and a label, the layer indices in ranges.
+    QCOMPARE(LossPlot::promotionLabel({{25, 0, "layers[0] linear", "fp16", "bf16", ""},
+                                       {25, 1, "layers[1] sigmoid", "fp16", "bf16", ""},
+                                       {25, 2, "layers[2] linear", "fp16", "bf16", ""},
+                                       {25, 4, "layers[4] linear", "fp16", "bf16", ""},
+                                       {25, 5, "layers[5] sigmoid", "fp16", "bf16", ""},
+                                       {25, 7, "layers[7] sigmoid", "fp16", "bf16", ""},
+                                       {25, 9, "layers[9] linear", "bf16", "fp32", ""}}),
+             QStringLiteral("layers[0–2, 4, 5, 7] fp16 → bf16; layers[9] bf16 → fp32"));
+    run->promotions.push_back({150, 2, "layers[2] linear", "fp16", "bf16", "gradients: 7.0% became zero"});
+    ++run->revision;
+    plot.refresh();
+    PlotDrawQueue::instance().drawAllNow();
+    QCOMPARE(plot.promotionLabels().last(), QStringLiteral("layers[1, 2] fp16 → bf16"));
     plot.setRuns({});
     PlotDrawQueue::instance().drawAllNow();
     QVERIFY(plot.promotionLabels().isEmpty());
