@@ -1,6 +1,8 @@
 #include "core/json_number.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -10,6 +12,16 @@ nlohmann::json numberToJson(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   return v;
+}
+
+double shortestDecimal(float f) {
+  if (!std::isfinite(f)) return double(f);
+  char text[32];
+  for (int digits = 1; digits <= 9; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, double(f));
+    if (std::strtof(text, nullptr) == f) return std::strtod(text, nullptr);
+  }
+  return double(f);
 }
 
 std::optional<double> numberFromJson(const nlohmann::json& v) {

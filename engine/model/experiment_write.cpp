@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/json_number.h"
 #include "model/experiment.h"
 #include "model/experiment_schema.h"
 
@@ -13,17 +14,6 @@ namespace plab {
 namespace {
 
 using nlohmann::json;
-
-// The shortest decimal that reads back as the same float: 0.001f is written 0.001,
-// not 0.0010000000474974513 (what the float's exact double value would print as).
-double shortestDecimal(float f) {
-  char text[32];
-  for (int digits = 1; digits <= 9; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, double(f));
-    if (std::strtof(text, nullptr) == f) return std::strtod(text, nullptr);
-  }
-  return double(f);
-}
 
 // Writes one object by walking the schema: every key that applies to the section
 // with that selector value, taken from `values` (which may also hold the values of

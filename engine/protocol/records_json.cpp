@@ -172,7 +172,9 @@ void to_json(json& j, const LayerStatsRecord& r) {
   if (r.productRelError) j["product_rel_error"] = numberToJson(*r.productRelError);  // linear, conv2d activations
   if (!r.sample.empty()) {
     json sample = json::array();
-    for (float v : r.sample) sample.push_back(numberToJson(double(v)));  // inf and NaN as text
+    // The shortest decimal of each float (0.1, not 0.10000000149011612): the store
+    // keeps 64 of them per record.
+    for (float v : r.sample) sample.push_back(numberToJson(shortestDecimal(v)));  // inf and NaN as text
     j["sample"] = std::move(sample);
   }
 }
