@@ -49,7 +49,7 @@ std::optional<PrecisionPromoter::Breach> PrecisionPromoter::breachOf(std::span<c
   std::optional<Breach> worst;
   const auto consider = [&](double share, double limit, std::string what) {
     if (share <= limit) return;
-    if (!worst || share - limit > worst->share) worst = Breach{share - limit, std::move(what)};
+    if (!worst || share - limit > worst->share) worst = Breach{share - limit, limit, std::move(what)};
   };
   for (const LayerStatsRecord& r : records) {
     if (r.layerIndex != layer) continue;
@@ -94,10 +94,8 @@ std::vector<PrecisionPromotion> PrecisionPromoter::observe(std::span<const Layer
     p.layerName = layerName(int(i), layer.type);
     p.from = std::string(toString(layer.precision));
     p.to = std::string(toString(*next));
-    const bool underflow = breach->what.find("underflow") != std::string::npos ||
-                           breach->what.find("became zero") != std::string::npos;
     p.reason = breach->what + " at statistics step" + (steps_[i].size() > 1 ? "s " : " ") + stepList(steps_[i]) +
-               " (limit " + percent(underflow ? policy_.underflowLimit : policy_.overflowLimit) + ")";
+               " (limit " + percent(breach->limit) + ")";
     out.push_back(std::move(p));
     strikes_[i] = 0;
     steps_[i].clear();

@@ -41,6 +41,7 @@ class PrecisionPromoter {
  private:
   struct Breach {
     double share = 0;       // the largest share beyond its limit
+    double limit = 0;       // the limit it broke
     std::string what;       // "gradients: 38.2% would underflow fp16"
   };
   std::optional<Breach> breachOf(std::span<const LayerStatsRecord> records, std::int32_t layer) const;
