@@ -103,6 +103,8 @@ void Trainer::reportStats(std::int64_t step) {
   network_->setStatsEnabled(false);
   network_->setCaptureEnabled(false);
   auto records = network_->takeStats(step);
+  if (statsSteps_++ % kSampleEveryStatsSteps != 0)
+    for (LayerStatsRecord& r : records) r.sample.clear();
   if (shadow_) {
     // The measuring is part of the shadow pass's cost (runShadow timed the fp32 step).
     const double start = nowSeconds();

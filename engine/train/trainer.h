@@ -42,6 +42,11 @@ namespace plab {
 // Training-set accuracy per epoch is measured on at most this many examples (eval mode).
 inline constexpr std::int64_t kTrainEvalLimit = 10000;
 inline constexpr std::int64_t kMaxConsecutiveSkips = 200;
+// Statistics records keep their tensors' first values (LayerStatsRecord::sample) on the
+// first statistics step and every this many after: a sample is four times a record's
+// other figures, and a small network with statistics every few steps would otherwise
+// write megabytes a second (docs/store.md).
+inline constexpr std::int64_t kSampleEveryStatsSteps = 10;
 
 // The number of optimizer steps a run of e on data takes.
 std::int64_t plannedSteps(const Experiment& e, const Dataset& data);
@@ -92,6 +97,7 @@ class Trainer {
   std::unique_ptr<ShadowPass> shadow_;  // shadow_stats on
   std::unique_ptr<PrecisionPromoter> promoter_;  // precision_policy adaptive
   std::vector<double> shadowMs_;
+  std::int64_t statsSteps_ = 0;  // statistics steps reported so far
   LossScaler scaler_;
   std::vector<std::string> gradientOwners_;
   std::int64_t totalSteps_ = 0;

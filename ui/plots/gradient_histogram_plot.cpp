@@ -96,6 +96,15 @@ const LayerStatsRecord* GradientHistogramPlot::shownRecord(int runIndex) const {
   return records[std::size_t(std::clamp<int>(step_->value(), 0, int(records.size()) - 1))];
 }
 
+const LayerStatsRecord* GradientHistogramPlot::sampledRecord(int runIndex) const {
+  const LayerStatsRecord* shown = shownRecord(runIndex);
+  if (!shown) return nullptr;
+  const LayerStatsRecord* best = nullptr;
+  for (const LayerStatsRecord* r : recordsFor(*runs_[runIndex].data))
+    if (!r->sample.empty() && r->step <= shown->step) best = r;
+  return best;
+}
+
 void GradientHistogramPlot::syncLayerChoices() {
   QStringList names;
   for (const PlotRun& run : runs_) {
@@ -327,9 +336,10 @@ void GradientHistogramPlot::addContextActions(QMenu* menu) {
   const double maxAbs = double(r->stats.maxAbs);
   menu->addAction(tr("Explore max |x| = %1 in the Precision Explorer").arg(maxAbs, 0, 'g', 6), this,
                   [this, maxAbs] { emit valuePicked(maxAbs); });
-  if (r->sample.empty()) return;  // a run stored before samples were kept
-  const std::vector<float> sample = r->sample;
-  const QString source = sampleSource(*r);
+  const LayerStatsRecord* sampled = sampledRecord(0);
+  if (!sampled) return;  // a run stored before samples were kept
+  const std::vector<float> sample = sampled->sample;
+  const QString source = sampleSource(*sampled);
   menu->addAction(tr("Quantise its first %1 values in the Precision Explorer").arg(sample.size()), this,
                   [this, sample, source] { emit blockPicked(sample, source); });
 }

@@ -31,6 +31,9 @@ class GradientHistogramPlot : public RunPlot {
   QString layer() const;
   // The records shown for run i (latest step, or the step the slider picked).
   const LayerStatsRecord* shownRecord(int runIndex) const;
+  // The shown record if it kept a sample, else the latest earlier one of the same layer
+  // and kind that did (samples are kept on every tenth statistics step); null if none.
+  const LayerStatsRecord* sampledRecord(int runIndex) const;
   QString sharesText() const;
   // "layers[0] linear gradients at step 200: the first 64 values ..." (blockPicked's source).
   static QString sampleSource(const LayerStatsRecord& r);
