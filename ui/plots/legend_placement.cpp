@@ -105,7 +105,7 @@ bool DataFootprint::reaches(const QRect& box) const {
 
 namespace {
 
-// The legend's size as one column, wherever it is now (below the plot it is a row).
+// The legend's size as one column, wherever it is now (outside it may be a row).
 QSize columnSize(const QCPLegend* legend) {
   int width = 0, height = 0, count = 0;
   for (int i = 0; i < legend->itemCount(); ++i) {
@@ -145,23 +145,37 @@ void layOutAgain(QCustomPlot* plot) {
   plot->plotLayout()->update(QCPLayoutElement::upLayout);
 }
 
-// Below the axis rect, its entries side by side in as many columns as fit the width.
-// Returns whether anything changed.
-bool putBelow(QCustomPlot* plot) {
+// Outside the axis rect: in a column at its right where that leaves the data two thirds
+// of the width at least, else in a row below it, its entries side by side in as many columns
+// as fit. Returns whether anything changed.
+bool putOutside(QCustomPlot* plot) {
   QCPLegend* legend = plot->legend;
   QCPLayoutGrid* layout = plot->plotLayout();
-  const int entry = columnSize(legend).width() - legend->margins().left() - legend->margins().right();
-  const int columns = std::max(1, (plot->viewport().width() + legend->columnSpacing()) / std::max(1, entry + legend->columnSpacing()));
-  if (legend->layout() == layout && legend->wrap() == columns) return false;
-  if (legend->layout() != layout) {
+  const QSize column = columnSize(legend);
+  const bool right = column.width() * 3 <= plot->viewport().width();
+  const int entry = column.width() - legend->margins().left() - legend->margins().right();
+  const int columns = right ? 0 : std::max(1, (plot->viewport().width() + legend->columnSpacing()) /
+                                                  std::max(1, entry + legend->columnSpacing()));
+  const bool wasRight = legend->layout() == layout && layout->columnCount() > 1;
+  if (legend->layout() == layout && wasRight == right && legend->wrap() == columns) return false;
+  if (legend->layout() == layout) {
+    layout->take(legend);
+    layout->simplify();
+  } else {
     plot->axisRect()->insetLayout()->take(legend);
+  }
+  const int axisRow = layout->rowCount() - 1;  // the title above, the axis rect last
+  if (right) {
+    layout->addElement(axisRow, layout->columnCount(), legend);
+    layout->setColumnStretchFactor(layout->columnCount() - 1, 0.001);
+  } else {
     const int row = layout->rowCount();
     layout->insertRow(row);
     layout->addElement(row, 0, legend);
     layout->setRowStretchFactor(row, 0.001);
   }
   legend->setWrap(columns);
-  legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
+  legend->setFillOrder(right ? QCPLayoutGrid::foRowsFirst : QCPLayoutGrid::foColumnsFirst, true);
   return true;
 }
 
@@ -203,7 +217,7 @@ void placeLegend(QCustomPlot* plot, const QList<QCPAbstractPlottable*>& visibleP
   }
   if (place && index >= 0 && inset->insetAlignment(index) == *place) return;
   if (place) putInside(plot, *place);
-  else if (!putBelow(plot)) return;
+  else if (!putOutside(plot)) return;
   layOutAgain(plot);
 }
 

@@ -2,7 +2,7 @@
 // Where a plot's legend goes so that it never covers data (docs/user-guide.md, "Live
 // plots"): inside the axis rect at the first corner or edge middle that no point,
 // marker, line or bar reaches, recomputed after every layout as data arrives; where
-// every such place is taken, in a row of its own below the axis rect.
+// every such place is taken, outside the axis rect (at its right, or below it).
 #include <QList>
 #include <QRect>
 #include <vector>
