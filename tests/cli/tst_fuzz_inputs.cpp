@@ -9,7 +9,10 @@
 //
 // The properties: nothing crashes or hangs; every rejection is short and names where
 // the input was wrong, a key path ("network.layers[2].out") or a line and column; and
-// no process dies by a signal. The seed is fixed so that a failure reproduces; the
+// no process dies by a signal; and an accepted file means what it says: the experiment
+// as the run stores it (toJson, docs/experiment-format.md) holds, at every key the
+// file set, the value the file gave, read back from the store for the runs the real
+// process trained. The seed is fixed so that a failure reproduces; the
 // case number is in every message.
 #include <QtTest>
 
@@ -20,6 +23,7 @@
 #include "cli_test_support.h"
 #include "model/experiment.h"
 #include "protocol/json_fields.h"
+#include "store/store.h"
 #include "protocol/messages.h"
 #include "sweep/sweep.h"
 
@@ -121,6 +125,21 @@ class Mutator {
   std::mt19937_64 rng_;
 };
 
+// The first key the file set whose value the stored experiment does not hold, as
+// "/network/layers/0/out: 64 stored as 65", or "" when every one holds. Numbers
+// compare by value (2 and 2.0 are one number).
+std::string firstChangedKey(const json& file, const json& stored) {
+  std::vector<json::json_pointer> paths;
+  leaves(file, json::json_pointer(), paths);
+  for (const auto& p : paths) {
+    if (!stored.contains(p)) return p.to_string() + ": " + file.at(p).dump().substr(0, 80) + " not stored";
+    const json &given = file.at(p), &kept = stored.at(p);
+    const bool same = given.is_number() && kept.is_number() ? given.get<double>() == kept.get<double>() : given == kept;
+    if (!same) return p.to_string() + ": " + given.dump().substr(0, 80) + " stored as " + kept.dump().substr(0, 80);
+  }
+  return {};
+}
+
 // Where a rejection says the input was wrong: a key path, or a line and column.
 bool namesWhere(const std::string& message, const std::string& keyPath) {
   static const QRegularExpression position(QStringLiteral(":\\d+:\\d+:|line \\d+|column \\d+"));
@@ -151,7 +170,12 @@ class TestFuzzInputs : public QObject {
           // Relative "base_file" paths resolve against the lessons folder.
           (void)parseSweepText(text, PLAB_SOURCE_DIR "/experiments/lessons/" + s.name.toStdString());
         } else {
-          (void)parseExperimentText(text, s.name.toStdString());
+          const Experiment e = parseExperimentText(text, s.name.toStdString());
+          const json given = json::parse(text, nullptr, false);
+          if (!given.is_discarded()) {
+            const std::string changed = firstChangedKey(given, toJson(e));
+            QVERIFY2(changed.empty(), qPrintable(where + ": accepted, but " + QString::fromStdString(changed)));
+          }
         }
       } catch (const ExperimentError& e) {
         ok = false, message = e.what(), keyPath = e.keyPath();
@@ -213,16 +237,30 @@ class TestFuzzInputs : public QObject {
     };
     while (texts.size() < 20) texts.push_back(m.mutate(valid));
     QByteArray workerInput;
+    int trained = 0;
     for (int c = 0; c < int(texts.size()); ++c) {
       const std::string& text = texts[std::size_t(c)];
       const QString file = writeFile(dir.filePath(QStringLiteral("case-%1.json").arg(c)), QByteArray::fromStdString(text));
       const CliResult r = runCli({"run", file, "--db", dir.filePath("runs.sqlite")}, 60000);
       QVERIFY2(r.exitStatus == QProcess::NormalExit, qPrintable(QStringLiteral("run case %1 died: ").arg(c) + r.describe().left(2000)));
       if (r.exitCode != 0) QVERIFY2(r.err.size() < int(kMostMessageChars), qPrintable(r.err.left(300)));
+      if (r.exitCode == 0) {  // the run it trained stores what the file said
+        RunReader reader(dir.filePath("runs.sqlite").toStdString());
+        const auto runs = reader.listRuns();
+        QVERIFY(!runs.empty());
+        const auto newest = std::max_element(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        const json given = json::parse(text, nullptr, false);
+        const auto stored = reader.getRun(newest->id);
+        QVERIFY(stored.has_value());
+        const std::string changed = given.is_discarded() ? std::string() : firstChangedKey(given, stored->config);
+        QVERIFY2(changed.empty(), qPrintable(QStringLiteral("run case %1: accepted, but ").arg(c) + QString::fromStdString(changed)));
+        ++trained;
+      }
       std::string line = R"({"v":1,"type":"start","experiment":)" + text + "}";
       for (char& ch : line) ch = ch == '\n' ? ' ' : ch;  // one command per line
       workerInput += QByteArray::fromStdString(line) + '\n';
     }
+    QVERIFY2(trained > 0, "no mutated file was accepted and trained: the stored-value check checked nothing");
     workerInput += "{\"v\":1,\"type\":\"stop\"}\n";
     QProcess worker;
     worker.start(cliPath(), {"worker", "--db", dir.filePath("worker.sqlite")});

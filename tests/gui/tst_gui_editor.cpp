@@ -13,6 +13,7 @@
 #include "runs/experiment_library.h"
 #include "gui_test_support.h"
 #include "editor/layer_list_model.h"
+#include "editor/network_diagram.h"
 #include "editor/network_editor.h"
 #include "explorer/format_error_views.h"
 #include "explorer/precision_explorer.h"
@@ -284,6 +285,44 @@ class TestGuiEditor : public QObject {
     QCOMPARE(table->item(40, 2)->text(), QString("100%"));
     QTest::keyClicks(view->input(), QStringLiteral(" x"));
     QVERIFY(!table->isEnabled());  // "x" is named, nothing is shown as if it were a number
+  }
+
+  // At twice the desktop's font (a projector) the diagram's blocks grow to hold their
+  // two lines, and what an elided line hides is in its block's tooltip; the summary
+  // line wraps instead of running out of its rectangle ("activatic" before).
+  void diagramNeverCutsItsText() {
+    auto* diagram = window_->findChild<NetworkDiagram*>(QStringLiteral("networkDiagram"));
+    QVERIFY(diagram);
+    const QFont normal = QApplication::font();
+    QFont big = normal;
+    big.setPointSizeF(normal.pointSizeF() * 2);
+    QApplication::setFont(big);
+    const auto restore = qScopeGuard([&] { QApplication::setFont(normal); });
+    QTabWidget* tabs = window_->tabs();
+    for (int t = 0; t < tabs->count(); ++t) {
+      if (tabs->widget(t)->isAncestorOf(diagram)) tabs->setCurrentIndex(t);
+    }
+    window_->resize(1280, 720);
+    QCoreApplication::processEvents();
+    QVERIFY(diagram->isVisible());
+    QVERIFY(diagram->blockCount() >= 3);
+    QFont bold = diagram->font();
+    bold.setBold(true);
+    const int lines = QFontMetrics(bold).height() + diagram->fontMetrics().height();
+    for (int i = 0; i < diagram->blockCount(); ++i) {
+      const QRectF r = diagram->blockRect(i);
+      QVERIFY2(r.height() >= lines, qPrintable(QStringLiteral("block %1: %2 px for two lines of %3").arg(i).arg(r.height()).arg(lines)));
+      QVERIFY2(r.right() <= diagram->width(), qPrintable(QStringLiteral("block %1 ends at %2 of %3").arg(i).arg(r.right()).arg(diagram->width())));
+      const QStringList tip = diagram->toolTipAt(r.center().toPoint()).split(QLatin1Char('\n'));
+      QCOMPARE(tip.size(), 2);
+      QVERIFY(!tip[0].isEmpty() && !tip[1].isEmpty());
+    }
+    const QRectF footer = diagram->footerRect();
+    const QString summary = diagram->toolTipAt(footer.center().toPoint());
+    QVERIFY(!summary.isEmpty());
+    const QRect needed = diagram->fontMetrics().boundingRect(QRect(0, 0, int(footer.width()), 100000), Qt::TextWordWrap, summary);
+    QVERIFY2(needed.height() <= footer.height() && footer.bottom() <= diagram->sizeHint().height(),
+             qPrintable(QStringLiteral("summary needs %1 px, has %2").arg(needed.height()).arg(footer.height())));
   }
 };
 

@@ -2,7 +2,9 @@
 // main window is laid out at 1280x720 and 1366x768 and every tab (and every view of
 // the Plots tab) is shown in turn. The window must keep the size it was given (its
 // minimum fits, and opening a tab does not make it grow), and no visible label's text
-// may be wider or taller than the label (docs/user-guide.md, "The window").
+// may be wider or taller than the label (docs/user-guide.md, "The window"). At
+// 1280x720 with every font at 200% (a projector), no legend covers a plotted point or
+// marker either (docs/user-guide.md, "Live plots").
 #include <QAbstractScrollArea>
 #include <QHeaderView>
 #include <QLabel>
@@ -11,9 +13,11 @@
 #include <QTabWidget>
 #include <QTextDocument>
 #include <QtTest>
+#include <qcustomplot.h>
 
 #include "gui_test_support.h"
 #include "plots/live_plots_panel.h"
+#include "plots/plot_widget.h"
 #include "runs/run_browser.h"
 #include "runs/worker_client.h"
 
@@ -88,6 +92,43 @@ QStringList clippedLabels(QWidget* window) {
   return out;
 }
 
+// What a legend covers: each visible series' points (a marker's whole extent), each
+// bar, and each vertical line item (a promotion), as "plot: what at x,y".
+QStringList legendOverlaps(PlotWidget* widget) {
+  QCustomPlot* plot = widget->plot();
+  QStringList out;
+  if (!plot->legend->visible()) return out;
+  const QRectF legend = plot->legend->rect();
+  const QRectF area = plot->axisRect()->rect();
+  const QString where = widget->title();
+  for (int i = 0; i < plot->plottableCount(); ++i) {
+    QCPAbstractPlottable* p = plot->plottable(i);
+    if (!p->visible()) continue;
+    if (auto* graph = qobject_cast<QCPGraph*>(p)) {
+      const double r = graph->scatterStyle().isNone() ? graph->pen().widthF() / 2 : graph->scatterStyle().size() / 2;
+      for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it) {
+        if (!std::isfinite(it->value)) continue;
+        const QPointF at = graph->coordsToPixels(it->key, it->value);
+        if (!area.contains(at)) continue;
+        if (legend.adjusted(-r, -r, r, r).contains(at))
+          out << QStringLiteral("%1: legend %2,%3 %4x%5 covers \"%6\" at step %7 (%8, %9 px)")
+                     .arg(where).arg(legend.x()).arg(legend.y()).arg(legend.width()).arg(legend.height())
+                     .arg(graph->name()).arg(it->key).arg(at.x()).arg(at.y());
+      }
+    } else if (auto* bars = qobject_cast<QCPBars*>(p)) {
+      if (!bars->selectTestRect(legend, false).isEmpty()) out << QStringLiteral("%1: legend covers bars \"%2\"").arg(where, bars->name());
+    }
+  }
+  for (int i = 0; i < plot->itemCount(); ++i) {
+    auto* line = qobject_cast<QCPItemStraightLine*>(plot->item(i));
+    if (!line || !line->visible()) continue;
+    const double x = line->point1->pixelPosition().x();
+    if (x == line->point2->pixelPosition().x() && x >= legend.left() && x <= legend.right())
+      out << QStringLiteral("%1: legend covers a marker line at %2 px").arg(where).arg(x);
+  }
+  return out;
+}
+
 void settle() {
   for (int i = 0; i < 3; ++i) {
     QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
@@ -137,14 +178,64 @@ class TestGuiFit : public QObject {
     QVERIFY(shown.wait(20000));
     window_->plotsPanel()->replotNow();
   }
-  void cleanupTestCase() { window_.reset(); }
+  void cleanupTestCase() {
+    window_.reset();
+    QApplication::setFont(QFont());
+  }
+  // At 1280x720, at the font size of the desktop and at twice it, every plot of every
+  // view is drawn with the finished runs and its legend checked against what it holds.
+  void noLegendCoversData_data() {
+    QTest::addColumn<double>("fontScale");
+    QTest::newRow("1280x720, fonts 100%") << 1.0;
+    QTest::newRow("1280x720, fonts 200%") << 2.0;
+  }
+  void noLegendCoversData() {
+    QFETCH(double, fontScale);
+    const QFont normal = QApplication::font();
+    QFont big = normal;
+    big.setPointSizeF(normal.pointSizeF() * fontScale);
+    QApplication::setFont(big);
+    window_->resize(1280, 720);
+    settle();
+    QTabWidget* tabs = window_->tabs();
+    QTabWidget* views = window_->plotsPanel()->detailTabs();
+    QStringList failures;
+    int legends = 0;
+    for (int t = 0; t < tabs->count(); ++t) {
+      tabs->setCurrentIndex(t);
+      const bool plots = tabs->widget(t)->objectName() == window_->plotsPanel()->objectName();
+      for (int v = 0; v < (plots ? views->count() : 1); ++v) {
+        if (plots) views->setCurrentIndex(v);
+        settle();
+        for (PlotWidget* widget : window_->findChildren<PlotWidget*>()) {
+          if (!widget->isVisible()) continue;
+          QVERIFY(widget->drawNow());
+          legends += widget->plot()->legend->visible() ? 1 : 0;
+          failures << legendOverlaps(widget);
+        }
+      }
+    }
+    QApplication::setFont(normal);
+    settle();
+    QVERIFY2(legends >= 2, qPrintable(QStringLiteral("%1 legends shown").arg(legends)));
+    failures.removeDuplicates();
+    QVERIFY2(failures.isEmpty(), qPrintable(failures.join(QLatin1Char('\n'))));
+  }
   void everyTabFits_data() {
     QTest::addColumn<QSize>("size");
-    QTest::newRow("1280x720") << QSize(1280, 720);
-    QTest::newRow("1366x768") << QSize(1366, 768);
+    QTest::addColumn<double>("fontScale");
+    QTest::newRow("1280x720") << QSize(1280, 720) << 1.0;
+    QTest::newRow("1366x768") << QSize(1366, 768) << 1.0;
+    QTest::newRow("1280x720, fonts 200%") << QSize(1280, 720) << 2.0;
   }
   void everyTabFits() {
     QFETCH(QSize, size);
+    QFETCH(double, fontScale);
+    const QFont normal = QApplication::font();
+    QFont big = normal;
+    big.setPointSizeF(normal.pointSizeF() * fontScale);
+    QApplication::setFont(big);
+    const auto restoreFont = qScopeGuard([&] { QApplication::setFont(normal); });
     window_->resize(size);
     settle();
     const QSize minimum = window_->minimumSizeHint().expandedTo(window_->minimumSize());
@@ -169,11 +260,11 @@ class TestGuiFit : public QObject {
       }
     }
     QVERIFY(checked >= tabs->count() + views->count() - 1);
-    // The run browser shows a few runs, not one row.
-    QTableView* runs = window_->runBrowser()->view();
-    QVERIFY2(runs->viewport()->height() >= 3 * runs->verticalHeader()->defaultSectionSize(),
-             qPrintable(QStringLiteral("%1 px for rows of %2").arg(runs->viewport()->height()).arg(runs->verticalHeader()->defaultSectionSize())));
     QVERIFY2(failures.isEmpty(), qPrintable(failures.join(QLatin1Char('\n'))));
+    // The run browser shows a few runs, not one row (two at least with fonts doubled).
+    QTableView* runs = window_->runBrowser()->view();
+    QVERIFY2(runs->viewport()->height() >= (fontScale > 1 ? 2 : 3) * runs->verticalHeader()->defaultSectionSize(),
+             qPrintable(QStringLiteral("%1 px for rows of %2").arg(runs->viewport()->height()).arg(runs->verticalHeader()->defaultSectionSize())));
   }
 };
 

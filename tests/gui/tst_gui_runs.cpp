@@ -365,6 +365,29 @@ class TestGuiRuns : public QObject {
     QVERIFY(window_->document()->title() != QStringLiteral("spirals fp32"));
     QVERIFY(window_->plotsPanel()->lossPlot()->runs().isEmpty());
   }
+
+  // A run whose layers mix formats says so in the runs table, with each layer's format
+  // in the cell's tooltip (it said "fp16" before, or "fp16×2, fp32×1" sorted by name).
+  void runsTableShowsAMixOfFormats() {
+    nlohmann::json mixed = test::shortExperiment(*window_, 20);
+    auto& layers = mixed["network"]["layers"];
+    QVERIFY(layers.size() >= 3);
+    for (auto& layer : layers) layer["precision"] = "fp16";
+    layers[layers.size() - 1]["precision"] = "fp32";
+    mixed["title"] = "spirals mixed";
+    const qint64 id = runOnce(mixed);
+    QVERIFY2(id > 0, qPrintable(window_->lastWarning()));
+    RunTableModel* model = window_->runBrowser()->model();
+    QTRY_VERIFY_WITH_TIMEOUT(model->rowOfRun(id) >= 0, 10000);
+    const QModelIndex cell = model->index(model->rowOfRun(id), RunTableModel::Precision);
+    QCOMPARE(cell.data().toString(), QStringLiteral("fp16 \u00d7%1, fp32 \u00d71").arg(layers.size() - 1));
+    const QStringList tip = cell.data(Qt::ToolTipRole).toString().split(QLatin1Char('\n'));
+    QCOMPARE(tip.size(), int(layers.size()));
+    QVERIFY2(tip.front().startsWith(QStringLiteral("layers[0] ")) && tip.front().endsWith(QStringLiteral(": fp16")), qPrintable(tip.front()));
+    QVERIFY2(tip.back().endsWith(QStringLiteral(": fp32")), qPrintable(tip.back()));
+    // A run in one format names it alone.
+    QCOMPARE(model->index(model->rowOfRun(runIds_[0]), RunTableModel::Precision).data().toString(), QStringLiteral("fp16"));
+  }
 };
 
 QTEST_MAIN(TestGuiRuns)

@@ -64,15 +64,30 @@ QString networkSummary(const nlohmann::json& layers) {
 }
 
 QString precisionSummary(const nlohmann::json& layers) {
+  // Formats in order of first use (the input side first), each with its count where
+  // they mix: "fp16 ×6, fp32 ×1".
+  QStringList formats;
   QMap<QString, int> counts;
   if (layers.is_array()) {
-    for (const auto& layer : layers) ++counts[layerPrecision(layer)];
+    for (const auto& layer : layers) {
+      const QString format = layerPrecision(layer);
+      if (!counts.contains(format)) formats << format;
+      ++counts[format];
+    }
   }
+  if (formats.size() == 1) return formats.front();
   QStringList parts;
-  for (auto it = counts.begin(); it != counts.end(); ++it) {
-    parts << (counts.size() == 1 ? it.key() : QStringLiteral("%1×%2").arg(it.key()).arg(it.value()));
-  }
+  for (const QString& format : formats) parts << QStringLiteral("%1 \u00d7%2").arg(format).arg(counts[format]);
   return parts.join(QStringLiteral(", "));
+}
+
+QString precisionList(const nlohmann::json& layers) {
+  QStringList lines;
+  if (!layers.is_array()) return {};
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    lines << QStringLiteral("layers[%1] %2: %3").arg(i).arg(layerSummary(layers[i]), layerPrecision(layers[i]));
+  }
+  return lines.join(QLatin1Char('\n'));
 }
 
 }  // namespace plab::ui

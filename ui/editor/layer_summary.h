@@ -11,7 +11,10 @@ QString layerSummary(const nlohmann::json& layer);
 QString layerPrecision(const nlohmann::json& layer);
 // "2→64→64→2 MLP" style summary of a whole network: the types and widths in order.
 QString networkSummary(const nlohmann::json& layers);
-// "fp16 ×3, fp32 ×2": how many layers use each precision.
+// "fp16 ×3, fp32 ×2": how many layers use each precision, in order of first use;
+// "fp16" alone when every layer uses it.
 QString precisionSummary(const nlohmann::json& layers);
+// One line per layer: "layers[0] linear 64: fp16" (the runs table's tooltip).
+QString precisionList(const nlohmann::json& layers);
 
 }  // namespace plab::ui

@@ -1,15 +1,17 @@
 #include "editor/network_diagram.h"
 
+#include <QHelpEvent>
 #include <QLocale>
 #include <QPainter>
 #include <QPainterPath>
+#include <QToolTip>
 
 #include "editor/layer_summary.h"
 #include "common/precision_palette.h"
 
 namespace plab::ui {
 namespace {
-constexpr int kBlockHeight = 46;
+constexpr int kLeastBlockHeight = 46;
 constexpr int kGap = 18;
 constexpr int kMargin = 12;
 }  // namespace
@@ -58,8 +60,50 @@ void NetworkDiagram::setNetwork(const nlohmann::json& layers, const ShapeCheck& 
   update();
 }
 
+// Two lines of text at the widget's font (a projector's font is twice the desktop's):
+// the text is never cut by its block (docs/user-guide.md, "The window").
+int NetworkDiagram::blockHeight() const {
+  QFont bold = font();
+  bold.setBold(true);
+  return std::max(kLeastBlockHeight, QFontMetrics(bold).height() + fontMetrics().height() + 12);
+}
+
+QRectF NetworkDiagram::blockRect(int index) const {
+  const double width = std::max(1, this->width() - 2 * kMargin);
+  return QRectF(kMargin, kMargin + index * (blockHeight() + kGap), width, blockHeight());
+}
+
+// The footer wraps into as many lines as the width needs.
+QRectF NetworkDiagram::footerRect() const {
+  const double top = blockRect(int(blocks_.size())).top() - kGap + 4;
+  const int width = std::max(1, this->width() - 2 * kMargin);
+  const QRect needed = fontMetrics().boundingRect(QRect(0, 0, width, 100000), Qt::TextWordWrap, footer_);
+  return QRectF(kMargin, top, width, std::max(24, needed.height() + 4));
+}
+
 QSize NetworkDiagram::sizeHint() const {
-  return {340, kMargin * 2 + int(blocks_.size()) * (kBlockHeight + kGap) + 30};
+  return {340, int(footerRect().bottom()) + kMargin};
+}
+
+QString NetworkDiagram::toolTipAt(const QPoint& pos) const {
+  for (int i = 0; i < blocks_.size(); ++i) {
+    if (!blockRect(i).contains(pos)) continue;
+    const Block& b = blocks_[i];
+    return b.title + QLatin1Char('\n') + (b.error.isEmpty() ? b.detail : b.error);
+  }
+  return footerRect().contains(pos) ? footer_ : QString();
+}
+
+bool NetworkDiagram::event(QEvent* e) {
+  // Elided text is read whole in the tooltip of its block.
+  if (e->type() == QEvent::ToolTip) {
+    auto* help = static_cast<QHelpEvent*>(e);
+    const QString tip = toolTipAt(help->pos());
+    if (tip.isEmpty()) QToolTip::hideText();
+    else QToolTip::showText(help->globalPos(), tip, this);
+    return true;
+  }
+  return QWidget::event(e);
 }
 
 void NetworkDiagram::paintBlock(QPainter& p, const QRectF& r, const Block& b) const {
@@ -73,7 +117,8 @@ void NetworkDiagram::paintBlock(QPainter& p, const QRectF& r, const Block& b) co
   QFont bold = font();
   bold.setBold(true);
   p.setFont(bold);
-  p.drawText(r.adjusted(8, 4, -8, -r.height() / 2), Qt::AlignLeft | Qt::AlignVCenter, b.title);
+  p.drawText(r.adjusted(8, 4, -8, -r.height() / 2), Qt::AlignLeft | Qt::AlignVCenter,
+             p.fontMetrics().elidedText(b.title, Qt::ElideRight, int(r.width() - 16)));
   p.setFont(font());
   const QString second = b.error.isEmpty() ? b.detail : QStringLiteral("⚠ ") + b.error;
   p.drawText(r.adjusted(8, r.height() / 2 - 2, -8, -4), Qt::AlignLeft | Qt::AlignVCenter,
@@ -83,10 +128,8 @@ void NetworkDiagram::paintBlock(QPainter& p, const QRectF& r, const Block& b) co
 void NetworkDiagram::paintEvent(QPaintEvent*) {
   QPainter p(this);
   p.setRenderHint(QPainter::Antialiasing);
-  const double width = std::max(200, this->width() - 2 * kMargin);
-  double y = kMargin;
   for (int i = 0; i < blocks_.size(); ++i) {
-    const QRectF r(kMargin, y, width, kBlockHeight);
+    const QRectF r = blockRect(i);
     paintBlock(p, r, blocks_[i]);
     if (i + 1 < blocks_.size()) {
       // An arrow to the next block: the tensor flows down.
@@ -98,10 +141,10 @@ void NetworkDiagram::paintEvent(QPaintEvent*) {
                                QPointF(x, r.bottom() + kGap - 2)}));
       p.setBrush(Qt::NoBrush);
     }
-    y += kBlockHeight + kGap;
   }
   p.setPen(palette().color(QPalette::Text));
-  p.drawText(QRectF(kMargin, y - kGap + 4, width, 24), Qt::AlignLeft | Qt::AlignVCenter, footer_);
+  p.setFont(font());
+  p.drawText(footerRect(), Qt::AlignLeft | Qt::AlignVCenter | Qt::TextWordWrap, footer_);
 }
 
 }  // namespace plab::ui

@@ -16,9 +16,16 @@ class NetworkDiagram : public QWidget {
   void setNetwork(const nlohmann::json& layers, const ShapeCheck& check);
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override { return {260, 200}; }
+  // Where block `index` (0: the input) and the footer are drawn, and the whole text
+  // under `pos` (a block's title and detail, or the footer) that its tooltip shows.
+  QRectF blockRect(int index) const;
+  QRectF footerRect() const;
+  QString toolTipAt(const QPoint& pos) const;
+  int blockCount() const { return int(blocks_.size()); }
 
  protected:
   void paintEvent(QPaintEvent*) override;
+  bool event(QEvent* e) override;
 
  private:
   struct Block {
@@ -28,6 +35,7 @@ class NetworkDiagram : public QWidget {
     QString error;
   };
   void paintBlock(class QPainter& p, const QRectF& r, const Block& b) const;
+  int blockHeight() const;
   QList<Block> blocks_;
   QString footer_;
 };

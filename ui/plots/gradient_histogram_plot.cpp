@@ -38,6 +38,8 @@ GradientHistogramPlot::GradientHistogramPlot(QWidget* parent) : RunPlot(tr("Hist
   shares_ = new QLabel;
   shares_->setObjectName(QStringLiteral("histogramShares"));
   shares_->setWordWrap(true);  // a long line wraps rather than running past a small window
+  // Never squeezed below its wrapped height: the plot under it gives way instead.
+  shares_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
   static_cast<QVBoxLayout*>(layout())->insertWidget(1, shares_);
 
   // What is counted (engine/core/tensor_stats.h, docs/user-guide.md "Gradients"): each

@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "common/app_paths.h"
+#include "plots/legend_placement.h"
 #include "plots/plot_draw_queue.h"
 
 namespace plab::ui {
@@ -111,6 +112,7 @@ PlotWidget::PlotWidget(const QString& title, QWidget* parent) : QWidget(parent),
   setFocusPolicy(Qt::StrongFocus);
   connect(plot_, &QCustomPlot::customContextMenuRequested, this, &PlotWidget::showContextMenu);
   connect(plot_, &QCustomPlot::mouseDoubleClick, this, [this] { resetView(); });
+  connect(plot_, &QCustomPlot::afterLayout, this, &PlotWidget::placeLegendAfterLayout);
 }
 
 PlotWidget::~PlotWidget() = default;
@@ -383,11 +385,37 @@ struct PlotWidget::ImageInProgress {
   SavedStyle saved;
   QList<QPair<QCPGraph*, QPen>> thinned;
   QList<QCPAbstractPlottable*> series;
+  QList<QCPAbstractItem*> items;  // shown when the image began (the legend avoids them)
+  bool legendShown = false;
   // Axis rects' margins as the frame laid them out, held for the later parts: hidden
   // axes would otherwise give their space to the series. Restored by takeImage().
   QList<std::tuple<QCPAxisRect*, QCP::MarginSides, QMargins>> heldMargins;
   int next = -1;  // -1: the frame; 0..n-1: series; n: axes and legend; n + 1: done
 };
+
+void PlotWidget::placeLegendAfterLayout() {
+  if (image_) {
+    // An image drawn in parts: placed in the frame's pass, at the image's size, against
+    // every series the image holds; the later passes hide what they do not draw.
+    if (image_->next < 0 && image_->legendShown) placeLegend(plot_, image_->series, image_->items);
+    return;
+  }
+  if (!plot_->legend->visible()) return;
+  QList<QCPAbstractPlottable*> plottables;
+  for (int i = 0; i < plot_->plottableCount(); ++i) {
+    if (plot_->plottable(i)->visible()) plottables << plot_->plottable(i);
+  }
+  placeLegend(plot_, plottables, dataItems());
+}
+
+QList<QCPAbstractItem*> PlotWidget::dataItems() const {
+  QList<QCPAbstractItem*> items;
+  for (int i = 0; i < plot_->itemCount(); ++i) {
+    QCPAbstractItem* item = plot_->item(i);
+    if (item->visible() && item != crossX_ && item != crossY_ && item != readout_) items << item;
+  }
+  return items;
+}
 
 QImage PlotWidget::renderImage(int width, int height) {
   beginImage(width, height);
@@ -426,6 +454,8 @@ void PlotWidget::beginImage(int width, int height) {
   for (int i = 0; i < plot_->plottableCount(); ++i) {
     if (plot_->plottable(i)->visible()) im.series.append(plot_->plottable(i));
   }
+  im.items = dataItems();
+  im.legendShown = plot_->legend->visible();
 }
 
 bool PlotWidget::drawImagePart(double budgetMs) {

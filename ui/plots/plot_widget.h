@@ -11,6 +11,7 @@
 #include <memory>
 
 class QCustomPlot;
+class QCPAbstractItem;
 class QCPItemText;
 class QCPItemStraightLine;
 class QMenu;
@@ -81,6 +82,12 @@ class PlotWidget : public QWidget {
   void keyPressEvent(QKeyEvent* event) override;
 
  private:
+  // After each layout, before anything is drawn: the legend where it covers no data
+  // (plots/legend_placement.h). A subclass that places items after layout connects to
+  // afterLayout after this, so it sees the legend where it will be drawn.
+  void placeLegendAfterLayout();
+  // The visible items a subclass drew (lines, labels), not the crosshair's.
+  QList<QCPAbstractItem*> dataItems() const;
   void showContextMenu(const QPoint& pos);
   void exportDialog(ExportFormat format);
   void updateCrosshair(const QPoint& pos);

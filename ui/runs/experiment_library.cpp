@@ -62,9 +62,12 @@ void ExperimentLibrary::refresh() {
   const QString selected = list_->currentItem() ? list_->currentItem()->data(Qt::UserRole).toString() : QString();
   list_->clear();
   const QDir dir(folder_);
-  header_->setText(tr("Lessons, experiments and sweeps in <i>%1</i>. Double-click one to open it; a lesson or "
-                      "sweep opens in the Sweep tab. Change an experiment and save it under a new name with "
-                      "File ▸ Save As.").arg(dir.absolutePath()));
+  // One short line that fits a narrow dock at a projector's font size (docs/user-guide.md,
+  // "The window"); the folder and the rest in its tooltip.
+  header_->setText(tr("Double-click one to open it."));
+  header_->setToolTip(tr("Lessons, experiments and sweeps in %1. A lesson or sweep opens in the Sweep tab. "
+                         "Change an experiment and save it under a new name with File ▸ Save As.")
+                          .arg(dir.absolutePath()));
   // Lessons first: they are what a class opens. Each group is a folder of the library.
   addGroup(tr("Lessons"), QStringLiteral("lessons"), selected);
   addGroup(tr("Experiments"), QString(), selected);

@@ -110,6 +110,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   }
   if (role == Qt::ForegroundRole && index.column() == Status) return statusColour(r->status);
   if (role == Qt::ToolTipRole) {
+    if (index.column() == Precision) return precisionList(layersOf(*r));
     if (!r->error.empty()) return QString::fromStdString(r->error);
     if (index.column() == Notes) return QString::fromStdString(r->notes);
     if (index.column() == Device) return display(*r, Device);
