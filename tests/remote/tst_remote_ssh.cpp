@@ -252,6 +252,28 @@ class TestRemoteSsh : public QObject {
     QVERIFY2(waitUntil([&] { return !alive(remoteWorker); }, 15000), "the remote worker trained on after the cut");
   }
 
+  // Ctrl-C (or SIGTERM) on `run --worker` stops the remote run the way it stops a
+  // local one: cancelled, what was recorded kept, 128 + the signal.
+  void aStopSignalCancelsTheRemoteRun() {
+    QTemporaryDir dir;
+    const QString file = writeExperiment(QDir(dir.path()), "endless.json", endlessSpirals());
+    RunningRemote run;
+    run.db = dir.filePath("stop.sqlite");
+    sshCase("good")(run.process);
+    run.process.start(cliPath(), {"run", file, "--backend", "cpu", "--db", run.db, "--worker", workerUrl()});
+    QVERIFY(run.process.waitForStarted(10000));
+    QVERIFY2(waitUntil([&] { return run.stepsStored() >= 50; }, 30000),
+             qPrintable("no steps arrived: " + run.process.readAllStandardError()));
+    ::kill(pid_t(run.process.processId()), SIGTERM);
+    QVERIFY(run.process.waitForFinished(30000));
+    QVERIFY2(run.process.exitCode() == 143, qPrintable(QString("exit %1: %2").arg(run.process.exitCode())
+                                                          .arg(QString::fromUtf8(run.process.readAllStandardError()))));
+    const auto info = RunReader(run.db.toStdString()).getRun(1);
+    QVERIFY(info.has_value());
+    QCOMPARE(info->status, RunStatus::cancelled);
+    QVERIFY(info->stepCount >= 50);
+  }
+
   // Failures before any run: named, exit 6, nothing stored.
   void connectionFailuresAreNamed_data() {
     QTest::addColumn<QString>("sshCaseName");

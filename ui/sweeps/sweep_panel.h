@@ -40,6 +40,8 @@ class SweepPanel : public QWidget {
   bool isRunning() const { return runner_->isRunning(); }
   // Overrides for the next run (tests, a quick look): every variant this many steps.
   void setRunOptions(const SweepRunOptions& options) { options_ = options; }
+  // ssh://...: the next sweeps' variants train there (docs/remote.md); "" : here.
+  void setWorkerAddress(const QString& address) { options_.worker = address; }
 
   QString filePath() const { return path_; }
   std::int64_t sweepId() const { return runner_->sweepId(); }
