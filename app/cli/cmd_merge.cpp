@@ -3,7 +3,8 @@
 // store: the sweep with its variants, made once, and each finished task's run copied
 // from DIR/runs/NNN.sqlite (store/run_import.h) and linked to its variant, as a local
 // sweep links its runs. Merging again adds only tasks that finished since: a variant
-// that has its run already is left alone (docs/remote.md, "Merging").
+// that has its run already is left alone (docs/remote.md, "Merge"). Exit status 4 when
+// a task's store could not be read or copied (the others are merged all the same).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -107,7 +108,7 @@ int runMerge(const MergeOptions& o) {
   const std::size_t n = m["variants"].size();
   std::cout << "sweep " << sweepId << " \"" << m["title"].get<std::string>() << "\" (Slurm job "
             << m.value("job_id", std::string("?")) << "), " << n << " tasks, store " << db << "\n";
-  int merged = 0, done = 0;
+  int merged = 0, done = 0, unreadable = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const json& v = m["variants"][i];
     const std::string name = v["name"];
@@ -143,14 +144,16 @@ int runMerge(const MergeOptions& o) {
       ++done;
       std::cout << "merged as run " << copy << " (" << toString(run.status) << ")\n";
     } catch (const StoreError& e) {
-      throw CliExit(kExitStore, std::string("task ") + std::to_string(i) + ": " + e.what());
+      // One task's file (a task killed mid-write, say) does not stop the others.
+      std::cout << "cannot be merged: " << e.what() << "\n";
+      ++unreadable;
     }
   }
   std::cout << merged << " new run" << (merged == 1 ? "" : "s") << " merged; " << done << " of " << n
             << " tasks in the store";
   if (done == int(n)) std::cout << "; compare: precisionlab-cli compare " << sweepId << " --db " << db;
   std::cout << "\n";
-  return 0;
+  return unreadable > 0 ? kExitStore : 0;
 }
 
 }  // namespace

@@ -106,6 +106,15 @@ class Relay {
     try {
       event = decodeEvent(line);
     } catch (const std::exception& e) {
+      if (!gotHello_ && std::string(e.what()).rfind("v: ", 0) == 0) {
+        // Another release at the other end: nothing it says can be trusted to mean
+        // what this one reads (docs/protocol.md, "Versioning").
+        versionError_ = address_.url + ": the worker there speaks another protocol version (" + e.what() +
+                        "); install the same Precision Lab release on both machines";
+        reportError("connection", versionError_);
+        ssh_.closeInput();
+        return;
+      }
       // Typically a login script on the server that prints to stdout: say so, go on.
       writeEvent(LogBatch{{LogEntry{"warning", address_.where() + " wrote a line that is not a protocol message "
                                                    "(does a login script there print to stdout?): " +
@@ -134,6 +143,7 @@ class Relay {
   // ssh's stdout has ended: the remote worker is done, or the connection is gone.
   int finish(int sshStatus) {
     if (!storeError_.empty()) return kExitStore;
+    if (!versionError_.empty()) return kExitRemote;
     if (recorder_.finished()) return sshStatus == 255 || ssh_.killedBySignal() ? 0 : sshStatus;
     // ssh says 255 for its own failures (no connection, connection lost); killed, it
     // says nothing. Any other status is the remote worker's own exit.
@@ -172,6 +182,7 @@ class Relay {
   WorkerProcess& ssh_;
   std::string commandPartial_;
   std::string storeError_;
+  std::string versionError_;
   bool stdinOpen_ = true;
   bool stopSent_ = false;
   bool gotHello_ = false;

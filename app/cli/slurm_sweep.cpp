@@ -29,13 +29,18 @@ std::string shellQuote(const std::string& word) {
   return out + "'";
 }
 
-// "fp16 with and without loss scaling" -> "fp16-with-and-without-loss-scaling", at most 40.
+// "fp16 with and without loss scaling" -> "fp16-with-and-without-loss-scaling": at most
+// 40 characters, cut after a whole word.
 std::string slug(const std::string& title) {
+  constexpr std::size_t kMost = 40;
   std::string s;
   for (unsigned char c : title) {
     if (std::isalnum(c)) s += char(std::tolower(c));
     else if (!s.empty() && s.back() != '-') s += '-';
-    if (s.size() >= 40) break;
+  }
+  if (s.size() > kMost) {
+    const std::size_t cut = s.rfind('-', kMost);
+    s.resize(cut != std::string::npos && cut > 0 ? cut : kMost);
   }
   while (!s.empty() && s.back() == '-') s.pop_back();
   return s.empty() ? "sweep" : s;

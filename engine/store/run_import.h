@@ -1,5 +1,5 @@
 #pragma once
-// Copying a finished run from one store into another (docs/remote.md, "Merging"): what
+// Copying a finished run from one store into another (docs/remote.md, "Merge"): what
 // `precisionlab-cli merge` does with the SQLite file each Slurm task wrote. The copy is a
 // new run in the target store with every row of the original (steps, events, evaluations,
 // layer statistics, speed), its summary (run_id made the new id), its name, notes and

@@ -54,7 +54,7 @@ for _ in $(seq 1 100); do [ -S "$dir/munge/munge.socket" ] && break; sleep 0.05;
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ctld_port=""
 for _ in $(seq 1 20); do
-  p=$((20000 + RANDOM % 40000))
+  p=$((20000 + RANDOM % 12000))  # below Linux's ephemeral ports (32768 and up)
   if port_free "$p" && port_free $((p + 1)); then ctld_port=$p; break; fi
 done
 [ -n "$ctld_port" ] || { echo "no two free ports found" >&2; exit 1; }

@@ -23,10 +23,31 @@ done
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/plab-sshd.XXXXXX")
 sshd_pid=""
+# The processes whose parent is $1, from /proc (no procps needed).
+children_of() {
+  local stat rest
+  for stat in /proc/[0-9]*/stat; do
+    read -r rest < "$stat" 2>/dev/null || continue
+    rest=${rest##*) }          # after the command name, which may hold spaces
+    set -- "$1" $rest          # $2 state, $3 parent
+    [ "$3" = "$1" ] && { stat=${stat#/proc/}; echo "${stat%/stat}"; }
+  done
+}
+descendants_of() {
+  local child
+  for child in $(children_of "$1"); do
+    echo "$child"
+    descendants_of "$child"
+  done
+}
 stop_sshd() {
   if [ -n "$sshd_pid" ]; then
-    # The sessions first (each a child of the listener), then the listener itself.
-    for child in $(ps -o pid= --ppid "$sshd_pid" 2>/dev/null); do kill "$child" 2>/dev/null || true; done
+    # Every process the sessions started (a remote worker, say), the sessions (each a
+    # child of the listener), then the listener itself. Listed before any is killed:
+    # a session's command outlives its session, reparented away from the listener.
+    local tree
+    tree=$(descendants_of "$sshd_pid")
+    for pid in $tree; do kill "$pid" 2>/dev/null || true; done
     kill "$sshd_pid" 2>/dev/null || true
     wait "$sshd_pid" 2>/dev/null || true
   fi
@@ -50,7 +71,7 @@ chmod 600 "$dir/authorized_keys"
 # another process makes it exit with "Cannot bind any address").
 port=""
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
-  candidate=$((20000 + RANDOM % 40000))
+  candidate=$((20000 + RANDOM % 12000))  # below Linux's ephemeral ports (32768 and up)
   cat > "$dir/sshd_config" <<CONF
 Port $candidate
 ListenAddress 127.0.0.1

@@ -1,5 +1,5 @@
 #pragma once
-// Where the GUI's runs and sweeps train (docs/remote.md, "In the app"): this computer, or
+// Where the GUI's runs and sweeps train (docs/remote.md, "Use it"): this computer, or
 // a worker reached over SSH (ssh://[user@]host[:port][/path/to/precisionlab-cli]). The
 // choice is kept in the settings; Run > Train on… changes it, and a label in the status
 // bar shows it. The worker client and the sweep runner are told of every change.
