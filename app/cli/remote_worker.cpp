@@ -75,7 +75,10 @@ class Relay {
     if (ready(fds[1])) ssh_.readStderr();
     if (ready(fds[0])) {
       std::vector<std::string> lines;
-      ssh_.readStdout(lines);
+      if (!ssh_.readStdout(lines) && ssh_.endedMidLine() && !lines.empty()) {
+        lines.pop_back();  // half a message, cut by the connection's end: nothing to read in it
+        cutShort_ = true;
+      }
       for (const std::string& line : lines) handleLine(line);
     }
   }
@@ -164,7 +167,7 @@ class Relay {
         connectionLost
             ? "the connection to " + address_.where() + " was lost" + after +
                   (ssh_.killedBySignal() ? " (ssh was killed)" : sshSaid.empty() ? "" : " (ssh: " + sshSaid + ")") +
-                  "; the steps received are kept"
+                  "; the steps received are kept" + (cutShort_ ? " (a last message, cut in half, was dropped)" : "")
             : "the remote worker ended (exit status " + std::to_string(sshStatus) + ")" + after +
                   " without finishing the run" + (sshSaid.empty() ? "" : ": " + sshSaid);
     reportError("connection", why);
@@ -186,6 +189,7 @@ class Relay {
   bool stdinOpen_ = true;
   bool stopSent_ = false;
   bool gotHello_ = false;
+  bool cutShort_ = false;   // ssh's stdout ended in the middle of a line
 };
 
 }  // namespace

@@ -111,6 +111,7 @@ bool WorkerProcess::readStdout(std::vector<std::string>& lines) {
   const ssize_t n = ::read(out_, buffer, sizeof buffer);
   if (n < 0 && errno == EINTR) return true;
   if (n <= 0) {
+    endedMidLine_ = !partial_.empty();
     if (!partial_.empty()) lines.push_back(std::move(partial_));
     partial_.clear();
     closeFd(out_);

@@ -31,6 +31,8 @@ class WorkerProcess {
   // After poll() said fd is readable: reads what is there. Complete stdout lines are
   // appended to `lines`; stderr text is kept (stderrText()). Returns false at EOF.
   bool readStdout(std::vector<std::string>& lines);
+  // At EOF: the last line handed out had no newline (the stream was cut mid-line).
+  bool endedMidLine() const { return endedMidLine_; }
   bool readStderr();
   const std::string& stderrText() const { return errText_; }
 
@@ -47,6 +49,7 @@ class WorkerProcess {
   std::string errText_;
   int status_ = -1;
   bool signaled_ = false;
+  bool endedMidLine_ = false;
 };
 
 // The path of the running executable, to start its `worker` subcommand.

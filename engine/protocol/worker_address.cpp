@@ -111,6 +111,10 @@ std::vector<std::string> sshWorkerCommand(const SshWorkerAddress& a, const std::
                                           const std::vector<std::string>& workerArgs) {
   std::vector<std::string> argv = sshCommand;
   argv.insert(argv.end(), {"-o", "BatchMode=yes"});
+  // A connection that goes silent (a laptop that lost its network) is seen as lost
+  // within a minute rather than TCP's hours; the run is then ended `interrupted`.
+  // Options given first (kSshCommandVariable, ~/.ssh/config is read later) win.
+  argv.insert(argv.end(), {"-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"});
   if (a.port) argv.insert(argv.end(), {"-p", std::to_string(a.port)});
   if (!a.user.empty()) argv.insert(argv.end(), {"-l", a.user});
   argv.push_back("--");

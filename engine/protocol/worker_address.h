@@ -44,9 +44,10 @@ SshWorkerAddress parseWorkerAddress(const std::string& url);
 std::vector<std::string> sshCommandFromEnvironment();
 
 // The argv that starts the remote worker: sshCommand, then -o BatchMode=yes (ssh must
-// never wait for a password or a host-key question nobody can answer), the port and
-// user when the URL has them, `--`, the host, and the remote command `program args...`
-// with every word quoted for the remote shell.
+// never wait for a password or a host-key question nobody can answer), keep-alives
+// (ServerAliveInterval=15, ServerAliveCountMax=4: a silent connection counts as lost
+// after a minute), the port and user when the URL has them, `--`, the host, and the
+// remote command `program args...` with every word quoted for the remote shell.
 std::vector<std::string> sshWorkerCommand(const SshWorkerAddress& address, const std::vector<std::string>& sshCommand,
                                           const std::vector<std::string>& workerArgs);
 

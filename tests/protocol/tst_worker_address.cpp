@@ -69,7 +69,8 @@ class TestWorkerAddress : public QObject {
   void buildsTheSshCommand() {
     const SshWorkerAddress a = parseWorkerAddress("ssh://ana@gpu1:2222/~/it's/precisionlab-cli");
     const std::vector<std::string> argv = sshWorkerCommand(a, {"ssh", "-F", "/tmp/cfg"}, {"worker", "--no-store"});
-    const std::vector<std::string> expected = {"ssh", "-F", "/tmp/cfg", "-o", "BatchMode=yes", "-p", "2222", "-l", "ana",
+    const std::vector<std::string> expected = {"ssh", "-F", "/tmp/cfg", "-o", "BatchMode=yes", "-o",
+                                               "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4", "-p", "2222", "-l", "ana",
                                                "--", "gpu1", "~/'it'\\''s/precisionlab-cli' 'worker' '--no-store'"};
     QCOMPARE(argv, expected);
   }

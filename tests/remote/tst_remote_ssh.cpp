@@ -31,10 +31,10 @@ QString workerUrl(const QString& program = cliPath()) {
 }
 
 // Runs the CLI with ssh reading the configuration of one case (with_sshd.sh).
-std::function<void(QProcess&)> sshCase(const QString& name) {
-  return [name](QProcess& p) {
+std::function<void(QProcess&)> sshCase(const QString& name, const QString& options = "") {
+  return [name, options](QProcess& p) {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert("PLAB_SSH_COMMAND", "ssh -F " + sshDir() + "/ssh_config_" + name);
+    env.insert("PLAB_SSH_COMMAND", "ssh -F " + sshDir() + "/ssh_config_" + name + options);
     p.setProcessEnvironment(env);
   };
 }
@@ -202,20 +202,26 @@ class TestRemoteSsh : public QObject {
   }
 
   // The connection breaks mid-run: the sshd session is killed (the server side of a
-  // dropped network), or the ssh client is. The run stays here, interrupted, with every
-  // step that arrived; the worker on the server sees its input end and stops.
+  // dropped network), or the ssh client is, or the server goes silent (its sshd
+  // session stopped: a network that drops packets rather than closing, found by ssh's
+  // keep-alives, here made 1 s x 2 instead of 15 s x 4). The run stays here,
+  // interrupted, with every step that arrived; the worker on the server sees its input
+  // end and stops.
   void connectionCutMidRunKeepsTheStepsReceived_data() {
     QTest::addColumn<QString>("cut");
-    QTest::newRow("sshd session killed") << "sshd";
-    QTest::newRow("ssh client killed") << "ssh";
+    QTest::addColumn<QString>("sshSays");
+    QTest::newRow("sshd session killed") << "sshd" << "(ssh: ";  // "closed by remote host", "Broken pipe", ...
+    QTest::newRow("ssh client killed") << "ssh" << "ssh was killed";
+    QTest::newRow("server silent") << "silent" << "not responding";
   }
   void connectionCutMidRunKeepsTheStepsReceived() {
     QFETCH(QString, cut);
+    QFETCH(QString, sshSays);
     QTemporaryDir dir;
     const QString file = writeExperiment(QDir(dir.path()), "endless.json", endlessSpirals());
     RunningRemote run;
     run.db = dir.filePath("cut.sqlite");
-    sshCase("good")(run.process);
+    sshCase("good", cut == "silent" ? " -o ServerAliveInterval=1 -o ServerAliveCountMax=2" : "")(run.process);
     run.process.start(cliPath(), {"run", file, "--backend", "cpu", "--db", run.db, "--worker", workerUrl()});
     QVERIFY(run.process.waitForStarted(10000));
     QVERIFY2(waitUntil([&] { return run.stepsStored() >= 200; }, 30000),
@@ -226,20 +232,23 @@ class TestRemoteSsh : public QObject {
     for (const ProcessEntry& p : descendants(sshd))
       if (p.command.contains("--no-store")) remoteWorker = p.pid;
     QVERIFY2(remoteWorker != 0, "the remote worker is not among the sshd's processes");
-    int killed = 0;
-    const pid_t root = cut == "sshd" ? sshd : pid_t(run.process.processId());
+    std::vector<pid_t> hit;
+    const pid_t root = cut == "ssh" ? pid_t(run.process.processId()) : sshd;
     for (const ProcessEntry& p : descendants(root)) {
-      if (p.name != cut) continue;
-      ::kill(p.pid, SIGKILL);
-      ++killed;
+      if (p.name != (cut == "ssh" ? "ssh" : "sshd")) continue;
+      ::kill(p.pid, cut == "silent" ? SIGSTOP : SIGKILL);
+      hit.push_back(p.pid);
     }
-    QVERIFY2(killed > 0, qPrintable("no " + cut + " process to kill"));
+    QVERIFY2(!hit.empty(), qPrintable("no process to " + cut));
     const std::int64_t before = run.stepsStored();
 
     QVERIFY2(run.process.waitForFinished(30000), "the CLI did not end after the connection broke");
+    for (pid_t pid : hit) ::kill(pid, SIGKILL);  // the silent session: now gone for good
     const QString err = QString::fromUtf8(run.process.readAllStandardError());
     QVERIFY2(run.process.exitCode() == 6, qPrintable(QString("exit %1: %2").arg(run.process.exitCode()).arg(err)));
     QVERIFY2(err.contains("was lost after step"), qPrintable(err));
+    QVERIFY2(err.contains(sshSays), qPrintable(err));
+    QVERIFY2(!err.contains("not a protocol message"), qPrintable(err));  // a line cut in half is no stranger's
     RunReader reader(run.db.toStdString());
     const auto info = reader.getRun(1);
     QVERIFY(info.has_value());
