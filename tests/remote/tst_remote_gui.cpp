@@ -74,6 +74,23 @@ class TestRemoteGui : public QObject {
     QCOMPARE(info->status, RunStatus::cancelled);
   }
 
+  // The app says why it could not connect, as the CLI does.
+  void aRefusedKeyIsNamedInTheRunsError() {
+    const QByteArray good = qgetenv("PLAB_SSH_COMMAND");
+    qputenv("PLAB_SSH_COMMAND", ("ssh -F " + qEnvironmentVariable("PLAB_TEST_SSH_DIR") + "/ssh_config_refused_key").toUtf8());
+    QTemporaryDir dir;
+    WorkerClient client;
+    client.setRemote(workerUrl());
+    QSignalSpy ended(&client, &WorkerClient::runEnded);
+    QVERIFY2(client.start(test::tinySpirals(), dir.filePath("runs.sqlite")), qPrintable(client.error()));
+    const bool endedInTime = ended.wait(30000);
+    qputenv("PLAB_SSH_COMMAND", good);
+    QVERIFY(endedInTime);
+    QCOMPARE(ended.first().at(0).toString(), QStringLiteral("failed"));
+    QVERIFY2(client.run()->error.contains("authentication failed: " + QString(workerUrl()).section('/', 2, 2)),
+             qPrintable(client.run()->error));
+  }
+
   void trainOnRefusesWhatIsNotAnAddress() {
     QWidget window;
     WorkerLocation location(&window);
