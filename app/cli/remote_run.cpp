@@ -40,6 +40,11 @@ class RemoteProgress {
       line_.onStarted(info);
     } else if (const auto* steps = std::get_if<StepsBatch>(&event)) {
       if (!steps->steps.empty()) last_ = steps->steps.back();
+    } else if (const auto* promotions = std::get_if<PromotionBatch>(&event)) {
+      for (const PrecisionPromotion& p : promotions->events) {
+        line_.onPromotion(p);
+        promotions_.push_back(p);
+      }
     } else if (const auto* epochs = std::get_if<EpochBatch>(&event)) {
       for (const EpochMetrics& e : epochs->epochs) line_.onEpoch(e);
     } else if (const auto* p = std::get_if<Progress>(&event)) {
@@ -68,6 +73,7 @@ class RemoteProgress {
       o.overflowEvents = s.value("overflow_events", std::int64_t(0));
       if (s.contains("final_loss_scale")) o.finalLossScale = numberFromJson(s["final_loss_scale"]).value_or(0);
       if (s.contains("median_step_ms")) o.medianStepMs = numberFromJson(s["median_step_ms"]).value_or(0);
+      o.promotions = promotions_;
       line_.onFinished(o);
     }
   }
@@ -79,6 +85,7 @@ class RemoteProgress {
  private:
   ProgressLine line_;
   StepMetrics last_;
+  std::vector<PrecisionPromotion> promotions_;
   std::int64_t runId_ = 0;
   std::optional<RunFinished> finished_;
   std::string error_;

@@ -171,6 +171,13 @@ void ProgressLine::onEpoch(const EpochMetrics& e) {
   std::cout.flush();
 }
 
+void ProgressLine::onPromotion(const PrecisionPromotion& p) {
+  endLine();
+  std::cout << "step " << p.step << ": " << p.layerName << " promoted " << p.from << " -> " << p.to << " ("
+            << p.reason << ")\n";
+  std::cout.flush();
+}
+
 void ProgressLine::onProgress(const RunProgress& p) {
   // Plain output (a log, a pipe) gets a line every few seconds, not ten a second.
   static constexpr double kPlainInterval = 2.0;
@@ -196,6 +203,13 @@ void ProgressLine::onFinished(const RunOutcome& o) {
   std::cout << "finished: " << toString(o.status) << " after " << o.steps << " steps (" << o.skippedSteps
             << " skipped, " << o.overflowEvents << " overflow events, final loss scale " << o.finalLossScale
             << ", median step " << o.medianStepMs << " ms)\n";
+  if (!o.promotions.empty()) {
+    std::cout << "adaptive precision promoted " << o.promotions.size() << " layer"
+              << (o.promotions.size() == 1 ? "" : "s") << ":";
+    for (const PrecisionPromotion& p : o.promotions)
+      std::cout << " " << p.layerName << " " << p.from << "->" << p.to << " at step " << p.step << ";";
+    std::cout << "\n";
+  }
   std::cout.flush();
 }
 

@@ -63,12 +63,14 @@ std::unique_ptr<Backend> createBackendOrExit(const std::string& which, const Exp
                                              std::string& note);
 
 // One line of progress: rewritten in place (\r) on a terminal, else a plain line at
-// most every few seconds; epoch evaluations and the end always get their own line.
+// most every few seconds; epoch evaluations, adaptive precision's promotions and the
+// end always get their own line.
 class ProgressLine final : public RunObserver {
  public:
   explicit ProgressLine(bool terminal);
   void onStarted(const RunStartInfo& info) override;
   void onEpoch(const EpochMetrics& e) override;
+  void onPromotion(const PrecisionPromotion& p) override;
   void onProgress(const RunProgress& p) override;
   void onFinished(const RunOutcome& o) override;
 

@@ -66,6 +66,19 @@ struct ScaleGrowthEvent {
   double scaleAfter = 0;
 };
 
+// A layer moved one step up the precision ladder during an adaptive run
+// (docs/architecture.md, "Adaptive precision"): from the statistics step `step` on,
+// the layer trains in `to`. `reason` is the measurement that decided it, in words
+// ("gradients: 38.2% would underflow in fp16 at steps 50, 100 (limit 5%)").
+struct PrecisionPromotion {
+  std::int64_t step = 0;
+  std::int32_t layerIndex = 0;
+  std::string layerName;   // "layers[0] linear"
+  std::string from, to;    // format names, as in files
+  std::string reason;
+  bool operator==(const PrecisionPromotion&) const = default;
+};
+
 struct EpochMetrics {
   std::int32_t epoch = 0;
   std::int64_t step = 0;          // the step at which it was evaluated

@@ -25,6 +25,7 @@ void RunRecord::append(RunRecord&& more) {
   appendRows(steps, more.steps);
   appendRows(overflows, more.overflows);
   appendRows(scaleGrowths, more.scaleGrowths);
+  appendRows(promotions, more.promotions);
   appendRows(epochs, more.epochs);
   appendRows(layerStats, more.layerStats);
   appendRows(speed, more.speed);
@@ -46,6 +47,7 @@ RunRecordCursor cursorOf(const RunRecord& r) {
   c.lastStatsStep = r.layerStats.empty() ? 0 : r.layerStats.back().step;
   c.overflows = r.overflows.size();
   c.scaleGrowths = r.scaleGrowths.size();
+  c.promotions = r.promotions.size();
   c.epochs = r.epochs.size();
   c.speed = r.speed.size();
   return c;

@@ -18,6 +18,7 @@ struct RunRecord {
   std::vector<StepMetrics> steps;              // step order
   std::vector<OverflowEvent> overflows;        // step order
   std::vector<ScaleGrowthEvent> scaleGrowths;  // step order
+  std::vector<PrecisionPromotion> promotions;  // step order (adaptive precision)
   std::vector<EpochMetrics> epochs;            // evaluation order
   std::vector<LayerStatsRecord> layerStats;    // step, then layer, activations before gradients
   std::vector<SpeedResult> speed;              // benchmark order
@@ -46,7 +47,7 @@ void sortLayerStats(std::vector<LayerStatsRecord>& records);
 struct RunRecordCursor {
   std::int64_t lastStep = 0;        // steps with a larger step are new
   std::int64_t lastStatsStep = 0;   // layer statistics with a larger step are new
-  std::size_t overflows = 0, scaleGrowths = 0, epochs = 0, speed = 0;  // rows held
+  std::size_t overflows = 0, scaleGrowths = 0, promotions = 0, epochs = 0, speed = 0;  // rows held
 };
 RunRecordCursor cursorOf(const RunRecord& record);
 

@@ -195,7 +195,7 @@ bool operator==(const Experiment& a, const Experiment& b) {
          a.epochs == b.epochs && a.steps == b.steps && a.statsInterval == b.statsInterval &&
          a.shadowStats == b.shadowStats &&
          a.logInterval == b.logInterval && a.evalInterval == b.evalInterval &&
-         a.backend == b.backend && a.fp8 == b.fp8;
+         a.backend == b.backend && a.fp8 == b.fp8 && a.precisionPolicy == b.precisionPolicy;
 }
 
 }  // namespace plab

@@ -155,6 +155,21 @@ struct Fp8Settings {
   bool operator==(const Fp8Settings&) const = default;
 };
 
+// ---- adaptive precision ----------------------------------------------------------
+
+// "precision_policy" (docs/architecture.md, "Adaptive precision"): every layer keeps its
+// format (fixed), or a layer whose statistics show too many values underflowing or
+// overflowing its format on `patience` statistics steps in a row moves one step up the
+// ladder (train/precision_policy.h) for the rest of the run (adaptive).
+enum class PrecisionPolicyMode { fixed, adaptive };
+struct PrecisionPolicy {
+  PrecisionPolicyMode mode = PrecisionPolicyMode::fixed;
+  double underflowLimit = 0.05;  // share of a tensor's values allowed to underflow its format
+  double overflowLimit = 0.0;    // share allowed to overflow it
+  int patience = 2;              // statistics steps in a row beyond a limit before a promotion
+  bool operator==(const PrecisionPolicy&) const = default;
+};
+
 // What a layer in a block-scaled format keeps between its products: bf16 (its products'
 // inputs are block-quantised when read; docs/architecture.md, "Block-scaled training").
 inline constexpr Precision kBlockLayerStorage = Precision::bf16;
@@ -193,6 +208,7 @@ struct Experiment {
   std::int32_t evalInterval = 0;   // 0: per epoch only
   std::string backend = "auto";    // "auto", "cpu", "cuda"
   Fp8Settings fp8;
+  PrecisionPolicy precisionPolicy;
 
   float gradClipNorm() const { return optimizer.clipNorm; }
   // The optimizer's hyperparameters for 1-based step `step` (rate from the schedule).

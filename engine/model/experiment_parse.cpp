@@ -278,6 +278,22 @@ Fp8Settings parseFp8(const json* j) {
   return s;
 }
 
+PrecisionPolicy parsePrecisionPolicy(const json* j) {
+  const json& o = objectOrEmpty(j);
+  ObjectReader r(o, "precision_policy");
+  const std::string mode = readSelector(r, "precision_policy", o);
+  Fields f(r, "precision_policy", mode, o);
+  PrecisionPolicy p;
+  p.mode = mode == "adaptive" ? PrecisionPolicyMode::adaptive : PrecisionPolicyMode::fixed;
+  if (p.mode == PrecisionPolicyMode::adaptive) {
+    p.underflowLimit = f.number("underflow_limit");
+    p.overflowLimit = f.number("overflow_limit");
+    p.patience = int(f.integer("patience"));
+  }
+  r.finish();
+  return p;
+}
+
 // A required object of the top level ("dataset", "network").
 const json& requiredObject(ObjectReader& top, const std::string& key) {
   const json* d = top.find(key);
@@ -335,6 +351,11 @@ Experiment parseExperiment(const json& file) {
   e.evalInterval = std::int32_t(f.integer("eval_interval"));
   e.backend = f.choice("backend");
   e.fp8 = parseFp8(r.find("fp8"));
+  e.precisionPolicy = parsePrecisionPolicy(r.find("precision_policy"));
+  if (e.precisionPolicy.mode == PrecisionPolicyMode::adaptive && e.statsInterval == 0) {
+    r.fail("precision_policy.mode", "\"adaptive\" decides from the layer statistics, but stats_interval is 0 "
+                                    "(none are taken); give stats_interval > 0");
+  }
   r.finish();
   return e;
 }

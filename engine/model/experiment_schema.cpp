@@ -82,6 +82,9 @@ std::vector<KeyRule> topLevel() {
        .help = "where to train; auto takes CUDA when a GPU is there"},
       {.path = "fp8", .type = KeyType::object, .defaultValue = json::object(),
        .help = "delayed-scaling settings of fp8 layers (see fp8)"},
+      {.path = "precision_policy", .type = KeyType::object, .defaultValue = json::object(),
+       .help = "fixed formats, or adaptive: layers that keep underflowing or overflowing are promoted "
+               "(see Precision policy)"},
   };
 }
 
@@ -326,12 +329,37 @@ std::vector<KeyRule> fp8() {
   };
 }
 
+// Adaptive precision (docs/architecture.md): the thresholds a layer's statistics are
+// held to, and how many statistics steps in a row may break them.
+std::vector<KeyRule> precisionPolicy() {
+  const Names adaptive = {"adaptive"};
+  return {
+      {.path = "precision_policy.mode", .type = KeyType::choice, .defaultValue = "fixed",
+       .choices = {"fixed", "adaptive"},
+       .help = "fixed: every layer keeps its format; adaptive: a layer that keeps underflowing or overflowing "
+               "moves up one step (fp4 -> fp8 -> bf16 -> fp32) during training"},
+      {.path = "precision_policy.underflow_limit", .type = KeyType::number, .defaultValue = 0.05, .min = 0,
+       .max = 1, .units = "share",
+       .help = "a layer breaks it when more than this share of an activation or gradient tensor underflows its "
+               "format (the shadow's \"would underflow\" share with shadow_stats, else the share that became zero)",
+       .when = adaptive},
+      {.path = "precision_policy.overflow_limit", .type = KeyType::number, .defaultValue = 0, .min = 0,
+       .max = 1, .units = "share",
+       .help = "a layer breaks it when more than this share of its activations overflows its format (gradient "
+               "overflows are the loss scaler's)",
+       .when = adaptive},
+      {.path = "precision_policy.patience", .type = KeyType::integer, .defaultValue = 2, .min = 1, .max = 1000,
+       .units = "statistics steps", .help = "statistics steps in a row beyond a limit before the layer is promoted",
+       .when = adaptive},
+  };
+}
+
 }  // namespace
 
 const std::vector<KeyRule>& experimentSchema() {
   static const std::vector<KeyRule> all = [] {
     std::vector<KeyRule> out;
-    for (auto part : {topLevel(), dataset(), network(), layers(), optimizer(), schedule(), lossScaling(), fp8()}) {
+    for (auto part : {topLevel(), dataset(), network(), layers(), optimizer(), schedule(), lossScaling(), fp8(), precisionPolicy()}) {
       for (auto& rule : part) out.push_back(std::move(rule));
     }
     return out;

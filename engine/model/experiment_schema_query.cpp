@@ -41,7 +41,7 @@ bool KeyRule::appliesTo(std::string_view selected) const {
 std::string_view selectorKey(std::string_view section) {
   if (section == "dataset") return "name";
   if (section == "network.layers[]" || section == "optimizer" || section == "schedule") return "type";
-  if (section == "loss_scaling") return "mode";
+  if (section == "loss_scaling" || section == "precision_policy") return "mode";
   if (section == "fp8") return "scaling";
   return {};
 }
@@ -185,6 +185,7 @@ const char* sectionTitle(const std::string& section) {
   if (section == "schedule") return "Schedule (`schedule`)";
   if (section == "loss_scaling") return "Loss scaling (`loss_scaling`)";
   if (section == "fp8") return "fp8 (`fp8`)";
+  if (section == "precision_policy") return "Precision policy (`precision_policy`)";
   return "?";
 }
 

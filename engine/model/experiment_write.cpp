@@ -143,6 +143,15 @@ json fp8Json(const Fp8Settings& f) {
                          {"backward", std::string(toString(f.backward))}});
 }
 
+json precisionPolicyJson(const PrecisionPolicy& p) {
+  const std::string mode = p.mode == PrecisionPolicyMode::adaptive ? "adaptive" : "fixed";
+  return walkSchema("precision_policy", mode,
+                    json{{"mode", mode},
+                         {"underflow_limit", p.underflowLimit},
+                         {"overflow_limit", p.overflowLimit},
+                         {"patience", p.patience}});
+}
+
 }  // namespace
 
 json toJson(const Experiment& e) {
@@ -163,7 +172,8 @@ json toJson(const Experiment& e) {
               {"log_interval", e.logInterval},
               {"eval_interval", e.evalInterval},
               {"backend", e.backend},
-              {"fp8", fp8Json(e.fp8)}};
+              {"fp8", fp8Json(e.fp8)},
+              {"precision_policy", precisionPolicyJson(e.precisionPolicy)}};
   if (e.steps > 0) {
     values["steps"] = e.steps;
   } else {

@@ -61,7 +61,7 @@ void checkRounding(const LayerSpec& layer, std::size_t i, const Backend& backend
 
 Network::Network(const NetworkSpec& spec, const Shape& sampleShape, Backend& backend,
                  std::uint64_t seed, bool masterWeights, const Fp8Settings& fp8)
-    : backend_(backend), fp8_(fp8) {
+    : backend_(backend), seed_(seed), masterWeights_(masterWeights), loss_(spec.loss), fp8_(fp8) {
   shapes_ = inferShapes(spec, sampleShape);
   sampleShape_ = sampleShape;
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
@@ -148,6 +148,97 @@ void Network::createConversionBuffers() {
     inputCopies_[i].init(backend_, layers_[i]->forwardFormat());
     gradCopies_[i].init(backend_, layers_[i]->gradFormat());
   }
+}
+
+// Copies values into a tensor of another format, whatever memory order each is in
+// (a CUDA conv weight may be channels-last): convert keeps the source's order.
+void Network::copyValues(const Tensor& from, Tensor& to) {
+  if (from.layout() == to.layout()) {
+    backend_.convert(from, to);
+    return;
+  }
+  Tensor wide = backend_.empty(from.shape(), Precision::fp32);
+  backend_.convert(from, wide);
+  if (to.precision() == Precision::fp32) {
+    backend_.toLayout(wide, to, to.layout());
+    return;
+  }
+  Tensor ordered = backend_.empty(from.shape(), Precision::fp32);
+  backend_.toLayout(wide, ordered, to.layout());
+  backend_.convert(ordered, to);
+}
+
+NetworkSpec Network::currentSpec() const {
+  NetworkSpec spec;
+  spec.loss = loss_;
+  for (const auto& layer : layers_) spec.layers.push_back(layer->spec());
+  return spec;
+}
+
+void Network::promoteLayer(std::size_t i, Precision to) {
+  if (i >= layers_.size()) throw std::invalid_argument("promoteLayer: no layer " + std::to_string(i));
+  const LayerType type = layers_[i]->spec().type;
+  if (type == LayerType::batchnorm1d || type == LayerType::batchnorm2d) {
+    throw std::invalid_argument(shapes_[i].name + ": batch norm layers keep their format (their running "
+                                "statistics and parameters are fp32 already)");
+  }
+  LayerSpec spec = layers_[i]->spec();
+  spec.precision = to;
+  // What the new format cannot do falls back to the default (the layer's old settings
+  // were checked for its old format).
+  if (spec.rounding == Rounding::stochastic && (to == Precision::fp32 || isFp8(to))) spec.rounding = Rounding::nearest;
+  if (spec.accumulate == Accumulation::layer && !canAccumulateIn(to)) spec.accumulate = Accumulation::fp32;
+  if (!isBlockScaled(to)) {
+    spec.blockScaling = BlockScaling::blocks1d;
+    spec.blockBackward = true;
+  }
+  checkPrecision(spec, i, backend_);
+  checkAccumulation(spec, i, backend_);
+  checkRounding(spec, i, backend_);
+
+  const detail::LayerBuild build{spec, shapes_[i].inputShape, shapes_[i].outputShape, forwardFormatOf(to, fp8_),
+                                 gradFormatOf(to, fp8_), backend_,
+                                 detail::deriveSeed(seed_, i, kSeedPurposeLayer)};
+  std::unique_ptr<Layer> layer;
+  std::vector<detail::ParamDecl> declared;
+  try {
+    layer = detail::makeLayer(build);
+    declared = layer->declareParameters(detail::deriveSeed(seed_, i, kSeedPurposeInit));
+  } catch (const std::bad_alloc&) {
+    failAllocation(i, "the layer's buffers in " + std::string(toString(to)));
+  }
+  const std::size_t first = declared.empty() ? 0 : std::size_t(layerFirstParam_[i]);
+  for (std::size_t k = 0; k < declared.size(); ++k) {
+    ParamSlot& old = params_[first + k];
+    ParamSlot fresh;
+    try {
+      fresh = createSlot(old.name, declared[k], masterWeights_);
+    } catch (const std::bad_alloc&) {
+      failAllocation(i, "its " + declared[k].suffix + " in " + std::string(toString(to)));
+    }
+    // The values the layer has learnt: the fp32 master copy when there is one (exact),
+    // else the working copy, widened or rounded into the new format.
+    const Tensor& source = old.master.defined() ? old.master : old.working;
+    if (fresh.master.defined()) copyValues(old.master, fresh.master);
+    copyValues(source, fresh.working);
+    fresh.state1 = old.state1;
+    fresh.state2 = old.state2;
+    fresh.rounding = spec.rounding;
+    fresh.roundingSeed = old.roundingSeed;
+    old = std::move(fresh);  // same address: the layer binds to params_ in place
+  }
+  if (!declared.empty()) layer->bindParameters(&params_[first]);
+  layers_[i] = std::move(layer);
+
+  shapes_ = inferShapes(currentSpec(), sampleShape_);
+  inputCopies_[i] = detail::Buffer();
+  inputCopies_[i].init(backend_, layers_[i]->forwardFormat());
+  gradCopies_[i] = detail::Buffer();
+  gradCopies_[i].init(backend_, layers_[i]->gradFormat());
+  fp8Tensors_.clear();
+  collectFp8Tensors();
+  lastOutput_ = Tensor();
+  inputGradient_ = Tensor();
 }
 
 void Network::collectFp8Tensors() {

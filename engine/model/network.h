@@ -140,6 +140,17 @@ class Network {
   std::vector<LayerTiming> layerTimings() const;
   void resetTimings();
 
+  // Adaptive precision (docs/architecture.md, "Adaptive precision"): layer `index` from
+  // now on trains in `to`. The layer is built again in the new format; its parameters
+  // keep their values (from the fp32 master copy when there is one, else converted from
+  // the working copy) and their optimizer state. Stochastic rounding and accumulation
+  // in the layer's format fall back to nearest and fp32 where `to` has neither. Batch
+  // norm layers, whose running statistics live in the layer, are refused. Throws
+  // std::invalid_argument naming the layer when `to` cannot be used there.
+  void promoteLayer(std::size_t index, Precision to);
+  // The spec each layer now trains with (after any promotions).
+  NetworkSpec currentSpec() const;
+
   std::vector<LayerShapeInfo> summary() const { return shapes_; }
   std::vector<std::string> layerNames() const;
   Precision outputPrecision() const;       // format of forward's result
@@ -154,6 +165,7 @@ class Network {
   ParamSlot createSlot(const std::string& name, const detail::ParamDecl& decl, bool masterWeights);
   void createConversionBuffers();
   void collectFp8Tensors();
+  void copyValues(const Tensor& from, Tensor& to);
   void checkInput(const Tensor& input) const;
   void startTiming();
   void stopTiming(std::vector<double>& sums, std::vector<std::int64_t>& calls, std::size_t layer);
@@ -166,6 +178,9 @@ class Network {
   void captureGradients(std::size_t layer, const Tensor* inputGradient);
 
   Backend& backend_;
+  std::uint64_t seed_ = 0;
+  bool masterWeights_ = true;
+  LossKind loss_ = LossKind::cross_entropy;
   Shape sampleShape_;
   std::vector<LayerShapeInfo> shapes_;
   std::vector<std::unique_ptr<detail::Layer>> layers_;

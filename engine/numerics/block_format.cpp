@@ -335,6 +335,33 @@ struct MxFast {
   bool integer;
 };
 
+// A run of MX float elements sharing one scale (down = 2^-k, up = 2^k; per column
+// when `perColumn`, then down and up are arrays): each x * down rounded to the nearest
+// multiple of its binade's quantum, 2^(max(e, emin) - mantissa bits), by adding and
+// subtracting 1.5 * 2^23 quanta (the fp32 adder rounds to nearest-even at that ulp),
+// then saturated at the element's largest value. Every operation is the same for all
+// lanes, so the loop vectorises; the same values as roundToSmallFormatBits, which
+// tests/numerics/tst_block_formats.cpp checks bit for bit against the reference.
+template <bool perColumn>
+void mxFloatElements(const MxFast& m, const float* x, float* y, std::size_t count, const float* down, const float* up) {
+  const std::int32_t mantissa = 23 - m.rounding.dropBits;
+  const std::int32_t eminBiased = static_cast<std::int32_t>(m.rounding.minNormalBits >> 23);
+  const float maxFinite = floatOf(m.rounding.maxFiniteBits);
+  for (std::size_t i = 0; i < count; ++i) {
+    const float d = perColumn ? down[i] : down[0];
+    const float u = perColumn ? up[i] : up[0];
+    const std::uint32_t bits = bitsOf(x[i] * d);
+    const std::uint32_t sign = bits & 0x80000000u;
+    const float a = floatOf(bits & 0x7FFFFFFFu);
+    std::int32_t e = static_cast<std::int32_t>((bits >> 23) & 0xFFu);
+    e = e < eminBiased ? eminBiased : e;
+    const float anchor = floatOf((static_cast<std::uint32_t>(e - mantissa + 23) << 23) | 0x00400000u);
+    float r = (a + anchor) - anchor;
+    r = r < maxFinite ? r : maxFinite;
+    y[i] = floatOf(bitsOf(r) | sign) * u;
+  }
+}
+
 // The scale exponent k of an MX block from the largest magnitude's bits (below inf).
 int mxScaleExponent(const MxFast& m, std::uint32_t maxAbs) {
   return maxAbs == 0 ? kE8m0MinExponent : std::max(floorLog2Bits(maxAbs) - m.emax, kE8m0MinExponent);
@@ -360,6 +387,7 @@ void mxFastBlock(const MxFast& m, const float* x, float* y, std::size_t count) {
   const int k = mxScaleExponent(m, maxAbs);
   const float down = pow2f(-k);
   const float up = pow2f(k);
+  if (!m.integer) return mxFloatElements<false>(m, x, y, count, &down, &up);
   for (std::size_t i = 0; i < count; ++i) y[i] = mxElement(m, x[i], down, up);
 }
 
@@ -374,6 +402,7 @@ void mxFastColumns(const MxFast& m, const float* in, float* out, std::size_t row
   for (std::size_t r0 = 0; r0 < rows; r0 += blockRows) {
     const std::size_t r1 = std::min(rows, r0 + blockRows);
     std::fill(maxAbs.begin(), maxAbs.end(), 0u);
+    bool anyNan = false;
     for (std::size_t r = r0; r < r1; ++r) {
       const float* x = in + r * cols;
       for (std::size_t c = 0; c < cols; ++c) maxAbs[c] = std::max(maxAbs[c], bitsOf(x[c]) & 0x7FFFFFFFu);
@@ -381,6 +410,7 @@ void mxFastColumns(const MxFast& m, const float* in, float* out, std::size_t row
     for (std::size_t c = 0; c < cols; ++c) {
       if (maxAbs[c] >= 0x7F800000u) {
         down[c] = up[c] = std::numeric_limits<float>::quiet_NaN();  // a NaN or an inf: the scale is NaN
+        anyNan = true;
         continue;
       }
       const int k = mxScaleExponent(m, maxAbs[c]);
@@ -390,6 +420,12 @@ void mxFastColumns(const MxFast& m, const float* in, float* out, std::size_t row
     for (std::size_t r = r0; r < r1; ++r) {
       const float* x = in + r * cols;
       float* y = out + r * cols;
+      if (!m.integer) {
+        mxFloatElements<true>(m, x, y, cols, down.data(), up.data());
+        for (std::size_t c = 0; anyNan && c < cols; ++c)
+          if (std::isnan(up[c])) y[c] = std::numeric_limits<float>::quiet_NaN();
+        continue;
+      }
       for (std::size_t c = 0; c < cols; ++c)
         y[c] = std::isnan(up[c]) ? std::numeric_limits<float>::quiet_NaN() : mxElement(m, x[c], down[c], up[c]);
     }

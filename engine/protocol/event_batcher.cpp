@@ -30,6 +30,7 @@ void EventBatcher::merge(Event& into, Event&& more) {
   if (std::holds_alternative<StepsBatch>(more)) appendAll(into, std::move(more), &StepsBatch::steps);
   else if (std::holds_alternative<OverflowBatch>(more)) appendAll(into, std::move(more), &OverflowBatch::events);
   else if (std::holds_alternative<ScaleGrowthBatch>(more)) appendAll(into, std::move(more), &ScaleGrowthBatch::events);
+  else if (std::holds_alternative<PromotionBatch>(more)) appendAll(into, std::move(more), &PromotionBatch::events);
   else if (std::holds_alternative<EpochBatch>(more)) appendAll(into, std::move(more), &EpochBatch::epochs);
   else if (std::holds_alternative<LayerStatsBatch>(more)) appendAll(into, std::move(more), &LayerStatsBatch::records);
   else if (std::holds_alternative<SpeedBatch>(more)) appendAll(into, std::move(more), &SpeedBatch::results);

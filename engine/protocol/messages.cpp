@@ -20,6 +20,7 @@ json body(const RunStarted& m) {
 json body(const StepsBatch& m) { return {{"steps", m.steps}}; }
 json body(const OverflowBatch& m) { return {{"events", m.events}}; }
 json body(const ScaleGrowthBatch& m) { return {{"events", m.events}}; }
+json body(const PromotionBatch& m) { return {{"events", m.events}}; }
 json body(const EpochBatch& m) { return {{"epochs", m.epochs}}; }
 json body(const LayerStatsBatch& m) { return {{"records", m.records}}; }
 json body(const SpeedBatch& m) { return {{"results", m.results}}; }
@@ -83,6 +84,7 @@ const std::vector<std::pair<std::string, std::function<Event(const json&)>>>& ev
       {"steps", [](const json& j) -> Event { return StepsBatch{decodeArray<StepMetrics>(j, "steps")}; }},
       {"overflow", [](const json& j) -> Event { return OverflowBatch{decodeArray<OverflowEvent>(j, "events")}; }},
       {"scale_growth", [](const json& j) -> Event { return ScaleGrowthBatch{decodeArray<ScaleGrowthEvent>(j, "events")}; }},
+      {"promotion", [](const json& j) -> Event { return PromotionBatch{decodeArray<PrecisionPromotion>(j, "events")}; }},
       {"epoch", [](const json& j) -> Event { return EpochBatch{decodeArray<EpochMetrics>(j, "epochs")}; }},
       {"layer_stats", [](const json& j) -> Event { return LayerStatsBatch{decodeArray<LayerStatsRecord>(j, "records")}; }},
       {"speed", [](const json& j) -> Event { return SpeedBatch{decodeArray<SpeedResult>(j, "results")}; }},

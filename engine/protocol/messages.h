@@ -41,6 +41,7 @@ struct RunStarted {             // "run_started"
 struct StepsBatch { std::vector<StepMetrics> steps; };                 // "steps"
 struct OverflowBatch { std::vector<OverflowEvent> events; };           // "overflow"
 struct ScaleGrowthBatch { std::vector<ScaleGrowthEvent> events; };     // "scale_growth"
+struct PromotionBatch { std::vector<PrecisionPromotion> events; };     // "promotion"
 struct EpochBatch { std::vector<EpochMetrics> epochs; };               // "epoch"
 struct LayerStatsBatch { std::vector<LayerStatsRecord> records; };     // "layer_stats"
 struct SpeedBatch { std::vector<SpeedResult> results; };               // "speed"
@@ -67,7 +68,7 @@ struct RunFinished {            // "run_finished": the last line of a run
   nlohmann::json summary = nlohmann::json::object();
 };
 
-using Event = std::variant<Hello, RunStarted, StepsBatch, OverflowBatch, ScaleGrowthBatch, EpochBatch,
+using Event = std::variant<Hello, RunStarted, StepsBatch, OverflowBatch, ScaleGrowthBatch, PromotionBatch, EpochBatch,
                            LayerStatsBatch, SpeedBatch, Progress, LogBatch, ErrorMessage, RunFinished>;
 
 // ---- commands (GUI -> worker) ------------------------------------------------------

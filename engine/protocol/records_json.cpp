@@ -64,6 +64,20 @@ void from_json(const json& j, ScaleGrowthEvent& e) {
   e.scaleAfter = readNumber(j, "scale_after");
 }
 
+void to_json(json& j, const PrecisionPromotion& p) {
+  j = json{{"step", p.step}, {"layer_index", p.layerIndex}, {"layer", p.layerName},
+           {"from", p.from},  {"to", p.to},                  {"reason", p.reason}};
+}
+
+void from_json(const json& j, PrecisionPromotion& p) {
+  p.step = readInt(j, "step");
+  p.layerIndex = std::int32_t(readInt(j, "layer_index"));
+  p.layerName = readString(j, "layer");
+  p.from = readString(j, "from");
+  p.to = readString(j, "to");
+  p.reason = readString(j, "reason");
+}
+
 void to_json(json& j, const EpochMetrics& m) {
   j = json{{"epoch", m.epoch},
            {"step", m.step},

@@ -22,6 +22,9 @@ void to_json(nlohmann::json& j, const OverflowEvent& e);
 void from_json(const nlohmann::json& j, OverflowEvent& e);
 void to_json(nlohmann::json& j, const ScaleGrowthEvent& e);
 void from_json(const nlohmann::json& j, ScaleGrowthEvent& e);
+// {"step", "layer_index", "layer", "from", "to", "reason"}
+void to_json(nlohmann::json& j, const PrecisionPromotion& p);
+void from_json(const nlohmann::json& j, PrecisionPromotion& p);
 void to_json(nlohmann::json& j, const EpochMetrics& m);
 void from_json(const nlohmann::json& j, EpochMetrics& m);
 // The histogram is sparse: "hist": [[bin, count], ...] for the nonzero bins, with

@@ -41,6 +41,10 @@ struct EventRecorder::Writer {
     r.requireRun("scale_growth");
     for (const ScaleGrowthEvent& e : m.events) r.writer_->appendScaleGrowth(e);
   }
+  void operator()(PromotionBatch& m) const {
+    r.requireRun("promotion");
+    for (const PrecisionPromotion& p : m.events) r.writer_->appendPromotion(p);
+  }
   void operator()(EpochBatch& m) const {
     r.requireRun("epoch");
     for (const EpochMetrics& e : m.epochs) r.writer_->appendEpoch(e);

@@ -125,6 +125,7 @@ json runToJson(const RunInfo& info, const RunRecord& run) {
           {"epochs", run.epochs},
           {"overflows", run.overflows},
           {"scale_growth", run.scaleGrowths},
+          {"promotions", run.promotions},
           {"layer_stats", run.layerStats},
           {"speed", run.speed}};
 }

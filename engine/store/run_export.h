@@ -12,7 +12,7 @@
 // text fields are quoted when they hold a comma, quote or line break (RFC 4180).
 //
 // JSON: one object {"format":"precisionlab-run","version":1,"run":{...},"steps":[...],
-// "epochs":[...],"overflows":[...],"scale_growth":[...],"layer_stats":[...],"speed":[...]}
+// "epochs":[...],"overflows":[...],"scale_growth":[...],"promotions":[...],"layer_stats":[...],"speed":[...]}
 // with the records spelt as on the worker pipe (protocol/records_json.h).
 #include <cstdint>
 #include <ostream>

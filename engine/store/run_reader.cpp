@@ -158,15 +158,15 @@ namespace {
 // (protocol/records_json.h); a payload that does not decode names the event.
 template <class Record>
 std::vector<Record> decodeEvents(const std::string& path, std::int64_t runId, const std::vector<StoredEvent>& events,
-                                 EventKind kind) {
+                                 EventKind kind, const char* name = nullptr) {
   std::vector<Record> out;
   for (const auto& e : events) {
-    if (e.kind != kind) continue;
+    if (e.kind != kind || (name && e.name != name)) continue;
     try {
       out.push_back(e.payload.get<Record>());
     } catch (const protocol::ProtocolError& error) {
       throw StoreError(path + ": run " + std::to_string(runId) + ", event " + std::to_string(e.id) + ": bad " +
-                       eventKindName(kind) + " payload: " + error.what());
+                       (name ? name : eventKindName(kind)) + " payload: " + error.what());
     }
   }
   return out;
@@ -189,6 +189,10 @@ std::vector<ScaleGrowthEvent> RunReader::loadScaleGrowths(std::int64_t runId) {
   return decodeEvents<ScaleGrowthEvent>(path_, runId, loadEvents(runId), EventKind::scale_growth);
 }
 
+std::vector<PrecisionPromotion> RunReader::loadPromotions(std::int64_t runId) {
+  return decodeEvents<PrecisionPromotion>(path_, runId, loadEvents(runId), EventKind::other, kPromotionEventName);
+}
+
 RunRecord RunReader::loadRecord(std::int64_t runId, const RunRecordCursor& since) {
   // One snapshot: a writer committing between two of these reads would otherwise give
   // rows of one table that the next read of another table does not match.
@@ -204,6 +208,8 @@ RunRecord RunReader::loadRecord(std::int64_t runId, const RunRecordCursor& since
   r.overflows = tailBeyond(decodeEvents<OverflowEvent>(path_, runId, events, EventKind::overflow), since.overflows);
   r.scaleGrowths =
       tailBeyond(decodeEvents<ScaleGrowthEvent>(path_, runId, events, EventKind::scale_growth), since.scaleGrowths);
+  r.promotions = tailBeyond(decodeEvents<PrecisionPromotion>(path_, runId, events, EventKind::other, kPromotionEventName),
+                            since.promotions);
   r.epochs = tailBeyond(loadEpochs(runId), since.epochs);
   r.layerStats = loadLayerStats(runId, since.lastStatsStep);
   r.speed = tailBeyond(loadSpeed(runId), since.speed);

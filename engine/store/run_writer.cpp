@@ -83,6 +83,11 @@ void RunWriter::appendScaleGrowth(const ScaleGrowthEvent& e) {
              [&](Buffer& b) { b.events.push_back({e.step, EventKind::scale_growth, "scale_growth", json(e).dump()}); });
 }
 
+void RunWriter::appendPromotion(const PrecisionPromotion& p) {
+  appendWith("appendPromotion",
+             [&](Buffer& b) { b.events.push_back({p.step, EventKind::other, kPromotionEventName, json(p).dump()}); });
+}
+
 void RunWriter::appendEvent(std::int64_t step, const std::string& name, const json& payload) {
   appendWith("appendEvent", [&](Buffer& b) { b.events.push_back({step, EventKind::other, name, payload.dump()}); });
 }

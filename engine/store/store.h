@@ -79,6 +79,9 @@ const char* eventKindName(EventKind k);
 
 // A row of `events`: overflow and scale_growth carry their record as JSON
 // (protocol/ encodes them the same way); `other` carries whatever the caller gave.
+// Adaptive precision's promotions are `other` rows named kPromotionEventName with a
+// PrecisionPromotion as payload (an older store's CHECK on `kind` allows no new kind).
+inline constexpr const char* kPromotionEventName = "promotion";
 struct StoredEvent {
   std::int64_t id = 0;              // increasing: loadEvents(run, sinceId) reads only newer ones
   std::int64_t step = 0;
@@ -106,6 +109,7 @@ class RunWriter {
   void appendStep(const StepMetrics& m);
   void appendOverflow(const OverflowEvent& e);
   void appendScaleGrowth(const ScaleGrowthEvent& e);
+  void appendPromotion(const PrecisionPromotion& p);
   void appendEvent(std::int64_t step, const std::string& name, const nlohmann::json& payload);
   void appendEpoch(const EpochMetrics& m);
   void appendLayerStats(const LayerStatsRecord& r);
@@ -159,6 +163,7 @@ class RunReader {
   std::vector<StoredEvent> loadEvents(std::int64_t runId, std::int64_t sinceId = 0);
   std::vector<OverflowEvent> loadOverflows(std::int64_t runId);
   std::vector<ScaleGrowthEvent> loadScaleGrowths(std::int64_t runId);
+  std::vector<PrecisionPromotion> loadPromotions(std::int64_t runId);
   std::vector<EpochMetrics> loadEpochs(std::int64_t runId);
   // Rows with step > sinceStep, ordered by step, then layer, activations before gradients.
   std::vector<LayerStatsRecord> loadLayerStats(std::int64_t runId, std::int64_t sinceStep = 0);

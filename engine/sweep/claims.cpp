@@ -113,6 +113,7 @@ const std::vector<std::string>& claimMetricNames() {
       "memory_bytes",    "weights_bytes", "activations_bytes",
       "early_gradient_shadow_underflow",
       "product_error_fp64",
+      "promotions",      "first_promotion_step", "first_promoted_layer",
   };
   return names;
 }

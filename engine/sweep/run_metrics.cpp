@@ -47,6 +47,12 @@ RunMetrics storedRunMetrics(RunReader& reader, std::int64_t runId) {
   double growths = 0;
   for (const StoredEvent& e : reader.loadEvents(runId)) growths += e.kind == EventKind::scale_growth ? 1 : 0;
   m["growth_events"] = growths;
+  const std::vector<PrecisionPromotion> promotions = reader.loadPromotions(runId);
+  m["promotions"] = double(promotions.size());
+  if (!promotions.empty()) {
+    m["first_promotion_step"] = double(promotions.front().step);
+    m["first_promoted_layer"] = promotions.front().layerName;
+  }
   m["steps"] = double(run->stepCount);
   m["skipped_steps"] = double(run->skippedCount);
   if (const auto memory = run->summary.find("memory"); memory != run->summary.end() && memory->is_object()) {

@@ -30,6 +30,7 @@ void EventStreamObserver::onSteps(std::span<const StepMetrics> steps) {
 
 void EventStreamObserver::onOverflow(const OverflowEvent& e) { sink_(OverflowBatch{{e}}); }
 void EventStreamObserver::onScaleGrowth(const ScaleGrowthEvent& e) { sink_(ScaleGrowthBatch{{e}}); }
+void EventStreamObserver::onPromotion(const PrecisionPromotion& p) { sink_(PromotionBatch{{p}}); }
 void EventStreamObserver::onEpoch(const EpochMetrics& e) { sink_(EpochBatch{{e}}); }
 
 void EventStreamObserver::onLayerStats(std::span<const LayerStatsRecord> records) {

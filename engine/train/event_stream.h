@@ -23,6 +23,7 @@ class EventStreamObserver final : public RunObserver {
   void onSteps(std::span<const StepMetrics> steps) override;
   void onOverflow(const OverflowEvent& e) override;
   void onScaleGrowth(const ScaleGrowthEvent& e) override;
+  void onPromotion(const PrecisionPromotion& p) override;
   void onEpoch(const EpochMetrics& e) override;
   void onLayerStats(std::span<const LayerStatsRecord> records) override;
   void onSpeed(std::span<const SpeedResult> results) override;

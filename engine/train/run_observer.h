@@ -56,7 +56,8 @@ struct RunOutcome {
   std::int64_t shadowPasses = 0;   // shadow_stats: fp32 shadow passes run (one per statistics step)
   double medianShadowMs = 0;       // wall time of one, synced
   std::string stepCapture;         // StepRunner::summary(): how many steps were replayed
-  MemoryUse memory;                // what the network holds (Network::memoryUse)
+  MemoryUse memory;                // what the network holds (Network::memoryUse), after any promotions
+  std::vector<PrecisionPromotion> promotions;  // adaptive precision, in step order
 };
 
 class RunObserver {
@@ -66,6 +67,7 @@ class RunObserver {
   virtual void onSteps(std::span<const StepMetrics>) {}
   virtual void onOverflow(const OverflowEvent&) {}
   virtual void onScaleGrowth(const ScaleGrowthEvent&) {}
+  virtual void onPromotion(const PrecisionPromotion&) {}
   virtual void onEpoch(const EpochMetrics&) {}
   virtual void onLayerStats(std::span<const LayerStatsRecord>) {}
   virtual void onSpeed(std::span<const SpeedResult>) {}
@@ -81,6 +83,7 @@ class ObserverList final : public RunObserver {
   void onSteps(std::span<const StepMetrics> s) override { for (auto* o : observers_) o->onSteps(s); }
   void onOverflow(const OverflowEvent& e) override { for (auto* o : observers_) o->onOverflow(e); }
   void onScaleGrowth(const ScaleGrowthEvent& e) override { for (auto* o : observers_) o->onScaleGrowth(e); }
+  void onPromotion(const PrecisionPromotion& p) override { for (auto* o : observers_) o->onPromotion(p); }
   void onEpoch(const EpochMetrics& e) override { for (auto* o : observers_) o->onEpoch(e); }
   void onLayerStats(std::span<const LayerStatsRecord> s) override { for (auto* o : observers_) o->onLayerStats(s); }
   void onSpeed(std::span<const SpeedResult> s) override { for (auto* o : observers_) o->onSpeed(s); }

@@ -28,6 +28,7 @@ nlohmann::json runSummaryJson(const RunOutcome& o, std::int64_t runId, const Bac
   }
   j["step_capture"] = o.stepCapture;
   j["memory"] = o.memory;  // protocol/records_json.h
+  if (!o.promotions.empty()) j["promotions"] = o.promotions;
   return j;
 }
 

@@ -28,6 +28,7 @@ class StoreRecorder final : public RunObserver {
   void onSteps(std::span<const StepMetrics> steps) override;
   void onOverflow(const OverflowEvent& e) override { writer_->appendOverflow(e); }
   void onScaleGrowth(const ScaleGrowthEvent& e) override { writer_->appendScaleGrowth(e); }
+  void onPromotion(const PrecisionPromotion& p) override { writer_->appendPromotion(p); }
   void onEpoch(const EpochMetrics& e) override { writer_->appendEpoch(e); }
   void onLayerStats(std::span<const LayerStatsRecord> records) override;
   void onSpeed(std::span<const SpeedResult> results) override;

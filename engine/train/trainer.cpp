@@ -64,6 +64,8 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& data, Backend& bac
     shadow_ = std::make_unique<ShadowPass>(experiment, data.sampleShape, backend);
     outcome_.memory.shadow = shadow_->memoryBytes(experiment.batchSize);
   }
+  if (experiment.precisionPolicy.mode == PrecisionPolicyMode::adaptive)
+    promoter_ = std::make_unique<PrecisionPromoter>(experiment.precisionPolicy);
 }
 
 Trainer::~Trainer() = default;
@@ -108,6 +110,28 @@ void Trainer::reportStats(std::int64_t step) {
     if (!shadowMs_.empty()) shadowMs_.back() += (nowSeconds() - start) * 1000.0;
   }
   if (!records.empty()) observer_.onLayerStats(records);
+  if (promoter_) adaptPrecision(records);
+}
+
+// Adaptive precision (docs/architecture.md): the layers whose statistics broke the
+// policy long enough train in the next format from the next step on.
+void Trainer::adaptPrecision(const std::vector<LayerStatsRecord>& records) {
+  const std::vector<PrecisionPromotion> promotions = promoter_->observe(records, network_->currentSpec().layers);
+  for (const PrecisionPromotion& p : promotions) {
+    try {
+      network_->promoteLayer(std::size_t(p.layerIndex), *parsePrecision(p.to));
+    } catch (const std::exception& e) {
+      failedLayer_ = p.layerName;
+      throw std::runtime_error("step " + std::to_string(p.step) + ": adaptive precision could not promote " +
+                               p.layerName + " from " + p.from + " to " + p.to + ": " + e.what());
+    }
+    observer_.onPromotion(p);
+    outcome_.promotions.push_back(p);
+  }
+  if (promotions.empty()) return;
+  const std::int64_t shadowBytes = outcome_.memory.shadow;
+  outcome_.memory = network_->memoryUse(experiment_.batchSize);
+  outcome_.memory.shadow = shadowBytes;
 }
 
 void Trainer::drain(bool force) {

@@ -31,6 +31,7 @@
 #include "model/experiment.h"
 #include "model/network.h"
 #include "train/loss_scaler.h"
+#include "train/precision_policy.h"
 #include "train/run_control.h"
 #include "train/run_observer.h"
 #include "train/shadow_pass.h"
@@ -68,6 +69,7 @@ class Trainer {
   void trainStep(std::int64_t step, std::int32_t epoch);
   void runShadow(std::int64_t step);
   void reportStats(std::int64_t step);
+  void adaptPrecision(const std::vector<LayerStatsRecord>& records);
   void drain(bool force);
   void handleRecord(const StepRecord& r, const Pending& p, std::vector<StepMetrics>& rows);
   void evaluateEpoch(std::int32_t epoch, std::int64_t step, bool includeTrain);
@@ -88,6 +90,7 @@ class Trainer {
   std::unique_ptr<StepState> state_;
   std::unique_ptr<StepRunner> runner_;  // replays the captured step where the backend can
   std::unique_ptr<ShadowPass> shadow_;  // shadow_stats on
+  std::unique_ptr<PrecisionPromoter> promoter_;  // precision_policy adaptive
   std::vector<double> shadowMs_;
   LossScaler scaler_;
   std::vector<std::string> gradientOwners_;

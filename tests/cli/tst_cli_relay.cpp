@@ -7,6 +7,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -24,16 +25,21 @@ namespace {
 
 // Runs tinySpirals (fp16 with dynamic scaling, so that overflow and growth events
 // travel too) in a real worker and returns its stdout lines, run_finished last.
-std::vector<std::string> workerLines(const QStringList& args,
-                                     const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
-  QProcess p;
-  p.setProcessEnvironment(env);
-  p.start(cliPath(), args);
-  if (!p.waitForStarted(10000)) qFatal("cannot start the worker");
+json pacedFp16Spirals() {
   json experiment = tinySpirals();
   for (json& layer : experiment["network"]["layers"]) layer["precision"] = "fp16";
   experiment["loss_scaling"] = {{"mode", "dynamic"}, {"growth_interval", 5}};
   experiment["epochs"] = 10;  // 160 steps, paced to 1000 a second: the steps come in several lines
+  return experiment;
+}
+
+std::vector<std::string> workerLines(const QStringList& args,
+                                     const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment(),
+                                     const json& experiment = pacedFp16Spirals()) {
+  QProcess p;
+  p.setProcessEnvironment(env);
+  p.start(cliPath(), args);
+  if (!p.waitForStarted(10000)) qFatal("cannot start the worker");
   p.write(QByteArray::fromStdString(proto::encodeLine(proto::Command{proto::StartCommand{experiment}}) + "\n"));
   p.write(QByteArray::fromStdString(proto::encodeLine(proto::Command{proto::PaceCommand{1000}}) + "\n"));
   std::vector<std::string> lines;
@@ -101,6 +107,30 @@ class TestCliRelay : public QObject {
     const std::vector<std::string> eventsA = events(fromWorker), eventsB = events(fromEvents);
     QVERIFY(eventsA.size() > 2);
     QCOMPARE(eventsB, eventsA);
+  }
+
+  // Adaptive precision's promotions travel as their own events and are stored as the
+  // worker stores them (lesson 14's network: its early layers move to bf16 at step 25).
+  void promotionsAreRecordedAsTheWorkerStoresThem() {
+    QTemporaryDir dir;
+    std::ifstream in(PLAB_SOURCE_DIR "/experiments/moons-deep-sigmoid-fp16.json");
+    json experiment = json::parse(in);
+    experiment["precision_policy"] = {{"mode", "adaptive"}, {"underflow_limit", 0.05}, {"patience", 2}};
+    experiment.erase("epochs");
+    experiment["steps"] = 120;
+    const QString workerDb = dir.filePath("worker.sqlite");
+    const std::vector<std::string> lines =
+        workerLines({"worker", "--db", workerDb, "--backend", "cpu"}, QProcessEnvironment::systemEnvironment(), experiment);
+    const std::string relayDb = dir.filePath("relay.sqlite").toStdString();
+    {
+      EventRecorder recorder(relayDb);
+      for (const std::string& line : lines) recorder.record(proto::decodeEvent(line));
+    }
+    RunReader a(workerDb.toStdString()), b(relayDb);
+    const auto pa = a.loadPromotions(1), pb = b.loadPromotions(1);
+    QVERIFY2(!pa.empty(), "lesson 14's network promoted no layer in 120 steps");
+    QCOMPARE(json(pb).dump(), json(pa).dump());
+    QCOMPARE(b.getRun(1)->summary.dump(), a.getRun(1)->summary.dump());
   }
 
   // A stream that stops before run_finished (the connection broke): the run is kept,

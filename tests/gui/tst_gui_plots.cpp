@@ -12,6 +12,7 @@
 #include "plots/layer_heat_map.h"
 #include "plots/layer_timing_plot.h"
 #include "plots/live_plots_panel.h"
+#include "plots/loss_plot.h"
 #include "plots/loss_scale_plot.h"
 #include "plots/plot_draw_queue.h"
 #include "plots/speed_plot.h"
@@ -414,6 +415,58 @@ class TestGuiPlots : public QObject {
     QCOMPARE(LossScalePlot::scaleAt(*scaled, 50).value_or(0), 2048.0);
   }
 
+  // Adaptive precision's promotions: a labelled line per promotion, added as a live
+  // run reports them, with the reason in the readout near the line, and gone with the run.
+  void lossPlotMarksPromotions() {
+    auto run = std::make_shared<RunData>();
+    run->runId = 5;
+    run->title = QStringLiteral("fp16 adaptive");
+    run->totalSteps = 200;
+    addScales(*run, 100, 1);
+    run->promotions.push_back({25, 0, "layers[0] linear", "fp16", "bf16",
+                               "gradients: 61.7% became zero when rounded into fp16 at statistics steps 1, 25 (limit 5.0%)"});
+    LossPlot plot;
+    plot.resize(900, 450);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    const int itemsBefore = plot.plot()->itemCount();
+    plot.setRuns({PlotRun{run, runColour(0)}});
+    PlotDrawQueue::instance().drawAllNow();
+    QCOMPARE(plot.promotionLabels(), QStringList{QStringLiteral("layers[0] linear fp16 → bf16")});
+
+    // The run goes on: a second promotion arrives with more steps.
+    for (int i = 101; i <= 200; ++i) run->steps.push_back(plab::StepMetrics{.step = i, .loss = 0.01});
+    run->promotions.push_back({150, 1, "layers[1] sigmoid", "fp16", "bf16", "gradients: 9.0% became zero"});
+    ++run->revision;
+    plot.refresh();
+    PlotDrawQueue::instance().drawAllNow();
+    QCOMPARE(plot.promotionLabels(), (QStringList{QStringLiteral("layers[0] linear fp16 → bf16"),
+                                                  QStringLiteral("layers[1] sigmoid fp16 → bf16")}));
+    plot.plot()->xAxis->setRange(0, 200);
+    plot.plot()->replot();
+    QTest::mouseMove(plot.plot(), QPoint(int(plot.plot()->xAxis->coordToPixel(25)), plot.plot()->axisRect()->center().y()));
+    QVERIFY2(plot.readoutText().contains(QStringLiteral("layers[0] linear → bf16: gradients: 61.7%")),
+             qPrintable(plot.readoutText()));
+    // Promotions at one step share a line and a label, the layer indices in ranges.
+    QCOMPARE(LossPlot::promotionLabel({{25, 0, "layers[0] linear", "fp16", "bf16", ""},
+                                       {25, 1, "layers[1] sigmoid", "fp16", "bf16", ""},
+                                       {25, 2, "layers[2] linear", "fp16", "bf16", ""},
+                                       {25, 4, "layers[4] linear", "fp16", "bf16", ""},
+                                       {25, 5, "layers[5] sigmoid", "fp16", "bf16", ""},
+                                       {25, 7, "layers[7] sigmoid", "fp16", "bf16", ""},
+                                       {25, 9, "layers[9] linear", "bf16", "fp32", ""}}),
+             QStringLiteral("layers[0–2, 4, 5, 7] fp16 → bf16; layers[9] bf16 → fp32"));
+    run->promotions.push_back({150, 2, "layers[2] linear", "fp16", "bf16", "gradients: 7.0% became zero"});
+    ++run->revision;
+    plot.refresh();
+    PlotDrawQueue::instance().drawAllNow();
+    QCOMPARE(plot.promotionLabels().last(), QStringLiteral("layers[1, 2] fp16 → bf16"));
+    plot.setRuns({});
+    PlotDrawQueue::instance().drawAllNow();
+    QVERIFY(plot.promotionLabels().isEmpty());
+    QCOMPARE(plot.plot()->itemCount(), itemsBefore);
+  }
+
   // A readout near the right or bottom edge, and one wider than half the plot (an
   // overflow naming many layers), stays inside the plot instead of being cut off.
   void readoutsStayInsideThePlot() {
@@ -463,6 +516,23 @@ class TestGuiPlots : public QObject {
     plot.stepSlider()->setValue(1);
     QCOMPARE(shown->text(), QStringLiteral("step 20"));
     QVERIFY2(plot.plot()->xAxis->label().contains(QStringLiteral("before rounding")), qPrintable(plot.plot()->xAxis->label()));
+  }
+
+  // A layer's rounding option shows beside its gradient shares and in the legend.
+  void histogramShowsTheRoundingMode() {
+    auto run = statsRun(2, {10});
+    run->config = {{"network", {{"layers", nlohmann::json::array({{{"type", "linear"}, {"rounding", "stochastic"}},
+                                                                   {{"type", "relu"}},
+                                                                   {{"type", "linear"}, {"rounding", "nearest"}}})}}}};
+    for (auto& r : run->layerStats) r.precision = "bf16";
+    GradientHistogramPlot plot;
+    plot.setRuns({PlotRun{run, runColour(0)}});
+    plot.refresh();
+    QVERIFY2(plot.sharesText().contains(QStringLiteral("rounding: stochastic")), qPrintable(plot.sharesText()));
+    bool legend = false;
+    for (int i = 0; i < plot.plot()->graphCount(); ++i)
+      legend = legend || plot.plot()->graph(i)->name().contains(QStringLiteral("bf16, stochastic rounding"));
+    QVERIFY(legend);
   }
 
   void reportDrawsChartsInSlicesAndWritesOffTheGuiThread() {

@@ -2,12 +2,15 @@
 // fills the plots and lands in the run browser; pause and stop work; a worker killed
 // mid-run leaves the GUI alive with the run marked failed and the reason shown.
 #include <QAction>
+#include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QSignalSpy>
 #include <QtTest>
 #include <csignal>
+#include <fstream>
+#include <set>
 
 #include "plots/gradient_histogram_plot.h"
 #include "gui_test_support.h"
@@ -179,6 +182,56 @@ class TestGuiRun : public QObject {
     const qint64 named = runOnce();
     QCOMPARE(storedName(named), QStringLiteral("lr doubled, for the class"));
     QVERIFY(name->text().isEmpty());  // for this run only
+  }
+
+  // Adaptive precision from the GUI: the policy picked in Training settings, a real
+  // worker run of the shipped fp16-without-loss-scaling experiment, the promotions it
+  // streams drawn on the loss plot, and the same promotions when the run is reopened
+  // from the store.
+  void adaptiveRunDrawsItsPromotions() {
+    std::ifstream in(PLAB_SOURCE_DIR "/experiments/fp16-no-loss-scaling.json");
+    nlohmann::json file = nlohmann::json::parse(in);
+    file.erase("epochs");
+    file["steps"] = 120;
+    file["shadow_stats"] = true;
+    window_->document()->load(file, {});
+    auto* policy = window_->findChild<QComboBox*>(QStringLiteral("/precision_policy/mode"));
+    QVERIFY(policy);
+    QVERIFY(!window_->findChild<QWidget*>(QStringLiteral("/precision_policy/patience"))->isEnabled());
+    policy->setCurrentText(QStringLiteral("adaptive"));
+    emit policy->textActivated(QStringLiteral("adaptive"));
+    QCOMPARE(window_->document()->json()["precision_policy"]["mode"].get<std::string>(), std::string("adaptive"));
+    QTRY_VERIFY(window_->findChild<QWidget*>(QStringLiteral("/precision_policy/patience"))->isEnabled());
+
+    QSignalSpy ended(window_.get(), &MainWindow::runFinished);
+    QVERIFY2(window_->startRun(), qPrintable(window_->lastWarning()));
+    QTRY_VERIFY_WITH_TIMEOUT(ended.count() == 1, 120000);
+    QCOMPARE(ended.first().at(1).toString(), QStringLiteral("completed"));
+    const RunDataPtr run = live();
+    QVERIFY2(!run->promotions.empty(), "the worker streamed no promotion");
+    QCOMPARE(run->promotions.front().layerName, std::string("layers[0] linear"));
+    QCOMPARE(run->promotions.front().to, std::string("bf16"));
+    LossPlot* loss = window_->plotsPanel()->lossPlot();
+    loss->refresh();
+    // One label per step with promotions; the first step's starts with layers[0].
+    std::set<std::int64_t> steps;
+    for (const auto& p : run->promotions) steps.insert(p.step);
+    QCOMPARE(loss->promotionLabels().size(), int(steps.size()));
+    QVERIFY2(loss->promotionLabels().first().startsWith(QStringLiteral("layers[0")) &&
+                 loss->promotionLabels().first().endsWith(QStringLiteral("fp16 → bf16")),
+             qPrintable(loss->promotionLabels().join(QStringLiteral(" | "))));
+
+    const std::vector<plab::PrecisionPromotion> streamed = run->promotions;
+    const qint64 id = run->runId;
+    window_->showRuns({id});
+    QTRY_VERIFY_WITH_TIMEOUT(!window_->plotsPanel()->runs().isEmpty() &&
+                                 window_->plotsPanel()->runs().first().data != run &&
+                                 window_->plotsPanel()->runs().first().data->runId == id &&
+                                 !window_->plotsPanel()->runs().first().data->steps.empty(),
+                             20000);
+    QCOMPARE(window_->plotsPanel()->runs().first().data->promotions, streamed);
+    loss->refresh();
+    QCOMPARE(loss->promotionLabels().size(), int(steps.size()));
   }
 };
 

@@ -202,7 +202,7 @@ class ExperimentFiles : public QObject {
     QTest::newRow("unknown top-level key") << R"({"learning_rate": 0.1})"
                                            << "learning_rate: unknown key (allowed here: backend, batch_size, dataset, "
                                               "description, epochs, eval_interval, format_version, fp8, grad_clip_norm, "
-                                              "log_interval, loss_scaling, master_weights, network, optimizer, schedule, "
+                                              "log_interval, loss_scaling, master_weights, network, optimizer, precision_policy, schedule, "
                                               "seed, shadow_stats, stats_interval, steps, title)";
     QTest::newRow("misspelt layer key") << R"({"network": {"layers": [{"type": "linear", "out": 2, "bais": false}]}})"
                                         << "network.layers[0].bais: unknown key (allowed here: accumulate, bias, block_backward, "

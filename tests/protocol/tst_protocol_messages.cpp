@@ -78,6 +78,8 @@ class TestProtocolMessages : public QObject {
     QTest::newRow("steps nan loss") << Event(StepsBatch{{[] { auto m = step(5); m.loss = std::nan(""); return m; }()}});
     QTest::newRow("overflow") << Event(OverflowBatch{{{12, 65536, 32768, {"layers[2] linear", "layers[0] linear"}}}});
     QTest::newRow("scale_growth") << Event(ScaleGrowthBatch{{{2000, 32768, 65536}, {4000, 65536, 131072}}});
+    QTest::newRow("promotion") << Event(PromotionBatch{{{50, 0, "layers[0] linear", "fp16", "bf16",
+                                                          "gradients: 41.0% would underflow in fp16 at statistics steps 25, 50 (limit 5.0%)"}}});
     QTest::newRow("epoch") << Event(EpochBatch{{{0, 469, 0.52, 0.81, 0.48, 0.83}}});
     QTest::newRow("layer_stats") << Event(LayerStatsBatch{{stats()}});
     QTest::newRow("layer_stats with shadow") << Event(LayerStatsBatch{{stats(), shadowStats()}});

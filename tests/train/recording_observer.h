@@ -15,6 +15,7 @@ class RecordingObserver final : public RunObserver {
   std::vector<StepMetrics> steps;
   std::vector<OverflowEvent> overflows;
   std::vector<ScaleGrowthEvent> growths;
+  std::vector<PrecisionPromotion> promotions;
   std::vector<EpochMetrics> epochs;
   std::vector<LayerStatsRecord> stats;
   std::vector<RunProgress> progress;
@@ -31,6 +32,7 @@ class RecordingObserver final : public RunObserver {
   }
   void onOverflow(const OverflowEvent& e) override { overflows.push_back(e); }
   void onScaleGrowth(const ScaleGrowthEvent& e) override { growths.push_back(e); }
+  void onPromotion(const PrecisionPromotion& p) override { promotions.push_back(p); }
   void onEpoch(const EpochMetrics& e) override { epochs.push_back(e); }
   void onLayerStats(std::span<const LayerStatsRecord> s) override { stats.insert(stats.end(), s.begin(), s.end()); }
   void onProgress(const RunProgress& p) override { progress.push_back(p); }

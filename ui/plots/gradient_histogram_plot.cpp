@@ -190,6 +190,25 @@ QCPBars* GradientHistogramPlot::addZeroBar(double share, const QColor& colour, b
   return bar;
 }
 
+namespace {
+
+// How a layer's gradients are rounded into its format ("rounding" in the run's
+// experiment; docs/architecture.md, "Stochastic rounding"): stochastic rounding makes
+// a gradient small enough to underflow to nearest land on the smallest subnormal now
+// and then, so the shares read differently.
+QString roundingOf(const RunData& run, std::int32_t layer) {
+  const nlohmann::json* layers = nullptr;
+  if (run.config.is_object() && run.config.contains("network") && run.config["network"].is_object() &&
+      run.config["network"].contains("layers") && run.config["network"]["layers"].is_array())
+    layers = &run.config["network"]["layers"];
+  if (!layers || layer < 0 || std::size_t(layer) >= layers->size()) return QString();
+  const nlohmann::json& l = (*layers)[std::size_t(layer)];
+  if (!l.is_object() || !l.contains("rounding") || !l["rounding"].is_string()) return QString();
+  return QString::fromStdString(l["rounding"].get<std::string>());
+}
+
+}  // namespace
+
 void GradientHistogramPlot::drawRecord(const PlotRun& run, const LayerStatsRecord& r) {
   const TensorStats& s = r.stats;
   double total = double(exactZeros(s));
@@ -202,10 +221,11 @@ void GradientHistogramPlot::drawRecord(const PlotRun& run, const LayerStatsRecor
   fill.setAlpha(overlay() ? 40 : 90);
   g->setBrush(fill);
   g->setData(binKeys(), binShares(s.log2Hist, total), true);
+  const bool stochastic = r.kind == StatsKind::gradient && roundingOf(*run.data, r.layerIndex) == QLatin1String("stochastic");
   g->setName(QStringLiteral("%1%2 at step %3 (%4)")
                  .arg(overlay() ? run.data->label() + QStringLiteral(": ") : QString(), QString::fromStdString(r.layerName))
                  .arg(r.step)
-                 .arg(QString::fromStdString(r.precision)));
+                 .arg(QString::fromStdString(r.precision) + (stochastic ? tr(", stochastic rounding") : QString())));
   QCPBars* zeros = addZeroBar(total > 0 ? double(exactZeros(s)) / total : 0.0, colour, false);
   if (!zeroBar_) zeroBar_ = zeros;
 }
@@ -237,6 +257,10 @@ QString GradientHistogramPlot::sharesLine(const PlotRun& run, const LayerStatsRe
                      .arg(r.overflowShare() * 100, 0, 'f', 2)
                      .arg(r.zeroShare() * 100, 0, 'f', 2)
                      .arg(double(r.stats.maxAbs), 0, 'g', 4);
+  // Gradients are where a layer's rounding option applies: say which one it was.
+  const QString rounding = roundingOf(*run.data, r.layerIndex);
+  if (r.kind == StatsKind::gradient && !rounding.isEmpty())
+    line += rounding == QLatin1String("stochastic") ? tr(" · rounding: stochastic") : tr(" · rounding: to nearest");
   if (!r.hasShadow) return line;
   line += tr("\n%1fp32 shadow (dashed): would underflow in %2 %3% · would overflow %4% · "
              "would lose over half its bits %5% · relative error of the run's values %6")

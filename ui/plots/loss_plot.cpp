@@ -1,6 +1,10 @@
 #include "plots/loss_plot.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <QCheckBox>
+#include <QFontMetrics>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenu>
@@ -34,6 +38,8 @@ LossPlot::LossPlot(QWidget* parent) : RunPlot(tr("Loss"), parent) {
   plot()->yAxis2->setRange(0, 1);
   plot()->legend->setVisible(true);
   plot()->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  // After each layout (a zoom, a resize, the legend growing), before anything is drawn.
+  connect(plot(), &QCustomPlot::afterLayout, this, &LossPlot::placePromotionLabels);
 }
 
 void LossPlot::setSmoothing(double alpha) {
@@ -57,9 +63,113 @@ int LossPlot::pointCount(int runIndex) const {
   return it == series_.end() ? 0 : it->second.raw->dataCount();
 }
 
+QStringList LossPlot::promotionLabels() const {
+  QStringList labels;
+  for (const PlotRun& run : runs_) {
+    const auto it = series_.find(run.data.get());
+    if (it == series_.end()) continue;
+    for (const auto& mark : it->second.promotionMarks) labels << mark.label->text();
+  }
+  return labels;
+}
+
+QString LossPlot::promotionLabel(const std::vector<PrecisionPromotion>& atOneStep) {
+  if (atOneStep.size() == 1) {
+    const PrecisionPromotion& p = atOneStep.front();
+    return QString::fromStdString(p.layerName + " " + p.from + " \u2192 " + p.to);
+  }
+  // (from, to) -> layer indices, in the order they came (layer order).
+  std::vector<std::pair<std::pair<std::string, std::string>, std::vector<int>>> groups;
+  for (const PrecisionPromotion& p : atOneStep) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == std::pair(p.from, p.to); });
+    if (it == groups.end()) it = groups.insert(groups.end(), {{p.from, p.to}, {}});
+    it->second.push_back(p.layerIndex);
+  }
+  QStringList parts;
+  for (const auto& [formats, indices] : groups) {
+    QStringList ranges;
+    for (std::size_t i = 0; i < indices.size();) {
+      std::size_t j = i;
+      while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
+      ranges << (j > i + 1 ? QStringLiteral("%1\u2013%2").arg(indices[i]).arg(indices[j])
+                           : j == i + 1 ? QStringLiteral("%1, %2").arg(indices[i]).arg(indices[j])
+                                        : QString::number(indices[i]));
+      i = j + 1;
+    }
+    parts << QStringLiteral("layers[%1] %2 \u2192 %3")
+                 .arg(ranges.join(QStringLiteral(", ")), QString::fromStdString(formats.first),
+                      QString::fromStdString(formats.second));
+  }
+  return parts.join(QStringLiteral("; "));
+}
+
+void LossPlot::placePromotionLabels() {
+  const QRect area = plot()->axisRect()->rect();
+  if (area.height() <= 0) return;
+  const QRect legend = plot()->legend->visible() ? plot()->legend->outerRect() : QRect();
+  int row = 0;
+  for (const PlotRun& run : runs_) {
+    const auto it = series_.find(run.data.get());
+    if (it == series_.end()) continue;
+    for (auto& mark : it->second.promotionMarks) {
+      const QFontMetrics metrics(mark.label->font());
+      const int width = metrics.horizontalAdvance(mark.label->text()) + 10;
+      const int height = metrics.height() + 4;
+      const double x = plot()->xAxis->coordToPixel(double(mark.step));
+      const bool leftOfLine = x + width > area.right() && x - width >= area.left();
+      mark.label->setPositionAlignment((leftOfLine ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignTop);
+      // Four rows, so that the labels of nearby steps do not print over each other.
+      double top = area.top() + area.height() * 0.03 + double(row++ % 4) * (height + 4);
+      const QRect box(int(leftOfLine ? x - width : x), int(top), width, height);
+      if (!legend.isEmpty() && box.intersects(legend)) top = legend.bottom() + 4 + double((row - 1) % 4) * (height + 4);
+      mark.label->position->setCoords(double(mark.step), (top - area.top()) / double(area.height()));
+    }
+  }
+}
+
 void LossPlot::clearSeries() {
   plot()->clearGraphs();
+  for (auto& [run, s] : series_) {
+    for (auto& mark : s.promotionMarks) {
+      plot()->removeItem(mark.line);
+      plot()->removeItem(mark.label);
+    }
+  }
   series_.clear();
+}
+
+// A promotion (adaptive precision, docs/architecture.md): a dashed vertical line at its
+// step in the run's colour, labelled at the top of the plot with the layers and their
+// formats; promotions at one step share the line and the label. The readout near the
+// line gives each one's reason.
+void LossPlot::addPromotion(Series& s, const PlotRun& run, const PrecisionPromotion& p) {
+  if (!s.promotionMarks.empty() && s.promotionMarks.back().step == p.step) {
+    auto& mark = s.promotionMarks.back();
+    mark.promotions.push_back(p);
+    mark.label->setText(promotionLabel(mark.promotions));
+    return;
+  }
+  const QColor colour = overlay() ? run.colour : QColor("#6a1b9a");
+  auto* line = new QCPItemStraightLine(plot());
+  line->setPen(QPen(colour, 1.5, Qt::DashLine));
+  line->point1->setCoords(double(p.step), 0);
+  line->point2->setCoords(double(p.step), 1);
+  line->setSelectable(false);
+  auto* label = new QCPItemText(plot());
+  label->setClipToAxisRect(true);
+  label->position->setTypeX(QCPItemPosition::ptPlotCoords);
+  label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+  label->position->setCoords(double(p.step), 0.03);  // placePromotionLabels places it
+  label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+  label->setPadding(QMargins(4, 1, 4, 1));
+  label->setBrush(QBrush(QColor(255, 255, 255, 220)));
+  label->setColor(colour);
+  QFont bold = font();  // the widget's own size: readable on a projector
+  bold.setBold(true);
+  label->setFont(bold);
+  label->setSelectable(false);
+  s.promotionMarks.push_back({p.step, {p}, line, label});
+  label->setText(promotionLabel(s.promotionMarks.back().promotions));
 }
 
 LossPlot::Series LossPlot::makeSeries(const PlotRun& run) {
@@ -141,6 +251,11 @@ void LossPlot::updateSeries() {
       if (e.testAccuracy >= 0) s.testAccuracy->addData(double(e.step), e.testAccuracy);
     }
   }
+  for (const PlotRun& run : runs_) {
+    Series& s = series_.at(run.data.get());
+    for (; s.promotionCursor < run.data->promotions.size(); ++s.promotionCursor)
+      addPromotion(s, run, run.data->promotions[s.promotionCursor]);
+  }
   followLiveRuns(logY_);
 }
 
@@ -151,7 +266,13 @@ void LossPlot::addContextActions(QMenu* menu) {
 }
 
 QString LossPlot::readout(double x, double y) const {
-  return tr("step %1\nloss %2").arg(qRound64(x)).arg(y, 0, 'g', 5);
+  QString text = tr("step %1\nloss %2").arg(qRound64(x)).arg(y, 0, 'g', 5);
+  const double near = plot()->xAxis->range().size() * 0.01;
+  for (const PlotRun& run : runs_)
+    for (const PrecisionPromotion& p : run.data->promotions)
+      if (std::abs(double(p.step) - x) <= near)
+        text += QStringLiteral("\n") + QString::fromStdString(p.layerName + " \u2192 " + p.to + ": " + p.reason);
+  return text;
 }
 
 }  // namespace plab::ui

@@ -259,6 +259,21 @@ QString ReportWriter::html(const QString& imagePrefix) const {
     return r.speedupVsFp32 > 0 ? QStringLiteral("×") + QString::number(r.speedupVsFp32, 'f', 2) : QStringLiteral("–");
   });
   s << "</table>";
+  // Adaptive precision: each run's promotions, in step order, with the reason.
+  for (const PlotRun& r : runs_) {
+    if (r.data->promotions.empty()) continue;
+    s << "<p><b>" << r.data->label().toHtmlEscaped() << "</b>: "
+      << QObject::tr("adaptive precision promoted %n layer(s)", nullptr, int(r.data->promotions.size()))
+      << "</p><ul>";
+    for (const PrecisionPromotion& p : r.data->promotions) {
+      s << "<li>" << QObject::tr("step %1: %2 %3 → %4 (%5)")
+                         .arg(p.step)
+                         .arg(QString::fromStdString(p.layerName).toHtmlEscaped(), QString::fromStdString(p.from),
+                              QString::fromStdString(p.to), QString::fromStdString(p.reason).toHtmlEscaped())
+        << "</li>";
+    }
+    s << "</ul>";
+  }
   for (const PlotRun& r : runs_) {
     if (!r.data->description.isEmpty()) s << "<p><b>" << r.data->label().toHtmlEscaped() << "</b>: " << r.data->description.toHtmlEscaped() << "</p>";
   }

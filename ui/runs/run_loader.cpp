@@ -54,6 +54,7 @@ bool applyRunIncrement(RunData& run, RunIncrement&& inc) {
   if (!inc.info) return false;
   const RunRecord& rows = inc.rows;
   const bool added = !rows.steps.empty() || !rows.overflows.empty() || !rows.scaleGrowths.empty() ||
+                     !rows.promotions.empty() ||
                      !rows.epochs.empty() || !rows.layerStats.empty() || !rows.speed.empty() ||
                      QString::fromLatin1(plab::toString(inc.info->status)) != run.status;
   run.append(std::move(inc.rows));

@@ -177,6 +177,9 @@ void WorkerClient::handleLine(const QByteArray& line) {
     } else if constexpr (std::is_same_v<T, protocol::ScaleGrowthBatch>) {
       append(run.scaleGrowths, std::move(m.events));
       appended = true;
+    } else if constexpr (std::is_same_v<T, protocol::PromotionBatch>) {
+      append(run.promotions, std::move(m.events));
+      appended = true;
     } else if constexpr (std::is_same_v<T, protocol::EpochBatch>) {
       append(run.epochs, std::move(m.epochs));
       appended = true;

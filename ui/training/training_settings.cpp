@@ -166,6 +166,13 @@ QWidget* TrainingSettings::lossScalingGroup() {
   form->addRow(tr("Hysteresis"), bind_->field("loss_scaling.hysteresis"));
   form->addRow(tr("Min scale (0: none)"), bind_->field("loss_scaling.min_scale"));
   form->addRow(tr("Max scale (0: none)"), bind_->field("loss_scaling.max_scale"));
+  // Adaptive precision (docs/architecture.md): layers that keep losing values move up.
+  form->addRow(tr("Precision policy"), selectorField("precision_policy.mode", [this](const QString& m) {
+    replaceObject("precision_policy", m, "mode", "Precision policy %1");
+  }));
+  form->addRow(tr("Underflow limit (share)"), bind_->field("precision_policy.underflow_limit"));
+  form->addRow(tr("Overflow limit (share)"), bind_->field("precision_policy.overflow_limit"));
+  form->addRow(tr("Patience (statistics steps)"), bind_->field("precision_policy.patience"));
   return box;
 }
 
