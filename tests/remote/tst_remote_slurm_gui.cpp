@@ -2,6 +2,7 @@
 // single-node cluster that tests/remote/with_slurm.sh started: the tasks' runs appear in
 // the view as `merge` brings them in, and the comparison table follows once all are in.
 #include <QApplication>
+#include <QLabel>
 #include <QProgressBar>
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -57,6 +58,32 @@ class TestRemoteSlurmGui : public QObject {
     const SweepComparison& c = panel.comparisonView()->comparison();
     QCOMPARE(int(c.rows.size()), 3);
     for (const ComparisonRow& row : c.rows) QCOMPARE(row.status, std::string("completed"));
+  }
+
+  // Stop ends the watching, says so, and leaves the tasks to the cluster.
+  void stopEndsOnlyTheWatching() {
+    QTemporaryDir dir;
+    json sweep = {{"base", test::endlessSpirals()}, {"variants", json::array({{{"name", "long"}}})}};
+    const QString file = test::writeExperiment(QDir(dir.path()), "sweep.json", sweep);
+    const QString shared = dir.filePath("shared");
+    const test::CliResult submit = test::runCli({"sweep", file, "--slurm", "--dir", shared, "--backend", "cpu"});
+    QVERIFY2(submit.exitCode == 0, qPrintable(submit.describe()));
+    const QString job = QRegularExpression("job array (\\d+)").match(submit.out).captured(1);
+    SweepPanel panel(dir.filePath("runs.sqlite"));
+    QSignalSpy finished(&panel, &SweepPanel::sweepFinished);
+    QString error;
+    QVERIFY2(panel.followSlurm(shared, &error, 300), qPrintable(error));
+    QTRY_VERIFY_WITH_TIMEOUT(panel.sweepId() != 0, 20000);
+    panel.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 20000);
+    QVERIFY(!panel.isRunning());
+    auto* status = panel.findChild<QLabel*>(QStringLiteral("sweepStatus"));
+    QVERIFY2(status->text().contains("the tasks go on on the cluster"), qPrintable(status->text()));
+    QProcess squeue;
+    squeue.start("squeue", {"-h", "-j", job, "-o", "%i"});
+    QVERIFY(squeue.waitForFinished(20000));
+    QVERIFY2(!squeue.readAllStandardOutput().trimmed().isEmpty(), "the task did not go on after the watching stopped");
+    QProcess::execute("scancel", {job});
   }
 
   void aFolderThatIsNotASweepIsNamed() {

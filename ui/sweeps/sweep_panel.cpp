@@ -138,7 +138,10 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   connect(runner_, &SweepRunner::finished, this, &SweepPanel::onFinished);
   connect(slurm_, &SlurmFollower::sweepStarted, this, [this](qint64 id) { sweepId_ = id; });
   connect(slurm_, &SlurmFollower::variantsChanged, this, &SweepPanel::onVariants);
-  connect(slurm_, &SlurmFollower::finished, this, &SweepPanel::onFinished);
+  connect(slurm_, &SlurmFollower::finished, this, [this](qint64 id, int code, const QString& text) {
+    onFinished(id, code, text);
+    if (code == 0 && !text.isEmpty()) status_->setText(status_->text() + QStringLiteral(" · ") + text);
+  });
   connect(follower_, &RunFollower::runsUpdated, this, &SweepPanel::updatePlot);
   connect(&comparisonWatcher_, &QFutureWatcher<SweepComparison>::finished, this, [this] {
     try {
@@ -240,8 +243,11 @@ bool SweepPanel::followSlurm(const QString& dir, QString* error, int intervalMs)
 }
 
 void SweepPanel::stop() {
+  if (slurm_->isFollowing()) {
+    slurm_->stop();  // only the watching: the tasks go on on the cluster (its finished says so)
+    return;
+  }
   runner_->stop();
-  slurm_->stop();
   status_->setText(tr("Stopping every variant…"));
 }
 
