@@ -104,6 +104,11 @@ struct ShadowStats {
 };
 
 enum class StatsKind { activation, gradient };
+
+// How many of a tensor's values a statistics record keeps as they were before rounding
+// (LayerStatsRecord::sample): two MX blocks, four NVFP4 blocks, for the Precision
+// Explorer to quantise (docs/architecture.md, "What a run records").
+inline constexpr std::size_t kStatsSampleValues = 64;
 struct LayerStatsRecord {
   std::int64_t step = 0;
   std::int32_t layerIndex = 0;
@@ -117,6 +122,10 @@ struct LayerStatsRecord {
   // against the same product in fp64 from the same operands (docs/architecture.md,
   // "Accumulation"); empty for other records and for runs stored before it existed.
   std::optional<double> productRelError;
+  // The first kStatsSampleValues values of the record's first tensor, in its stored
+  // order, as computed in fp32 before rounding into the format; empty for runs stored
+  // before it existed.
+  std::vector<float> sample;
   double zeroShare() const { return stats.count ? double(stats.zeros) / stats.count : 0; }
   double underflowShare() const { return stats.count ? double(stats.underflows) / stats.count : 0; }
   double overflowShare() const { return stats.count ? double(stats.overflows) / stats.count : 0; }

@@ -37,6 +37,7 @@ void Network::keepStats(std::size_t layer, StatsKind kind, const detail::LayerIo
   r.precision = std::string(toString(kind == StatsKind::activation ? l.forwardFormat() : l.gradFormat()));
   r.stats = kind == StatsKind::activation ? io.activationStats : io.gradientStats;
   if (kind == StatsKind::activation) r.productRelError = io.productRelError;
+  r.sample = kind == StatsKind::activation ? io.activationSample : io.gradientSample;
   pendingStats_.push_back(std::move(r));
 }
 

@@ -1,5 +1,6 @@
 #include "protocol/records_json.h"
 
+#include "core/json_number.h"
 #include "core/json_text.h"
 
 namespace plab {
@@ -169,6 +170,11 @@ void to_json(json& j, const LayerStatsRecord& r) {
            {"stats", r.stats}};
   if (r.hasShadow) j["shadow"] = r.shadow;  // only with shadow_stats on
   if (r.productRelError) j["product_rel_error"] = numberToJson(*r.productRelError);  // linear, conv2d activations
+  if (!r.sample.empty()) {
+    json sample = json::array();
+    for (float v : r.sample) sample.push_back(numberToJson(double(v)));  // inf and NaN as text
+    j["sample"] = std::move(sample);
+  }
 }
 
 void from_json(const json& j, LayerStatsRecord& r) {
@@ -186,6 +192,24 @@ void from_json(const json& j, LayerStatsRecord& r) {
   if (r.hasShadow) withPrefix("shadow.", [&] { from_json(readObject(j, "shadow"), r.shadow); });
   r.productRelError.reset();
   if (j.contains("product_rel_error")) r.productRelError = readNumber(j, "product_rel_error");
+  r.sample.clear();
+  if (j.contains("sample")) r.sample = statsSampleFromJson(readArray(j, "sample"));
+}
+
+std::vector<float> statsSampleFromJson(const json& array) {
+  if (!array.is_array()) failField("sample", "must be an array (got " + previewJson(array) + ")");
+  if (array.size() > kStatsSampleValues)
+    failField("sample", "holds " + std::to_string(array.size()) + " values, at most " +
+                            std::to_string(kStatsSampleValues) + " allowed");
+  std::vector<float> out;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const auto v = numberFromJson(array[i]);
+    if (!v)
+      failField("sample[" + std::to_string(i) + "]",
+                "must be a number, \"nan\", \"inf\" or \"-inf\" (got " + previewJson(array[i]) + ")");
+    out.push_back(static_cast<float>(*v));
+  }
+  return out;
 }
 
 void to_json(json& j, const LayerTiming& t) {

@@ -36,6 +36,9 @@ void to_json(nlohmann::json& j, const ShadowStats& s);
 void from_json(const nlohmann::json& j, ShadowStats& s);
 void to_json(nlohmann::json& j, const LayerStatsRecord& r);
 void from_json(const nlohmann::json& j, LayerStatsRecord& r);
+// A statistics record's "sample" (at most kStatsSampleValues numbers; inf and NaN as
+// text), also as the store keeps it in layer_stats.sample.
+std::vector<float> statsSampleFromJson(const nlohmann::json& array);
 void to_json(nlohmann::json& j, const LayerTiming& t);
 void from_json(const nlohmann::json& j, LayerTiming& t);
 void to_json(nlohmann::json& j, const SpeedResult& r);

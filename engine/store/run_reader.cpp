@@ -256,7 +256,7 @@ std::vector<LayerStatsRecord> RunReader::loadLayerStats(std::int64_t runId, std:
   Statement s = db_->prepare(
       "SELECT step, layer_index, layer_name, kind, precision, count, zeros, underflows, overflows, non_finite, "
       "max_abs, histogram, shadow_count, shadow_zeros, shadow_underflows, shadow_overflows, shadow_precision_loss, "
-      "shadow_rel_error, shadow_histogram, product_rel_error FROM layer_stats WHERE run_id = ?1 AND step > ?2 "
+      "shadow_rel_error, shadow_histogram, product_rel_error, sample FROM layer_stats WHERE run_id = ?1 AND step > ?2 "
       "ORDER BY step, layer_index, kind = 'gradient', id");
   s.bind(1, runId).bind(2, sinceStep);
   std::vector<LayerStatsRecord> records;
@@ -277,6 +277,7 @@ std::vector<LayerStatsRecord> RunReader::loadLayerStats(std::int64_t runId, std:
     try {
       from_json(stats, r.stats);
       if (r.hasShadow) from_json(shadowJson(s, 12), r.shadow);
+      if (!s.columnIsNull(20)) r.sample = statsSampleFromJson(parseJsonColumn(s.columnText(20), json::array()));
     } catch (const protocol::ProtocolError& e) {
       throw StoreError(path_ + ": run " + std::to_string(runId) + ", layer_stats at step " + std::to_string(r.step) +
                        ": " + e.what());

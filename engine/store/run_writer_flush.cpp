@@ -59,8 +59,8 @@ void insertLayerStats(Database& db, std::int64_t runId, const std::vector<LayerS
   Statement s = db.prepare(
       "INSERT INTO layer_stats (run_id, step, layer_index, layer_name, kind, precision, count, zeros, underflows, "
       "overflows, non_finite, max_abs, histogram, shadow_count, shadow_zeros, shadow_underflows, shadow_overflows, "
-      "shadow_precision_loss, shadow_rel_error, shadow_histogram, product_rel_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)");
+      "shadow_precision_loss, shadow_rel_error, shadow_histogram, product_rel_error, sample) VALUES (?1, ?2, ?3, ?4, "
+      "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
   for (const auto& r : records) {
     const json stats = r.stats;  // the sparse histogram, as on the pipe
     s.bind(1, runId).bind(2, r.step).bind(3, r.layerIndex).bind(4, r.layerName);
@@ -70,6 +70,8 @@ void insertLayerStats(Database& db, std::int64_t runId, const std::vector<LayerS
     bindShadow(s, 14, r);
     if (r.productRelError) s.bindReal(21, *r.productRelError);
     else s.bindNull(21);
+    if (!r.sample.empty()) s.bind(22, json(r).at("sample").dump());  // records_json.h's form
+    else s.bindNull(22);
     s.run();
   }
 }

@@ -171,6 +171,12 @@ const char* kSchemaV5 = R"sql(
 ALTER TABLE layer_stats ADD COLUMN product_rel_error REAL;
 )sql";
 
+// Version 6: the first values of each statistics row's tensor before rounding, a JSON
+// array (LayerStatsRecord::sample; docs/store.md); NULL on rows written before.
+const char* kSchemaV6 = R"sql(
+ALTER TABLE layer_stats ADD COLUMN sample TEXT;
+)sql";
+
 // migrations[n] takes a file from version n to n + 1. Append, never edit: files in
 // the field were written by the old steps.
 const std::vector<std::function<void(Database&)>>& migrations() {
@@ -180,6 +186,7 @@ const std::vector<std::function<void(Database&)>>& migrations() {
       [](Database& db) { db.exec(kSchemaV3); },
       [](Database& db) { db.exec(kSchemaV4); },
       [](Database& db) { db.exec(kSchemaV5); },
+      [](Database& db) { db.exec(kSchemaV6); },
   };
   return steps;
 }

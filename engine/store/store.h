@@ -24,7 +24,7 @@
 namespace plab {
 
 // The schema version this program writes; files with a newer one are refused.
-inline constexpr int kStoreSchemaVersion = 5;
+inline constexpr int kStoreSchemaVersion = 6;
 
 struct StoreError : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -3,6 +3,7 @@
 // mid-run leaves the GUI alive with the run marked failed and the reason shown.
 #include <QAction>
 #include <QComboBox>
+#include <QTableWidget>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
@@ -14,6 +15,7 @@
 
 #include "plots/gradient_histogram_plot.h"
 #include "gui_test_support.h"
+#include "explorer/format_error_views.h"
 #include "explorer/precision_explorer.h"
 #include <QTabWidget>
 #include "plots/live_plots_panel.h"
@@ -70,6 +72,24 @@ class TestGuiRun : public QObject {
     emit histogram->valuePicked(double(shown->stats.maxAbs));
     QCOMPARE(window_->tabs()->currentWidget()->objectName(), QStringLiteral("explorerTab"));
     QCOMPARE(window_->explorer()->inputText().toDouble(), double(shown->stats.maxAbs));
+    // Its first values before rounding go to the explorer's block view, with their source.
+    QVERIFY(!shown->sample.empty());
+    window_->showTab(QStringLiteral("networkTab"));
+    emit histogram->blockPicked(shown->sample, GradientHistogramPlot::sampleSource(*shown));
+    QCOMPARE(window_->tabs()->currentWidget()->objectName(), QStringLiteral("explorerTab"));
+    BlockLayoutView* block = window_->explorer()->blockView();
+    const QStringList shownValues = block->input()->text().split(QStringLiteral(", "));
+    QCOMPARE(shownValues.size(), int(shown->sample.size()));
+    for (int i = 0; i < shownValues.size(); ++i) QCOMPARE(shownValues[i].toFloat(), shown->sample[std::size_t(i)]);
+    QVERIFY2(block->sourceText().startsWith(QString::fromStdString(shown->layerName)), qPrintable(block->sourceText()));
+    QCOMPARE(block->table()->rowCount(), int(shown->sample.size()));
+    // The same sample comes back from the store.
+    const auto stored = plab::RunReader(window_->databasePath().toStdString()).loadLayerStats(run->runId);
+    bool found = false;
+    for (const auto& r : stored)
+      found = found || (r.step == shown->step && r.layerIndex == shown->layerIndex && r.kind == shown->kind &&
+                        r.sample == shown->sample);
+    QVERIFY(found);
 
     RunBrowser* browser = window_->runBrowser();
     auto statusInBrowser = [&] {

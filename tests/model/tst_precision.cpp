@@ -230,6 +230,12 @@ class LayerPrecision : public QObject {
     QCOMPARE(records[1].stats.count, std::int64_t(8 * 16));  // the weight gradient (no input gradient for layer 0)
     // Statistics do not change a single bit of the result.
     for (std::size_t i = 0; i < plain.size(); ++i) QCOMPARE(bitsOf(withStats[i]), bitsOf(plain[i]));
+    // The sample is the output's first values before rounding: all 32 here (fewer than
+    // kStatsSampleValues), each rounding to nearest into fp16 as the output itself.
+    QCOMPARE(act.sample.size(), std::size_t(4 * 8));
+    for (std::size_t i = 0; i < act.sample.size(); ++i)
+      QCOMPARE(bitsOf(roundTo(Precision::fp16, act.sample[i])), bitsOf(withStats[i]));
+    QCOMPARE(records[1].sample.size(), std::size_t(kStatsSampleValues));  // 128 weight-gradient values: the first 64
     QVERIFY(net.takeStats(3).empty());
   }
 

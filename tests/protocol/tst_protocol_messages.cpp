@@ -83,6 +83,11 @@ class TestProtocolMessages : public QObject {
     QTest::newRow("epoch") << Event(EpochBatch{{{0, 469, 0.52, 0.81, 0.48, 0.83}}});
     QTest::newRow("layer_stats") << Event(LayerStatsBatch{{stats()}});
     QTest::newRow("layer_stats with shadow") << Event(LayerStatsBatch{{stats(), shadowStats()}});
+    QTest::newRow("layer_stats with sample") << Event(LayerStatsBatch{{[] {
+      auto r = stats();
+      r.sample = {1.5f, -2.0e-8f, std::numeric_limits<float>::infinity(), 0.0f};
+      return r;
+    }()}});
     QTest::newRow("speed") << Event(SpeedBatch{{{"bf16-mixed", 128, 4.5, 28444, 50, {{"layers[0] linear", 1.5, 2.75}}}}});
     QTest::newRow("progress") << Event(Progress{120, 1407, 0, 310.5, 4.15, false});
     QTest::newRow("progress eta unknown") << Event(Progress{0, 0, 0, 0, std::numeric_limits<double>::infinity(), true});

@@ -43,6 +43,9 @@ inline LayerStatsRecord sampleLayerStats(std::int64_t step, int layer, StatsKind
   r.stats.log2Hist[0] = 4;
   r.stats.log2Hist[50] = 900;
   r.stats.log2Hist[127] = 83;
+  // The gradient row keeps a sample with every kind of value a tensor can hold.
+  if (kind == StatsKind::gradient)
+    r.sample = {0.5f, -0.0f, 1e-30f, 65504.0f, std::numeric_limits<float>::infinity(), 3.0e-8f};
   return r;
 }
 

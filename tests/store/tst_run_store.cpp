@@ -111,6 +111,9 @@ class TestRunStore : public QObject {
     QCOMPARE(stats[1].stats.overflows, 2);
     QCOMPARE(stats[1].stats.maxAbs, 65504.0f);
     QCOMPARE(stats[1].layerName, expected.layerName);
+    QCOMPARE(stats[1].sample, expected.sample);  // inf and -0 included
+    QVERIFY(std::signbit(stats[1].sample[1]));
+    QVERIFY(stats[0].sample.empty());
 
     const auto speed = r.loadSpeed(runId);
     QCOMPARE(speed.size(), std::size_t(1));

@@ -214,6 +214,34 @@ class TestStoreErrors : public QObject {
     QCOMPARE(*fresh[0].productRelError, 0.00612);
   }
 
+  // A version-5 file is migrated to version 6: its rows read back without a sample,
+  // and a new run stores and reads one (the values the Precision Explorer quantises).
+  void migratesFromVersionFiveToSamples() {
+    const QString path = oldStoreWithLayerRow(5, "(4, 25, 0, 'layers[0] linear', 'activation', 'fp16', 10, 0, 0, 0, 0, 1, '[]')");
+    LayerStatsRecord measured;
+    measured.step = 1;
+    measured.layerName = "layers[0] linear";
+    measured.kind = StatsKind::gradient;
+    measured.precision = "fp16";
+    measured.stats.count = 8;
+    measured.sample = {1.0f, -2.5e-8f, 0.0f};
+    std::int64_t id = 0;
+    {
+      RunWriter w(path.toStdString(), manualFlush());
+      QCOMPARE(rawInt(path, "PRAGMA user_version"), kStoreSchemaVersion);
+      id = w.createRun({}, "sample", "cpu", "d");
+      w.appendLayerStats(measured);
+      w.finish(RunStatus::completed);
+    }
+    RunReader r(path.toStdString());
+    const auto old = r.loadLayerStats(4);
+    QCOMPARE(old.size(), std::size_t(1));
+    QVERIFY(old[0].sample.empty());
+    const auto fresh = r.loadLayerStats(id);
+    QCOMPARE(fresh.size(), std::size_t(1));
+    QCOMPARE(fresh[0].sample, measured.sample);
+  }
+
   void unversionedForeignFileIsRefused() {
     const QString path = dir_.filePath("foreign.sqlite");
     rawExec(path, "CREATE TABLE photos (id INTEGER)");

@@ -353,6 +353,10 @@ void MainWindow::connectWorker() {
     explorer_->showValue(value);
     showTab(QStringLiteral("explorerTab"));
   });
+  connect(plots_, &LivePlotsPanel::blockPicked, this, [this](const std::vector<float>& values, const QString& source) {
+    explorer_->showBlock(values, source);
+    showTab(QStringLiteral("explorerTab"));
+  });
   connect(worker_, &WorkerClient::runEnded, this, &MainWindow::onRunEnded);
 }
 

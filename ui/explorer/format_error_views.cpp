@@ -118,6 +118,11 @@ BlockLayoutView::BlockLayoutView(QWidget* parent) : QWidget(parent) {
   row->addWidget(new QLabel(tr("Format:")));
   row->addWidget(format_);
   layout->addLayout(row);
+  source_ = new QLabel;
+  source_->setObjectName(QStringLiteral("blockSource"));
+  source_->setWordWrap(true);
+  source_->hide();
+  layout->addWidget(source_);
   message_ = new QLabel;
   message_->setStyleSheet(QStringLiteral("color: #c62828"));
   layout->addWidget(message_);
@@ -130,9 +135,22 @@ BlockLayoutView::BlockLayoutView(QWidget* parent) : QWidget(parent) {
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
   layout->addWidget(table_, 1);
   connect(input_, &QLineEdit::textChanged, this, &BlockLayoutView::recompute);
+  // Typing makes them the user's values, no longer the run's.
+  connect(input_, &QLineEdit::textEdited, source_, &QLabel::hide);
   connect(format_, &QComboBox::currentTextChanged, this, &BlockLayoutView::recompute);
   recompute();
 }
+
+void BlockLayoutView::showValues(const std::vector<float>& values, const QString& source) {
+  QStringList parts;
+  // %.9g: every fp32 value reads back as itself.
+  for (float v : values) parts << QString::number(double(v), 'g', 9);
+  source_->setText(source);
+  source_->setVisible(!source.isEmpty());
+  input_->setText(parts.join(QStringLiteral(", ")));
+}
+
+QString BlockLayoutView::sourceText() const { return source_->isHidden() ? QString() : source_->text(); }
 
 void BlockLayoutView::recompute() {
   std::vector<float> values;

@@ -37,12 +37,18 @@ class BlockLayoutView : public QWidget {
   QTableWidget* table() const { return table_; }
   QLineEdit* input() const { return input_; }
   QComboBox* format() const { return format_; }
+  // Values taken from a run (a statistics record's sample), with where they came from
+  // ("layers[0] linear gradients, step 200 ..."), shown above the table until the values
+  // are edited.
+  void showValues(const std::vector<float>& values, const QString& source);
+  QString sourceText() const;
 
  private:
   void recompute();
 
   QLineEdit* input_;
   QComboBox* format_;
+  QLabel* source_;
   QLabel* message_;
   QTableWidget* table_;
 };

@@ -84,6 +84,10 @@ PrecisionExplorer::PrecisionExplorer(QWidget* parent) : QWidget(parent) {
 
 void PrecisionExplorer::showValue(double value) { input_->setText(formatNumber(value)); }
 
+void PrecisionExplorer::showBlock(const std::vector<float>& values, const QString& source) {
+  blockView_->showValues(values, source);
+}
+
 QString PrecisionExplorer::inputText() const { return input_->text(); }
 
 void PrecisionExplorer::recompute() {

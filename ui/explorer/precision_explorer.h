@@ -21,6 +21,8 @@ class PrecisionExplorer : public QWidget {
   explicit PrecisionExplorer(QWidget* parent = nullptr);
   // Shows value (also used to pick a number from a tensor's statistics).
   void showValue(double value);
+  // A block of values from a run (the block view below the table), with their source.
+  void showBlock(const std::vector<float>& values, const QString& source);
   QString inputText() const;
   QTableWidget* table() const { return table_; }
   ErrorMagnitudePlot* errorPlot() const { return errorPlot_; }

@@ -327,6 +327,20 @@ void GradientHistogramPlot::addContextActions(QMenu* menu) {
   const double maxAbs = double(r->stats.maxAbs);
   menu->addAction(tr("Explore max |x| = %1 in the Precision Explorer").arg(maxAbs, 0, 'g', 6), this,
                   [this, maxAbs] { emit valuePicked(maxAbs); });
+  if (r->sample.empty()) return;  // a run stored before samples were kept
+  const std::vector<float> sample = r->sample;
+  const QString source = sampleSource(*r);
+  menu->addAction(tr("Quantise its first %1 values in the Precision Explorer").arg(sample.size()), this,
+                  [this, sample, source] { emit blockPicked(sample, source); });
+}
+
+QString GradientHistogramPlot::sampleSource(const LayerStatsRecord& r) {
+  return tr("%1 %2 at step %3: the first %4 values as computed in fp32, before rounding into %5")
+      .arg(QString::fromStdString(r.layerName),
+           r.kind == StatsKind::activation ? tr("activations") : tr("gradients"))
+      .arg(r.step)
+      .arg(r.sample.size())
+      .arg(QString::fromStdString(r.precision));
 }
 
 QString GradientHistogramPlot::readout(double x, double y) const {

@@ -32,6 +32,8 @@ class GradientHistogramPlot : public RunPlot {
   // The records shown for run i (latest step, or the step the slider picked).
   const LayerStatsRecord* shownRecord(int runIndex) const;
   QString sharesText() const;
+  // "layers[0] linear gradients at step 200: the first 64 values ..." (blockPicked's source).
+  static QString sampleSource(const LayerStatsRecord& r);
   // Which statistics step is shown ("step 120 (latest)"), as the label beside the slider says.
   QString shownStepsText() const;
   QSlider* stepSlider() const { return step_; }
@@ -43,6 +45,8 @@ class GradientHistogramPlot : public RunPlot {
  signals:
   // The user asked to see this value (max |x| of the shown tensor) in every format.
   void valuePicked(double value);
+  // The shown record's sample (its first values before rounding) and where it is from.
+  void blockPicked(const std::vector<float>& values, const QString& source);
 
  protected:
   void updateSeries() override;

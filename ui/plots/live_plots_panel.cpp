@@ -65,6 +65,7 @@ LivePlotsPanel::LivePlotsPanel(QWidget* parent) : QWidget(parent) {
   detailTabs_->setObjectName(QStringLiteral("detailTabs"));
   auto* histogram = new GradientHistogramPlot;
   connect(histogram, &GradientHistogramPlot::valuePicked, this, &LivePlotsPanel::valuePicked);
+  connect(histogram, &GradientHistogramPlot::blockPicked, this, &LivePlotsPanel::blockPicked);
   addPlot(histogram, detailTabs_, tr("Gradients"));
   addPlot(new LayerHeatMap, detailTabs_, tr("Overflow / underflow map"));
   auto* speed = new QSplitter(Qt::Horizontal);

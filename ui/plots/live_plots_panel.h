@@ -56,6 +56,7 @@ class LivePlotsPanel : public QWidget {
   void replotted();
   // A value picked from a tensor's statistics, for the Precision Explorer.
   void valuePicked(double value);
+  void blockPicked(const std::vector<float>& values, const QString& source);
 
  private:
   void addPlot(RunPlot* plot, QWidget* area, const QString& tabName = {});

@@ -40,12 +40,23 @@ Tensor& LayerIo::begin(Tensor& out, bool needsFp32) {
   return scratchView;
 }
 
+// Statistics steps only: the values before rounding, for the Precision Explorer. The
+// whole tensor comes to the host (a statistics step syncs anyway), the first values stay.
+void LayerIo::keepSample(const Tensor& t, StatsKind kind) {
+  std::vector<float>& sample = kind == StatsKind::activation ? activationSample : gradientSample;
+  if (!sample.empty() || t.numel() == 0) return;
+  std::vector<float> all(std::size_t(t.numel()));
+  backend.download(t, all.data());
+  sample.assign(all.begin(), all.begin() + std::ptrdiff_t(std::min(all.size(), kStatsSampleValues)));
+}
+
 void LayerIo::finish(const Tensor& written, Tensor& out, StatsKind kind) {
   if (written.data() == out.data()) return;
   if (!statsEnabled) {
     backend.convert(written, out);
     return;
   }
+  keepSample(written, kind);
   TensorStats s;
   backend.convert(written, out, &s);
   if (kind == StatsKind::activation) {
@@ -65,6 +76,7 @@ void LayerIo::finishStochastic(const Tensor& written, Tensor& out, StatsKind kin
 
 void LayerIo::record(const Tensor& t, StatsKind kind) {
   if (!statsEnabled) return;
+  keepSample(t, kind);
   TensorStats s;
   backend.stats(t, s);
   if (kind == StatsKind::activation) {

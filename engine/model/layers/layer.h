@@ -52,6 +52,8 @@ struct LayerIo {
   // Linear and conv2d on statistics steps: the forward output's error against its fp64
   // product (layers/product_error.h), for the activation record.
   std::optional<double> productRelError;
+  // The first values of the first tensor of each kind recorded (LayerStatsRecord::sample).
+  std::vector<float> activationSample, gradientSample;
 
   // The tensor an op should write into: `out` itself, or an fp32 temporary when
   // statistics are on or when the op rounds in more than one call (needsFp32) and
@@ -65,6 +67,9 @@ struct LayerIo {
   void finishStochastic(const Tensor& written, Tensor& out, StatsKind kind, std::uint64_t seed);
   // Records the statistics of a tensor that needed no rounding (a reshape).
   void record(const Tensor& t, StatsKind kind);
+
+ private:
+  void keepSample(const Tensor& t, StatsKind kind);
 };
 
 struct ParamDecl {
