@@ -3,6 +3,9 @@
 # Safe to run again: apt-get skips what is already there. appstream and
 # desktop-file-utils validate the Debian package's metainfo and desktop entry
 # (docs/packaging.md); dpkg-shlibdeps comes with build-essential's dpkg-dev.
+# openssh-server and openssh-client, munge, slurmctld, slurmd and slurm-client are for
+# the tests of remote workers and Slurm sweeps (tests/remote, docs/remote.md), which
+# start their own sshd, munged and Slurm daemons on free ports and stop them after.
 set -euo pipefail
 
 packages=(
@@ -11,6 +14,7 @@ packages=(
   libsqlite3-dev libopenblas-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   xvfb xauth dataset-fashion-mnist
   appstream desktop-file-utils
+  openssh-server openssh-client munge slurmctld slurmd slurm-client
 )
 
 missing=()

@@ -2,7 +2,9 @@
 // Runs every variant of a sweep file (docs/experiment-format.md, "Sweep files"), N
 // `worker` processes at once, each storing its run in the SQLite store as any run
 // does; prints a progress line (variant i of n, step, time left) and, at the end, a
-// table of the variants' results.
+// table of the variants' results. With --worker ssh://..., each variant trains on that
+// machine through a relay worker and is stored here; with --slurm, the variants are
+// submitted as one Slurm job array instead (slurm_sweep.h; both in docs/remote.md).
 #include <filesystem>
 #include <poll.h>
 #include <signal.h>
@@ -24,7 +26,9 @@
 
 #include "commands.h"
 #include "protocol/messages.h"
+#include "remote_run.h"
 #include "run_support.h"
+#include "slurm_sweep.h"
 #include "store/store.h"
 #include "store/sweep_store.h"
 #include "sweep/comparison.h"
@@ -43,10 +47,13 @@ struct SweepOptions {
   std::optional<std::uint64_t> seed;
   std::optional<std::int64_t> steps;
   std::string backend;
+  std::string worker;           // ssh://...: where the variants train ("" here)
   std::string db;
   std::string summaryJson;
   std::optional<std::int64_t> resume;
   std::int64_t pace = 0;  // steps a second per variant, 0: full speed
+  bool slurm = false;     // submit as a Slurm job array instead (slurm_sweep.h)
+  SlurmSubmission submission;
 };
 
 // A variant to run now: all of a new sweep's, or the unfinished ones of a resumed one.
@@ -118,7 +125,7 @@ class SweepRunner {
     for (VariantRun& r : runs_) {
       if (activeCount() >= options_.jobs) return;
       if (r.state != VariantRun::State::queued) continue;
-      r.worker = std::make_unique<WorkerProcess>(options_.db, options_.backend);
+      r.worker = std::make_unique<WorkerProcess>(options_.db, options_.backend, options_.worker);
       r.state = VariantRun::State::running;
       r.startedAt = nowSeconds();
       // The worker reads commands after its hello; the pipe holds the line until then.
@@ -385,6 +392,7 @@ std::int64_t storeNewSweep(const SweepOptions& o, const Sweep& sweep, const std:
   if (o.seed) options["seed"] = *o.seed;
   if (o.steps) options["steps"] = *o.steps;
   if (!o.backend.empty()) options["backend"] = o.backend;
+  if (!o.worker.empty()) options["worker"] = o.worker;
   std::vector<SweepVariantRow> rows;
   for (std::size_t i = 0; i < sweep.variants.size(); ++i) {
     const SweepVariant& v = sweep.variants[i];
@@ -403,6 +411,7 @@ std::int64_t planResumedSweep(const SweepOptions& o, SweepStore& store, std::vec
   const auto row = store.getSweep(*o.resume);
   if (!row) throw CliExit(kExitBadExperiment, "--resume: no sweep " + std::to_string(*o.resume) + " in " + o.db);
   if (row->options.contains("backend") && effective.backend.empty()) effective.backend = row->options["backend"];
+  if (row->options.contains("worker") && effective.worker.empty()) effective.worker = row->options["worker"];
   try {
     sweep = parseSweepText(row->source, row->sourceName);
   } catch (const SweepError& e) {
@@ -417,8 +426,31 @@ std::int64_t planResumedSweep(const SweepOptions& o, SweepStore& store, std::vec
   return row->id;
 }
 
+// --slurm: the variants go to the cluster as one job array; nothing trains here and
+// no store is opened (`merge` makes the sweep in a store from the tasks' files).
+int submitToSlurm(const SweepOptions& o) {
+  if (o.resume) throw CliExit(kExitBadExperiment, "--slurm submits a sweep FILE; --resume continues a local one");
+  if (!o.worker.empty()) throw CliExit(kExitBadExperiment, "--slurm and --worker: choose where the variants train, not both");
+  if (!o.summaryJson.empty() || o.pace > 0 || !o.db.empty())
+    throw CliExit(kExitBadExperiment, "--slurm: --db, --summary-json and --pace have no meaning for a submitted sweep "
+                                      "(merge its folder into a store with `precisionlab-cli merge DIR --db STORE`)");
+  std::string text;
+  const Sweep sweep = parseNewSweep(o, text);
+  SlurmSubmission s = o.submission;
+  s.backend = o.backend;
+  s.options = json::object();
+  if (o.seed) s.options["seed"] = *o.seed;
+  if (o.steps) s.options["steps"] = *o.steps;
+  if (!o.backend.empty()) s.options["backend"] = o.backend;
+  return submitSweepToSlurm(sweep, o.file, text, s);
+}
+
 int runSweep(const SweepOptions& o) {
   if (o.file.empty() == !o.resume) throw CliExit(kExitBadExperiment, "give a sweep FILE or --resume ID, one of the two");
+  if (o.slurm) return submitToSlurm(o);
+  if (!o.submission.partition.empty() || !o.submission.gres.empty() || !o.submission.dir.empty())
+    throw CliExit(kExitBadExperiment, "--partition, --gres and --dir are for --slurm");
+  if (!o.worker.empty()) requireWorkerAddress("--worker", o.worker);
   SweepOptions options = o;
   if (options.db.empty()) options.db = defaultDatabasePath();
   std::optional<Sweep> sweep;
@@ -482,6 +514,17 @@ void addSweepCommand(CLI::App& app) {
       ->check(CLI::Range(std::int64_t(1), std::int64_t(1) << 40));
   cmd->add_option("--backend", options->backend, "cpu, cuda or auto (default: each variant's \"backend\")")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--worker", options->worker,
+                  "ssh://[user@]host[:port][/path/to/precisionlab-cli]: train every variant on that machine, "
+                  "store the runs here (docs/remote.md)");
+  cmd->add_flag("--slurm", options->slurm,
+                "submit the variants to Slurm as one job array, a task each, instead of running them here "
+                "(docs/remote.md); then `precisionlab-cli merge DIR`");
+  cmd->add_option("--partition", options->submission.partition, "--slurm: the partition (default: the cluster's)");
+  cmd->add_option("--gres", options->submission.gres, "--slurm: generic resources per task, e.g. gpu:1");
+  cmd->add_option("--dir", options->submission.dir,
+                  "--slurm: a new folder on storage the nodes share, for the tasks' experiments, stores and logs "
+                  "(default: precisionlab-slurm/TITLE-TIME here)");
   cmd->add_option("--pace", options->pace, "at most this many steps a second per variant, to watch a lesson unfold (default: full speed)")
       ->check(CLI::Range(std::int64_t(0), protocol::kMostPaceStepsPerSecond));
   cmd->add_option("--db", options->db, "SQLite run store (default: the user's data folder)");

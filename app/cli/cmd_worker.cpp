@@ -8,6 +8,9 @@
 //         30 lines a second), ending with `run_finished`. Nothing else is written
 //         there; diagnostics go to stderr.
 // The worker writes the run to SQLite itself, so the GUI loses nothing if either dies.
+// Two variants (docs/remote.md): `--no-store` keeps no store, for a worker on another
+// machine whose events are recorded by the relay that started it over SSH; `--remote
+// URL` is that relay (remote_worker.cpp).
 #include <unistd.h>
 
 #include <condition_variable>
@@ -24,6 +27,7 @@
 #include "model/memory_estimate.h"
 #include "model/network.h"
 #include "protocol/event_batcher.h"
+#include "remote_worker.h"
 #include "run_support.h"
 #include "store/store.h"
 #include "train/event_stream.h"
@@ -157,6 +161,8 @@ class CommandReader {
 struct WorkerOptions {
   std::string db;
   std::string backend;
+  std::string remote;     // ssh://...: relay to a worker there (remote_worker.h)
+  bool noStore = false;   // the events are the run's only record
 };
 
 // Emits an error event; returns the exit code for it.
@@ -214,18 +220,20 @@ int trainFromStdin(const WorkerOptions& o, EventWriter& out) {
       return reportError(out, "backend", e.what(), kExitBackend);
     }
   }
-  const std::string dbPath = o.db.empty() ? defaultDatabasePath() : o.db;
+  // Without a store, run_started says run 0 in no database: the relay that records
+  // the events puts its own run id and file there (store/event_recorder.h).
+  const std::string dbPath = o.noStore ? "" : o.db.empty() ? defaultDatabasePath() : o.db;
   std::unique_ptr<StoreRecorder> store;
   try {
-    store = std::make_unique<StoreRecorder>(dbPath);
+    if (!o.noStore) store = std::make_unique<StoreRecorder>(dbPath);
   } catch (const std::exception& e) {
     return reportError(out, "database", e.what(), kExitStore);
   }
   StoreRecorder* storePtr = store.get();
   EventStreamObserver events([&out](protocol::Event e) { out.send(std::move(e)); },
-                             [storePtr] { return storePtr->runId(); }, dbPath);
+                             [storePtr] { return storePtr ? storePtr->runId() : 0; }, dbPath);
   ObserverList observers;
-  observers.add(store.get());  // first: the run id exists before run_started goes out
+  if (store) observers.add(store.get());  // first: the run id exists before run_started goes out
   observers.add(&events);
   try {
     requireTrainingMemory(experiment, data, backend->info());  // before anything is allocated
@@ -234,10 +242,10 @@ int trainFromStdin(const WorkerOptions& o, EventWriter& out) {
   } catch (const ShapeError& e) {
     return reportError(out, "network", e.what(), kExitBadExperiment);
   } catch (const StoreError& e) {
-    try { store->markFailed(e.what()); } catch (const std::exception&) {}
+    try { if (store) store->markFailed(e.what()); } catch (const std::exception&) {}
     return reportError(out, "database", e.what(), kExitStore);
   } catch (const std::exception& e) {
-    try { store->markFailed(e.what()); } catch (const std::exception&) {}
+    try { if (store) store->markFailed(e.what()); } catch (const std::exception&) {}
     return reportError(out, "run", e.what(), kExitFailed);
   }
   return 0;
@@ -252,8 +260,16 @@ void addWorkerCommand(CLI::App& app) {
   cmd->add_option("--db", options->db, "SQLite run store (default: the user's data folder)");
   cmd->add_option("--backend", options->backend, "cpu, cuda or auto (default: the experiment's \"backend\")")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--remote", options->remote,
+                  "ssh://[user@]host[:port][/path/to/precisionlab-cli]: train there over SSH, record the run "
+                  "here (docs/remote.md)");
+  cmd->add_flag("--no-store", options->noStore,
+                "keep no run store: the events on stdout are the run's only record (what a remote worker does)");
   cmd->callback([options] {
-    const int code = runWorker(*options);
+    if (!options->remote.empty() && options->noStore)
+      throw CliExit(kExitBadExperiment, "worker: --remote records the run here; --no-store is for the worker at the other end");
+    const int code = options->remote.empty() ? runWorker(*options)
+                                             : relayRemoteWorker(options->remote, options->db, options->backend);
     std::fflush(stdout);
     if (code != 0) throw CliExit(code, "");
   });

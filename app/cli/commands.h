@@ -24,5 +24,6 @@ void addSweepCommand(CLI::App& app);
 void addSchemaCommand(CLI::App& app);
 void addCompareCommand(CLI::App& app);
 void addAdviseCommand(CLI::App& app);
+void addMergeCommand(CLI::App& app);
 
 }  // namespace plab::cli

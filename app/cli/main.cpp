@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   plab::cli::addSchemaCommand(app);
   plab::cli::addCompareCommand(app);
   plab::cli::addAdviseCommand(app);
+  plab::cli::addMergeCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -22,6 +22,7 @@ inline constexpr int kExitBadExperiment = 2;   // the file: JSON, a field, a sha
 inline constexpr int kExitDataset = 3;         // the dataset could not be made or read
 inline constexpr int kExitStore = 4;           // the database could not be opened or written
 inline constexpr int kExitBackend = 5;         // the requested backend is not usable
+inline constexpr int kExitRemote = 6;          // a remote worker could not be reached, or its connection broke (docs/remote.md)
 
 // The stop flag of the run in progress. SIGINT and SIGTERM set stopRequested (and
 // remember which signal came); nothing else happens in the handler.

@@ -35,7 +35,21 @@ std::string selfExecutable() {
   return path;
 }
 
-WorkerProcess::WorkerProcess(const std::string& db, const std::string& backend) {
+namespace {
+
+std::vector<std::string> workerArguments(const std::string& db, const std::string& backend, const std::string& remote) {
+  std::vector<std::string> args = {selfExecutable(), "worker", "--db", db};
+  if (!backend.empty()) args.insert(args.end(), {"--backend", backend});
+  if (!remote.empty()) args.insert(args.end(), {"--remote", remote});
+  return args;
+}
+
+}  // namespace
+
+WorkerProcess::WorkerProcess(const std::string& db, const std::string& backend, const std::string& remote)
+    : WorkerProcess(workerArguments(db, backend, remote)) {}
+
+WorkerProcess::WorkerProcess(const std::vector<std::string>& arguments) {
   int inPipe[2], outPipe[2], errPipe[2];
   if (::pipe2(inPipe, O_CLOEXEC) != 0 || ::pipe2(outPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) {
     throw CliExit(1, std::string("cannot make pipes for a worker: ") + std::strerror(errno));
@@ -45,16 +59,11 @@ WorkerProcess::WorkerProcess(const std::string& db, const std::string& backend) 
   posix_spawn_file_actions_adddup2(&actions, inPipe[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, outPipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, errPipe[1], STDERR_FILENO);
-  const std::string exe = selfExecutable();
-  std::vector<std::string> args = {exe, "worker", "--db", db};
-  if (!backend.empty()) {
-    args.push_back("--backend");
-    args.push_back(backend);
-  }
+  std::vector<std::string> args = arguments;
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  const int rc = ::posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = ::posix_spawnp(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(inPipe[0]);
   ::close(outPipe[1]);
@@ -66,7 +75,7 @@ WorkerProcess::WorkerProcess(const std::string& db, const std::string& backend) 
     closeFd(in_);
     closeFd(out_);
     closeFd(err_);
-    throw CliExit(1, "cannot start a worker (" + exe + "): " + std::strerror(rc));
+    throw CliExit(1, "cannot start a worker (" + args[0] + "): " + std::strerror(rc));
   }
 }
 
@@ -102,6 +111,7 @@ bool WorkerProcess::readStdout(std::vector<std::string>& lines) {
   const ssize_t n = ::read(out_, buffer, sizeof buffer);
   if (n < 0 && errno == EINTR) return true;
   if (n <= 0) {
+    endedMidLine_ = !partial_.empty();
     if (!partial_.empty()) lines.push_back(std::move(partial_));
     partial_.clear();
     closeFd(out_);
@@ -134,6 +144,7 @@ int WorkerProcess::wait() {
   int raw = 0;
   while (::waitpid(pid_, &raw, 0) < 0 && errno == EINTR) {
   }
+  signaled_ = WIFSIGNALED(raw);
   status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : WIFSIGNALED(raw) ? 128 + WTERMSIG(raw) : 1;
   return status_;
 }

@@ -30,6 +30,7 @@
 #include "plots/plot_widget.h"
 #include "runs/run_control_bar.h"
 #include "runs/worker_client.h"
+#include "runs/worker_location.h"
 #include <QCloseEvent>
 #include <QTimer>
 #include <QtConcurrent>
@@ -122,6 +123,9 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   runBar_ = new RunControlBar;
   addToolBar(Qt::TopToolBarArea, runBar_);
   worker_ = new WorkerClient(this);
+  location_ = new WorkerLocation(this);  // where runs and sweeps train (docs/remote.md)
+  location_->follow([this](const QString& a) { worker_->setRemote(a); sweeps_->setWorkerAddress(a); });
+  statusBar()->addPermanentWidget(location_->statusLabel());
   follower_ = new RunFollower(options_.databasePath, this);
   connect(follower_, &RunFollower::runsUpdated, plots_, &LivePlotsPanel::scheduleReplot);
   bench_ = new CliJob(this);
@@ -249,6 +253,7 @@ void MainWindow::buildMenus() {
   run->addAction(runBar_->startAction());
   run->addAction(runBar_->pauseAction());
   run->addAction(runBar_->stopAction());
+  run->addAction(location_->chooseAction());
   run->addSeparator();
   run->addAction(QIcon(QStringLiteral(":/icons/report.svg")), tr("&Benchmark speed"), QKeySequence(Qt::CTRL | Qt::Key_B), this,
                  [this] { startBenchmark(); });

@@ -24,6 +24,7 @@ class TrainingSettings;
 class PrecisionExplorer;
 class RunControlBar;
 class WorkerClient;
+class WorkerLocation;
 class LivePlotsPanel;
 class RunBrowser;
 class ConfigDiffTable;
@@ -136,6 +137,7 @@ class MainWindow : public QMainWindow {
   PrecisionExplorer* explorer_;
   RunControlBar* runBar_;
   WorkerClient* worker_;
+  WorkerLocation* location_;
   LivePlotsPanel* plots_;
   RunBrowser* browser_;
   SweepPanel* sweeps_;

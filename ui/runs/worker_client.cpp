@@ -75,7 +75,9 @@ bool WorkerClient::start(const nlohmann::json& experiment, const QString& databa
   // little: the GUI uses a fraction of one core). GPU work is not affected.
   process_->setChildProcessModifier([] { (void)!nice(kWorkerNiceness); });
 #endif
-  process_->start(workerPath_, {QStringLiteral("worker"), QStringLiteral("--db"), databasePath});
+  QStringList args{QStringLiteral("worker"), QStringLiteral("--db"), databasePath};
+  if (!remote_.isEmpty()) args << QStringLiteral("--remote") << remote_;
+  process_->start(workerPath_, args);
   if (!process_->waitForStarted(10000)) {
     error_ = tr("cannot start %1: %2").arg(workerPath_, process_->errorString());
     return false;

@@ -22,6 +22,10 @@ class WorkerClient : public QObject {
   // Starts a worker for experiment, storing into databasePath. False (and error())
   // when the worker binary cannot be found or started.
   bool start(const nlohmann::json& experiment, const QString& databasePath);
+  // ssh://...: the next runs train there, through a local relay worker that stores them
+  // here (docs/remote.md); "" trains here.
+  void setRemote(const QString& address) { remote_ = address; }
+  QString remote() const { return remote_; }
   void pause();
   void resume();
   // At most this many steps a second (0: full speed), for this run and the next ones.
@@ -64,6 +68,7 @@ class WorkerClient : public QObject {
   RunDataPtr run_;
   QByteArray pending_;
   QString workerPath_;
+  QString remote_;
   QString error_;
   QStringList messages_;
   bool paused_ = false;

@@ -1,6 +1,11 @@
 #include "sweeps/sweep_panel.h"
 
+#include <QFile>
+#include <QFileDialog>
+#include <QDir>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QIcon>
@@ -40,6 +45,7 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
     : QWidget(parent),
       databasePath_(databasePath),
       runner_(new SweepRunner(databasePath, this)),
+      slurm_(new SlurmFollower(databasePath, this)),
       follower_(new RunFollower(databasePath, this)) {
   auto* layout = new QVBoxLayout(this);
   title_ = wrappedLabel(QStringLiteral("sweepTitle"));
@@ -66,6 +72,10 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   nextButton_->setObjectName(QStringLiteral("nextVariant"));
   nextButton_->setToolTip(tr("Watch the next variant: its curve in full colour, the others faint "
                              "(N in presenter mode; after the last, every curve again)"));
+  followButton_ = new QPushButton(tr("Follow &Slurm sweep…"));
+  followButton_->setObjectName(QStringLiteral("followSlurmSweep"));
+  followButton_->setToolTip(tr("Show a sweep submitted with precisionlab-cli sweep --slurm: its tasks' runs appear "
+                               "as they finish (docs/remote.md)"));
   jobs_ = new QSpinBox;
   jobs_->setRange(1, 16);
   jobs_->setValue(std::max(1, QThread::idealThreadCount()));
@@ -80,6 +90,7 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   controls->addWidget(runButton_);
   controls->addWidget(stopButton_);
   controls->addWidget(nextButton_);
+  controls->addWidget(followButton_);
   controls->addWidget(jobs_);
   controls->addWidget(pace_);
   controls->addWidget(progress_, 1);
@@ -117,8 +128,20 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   });
   connect(stopButton_, &QPushButton::clicked, this, &SweepPanel::stop);
   connect(nextButton_, &QPushButton::clicked, this, &SweepPanel::focusNextVariant);
+  connect(followButton_, &QPushButton::clicked, this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("The folder of a Slurm sweep (its --dir)"));
+    QString error;
+    if (!dir.isEmpty() && !followSlurm(dir, &error)) emit message(error);
+  });
+  connect(runner_, &SweepRunner::sweepStarted, this, [this](qint64 id) { sweepId_ = id; });
   connect(runner_, &SweepRunner::variantsChanged, this, &SweepPanel::onVariants);
   connect(runner_, &SweepRunner::finished, this, &SweepPanel::onFinished);
+  connect(slurm_, &SlurmFollower::sweepStarted, this, [this](qint64 id) { sweepId_ = id; });
+  connect(slurm_, &SlurmFollower::variantsChanged, this, &SweepPanel::onVariants);
+  connect(slurm_, &SlurmFollower::finished, this, [this](qint64 id, int code, const QString& text) {
+    onFinished(id, code, text);
+    if (code == 0 && !text.isEmpty()) status_->setText(status_->text() + QStringLiteral(" · ") + text);
+  });
   connect(follower_, &RunFollower::runsUpdated, this, &SweepPanel::updatePlot);
   connect(&comparisonWatcher_, &QFutureWatcher<SweepComparison>::finished, this, [this] {
     try {
@@ -202,7 +225,28 @@ bool SweepPanel::run(QString* error) {
   return true;
 }
 
+bool SweepPanel::followSlurm(const QString& dir, QString* error, int intervalMs) {
+  QFile file(QDir(dir).filePath(QStringLiteral("manifest.json")));
+  if (!file.open(QIODevice::ReadOnly)) {
+    *error = tr("%1: no manifest.json (not a folder written by precisionlab-cli sweep --slurm)").arg(dir);
+    return false;
+  }
+  const QString source = QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("source_name")).toString();
+  if (source.isEmpty() || !open(source, error)) {
+    *error = tr("%1: its sweep file %2 cannot be opened: %3").arg(dir, source, source.isEmpty() ? tr("not named") : *error);
+    return false;
+  }
+  if (!slurm_->follow(dir, error, intervalMs)) return false;
+  status_->setText(tr("Following the Slurm sweep in %1…").arg(dir));
+  updateButtons();
+  return true;
+}
+
 void SweepPanel::stop() {
+  if (slurm_->isFollowing()) {
+    slurm_->stop();  // only the watching: the tasks go on on the cluster (its finished says so)
+    return;
+  }
   runner_->stop();
   status_->setText(tr("Stopping every variant…"));
 }
@@ -311,6 +355,7 @@ void SweepPanel::onFinished(qint64 sweepId, int exitCode, const QString& message
 
 void SweepPanel::updateButtons() {
   runButton_->setEnabled(sweep_.has_value() && !isRunning());
+  followButton_->setEnabled(!isRunning());
   stopButton_->setEnabled(isRunning());
   jobs_->setEnabled(!isRunning());
   pace_->setEnabled(!isRunning());

@@ -11,6 +11,7 @@
 #include "runs/run_data.h"
 #include "sweep/comparison.h"
 #include "sweep/sweep.h"
+#include "sweeps/slurm_follower.h"
 #include "sweeps/sweep_runner.h"
 
 class QLabel;
@@ -36,13 +37,19 @@ class SweepPanel : public QWidget {
   bool open(const QString& path, QString* error);
   // Starts `precisionlab-cli sweep` on the open file; false with *error when it cannot.
   bool run(QString* error);
+  // Follows a sweep submitted with `sweep --slurm` (docs/remote.md): opens its sweep file
+  // (the manifest's source_name) and shows the tasks' runs as `merge` brings them into
+  // the store, every intervalMs. False with *error when the folder or its file cannot be read.
+  bool followSlurm(const QString& dir, QString* error, int intervalMs = 5000);
   void stop();
-  bool isRunning() const { return runner_->isRunning(); }
+  bool isRunning() const { return runner_->isRunning() || slurm_->isFollowing(); }
   // Overrides for the next run (tests, a quick look): every variant this many steps.
   void setRunOptions(const SweepRunOptions& options) { options_ = options; }
+  // ssh://...: the next sweeps' variants train there (docs/remote.md); "" : here.
+  void setWorkerAddress(const QString& address) { options_.worker = address; }
 
   QString filePath() const { return path_; }
-  std::int64_t sweepId() const { return runner_->sweepId(); }
+  std::int64_t sweepId() const { return sweepId_; }
   LossPlot* lossPlot() const { return plot_; }
   ComparisonView* comparisonView() const { return comparison_; }
   QTableWidget* variantTable() const { return variants_; }
@@ -74,6 +81,8 @@ class SweepPanel : public QWidget {
   std::optional<Sweep> sweep_;
   SweepRunOptions options_;
   SweepRunner* runner_;
+  SlurmFollower* slurm_;
+  std::int64_t sweepId_ = 0;  // the last sweep run or followed
   RunFollower* follower_;
   QList<RunDataPtr> runs_;  // by variant position; null until the variant's run starts
   int focused_ = -1;        // focusNextVariant
@@ -86,6 +95,7 @@ class SweepPanel : public QWidget {
   QPushButton* runButton_;
   QPushButton* stopButton_;
   QPushButton* nextButton_;
+  QPushButton* followButton_;
   QSpinBox* jobs_;
   QSpinBox* pace_;
   QProgressBar* progress_;

@@ -35,6 +35,7 @@ bool SweepRunner::start(const QString& sweepFile, const SweepRunOptions& options
   if (options.seed) args << QStringLiteral("--seed") << QString::number(*options.seed);
   if (!options.backend.isEmpty()) args << QStringLiteral("--backend") << options.backend;
   if (options.pace > 0) args << QStringLiteral("--pace") << QString::number(options.pace);
+  if (!options.worker.isEmpty()) args << QStringLiteral("--worker") << options.worker;
   delete process_;
   process_ = new QProcess(this);
   sweepId_ = 0;

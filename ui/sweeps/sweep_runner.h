@@ -19,6 +19,7 @@ struct SweepRunOptions {
   std::optional<std::uint64_t> seed;   // --seed: re-check a lesson on another seed
   QString backend;                     // --backend; empty: each variant's own
   int pace = 0;                        // --pace: steps a second per variant; 0: full speed
+  QString worker;                      // --worker ssh://...: every variant trains there; empty: here
 };
 
 class SweepRunner : public QObject {
