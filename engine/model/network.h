@@ -112,6 +112,10 @@ class Network {
   // fp32 temporary and a sync per tensor, so enable it only on statistics steps.
   void setStatsEnabled(bool enabled) { statsEnabled_ = enabled; }
   bool statsEnabled() const { return statsEnabled_; }
+  // With statistics on, also keep each record's first values before rounding
+  // (LayerStatsRecord::sample). Each costs a download of its tensor, so the trainer
+  // turns this on only on the statistics steps it stores samples for.
+  void setSamplesEnabled(bool enabled) { samplesEnabled_ = enabled; }
   // The records since the last call (activation and gradient per layer), stamped with step.
   std::vector<LayerStatsRecord> takeStats(std::int64_t step);
 
@@ -194,6 +198,7 @@ class Network {
   Fp8Settings fp8_;
   Tensor scratch_;                         // fp32 temporaries for rounding with statistics
   bool statsEnabled_ = false;
+  bool samplesEnabled_ = false;
   bool timingEnabled_ = false;
   bool captureEnabled_ = false;
   std::vector<CapturedTensors> captured_;

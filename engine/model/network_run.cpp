@@ -48,7 +48,7 @@ void Network::failAllocation(std::size_t layer, const std::string& what) const {
 
 const Tensor& Network::forwardLayer(std::size_t i, const Tensor& input, bool training, std::int64_t step) {
   detail::Layer& layer = *layers_[i];
-  detail::LayerIo io{backend_, statsEnabled_, training, step, &scratch_};
+  detail::LayerIo io{backend_, statsEnabled_, samplesEnabled_, training, step, &scratch_};
   const Tensor* x = &input;
   startTiming();
   if (x->precision() != layer.forwardFormat()) {
@@ -65,7 +65,7 @@ const Tensor& Network::forwardLayer(std::size_t i, const Tensor& input, bool tra
 
 const Tensor* Network::backwardLayer(std::size_t i, const Tensor& gradient) {
   detail::Layer& layer = *layers_[i];
-  detail::LayerIo io{backend_, statsEnabled_, trainingForward_, 0, &scratch_};
+  detail::LayerIo io{backend_, statsEnabled_, samplesEnabled_, trainingForward_, 0, &scratch_};
   const Tensor* g = &gradient;
   startTiming();
   // fp8: always through this layer's own buffer, whose scale updateFp8Scales keeps.

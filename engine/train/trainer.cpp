@@ -76,6 +76,7 @@ void Trainer::trainStep(std::int64_t step, std::int32_t epoch) {
   if (statsStep && shadow_) runShadow(step);  // before the step: the same weights; not timed
   if (!failure_.empty()) return;               // a step drained by runShadow failed the run
   network_->setStatsEnabled(statsStep);
+  network_->setSamplesEnabled(statsStep && statsSteps_ % kSampleEveryStatsSteps == 0);
   network_->setCaptureEnabled(statsStep && shadow_);
   const OptimizerHyper hyper = experiment_.hyperAt(step, totalSteps_);
   Backend::Timer& timer = *timers_[pending_.size()];
@@ -102,9 +103,9 @@ void Trainer::runShadow(std::int64_t step) {
 void Trainer::reportStats(std::int64_t step) {
   network_->setStatsEnabled(false);
   network_->setCaptureEnabled(false);
+  network_->setSamplesEnabled(false);
   auto records = network_->takeStats(step);
-  if (statsSteps_++ % kSampleEveryStatsSteps != 0)
-    for (LayerStatsRecord& r : records) r.sample.clear();
+  ++statsSteps_;
   if (shadow_) {
     // The measuring is part of the shadow pass's cost (runShadow timed the fp32 step).
     const double start = nowSeconds();

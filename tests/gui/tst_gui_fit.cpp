@@ -151,6 +151,38 @@ class TestGuiFit : public QObject {
     return ended.first().at(0).toLongLong();
   }
 
+  // Every font of the app at `scale` times the desktop's until the guard goes.
+  static auto fontsScaledBy(double scale) {
+    const QFont normal = QApplication::font();
+    QFont big = normal;
+    big.setPointSizeF(normal.pointSizeF() * scale);
+    QApplication::setFont(big);
+    return qScopeGuard([normal] {
+      QApplication::setFont(normal);
+      settle();
+    });
+  }
+
+  // Shows every tab, and on the Plots tab every view, in turn, laid out, and calls
+  // visit("tab" or "tab / view") on each. Returns how many it showed.
+  template <typename Visit>
+  int forEachView(Visit visit) {
+    QTabWidget* tabs = window_->tabs();
+    QTabWidget* views = window_->plotsPanel()->detailTabs();
+    int shown = 0;
+    for (int t = 0; t < tabs->count(); ++t) {
+      tabs->setCurrentIndex(t);
+      const bool plots = tabs->widget(t)->objectName() == window_->plotsPanel()->objectName();
+      for (int v = 0; v < (plots ? views->count() : 1); ++v) {
+        if (plots) views->setCurrentIndex(v);
+        settle();
+        visit(tabs->widget(t)->objectName() + (plots ? QStringLiteral(" / ") + views->tabText(v) : QString()));
+        ++shown;
+      }
+    }
+    return shown;
+  }
+
  private slots:
   void initTestCase() {
     window_ = test::makeWindow(dir_);
@@ -191,32 +223,21 @@ class TestGuiFit : public QObject {
   }
   void noLegendCoversData() {
     QFETCH(double, fontScale);
-    const QFont normal = QApplication::font();
-    QFont big = normal;
-    big.setPointSizeF(normal.pointSizeF() * fontScale);
-    QApplication::setFont(big);
-    window_->resize(1280, 720);
-    settle();
-    QTabWidget* tabs = window_->tabs();
-    QTabWidget* views = window_->plotsPanel()->detailTabs();
     QStringList failures;
     int legends = 0;
-    for (int t = 0; t < tabs->count(); ++t) {
-      tabs->setCurrentIndex(t);
-      const bool plots = tabs->widget(t)->objectName() == window_->plotsPanel()->objectName();
-      for (int v = 0; v < (plots ? views->count() : 1); ++v) {
-        if (plots) views->setCurrentIndex(v);
-        settle();
+    {
+      const auto restoreFont = fontsScaledBy(fontScale);
+      window_->resize(1280, 720);
+      settle();
+      forEachView([&](const QString& where) {
         for (PlotWidget* widget : window_->findChildren<PlotWidget*>()) {
           if (!widget->isVisible()) continue;
-          QVERIFY(widget->drawNow());
+          if (!widget->drawNow()) failures << where + QStringLiteral(": a plot did not draw");
           legends += widget->plot()->legend->visible() ? 1 : 0;
           failures << legendOverlaps(widget);
         }
-      }
+      });
     }
-    QApplication::setFont(normal);
-    settle();
     QVERIFY2(legends >= 2, qPrintable(QStringLiteral("%1 legends shown").arg(legends)));
     failures.removeDuplicates();
     QVERIFY2(failures.isEmpty(), qPrintable(failures.join(QLatin1Char('\n'))));
@@ -231,35 +252,20 @@ class TestGuiFit : public QObject {
   void everyTabFits() {
     QFETCH(QSize, size);
     QFETCH(double, fontScale);
-    const QFont normal = QApplication::font();
-    QFont big = normal;
-    big.setPointSizeF(normal.pointSizeF() * fontScale);
-    QApplication::setFont(big);
-    const auto restoreFont = qScopeGuard([&] { QApplication::setFont(normal); });
+    const auto restoreFont = fontsScaledBy(fontScale);
     window_->resize(size);
     settle();
     const QSize minimum = window_->minimumSizeHint().expandedTo(window_->minimumSize());
     QVERIFY2(minimum.width() <= size.width() && minimum.height() <= size.height(),
              qPrintable(QStringLiteral("minimum %1x%2").arg(minimum.width()).arg(minimum.height())));
     QCOMPARE(window_->size(), size);
-    QTabWidget* tabs = window_->tabs();
-    QTabWidget* views = window_->plotsPanel()->detailTabs();
     QStringList failures;
-    int checked = 0;
-    for (int t = 0; t < tabs->count(); ++t) {
-      tabs->setCurrentIndex(t);
-      const bool plots = tabs->widget(t)->objectName() == window_->plotsPanel()->objectName();
-      for (int v = 0; v < (plots ? views->count() : 1); ++v) {
-        if (plots) views->setCurrentIndex(v);
-        settle();
-        const QString where = tabs->widget(t)->objectName() + (plots ? QStringLiteral(" / ") + views->tabText(v) : QString());
-        if (window_->size() != size)
-          failures << QStringLiteral("%1: the window grew to %2x%3").arg(where).arg(window_->width()).arg(window_->height());
-        for (const QString& why : clippedLabels(window_.get())) failures << where + QStringLiteral(": ") + why;
-        ++checked;
-      }
-    }
-    QVERIFY(checked >= tabs->count() + views->count() - 1);
+    const int checked = forEachView([&](const QString& where) {
+      if (window_->size() != size)
+        failures << QStringLiteral("%1: the window grew to %2x%3").arg(where).arg(window_->width()).arg(window_->height());
+      for (const QString& why : clippedLabels(window_.get())) failures << where + QStringLiteral(": ") + why;
+    });
+    QVERIFY(checked >= window_->tabs()->count() + window_->plotsPanel()->detailTabs()->count() - 1);
     QVERIFY2(failures.isEmpty(), qPrintable(failures.join(QLatin1Char('\n'))));
     // The run browser shows a few runs, not one row (two at least with fonts doubled).
     QTableView* runs = window_->runBrowser()->view();

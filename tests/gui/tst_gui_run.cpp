@@ -258,6 +258,18 @@ class TestGuiRun : public QObject {
     QCOMPARE(window_->plotsPanel()->runs().first().data->promotions, streamed);
     loss->refresh();
     QCOMPARE(loss->promotionLabels().size(), int(steps.size()));
+
+    // The runs table gives the mix at the end after the one at the start, and the
+    // tooltip each promoted layer's step.
+    RunTableModel* model = window_->runBrowser()->model();
+    QTRY_VERIFY_WITH_TIMEOUT(model->rowOfRun(id) >= 0 &&
+                                 model->index(model->rowOfRun(id), RunTableModel::Precision).data().toString().contains(QStringLiteral("\u2192")),
+                             10000);
+    const QModelIndex cell = model->index(model->rowOfRun(id), RunTableModel::Precision);
+    const QString mix = cell.data().toString();
+    QVERIFY2(mix.startsWith(QStringLiteral("fp16 \u2192 ")) && mix.contains(QStringLiteral("bf16")), qPrintable(mix));
+    const QStringList tip = cell.data(Qt::ToolTipRole).toString().split(QLatin1Char('\n'));
+    QVERIFY2(tip.front().endsWith(QStringLiteral(": fp16 \u2192 bf16 (step %1)").arg(streamed.front().step)), qPrintable(tip.front()));
   }
 };
 

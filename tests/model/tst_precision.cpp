@@ -215,6 +215,7 @@ class LayerPrecision : public QObject {
     const Tensor x = upload(*backend, randomValues(4 * 16, 0.001f, 8), Shape{4, 16});
     const std::vector<float> plain = download(*backend, net.forward(x, true, 1));
     net.setStatsEnabled(true);
+    net.setSamplesEnabled(true);
     const std::vector<float> withStats = download(*backend, net.forward(x, true, 2));
     net.backward(upload(*backend, randomValues(4 * 8, 1.0f, 9), Shape{4, 8}, Precision::fp16));
     const auto records = net.takeStats(2);
@@ -237,6 +238,13 @@ class LayerPrecision : public QObject {
       QCOMPARE(bitsOf(roundTo(Precision::fp16, act.sample[i])), bitsOf(withStats[i]));
     QCOMPARE(records[1].sample.size(), std::size_t(kStatsSampleValues));  // 128 weight-gradient values: the first 64
     QVERIFY(net.takeStats(3).empty());
+    // Statistics without samples: the same figures, no values kept.
+    net.setSamplesEnabled(false);
+    net.forward(x, true, 4);
+    const auto unsampled = net.takeStats(4);
+    QCOMPARE(unsampled.size(), std::size_t(1));
+    QCOMPARE(unsampled[0].stats.count, act.stats.count);
+    QVERIFY(unsampled[0].sample.empty());
   }
 
   void gradientOrderNamesTheLastLayerFirst() {

@@ -11,6 +11,7 @@
 # missing (scripts/setup.sh installs them) or when not run as root (slurmd starts jobs
 # as their user, which takes root).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/daemons.sh"
 
 for tool in munged slurmctld slurmd sbatch squeue scontrol sinfo; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
@@ -36,8 +37,7 @@ stop_cluster() {
   rm -rf "$dir"
 }
 trap stop_cluster EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
+exit_on_signals
 
 mkdir -p "$dir/munge" "$dir/state" "$dir/spool" "$dir/log"
 chmod 700 "$dir/munge"
@@ -48,13 +48,12 @@ munged --foreground --force --socket="$dir/munge/munge.socket" --key-file="$dir/
   --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed" \
   2> "$dir/log/munged.err" &
 pids+=($!)
-for _ in $(seq 1 100); do [ -S "$dir/munge/munge.socket" ] && break; sleep 0.05; done
-[ -S "$dir/munge/munge.socket" ] || { echo "munged did not start:" >&2; cat "$dir/log/munged.err" "$dir/munge/munged.log" >&2; exit 1; }
+wait_until 100 0.05 test -S "$dir/munge/munge.socket" || { echo "munged did not start:" >&2; cat "$dir/log/munged.err" "$dir/munge/munged.log" >&2; exit 1; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ctld_port=""
 for _ in $(seq 1 20); do
-  p=$((20000 + RANDOM % 12000))  # below Linux's ephemeral ports (32768 and up)
+  p=$(random_test_port)
   if port_free "$p" && port_free $((p + 1)); then ctld_port=$p; break; fi
 done
 [ -n "$ctld_port" ] || { echo "no two free ports found" >&2; exit 1; }
@@ -99,24 +98,12 @@ slurmd -D -f "$SLURM_CONF" > "$dir/log/slurmd.out" 2>&1 &
 pids+=($!)
 
 # Ready when the node is idle in its partition.
-ready=""
-for _ in $(seq 1 300); do
-  if [ "$(sinfo -h -o %t 2>/dev/null)" = "idle" ]; then ready=1; break; fi
-  sleep 0.1
-done
-if [ -z "$ready" ]; then
+node_idle() { [ "$(sinfo -h -o %t 2>/dev/null)" = "idle" ]; }
+if ! wait_until 300 0.1 node_idle; then
   echo "the test cluster did not come up; its logs:" >&2
   tail -n 20 "$dir/log/"* >&2
   exit 1
 fi
 
 export PLAB_TEST_SLURM_DIR=$dir
-set +e
-"$@"
-rc=$?
-set -e
-if [ "$rc" -ne 0 ]; then
-  echo "--- slurmctld and slurmd logs ---" >&2
-  tail -n 30 "$dir/log/slurmctld.log" "$dir/log/slurmd.log" >&2 2>/dev/null
-fi
-exit "$rc"
+run_beside "slurmctld and slurmd logs" 30 "$dir/log/slurmctld.log" "$dir/log/slurmd.log" -- "$@"

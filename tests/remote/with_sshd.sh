@@ -14,6 +14,7 @@
 #   refused_key     a user key that authorized_keys does not hold
 # Exit 77 (skipped) when sshd, ssh or ssh-keygen is missing (scripts/setup.sh installs them).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/daemons.sh"
 
 sshd=/usr/sbin/sshd
 for tool in ssh ssh-keygen; do
@@ -54,8 +55,7 @@ stop_sshd() {
   rm -rf "$dir"
 }
 trap stop_sshd EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
+exit_on_signals
 
 user=$(id -un)
 ssh-keygen -q -t ed25519 -N '' -C plab-test-host -f "$dir/host_key"
@@ -71,7 +71,7 @@ chmod 600 "$dir/authorized_keys"
 # another process makes it exit with "Cannot bind any address").
 port=""
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
-  candidate=$((20000 + RANDOM % 12000))  # below Linux's ephemeral ports (32768 and up)
+  candidate=$(random_test_port)
   cat > "$dir/sshd_config" <<CONF
 Port $candidate
 ListenAddress 127.0.0.1
@@ -92,11 +92,8 @@ AcceptEnv OPENBLAS_*
 CONF
   "$sshd" -D -e -f "$dir/sshd_config" 2> "$dir/sshd.log" &
   sshd_pid=$!
-  for _ in $(seq 1 100); do
-    grep -q "Server listening" "$dir/sshd.log" && break
-    kill -0 "$sshd_pid" 2>/dev/null || break
-    sleep 0.05
-  done
+  # Listening, or gone (the port was taken).
+  wait_until 100 0.05 eval 'grep -q "Server listening" "$dir/sshd.log" || ! kill -0 "$sshd_pid" 2>/dev/null' || true
   if grep -q "Server listening" "$dir/sshd.log"; then
     port=$candidate
     break
@@ -141,12 +138,4 @@ if ! ssh -F "$dir/ssh_config_good" -o BatchMode=yes -p "$port" 127.0.0.1 true; t
 fi
 
 export PLAB_TEST_SSH_DIR=$dir PLAB_TEST_SSH_PORT=$port PLAB_TEST_SSH_USER=$user PLAB_TEST_SSHD_PID=$sshd_pid
-set +e
-"$@"
-rc=$?
-set -e
-if [ "$rc" -ne 0 ]; then
-  echo "--- sshd log ---" >&2
-  tail -n 40 "$dir/sshd.log" >&2
-fi
-exit "$rc"
+run_beside "sshd log" 40 "$dir/sshd.log" -- "$@"

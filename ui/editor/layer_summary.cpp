@@ -63,17 +63,16 @@ QString networkSummary(const nlohmann::json& layers) {
   return parts.join(QStringLiteral("-")) + QStringLiteral(" (%1 layers)").arg(layers.size());
 }
 
-QString precisionSummary(const nlohmann::json& layers) {
-  // Formats in order of first use (the input side first), each with its count where
-  // they mix: "fp16 ×6, fp32 ×1".
+namespace {
+
+// Formats in order of first use (the input side first), each with its count where
+// they mix: "fp16 ×6, fp32 ×1".
+QString formatMix(const QStringList& layerFormats) {
   QStringList formats;
   QMap<QString, int> counts;
-  if (layers.is_array()) {
-    for (const auto& layer : layers) {
-      const QString format = layerPrecision(layer);
-      if (!counts.contains(format)) formats << format;
-      ++counts[format];
-    }
+  for (const QString& format : layerFormats) {
+    if (!counts.contains(format)) formats << format;
+    ++counts[format];
   }
   if (formats.size() == 1) return formats.front();
   QStringList parts;
@@ -81,11 +80,58 @@ QString precisionSummary(const nlohmann::json& layers) {
   return parts.join(QStringLiteral(", "));
 }
 
-QString precisionList(const nlohmann::json& layers) {
-  QStringList lines;
+QStringList formatsAtStart(const nlohmann::json& layers) {
+  QStringList formats;
+  if (layers.is_array())
+    for (const auto& layer : layers) formats << layerPrecision(layer);
+  return formats;
+}
+
+// Each layer's last promotion: its format at the end and the step, from the summary's
+// list (engine/protocol/records_json.cpp writes it in step order). A malformed entry
+// is passed over: the table shows what it can read.
+struct LastPromotion {
+  QString to;
+  qint64 step = 0;
+};
+QMap<int, LastPromotion> lastPromotions(const nlohmann::json& promotions, qsizetype layerCount) {
+  QMap<int, LastPromotion> last;
+  if (!promotions.is_array()) return last;
+  for (const auto& p : promotions) {
+    if (!p.is_object()) continue;
+    const auto index = p.find("layer_index");
+    const auto to = p.find("to");
+    const auto step = p.find("step");
+    if (index == p.end() || !index->is_number_integer() || to == p.end() || !to->is_string()) continue;
+    const int i = index->get<int>();
+    if (i < 0 || i >= layerCount) continue;
+    last[i] = {QString::fromStdString(to->get<std::string>()),
+               step != p.end() && step->is_number_integer() ? step->get<qint64>() : 0};
+  }
+  return last;
+}
+
+}  // namespace
+
+QString precisionSummary(const nlohmann::json& layers, const nlohmann::json& promotions) {
+  const QStringList start = formatsAtStart(layers);
+  const QMap<int, LastPromotion> last = lastPromotions(promotions, start.size());
+  if (last.isEmpty()) return formatMix(start);
+  QStringList end = start;
+  for (auto it = last.begin(); it != last.end(); ++it) end[it.key()] = it->to;
+  return formatMix(start) + QStringLiteral(" \u2192 ") + formatMix(end);
+}
+
+QString precisionList(const nlohmann::json& layers, const nlohmann::json& promotions) {
   if (!layers.is_array()) return {};
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    lines << QStringLiteral("layers[%1] %2: %3").arg(i).arg(layerSummary(layers[i]), layerPrecision(layers[i]));
+  const QStringList start = formatsAtStart(layers);
+  const QMap<int, LastPromotion> last = lastPromotions(promotions, start.size());
+  QStringList lines;
+  for (qsizetype i = 0; i < start.size(); ++i) {
+    QString format = start[i];
+    if (const auto it = last.find(int(i)); it != last.end())
+      format += QStringLiteral(" \u2192 %1 (step %2)").arg(it->to).arg(it->step);
+    lines << QStringLiteral("layers[%1] %2: %3").arg(i).arg(layerSummary(layers[std::size_t(i)]), format);
   }
   return lines.join(QLatin1Char('\n'));
 }

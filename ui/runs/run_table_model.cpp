@@ -34,6 +34,11 @@ const nlohmann::json& layersOf(const RunInfo& r) {
   return net.contains("layers") ? net["layers"] : empty;
 }
 
+// Adaptive precision's promotions, from the summary the run wrote when it ended.
+nlohmann::json promotionsOf(const RunInfo& r) {
+  return r.summary.is_object() ? r.summary.value("promotions", nlohmann::json()) : nlohmann::json();
+}
+
 }  // namespace
 
 RunTableModel::RunTableModel(QObject* parent) : QAbstractTableModel(parent) {}
@@ -81,7 +86,7 @@ QVariant RunTableModel::display(const RunInfo& r, int column) const {
     case Name: return QString::fromStdString(r.name.empty() ? r.title : r.name);
     case Date: return QDateTime::fromString(QString::fromStdString(r.createdAt), Qt::ISODateWithMs).toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"));
     case Network: return networkSummary(layersOf(r));
-    case Precision: return precisionSummary(layersOf(r));
+    case Precision: return precisionSummary(layersOf(r), promotionsOf(r));
     case Device: return QStringLiteral("%1 · %2").arg(QString::fromStdString(r.backend), QString::fromStdString(r.device));
     case Status: return QString::fromLatin1(plab::toString(r.status));
     case Steps: return qlonglong(r.lastStep);
@@ -110,7 +115,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   }
   if (role == Qt::ForegroundRole && index.column() == Status) return statusColour(r->status);
   if (role == Qt::ToolTipRole) {
-    if (index.column() == Precision) return precisionList(layersOf(*r));
+    if (index.column() == Precision) return precisionList(layersOf(*r), promotionsOf(*r));
     if (!r->error.empty()) return QString::fromStdString(r->error);
     if (index.column() == Notes) return QString::fromStdString(r->notes);
     if (index.column() == Device) return display(*r, Device);

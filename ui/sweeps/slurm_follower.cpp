@@ -7,7 +7,7 @@
 namespace plab::ui {
 
 SlurmFollower::SlurmFollower(const QString& databasePath, QObject* parent)
-    : QObject(parent), databasePath_(databasePath) {
+    : SweepSource(parent), databasePath_(databasePath) {
   connect(&timer_, &QTimer::timeout, this, &SlurmFollower::mergeOnce);
 }
 

@@ -9,11 +9,13 @@
 #include <QProcess>
 #include <QTimer>
 
-#include "store/sweep_store.h"
+#include "sweeps/sweep_source.h"
 
 namespace plab::ui {
 
-class SlurmFollower : public QObject {
+// finished: exitCode 0 once every task is in the store (or when stopped); else merge's,
+// with its message.
+class SlurmFollower : public SweepSource {
   Q_OBJECT
  public:
   explicit SlurmFollower(const QString& databasePath, QObject* parent = nullptr);
@@ -24,14 +26,6 @@ class SlurmFollower : public QObject {
   bool follow(const QString& dir, QString* error, int intervalMs = 5000);
   void stop();
   bool isFollowing() const { return timer_.isActive() || (process_ && process_->state() != QProcess::NotRunning); }
-  std::int64_t sweepId() const { return sweepId_; }
-
- signals:
-  void sweepStarted(qint64 sweepId);
-  void variantsChanged(const plab::SweepRow& sweep);
-  // exitCode 0 once every task is in the store (or when stopped); else merge's, with its message.
-  void finished(qint64 sweepId, int exitCode, const QString& message);
-
  private:
   void mergeOnce();
   void onMerged(int exitCode, QProcess::ExitStatus status);
@@ -41,7 +35,6 @@ class SlurmFollower : public QObject {
   QString cli_;
   QProcess* process_ = nullptr;
   QTimer timer_;
-  std::int64_t sweepId_ = 0;
 };
 
 }  // namespace plab::ui

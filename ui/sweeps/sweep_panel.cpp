@@ -133,14 +133,15 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
     QString error;
     if (!dir.isEmpty() && !followSlurm(dir, &error)) emit message(error);
   });
-  connect(runner_, &SweepRunner::sweepStarted, this, [this](qint64 id) { sweepId_ = id; });
-  connect(runner_, &SweepRunner::variantsChanged, this, &SweepPanel::onVariants);
-  connect(runner_, &SweepRunner::finished, this, &SweepPanel::onFinished);
-  connect(slurm_, &SlurmFollower::sweepStarted, this, [this](qint64 id) { sweepId_ = id; });
-  connect(slurm_, &SlurmFollower::variantsChanged, this, &SweepPanel::onVariants);
-  connect(slurm_, &SlurmFollower::finished, this, [this](qint64 id, int code, const QString& text) {
+  // A sweep run here and one followed on Slurm fill the panel alike.
+  for (SweepSource* source : {static_cast<SweepSource*>(runner_), static_cast<SweepSource*>(slurm_)}) {
+    connect(source, &SweepSource::sweepStarted, this, [this](qint64 id) { sweepId_ = id; });
+    connect(source, &SweepSource::variantsChanged, this, &SweepPanel::onVariants);
+  }
+  connect(runner_, &SweepSource::finished, this, &SweepPanel::onFinished);
+  connect(slurm_, &SweepSource::finished, this, [this](qint64 id, int code, const QString& text) {
     onFinished(id, code, text);
-    if (code == 0 && !text.isEmpty()) status_->setText(status_->text() + QStringLiteral(" · ") + text);
+    if (code == 0 && !text.isEmpty()) status_->setText(status_->text() + QStringLiteral(" · ") + text);  // what merge did
   });
   connect(follower_, &RunFollower::runsUpdated, this, &SweepPanel::updatePlot);
   connect(&comparisonWatcher_, &QFutureWatcher<SweepComparison>::finished, this, [this] {

@@ -7,7 +7,7 @@
 namespace plab::ui {
 
 SweepRunner::SweepRunner(const QString& databasePath, QObject* parent)
-    : QObject(parent), databasePath_(databasePath) {
+    : SweepSource(parent), databasePath_(databasePath) {
   timer_.setInterval(500);
   connect(&timer_, &QTimer::timeout, this, &SweepRunner::poll);
 }

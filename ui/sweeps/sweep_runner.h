@@ -9,7 +9,7 @@
 #include <QTimer>
 #include <optional>
 
-#include "store/sweep_store.h"
+#include "sweeps/sweep_source.h"
 
 namespace plab::ui {
 
@@ -22,7 +22,8 @@ struct SweepRunOptions {
   QString worker;                      // --worker ssh://...: every variant trains there; empty: here
 };
 
-class SweepRunner : public QObject {
+// finished: exitCode as `precisionlab-cli sweep` documents it; message: its last error line.
+class SweepRunner : public SweepSource {
   Q_OBJECT
  public:
   explicit SweepRunner(const QString& databasePath, QObject* parent = nullptr);
@@ -32,21 +33,12 @@ class SweepRunner : public QObject {
   bool start(const QString& sweepFile, const SweepRunOptions& options, QString* error);
   void stop();
   bool isRunning() const { return process_ && process_->state() != QProcess::NotRunning; }
-  std::int64_t sweepId() const { return sweepId_; }
-
- signals:
-  void sweepStarted(qint64 sweepId);
-  void variantsChanged(const plab::SweepRow& sweep);
-  // exitCode as `precisionlab-cli sweep` documents it; message: its last error line.
-  void finished(qint64 sweepId, int exitCode, const QString& message);
-
  private:
   void readOutput();
   void poll();
   QString databasePath_;
   QProcess* process_ = nullptr;
   QTimer timer_;
-  std::int64_t sweepId_ = 0;
   QByteArray pending_;
 };
 

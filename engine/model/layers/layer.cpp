@@ -40,9 +40,10 @@ Tensor& LayerIo::begin(Tensor& out, bool needsFp32) {
   return scratchView;
 }
 
-// Statistics steps only: the values before rounding, for the Precision Explorer. The
-// whole tensor comes to the host (a statistics step syncs anyway), the first values stay.
+// Sampled statistics steps only: the values before rounding, for the Precision Explorer.
+// The whole tensor comes to the host (a statistics step syncs anyway), the first values stay.
 void LayerIo::keepSample(const Tensor& t, StatsKind kind) {
+  if (!keepSamples) return;
   std::vector<float>& sample = kind == StatsKind::activation ? activationSample : gradientSample;
   if (!sample.empty() || t.numel() == 0) return;
   std::vector<float> all(std::size_t(t.numel()));

@@ -41,6 +41,7 @@ void mergeStats(TensorStats& into, const TensorStats& more);
 struct LayerIo {
   Backend& backend;
   bool statsEnabled = false;
+  bool keepSamples = false;         // with statsEnabled: fill activationSample/gradientSample
   bool training = false;
   std::int64_t step = 0;
   Tensor* scratch = nullptr;        // Network's fp32 scratch storage (grown on demand)
