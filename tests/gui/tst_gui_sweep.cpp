@@ -3,6 +3,7 @@
 // real SQLite store, every variant overlaid on the loss plot under its own name and
 // colour, the comparison table filled from the store and every claim shown with a
 // tick and what was measured; its CSV and Markdown exports are the CLI's.
+#include <QDockWidget>
 #include <QtTest>
 
 #include <QApplication>
@@ -153,17 +154,27 @@ class TestGuiSweep : public QObject {
     window->setPresenterMode(false);
   }
 
-  // Presenter mode: every text larger by the setting, and back as it was.
+  // Presenter mode: every text larger by the setting, the docks out of the way (their
+  // room goes to the view shown), and back as it was: the docks that were open, open.
   void presenterModeScalesTheTextAndRestoresIt() {
     QTemporaryDir dir;
     auto window = test::makeWindow(dir);
+    window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(window.get()));
+    auto* library = window->findChild<QDockWidget*>(QStringLiteral("libraryDock"));
+    auto* runs = window->findChild<QDockWidget*>(QStringLiteral("runsDock"));
+    QVERIFY(library && runs);
+    runs->hide();  // closed by the user before: stays closed after
     const double normal = QApplication::font().pointSizeF();
     window->setPresenterMode(true);
     QVERIFY(window->presenterMode());
     QCOMPARE(QApplication::font().pointSizeF(), normal * window->presenterScalePercent() / 100.0);
+    QVERIFY(library->isHidden() && runs->isHidden());
     window->setPresenterMode(false);
     QVERIFY(!window->presenterMode());
     QCOMPARE(QApplication::font().pointSizeF(), normal);
+    QVERIFY(!library->isHidden());
+    QVERIFY(runs->isHidden());
   }
 
   void aBadSweepFileChangesNothing() {

@@ -190,9 +190,22 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   updateTitle();
   statusBar()->showMessage(tr("Run store: %1").arg(options_.databasePath));
   resize(1400, 900);
-  // The run browser a few rows tall: its dock keeps this height while the window
-  // shrinks, and the tabs above (which scroll) give up their room first.
-  resizeDocks({findChild<QDockWidget*>(QStringLiteral("runsDock"))}, {210}, Qt::Vertical);
+  fitRunsDock();
+}
+
+void MainWindow::fitRunsDock() {
+  // The run browser three rows tall (its filter bar, header and rows) at the current
+  // font: its dock keeps this height while the window shrinks, and the tabs above
+  // (which scroll) give up their room first. Every pixel more here is one less for the
+  // plots at 1366x768.
+  auto* dock = findChild<QDockWidget*>(QStringLiteral("runsDock"));
+  const int titleBar = dock->sizeHint().height() - browser_->sizeHint().height();
+  resizeDocks({dock}, {browser_->heightForRows(3) + std::max(0, titleBar)}, Qt::Vertical);
+}
+
+void MainWindow::changeEvent(QEvent* event) {
+  QMainWindow::changeEvent(event);
+  if (event->type() == QEvent::FontChange) fitRunsDock();
 }
 
 MainWindow::~MainWindow() {
@@ -284,11 +297,16 @@ void MainWindow::setPresenterMode(bool on) {
     large.setPointSizeF(normalFont_.pointSizeF() * presenterScalePercent() / 100.0);
     QApplication::setFont(large);
     PlotWidget::setPresentationScale(presenterScalePercent() / 100.0);
+    // The class sees the view being shown, not the library and the run list: their
+    // room goes to the plots. Leaving the mode brings back the docks that were open.
+    dockState_ = saveState();
+    for (QDockWidget* dock : findChildren<QDockWidget*>()) dock->hide();
     showFullScreen();
   } else {
     QApplication::setFont(normalFont_);
     PlotWidget::setPresentationScale(1.0);
     showNormal();
+    restoreState(dockState_);
   }
   presenterMode_ = on;
   presenterAction_->setChecked(on);

@@ -108,6 +108,7 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void changeEvent(QEvent* event) override;  // a font change fits the run browser again
 
  private:
   void buildMenus();
@@ -146,6 +147,8 @@ class MainWindow : public QMainWindow {
   QShortcut* nextVariantShortcut_ = nullptr;
   QFont normalFont_;
   bool presenterMode_ = false;
+  QByteArray dockState_;
+  void fitRunsDock();  // the docks as they were before presenter mode hid them
   ConfigDiffTable* diff_;
   CliJob* bench_;
   CliJob* advisor_;

@@ -74,7 +74,7 @@ class ScreenshotScript : public QObject {
         save(QStringLiteral("live-plots"));
         showDetail(0, QStringLiteral("gradients"));
         showDetail(1, QStringLiteral("heat-map"));
-        secondRun();
+        presenterShot();
       });
       return;
     }
@@ -97,6 +97,19 @@ class ScreenshotScript : public QObject {
     });
     w_.document()->loadFile(firstFile_);
     if (!w_.startBenchmark(20)) fail(w_.lastWarning());
+  }
+
+  // What the class sees: the same plots in presenter mode (full screen, no docks,
+  // larger text and lines).
+  void presenterShot() {
+    w_.plotsPanel()->detailTabs()->setCurrentIndex(0);
+    w_.setPresenterMode(true);
+    QTimer::singleShot(800, this, [this] {
+      w_.plotsPanel()->replotNow();
+      save(QStringLiteral("presenter-mode"));
+      w_.setPresenterMode(false);
+      QTimer::singleShot(800, this, [this] { secondRun(); });
+    });
   }
 
   void showDetail(int tab, const QString& name) {

@@ -15,6 +15,7 @@ namespace plab::ui {
 
 GradientHistogramPlot::GradientHistogramPlot(QWidget* parent) : RunPlot(tr("Histogram of log₂|x| before rounding"), parent) {
   setObjectName(QStringLiteral("gradientHistogram"));
+  connect(plot(), &QCustomPlot::afterLayout, this, &GradientHistogramPlot::placeFormatRanges);
   auto* controls = new QHBoxLayout;
   controls->addWidget(new QLabel(tr("Layer")));
   layer_ = new QComboBox;
@@ -71,6 +72,7 @@ void GradientHistogramPlot::clearSeries() {
   zeroBar_ = shadowZeroBar_ = nullptr;
   shadowOutline_ = nullptr;
   clearDataItems();
+  formatRows_.clear();  // the items went with the others
   seenRevision_.clear();
 }
 
@@ -126,29 +128,29 @@ void GradientHistogramPlot::syncLayerChoices() {
 }
 
 void GradientHistogramPlot::drawFormatRanges() {
-  // Ranges from the numerics core: min subnormal .. min normal (light), .. max (darker).
+  // Ranges from the numerics core: min subnormal .. min normal (light), .. max (darker),
+  // one row a format (placeFormatRanges sets the rows' heights).
+  formatRows_.clear();
   for (Precision p : {Precision::fp16, Precision::bf16, Precision::fp8_e4m3, Precision::fp8_e5m2}) {
     const FormatInfo& f = formatInfo(p);
     QColor c = precisionColour(p);
-    const int row = int(p) - int(Precision::fp16);  // stack the bands so they do not hide each other
-    const double top = 1.0 - 0.07 * row, bottom = top - 0.05;
     auto band = [&](double from, double to, int alpha) {
       auto* rect = new QCPItemRect(plot());
       rect->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
       rect->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
-      rect->topLeft->setCoords(std::log2(from), 1 - top);
-      rect->bottomRight->setCoords(std::log2(to), 1 - bottom);
+      rect->topLeft->setCoords(std::log2(from), 0);
+      rect->bottomRight->setCoords(std::log2(to), 0);
       c.setAlpha(alpha);
       rect->setBrush(c);
       rect->setPen(Qt::NoPen);
       rect->setLayer(QStringLiteral("background"));
       rect->setSelectable(false);
+      return rect;
     };
-    band(f.minSubnormal, f.minNormal, 70);
-    band(f.minNormal, f.maxFinite, 170);
+    QCPItemRect* subnormal = band(f.minSubnormal, f.minNormal, 70);
+    QCPItemRect* normal = band(f.minNormal, f.maxFinite, 170);
     auto* label = new QCPItemText(plot());
     label->position->setType(QCPItemPosition::ptAxisRectRatio);  // pinned to the left edge
-    label->position->setCoords(0.005, 1 - (top + bottom) / 2);
     label->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
     label->setBrush(QColor(255, 255, 255, 210));
     label->setPadding(QMargins(2, 0, 2, 0));
@@ -157,6 +159,29 @@ void GradientHistogramPlot::drawFormatRanges() {
     label->setColor(precisionColour(p).darker(130));
     label->setSelectable(false);
     label->setClipToAxisRect(true);
+    formatRows_.append({subnormal, normal, label});
+  }
+  placeFormatRanges();
+}
+
+void GradientHistogramPlot::placeFormatRanges() {
+  const int height = plot()->axisRect()->rect().height();
+  if (formatRows_.isEmpty() || height <= 0) return;
+  // A row is one label line high (the band two thirds of it), from the top down.
+  const double pitch = double(QFontMetrics(font()).height() + 2) / height;
+  for (int row = 0; row < formatRows_.size(); ++row) {
+    const double top = 0.01 + pitch * row, middle = top + pitch / 2;
+    const FormatRow& r = formatRows_[row];
+    for (QCPItemRect* band : {r.subnormal, r.normal}) {
+      band->topLeft->setCoords(band->topLeft->coords().x(), middle - pitch / 3);
+      band->bottomRight->setCoords(band->bottomRight->coords().x(), middle + pitch / 3);
+    }
+    r.label->position->setCoords(0.005, middle);
+  }
+  const double share = std::min(0.6, 0.02 + pitch * formatRows_.size());
+  if (std::abs(share - rowsShare_) > 1e-3) {
+    rowsShare_ = share;
+    fitY();
   }
 }
 
@@ -327,9 +352,9 @@ QString GradientHistogramPlot::shownStepsText() const {
 }
 
 void GradientHistogramPlot::fitY() {
-  // Headroom: the top quarter of the plot holds the format bands.
+  // Headroom: the top of the plot holds the format rows (rowsShare_ of its height).
   plot()->yAxis->rescale();
-  plot()->yAxis->setRange(0, std::max(1e-3, plot()->yAxis->range().upper * 1.45));
+  plot()->yAxis->setRange(0, std::max(1e-3, plot()->yAxis->range().upper / (1.0 - rowsShare_)));
 }
 
 void GradientHistogramPlot::addContextActions(QMenu* menu) {

@@ -16,6 +16,8 @@ class QSlider;
 class QLabel;
 class QCPBars;
 class QCPGraph;
+class QCPItemRect;
+class QCPItemText;
 
 namespace plab::ui {
 
@@ -59,6 +61,9 @@ class GradientHistogramPlot : public RunPlot {
 
  private:
   void drawFormatRanges();
+  // After each layout: the format rows one text line apart from the top of the axis
+  // rect, whatever its height, so that their labels never run into each other.
+  void placeFormatRanges();
   void drawRecord(const PlotRun& run, const LayerStatsRecord& r);
   void drawShadow(const PlotRun& run, const LayerStatsRecord& r);
   QCPBars* addZeroBar(double share, const QColor& colour, bool outline);
@@ -76,6 +81,13 @@ class GradientHistogramPlot : public RunPlot {
   QCPBars* zeroBar_ = nullptr;        // of the first run shown
   QCPBars* shadowZeroBar_ = nullptr;
   QCPGraph* shadowOutline_ = nullptr;
+  struct FormatRow {
+    QCPItemRect* subnormal;
+    QCPItemRect* normal;
+    QCPItemText* label;
+  };
+  QList<FormatRow> formatRows_;  // fp16, bf16, fp8_e4m3, fp8_e5m2, top down
+  double rowsShare_ = 0.31;      // of the axis rect's height the rows take, at the last layout
 };
 
 }  // namespace plab::ui

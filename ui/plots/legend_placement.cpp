@@ -145,9 +145,34 @@ void layOutAgain(QCustomPlot* plot) {
   plot->plotLayout()->update(QCPLayoutElement::upLayout);
 }
 
-// Outside the axis rect: in a column at its right where that leaves the data two thirds
-// of the width at least, else in a row below it, its entries side by side in as many columns
-// as fit. Returns whether anything changed.
+// The column at the axis rect's right that holds the legend at its top (above an empty
+// element that takes the rest of the height, so that the entries stay together), when
+// the legend is there.
+QCPLayoutGrid* rightColumn(QCustomPlot* plot) {
+  auto* holder = qobject_cast<QCPLayoutGrid*>(plot->legend->layout());
+  return holder && holder != plot->plotLayout() && holder->layout() == plot->plotLayout() ? holder : nullptr;
+}
+
+// Takes the legend out of its place outside the axis rect (the right column, which goes
+// with it, or the row below). Returns whether it was outside.
+bool takeFromOutside(QCustomPlot* plot) {
+  QCPLegend* legend = plot->legend;
+  QCPLayoutGrid* layout = plot->plotLayout();
+  if (QCPLayoutGrid* holder = rightColumn(plot)) {
+    holder->take(legend);
+    layout->remove(holder);  // deletes it and its filler
+  } else if (legend->layout() == layout) {
+    layout->take(legend);
+  } else {
+    return false;
+  }
+  layout->simplify();
+  return true;
+}
+
+// Outside the axis rect: at the top of a column at its right where that leaves the data
+// two thirds of the width at least, else in a row below it, its entries side by side in
+// as many columns as fit. Returns whether anything changed.
 bool putOutside(QCustomPlot* plot) {
   QCPLegend* legend = plot->legend;
   QCPLayoutGrid* layout = plot->plotLayout();
@@ -156,18 +181,19 @@ bool putOutside(QCustomPlot* plot) {
   const int entry = column.width() - legend->margins().left() - legend->margins().right();
   const int columns = right ? 0 : std::max(1, (plot->viewport().width() + legend->columnSpacing()) /
                                                   std::max(1, entry + legend->columnSpacing()));
-  const bool wasRight = legend->layout() == layout && layout->columnCount() > 1;
-  if (legend->layout() == layout && wasRight == right && legend->wrap() == columns) return false;
-  if (legend->layout() == layout) {
-    layout->take(legend);
-    layout->simplify();
-  } else {
-    plot->axisRect()->insetLayout()->take(legend);
-  }
+  if (right && rightColumn(plot)) return false;
+  if (!right && legend->layout() == layout && legend->wrap() == columns) return false;
+  if (!takeFromOutside(plot)) plot->axisRect()->insetLayout()->take(legend);
   const int axisRow = layout->rowCount() - 1;  // the title above, the axis rect last
   if (right) {
-    layout->addElement(axisRow, layout->columnCount(), legend);
+    auto* holder = new QCPLayoutGrid;
+    layout->addElement(axisRow, layout->columnCount(), holder);
     layout->setColumnStretchFactor(layout->columnCount() - 1, 0.001);
+    holder->setRowSpacing(0);
+    holder->addElement(0, 0, legend);
+    holder->addElement(1, 0, new QCPLayoutElement(plot));
+    holder->setRowStretchFactor(0, 0.001);
+    holder->setRowStretchFactor(1, 1);
   } else {
     const int row = layout->rowCount();
     layout->insertRow(row);
@@ -183,8 +209,7 @@ void putInside(QCustomPlot* plot, Qt::Alignment alignment) {
   QCPLegend* legend = plot->legend;
   QCPLayoutInset* inset = plot->axisRect()->insetLayout();
   if (legend->layout() != inset) {
-    plot->plotLayout()->take(legend);
-    plot->plotLayout()->simplify();
+    takeFromOutside(plot);
     legend->setWrap(0);
     legend->setFillOrder(QCPLayoutGrid::foRowsFirst, true);
     inset->addElement(legend, alignment);

@@ -3,6 +3,7 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QScrollArea>
+#include <QHBoxLayout>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTimer>
@@ -50,9 +51,12 @@ LivePlotsPanel::LivePlotsPanel(QWidget* parent) : QWidget(parent) {
   banner_->setWordWrap(true);
   banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   banner_->hide();
-  layout->addWidget(title_);
+  // The run's outcome beside the title, not under it: one line more for the plots.
+  auto* heading = new QHBoxLayout;
+  heading->addWidget(title_, 3);
+  heading->addWidget(banner_, 2, Qt::AlignTop);
+  layout->addLayout(heading);
   layout->addWidget(descriptionArea);
-  layout->addWidget(banner_);
 
   auto* split = new QSplitter(Qt::Vertical);
   auto* top = new QSplitter(Qt::Horizontal);

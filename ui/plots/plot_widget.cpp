@@ -73,7 +73,7 @@ PlotWidget::PlotWidget(const QString& title, QWidget* parent) : QWidget(parent),
   layout->setContentsMargins(0, 0, 0, 0);
   plot_ = new QCustomPlot(this);
   plot_->setObjectName(QStringLiteral("plot"));
-  layout->addWidget(plot_);
+  layout->addWidget(plot_, 1);  // room left over goes to the plot, not to controls above it
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot_->setContextMenuPolicy(Qt::CustomContextMenu);
   plot_->setNoAntialiasingOnDrag(true);  // stays fluid while panning a million points

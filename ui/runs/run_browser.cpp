@@ -7,6 +7,7 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -171,6 +172,14 @@ void RunBrowser::setFilterText(const QString& text) {
   if (filter_->text() != text) filter_->setText(text);
   proxy_->setFilterFixedString(text);
   count_->setText(tr("%1 of %2 runs").arg(proxy_->rowCount()).arg(model_->rowCount()));
+}
+
+int RunBrowser::heightForRows(int rows) const {
+  const QMargins m = layout()->contentsMargins();
+  const int filterBar = layout()->itemAt(0)->sizeHint().height();
+  return m.top() + m.bottom() + filterBar + layout()->spacing() + 2 * view_->frameWidth() +
+         view_->horizontalHeader()->sizeHint().height() + rows * view_->verticalHeader()->defaultSectionSize() +
+         view_->horizontalScrollBar()->sizeHint().height();
 }
 
 int RunBrowser::visibleRowCount() const { return proxy_->rowCount(); }

@@ -33,6 +33,9 @@ class RunBrowser : public QWidget {
   RunTableModel* model() const { return model_; }
   QTableView* view() const { return view_; }
   int visibleRowCount() const;
+  // The height that shows the filter bar, the table's header and `rows` rows (and the
+  // horizontal scroll bar), at the current font.
+  int heightForRows(int rows) const;
   // The selected runs' headers (name, status, config; no metrics), read from the listing.
   QList<RunDataPtr> selectedRunHeaders() const;
 

@@ -112,8 +112,9 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   top->addWidget(variants_);
   top->addWidget(plot_);
   top->addWidget(comparison_->claimsPanel());
-  top->setStretchFactor(0, 2);
-  top->setStretchFactor(1, 5);
+  // The variants' names are short, the claims and what was measured long.
+  top->setStretchFactor(0, 1);
+  top->setStretchFactor(1, 4);
   top->setStretchFactor(2, 3);
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(top);
