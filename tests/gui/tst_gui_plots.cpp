@@ -461,6 +461,23 @@ class TestGuiPlots : public QObject {
     plot.refresh();
     PlotDrawQueue::instance().drawAllNow();
     QCOMPARE(plot.promotionLabels().last(), QStringLiteral("layers[1, 2] fp16 → bf16"));
+    // Promotions at many nearby steps (as lesson 14 has): no label prints over another.
+    for (int k = 0; k < 6; ++k)
+      run->promotions.push_back({155 + 8 * k, 3 + k, "layers[" + std::to_string(3 + k) + "] linear", "fp16", "bf16", "g"});
+    ++run->revision;
+    plot.refresh();
+    PlotDrawQueue::instance().drawAllNow();
+    plot.plot()->replot();
+    QList<QRectF> boxes;
+    for (int i = 0; i < plot.plot()->itemCount(); ++i) {
+      auto* text = qobject_cast<QCPItemText*>(plot.plot()->item(i));
+      if (!text || !plot.promotionLabels().contains(text->text())) continue;  // not the readout
+      const QRectF box(text->topLeft->pixelPosition(), text->bottomRight->pixelPosition());
+      for (const QRectF& other : boxes)
+        QVERIFY2(!box.intersects(other), qPrintable(text->text() + QStringLiteral(" meets another label")));
+      boxes << box;
+    }
+    QCOMPARE(boxes.size(), 8);
     plot.setRuns({});
     PlotDrawQueue::instance().drawAllNow();
     QVERIFY(plot.promotionLabels().isEmpty());

@@ -165,14 +165,25 @@ class TestGuiSweep : public QObject {
     auto* runs = window->findChild<QDockWidget*>(QStringLiteral("runsDock"));
     QVERIFY(library && runs);
     runs->hide();  // closed by the user before: stays closed after
+    // The app's own style sheet, as the app runs: widgets it polished keep their font
+    // unless polished again.
+    plab::ui::applyAppStyle(*qApp);
+    const auto noSheet = qScopeGuard([] { qApp->setStyleSheet(QString()); });
+    QLabel* shares = window->findChild<QLabel*>(QStringLiteral("histogramShares"));
+    QVERIFY(shares);
     const double normal = QApplication::font().pointSizeF();
     window->setPresenterMode(true);
     QVERIFY(window->presenterMode());
     QCOMPARE(QApplication::font().pointSizeF(), normal * window->presenterScalePercent() / 100.0);
     QVERIFY(library->isHidden() && runs->isHidden());
+    // The widgets themselves take the larger font, not only the application's default.
+    QCOMPARE(window->tabs()->font().pointSizeF(), normal * window->presenterScalePercent() / 100.0);
+    QCOMPARE(shares->font().pointSizeF(), normal * window->presenterScalePercent() / 100.0);
     window->setPresenterMode(false);
     QVERIFY(!window->presenterMode());
     QCOMPARE(QApplication::font().pointSizeF(), normal);
+    QCOMPARE(window->tabs()->font().pointSizeF(), normal);
+    QCOMPARE(shares->font().pointSizeF(), normal);
     QVERIFY(!library->isHidden());
     QVERIFY(runs->isHidden());
   }

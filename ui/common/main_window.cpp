@@ -193,6 +193,12 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent)
   fitRunsDock();
 }
 
+void MainWindow::repolishStyleSheet() {
+  // A widget polished by the application's style sheet keeps the font it had then;
+  // setting the sheet again polishes every widget anew, with the font it has now.
+  if (!qApp->styleSheet().isEmpty()) qApp->setStyleSheet(qApp->styleSheet());
+}
+
 void MainWindow::fitRunsDock() {
   // The run browser three rows tall (its filter bar, header and rows) at the current
   // font: its dock keeps this height while the window shrinks, and the tabs above
@@ -296,6 +302,10 @@ void MainWindow::setPresenterMode(bool on) {
     QFont large = normalFont_;
     large.setPointSizeF(normalFont_.pointSizeF() * presenterScalePercent() / 100.0);
     QApplication::setFont(large);
+    // Set on the window too: the application's font reaches existing widgets only
+    // while the event loop runs, and not those a style sheet polished (below).
+    setFont(large);
+    repolishStyleSheet();
     PlotWidget::setPresentationScale(presenterScalePercent() / 100.0);
     // The class sees the view being shown, not the library and the run list: their
     // room goes to the plots. Leaving the mode brings back the docks that were open.
@@ -304,6 +314,8 @@ void MainWindow::setPresenterMode(bool on) {
     showFullScreen();
   } else {
     QApplication::setFont(normalFont_);
+    setFont(QFont());  // inherits the application's font again
+    repolishStyleSheet();
     PlotWidget::setPresentationScale(1.0);
     showNormal();
     restoreState(dockState_);

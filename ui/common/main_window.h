@@ -148,7 +148,8 @@ class MainWindow : public QMainWindow {
   QFont normalFont_;
   bool presenterMode_ = false;
   QByteArray dockState_;
-  void fitRunsDock();  // the docks as they were before presenter mode hid them
+  void fitRunsDock();
+  void repolishStyleSheet();  // the docks as they were before presenter mode hid them
   ConfigDiffTable* diff_;
   CliJob* bench_;
   CliJob* advisor_;

@@ -107,7 +107,10 @@ void LossPlot::placePromotionLabels() {
   const QRect area = plot()->axisRect()->rect();
   if (area.height() <= 0) return;
   const QRect legend = plot()->legend->visible() ? plot()->legend->outerRect() : QRect();
-  int row = 0;
+  // Each label, in step order, goes into the first row from the top where it meets
+  // no label placed before it and not the legend; where every row is taken, rows are
+  // shared in turn.
+  std::vector<QRect> placed;
   for (const PlotRun& run : runs_) {
     const auto it = series_.find(run.data.get());
     if (it == series_.end()) continue;
@@ -115,14 +118,26 @@ void LossPlot::placePromotionLabels() {
       const QFontMetrics metrics(mark.label->font());
       const int width = metrics.horizontalAdvance(mark.label->text()) + 10;
       const int height = metrics.height() + 4;
+      const int pitch = height + 4;
       const double x = plot()->xAxis->coordToPixel(double(mark.step));
       const bool leftOfLine = x + width > area.right() && x - width >= area.left();
       mark.label->setPositionAlignment((leftOfLine ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignTop);
-      // Four rows, so that the labels of nearby steps do not print over each other.
-      double top = area.top() + area.height() * 0.03 + double(row++ % 4) * (height + 4);
-      const QRect box(int(leftOfLine ? x - width : x), int(top), width, height);
-      if (!legend.isEmpty() && box.intersects(legend)) top = legend.bottom() + 4 + double((row - 1) % 4) * (height + 4);
-      mark.label->position->setCoords(double(mark.step), (top - area.top()) / double(area.height()));
+      const int left = int(leftOfLine ? x - width : x);
+      const int first = area.top() + int(area.height() * 0.03);
+      const int rows = std::max(1, (area.height() - (first - area.top())) / pitch);
+      const auto boxAt = [&](int row) { return QRect(left, first + row * pitch, width, height); };
+      QRect box = boxAt(int(placed.size()) % rows);
+      for (int row = 0; row < rows; ++row) {
+        const QRect candidate = boxAt(row);
+        bool clash = !legend.isEmpty() && candidate.intersects(legend);
+        for (const QRect& other : placed) clash = clash || candidate.intersects(other);
+        if (!clash) {
+          box = candidate;
+          break;
+        }
+      }
+      placed.push_back(box);
+      mark.label->position->setCoords(double(mark.step), (box.top() - area.top()) / double(area.height()));
     }
   }
 }
