@@ -226,9 +226,12 @@ void ComparisonView::fillClaims() {
     item->setForeground(0, mark.colour);
     item->setToolTip(0, QString::fromUtf8(toString(check.result.status)));
     item->setText(1, QString::fromStdString(check.claim.text));
-    item->setText(2, QString::fromStdString(check.result.measured));
+    // A metric's name is one long word ("early_gradient_shadow_underflow"): a break
+    // allowed after each underscore lets it wrap in a narrow column instead of being cut.
+    const QString measured = QString::fromStdString(check.result.measured);
+    item->setText(2, QString(measured).replace(QLatin1Char('_'), QStringLiteral("_\u200b")));
     item->setToolTip(1, item->text(1));
-    item->setToolTip(2, item->text(2));
+    item->setToolTip(2, measured);
   }
   QString headline = claimsHeadline();
   if (!comparison_.claimsNote.empty()) headline = QString::fromStdString(comparison_.claimsNote);

@@ -102,7 +102,9 @@ SweepPanel::SweepPanel(const QString& databasePath, QWidget* parent)
   variants_->setHorizontalHeaderLabels({tr("Variant"), tr("Status"), tr("Step"), tr("Run")});
   variants_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   variants_->verticalHeader()->setVisible(false);
-  variants_->horizontalHeader()->setSectionResizeMode(kName, QHeaderView::Stretch);
+  // The names whole (a narrow pane scrolls to the other columns rather than cutting them).
+  variants_->horizontalHeader()->setSectionResizeMode(kName, QHeaderView::ResizeToContents);
+  variants_->horizontalHeader()->setStretchLastSection(true);
   plot_ = new LossPlot;
   plot_->setObjectName(QStringLiteral("sweepLossPlot"));
   comparison_ = new ComparisonView;
