@@ -5,11 +5,13 @@
 // sweep links its runs. Merging again adds only tasks that finished since: a variant
 // that has its run already is left alone (docs/remote.md, "Merge"). Exit status 4 when
 // a task's store could not be read or copied (the others are merged all the same).
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "commands.h"
 #include "protocol/worker_address.h"
@@ -79,6 +81,23 @@ std::int64_t sweepFor(SweepStore& store, const fs::path& dir, const json& m) {
 }
 
 // What a task without a finished run is doing, from its store and its log.
+// The runs in a task's store. A task that has just started creates its store while we
+// look: between its first and last schema step a reader sees a store that is not one
+// yet. That lasts milliseconds, so a failed read is tried again a few times before the
+// file counts as unreadable (a task killed mid-write, random bytes).
+std::vector<RunInfo> taskRuns(const fs::path& taskDb, std::unique_ptr<RunReader>& reader) {
+  constexpr int kTries = 10;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      reader = std::make_unique<RunReader>(taskDb.string(), StoreOptions{.readOnly = true});
+      return reader->listRuns();
+    } catch (const StoreError&) {
+      if (attempt == kTries) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
 std::string taskState(const fs::path& dir, const json& v, const fs::path& db) {
   if (!fs::exists(db)) {
     const fs::path log = dir / v.value("log", std::string());
@@ -125,8 +144,9 @@ int runMerge(const MergeOptions& o) {
       continue;
     }
     try {
-      RunReader task(taskDb.string(), StoreOptions{.readOnly = true});
-      const std::vector<RunInfo> runs = task.listRuns();
+      std::unique_ptr<RunReader> reader;
+      const std::vector<RunInfo> runs = taskRuns(taskDb, reader);
+      RunReader& task = *reader;
       if (runs.empty()) {
         std::cout << "its store holds no run yet\n";
         continue;

@@ -2,6 +2,7 @@
 // an fp32 baseline), then the run browser (filter, notes and tags written to the
 // store), overlay with the configuration diff, and every export checked as a file:
 // PNG/PDF/SVG of a plot, CSV of a run, PDF and HTML reports, the headless report.
+#include <QDir>
 #include <QAbstractItemModel>
 #include <QProcess>
 #include <QSettings>
@@ -291,7 +292,11 @@ class TestGuiRuns : public QObject {
 
   void benchmarkShowsSpeedupsOverFp32() {
     QSignalSpy done(window_.get(), &MainWindow::benchmarkFinished);
+    const QStringList before = QDir::current().entryList({QStringLiteral("precisionlab-*.json")}, QDir::Files);
     QVERIFY2(window_->startBenchmark(5), qPrintable(window_->lastWarning()));
+    // The experiment handed to the CLI is written to the temporary folder, never into
+    // the working directory (a checkout, the user's folder).
+    QCOMPARE(QDir::current().entryList({QStringLiteral("precisionlab-*.json")}, QDir::Files), before);
     QVERIFY(done.wait(180000));
     const qint64 id = done.first().at(0).toLongLong();
     QVERIFY2(id > 0, qPrintable(window_->lastWarning()));

@@ -47,7 +47,7 @@ class TestRemoteSlurmGui : public QObject {
     QVERIFY2(panel.followSlurm(shared, &error, 300), qPrintable(error));
     QVERIFY(panel.isRunning());
     QVERIFY2(finished.wait(90000), "the followed sweep did not finish in 90 s");
-    QCOMPARE(finished.first().at(1).toInt(), 0);
+    QVERIFY2(finished.first().at(1).toInt() == 0, qPrintable(panel.findChild<QLabel*>(QStringLiteral("sweepStatus"))->text()));
     QVERIFY(!panel.isRunning());
     QCOMPARE(panel.sweepId(), std::int64_t(1));
     QCOMPARE(doneSeen.last(), 3);

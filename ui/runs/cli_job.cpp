@@ -1,5 +1,7 @@
 #include "runs/cli_job.h"
 
+#include <QDir>
+
 #include "common/app_paths.h"
 
 namespace plab::ui {
@@ -24,7 +26,9 @@ bool CliJob::start(const QString& command, const nlohmann::json& experiment, con
     return false;
   }
   // The CLI reads experiment files; hand it the edited document as one.
-  file_ = std::make_unique<QTemporaryFile>(QStringLiteral("precisionlab-%1-XXXXXX.json").arg(command));
+  // In the temporary folder: a bare template would put it in the working directory,
+  // the user's folder or a checkout.
+  file_ = std::make_unique<QTemporaryFile>(QDir::temp().filePath(QStringLiteral("precisionlab-%1-XXXXXX.json").arg(command)));
   const std::string text = experiment.dump(2);
   if (!file_->open() || file_->write(text.data(), qint64(text.size())) < 0 || !file_->flush()) {
     *error = tr("cannot write a temporary experiment file: %1").arg(file_->errorString());
