@@ -4,6 +4,7 @@
 #include <QStringList>
 
 #include "core/activations.h"
+#include "protocol/records_json.h"
 
 namespace plab::ui {
 namespace {
@@ -88,8 +89,8 @@ QStringList formatsAtStart(const nlohmann::json& layers) {
 }
 
 // Each layer's last promotion: its format at the end and the step, from the summary's
-// list (engine/protocol/records_json.cpp writes it in step order). A malformed entry
-// is passed over: the table shows what it can read.
+// list, read as the protocol reads it (protocol/records_json.h; written in step order).
+// A malformed entry is passed over: the table shows what it can read.
 struct LastPromotion {
   QString to;
   qint64 step = 0;
@@ -97,16 +98,15 @@ struct LastPromotion {
 QMap<int, LastPromotion> lastPromotions(const nlohmann::json& promotions, qsizetype layerCount) {
   QMap<int, LastPromotion> last;
   if (!promotions.is_array()) return last;
-  for (const auto& p : promotions) {
-    if (!p.is_object()) continue;
-    const auto index = p.find("layer_index");
-    const auto to = p.find("to");
-    const auto step = p.find("step");
-    if (index == p.end() || !index->is_number_integer() || to == p.end() || !to->is_string()) continue;
-    const int i = index->get<int>();
-    if (i < 0 || i >= layerCount) continue;
-    last[i] = {QString::fromStdString(to->get<std::string>()),
-               step != p.end() && step->is_number_integer() ? step->get<qint64>() : 0};
+  for (const auto& entry : promotions) {
+    PrecisionPromotion p;
+    try {
+      from_json(entry, p);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (p.layerIndex < 0 || p.layerIndex >= layerCount) continue;
+    last[p.layerIndex] = {QString::fromStdString(p.to), qint64(p.step)};
   }
   return last;
 }
